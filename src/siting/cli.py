@@ -1,0 +1,148 @@
+"""The ``siting`` command line: thin wrappers that parse, call the API, and print."""
+
+from __future__ import annotations
+
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from siting.errors import SitingError
+from siting.instance.generate import generate_instance
+from siting.instance.load import load_instance
+from siting.instance.network import build_network
+from siting.run import solve as solve_instance
+from siting.runfiles import write_run
+from siting.solution import Solution
+from siting.verify import verify_run
+
+app = typer.Typer(help="Where to build collection and recycling facilities, and how big.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def friendly(command):
+    """Turn a SitingError into one line on stderr and its exit code (--debug: traceback)."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SitingError as exc:
+            if "--debug" in sys.argv:
+                raise
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("[bold red]interrupted[/]: nothing was written for this run")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (with instance.toml).")]
+
+
+@app.command()
+@friendly
+def solve(
+    instance: InstanceArg,
+    scenario: Annotated[str | None, typer.Option(help="Scenario file, or a name in the "
+                                                 "instance's scenarios/ folder.")] = None,
+    solver: Annotated[str, typer.Option(help="Solver profile: a name in solvers/ or a "
+                                        "TOML file.")] = "highs",
+    out: Annotated[Path | None, typer.Option(help="Run folder to write (default "
+                                             "runs/<instance>/<scenario>).")] = None,
+    linking: Annotated[str, typer.Option(help="Strong linking: auto, strong or weak.")] = "auto",
+) -> None:
+    """Solve an instance and write the run folder (solution.json, CSVs, GeoPackage)."""
+    strong = {"auto": None, "strong": True, "weak": False}.get(linking)
+    if linking not in ("auto", "strong", "weak"):
+        raise typer.BadParameter("expected auto, strong or weak", param_hint="--linking")
+    with console.status("solving..."):
+        solution = solve_instance(instance, scenario, solver, strong)
+    out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
+    folder = write_run(solution, out)
+    print_solution(solution)
+    console.print(f"wrote [bold]{folder}[/]")
+
+
+def print_solution(solution: Solution) -> None:
+    """Print the headline KPIs of a solution as a table."""
+    k, meta = solution.kpis, solution.meta
+    currency = meta["instance"]["currency"]
+    table = Table(title=f"{meta['instance']['name']} / {meta['scenario']['name']}",
+                  show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    gap = meta["mip_gap"] or 0.0
+    status = meta["status"] + ("" if meta["status"] == "optimal" else " (best incumbent)")
+    rows = [
+        ("status", f"{status}, gap {gap:.3%}"),
+        ("total cost", f"{k['total_cost']:,.0f} {currency}/yr"),
+        *((f"  {name}", f"{value:,.0f}") for name, value in k["cost"].items()),
+        ("supply", f"{k['supply_t']:,.0f} t"),
+        ("collection rate", _pct(k["collection_rate"])),
+        ("collection gap", f"{k['uncollected_t']:,.0f} t"),
+        ("capacity (last tier)", f"{k['capacity_t']:,.0f} t/yr"),
+        ("utilisation", _pct(k["utilisation"])),
+        ("tonne-km", f"{k['tonne_km']:,.0f}"),
+        ("CO2", f"{k['co2_t']:,.0f} t"),
+        *((f"open {tier}", f"{n} ({k['facilities_new'][tier]} new)")
+          for tier, n in k["facilities_open"].items()),
+        ("build / solve", f"{meta['timings']['build_s']:.2f} s / {meta['timings']['solve_s']:.2f} s"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+@app.command()
+@friendly
+def validate(instance: InstanceArg) -> None:
+    """Check an instance folder without solving it."""
+    inst = load_instance(instance)
+    net = build_network(inst)
+    console.print(f"[green]ok[/]: {inst.name}: {len(inst.regions)} regions, {len(inst.sites)} "
+                  f"sites, {len(inst.streams)} streams, tiers {' -> '.join(inst.tiers)}, "
+                  f"{len(net.arc_km)} arcs, {len(net.option_site)} build options")
+
+
+@app.command()
+@friendly
+def verify(run_dir: Annotated[Path, typer.Argument(help="Run folder written by solve.")]) -> None:
+    """Check a run folder independently: constraints, costs, KPIs, policies."""
+    report = verify_run(run_dir)
+    if not report.ok:
+        for problem in report.problems:
+            err_console.print(f"[red]FAIL[/] {problem}", highlight=False)
+        raise typer.Exit(5)
+    console.print(f"[green]verified[/]: {', '.join(report.checked)}")
+
+
+@app.command()
+@friendly
+def generate(
+    out: Annotated[Path, typer.Argument(help="Folder to write the instance to.")],
+    regions: Annotated[int, typer.Option(min=1, help="Number of supply regions.")] = 100,
+    sites: Annotated[int, typer.Option(min=1, help="Number of candidate sites.")] = 30,
+    streams: Annotated[int, typer.Option(min=1, max=6, help="Number of waste streams.")] = 2,
+    tiers: Annotated[int, typer.Option(min=1, max=2, help="1: plants; 2: collection + plants.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Write a seeded synthetic instance (for tests and benchmarks)."""
+    folder = generate_instance(out, regions, sites, streams, tiers, seed)
+    console.print(f"wrote [bold]{folder}[/]")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,260 @@
+"""Load an instance folder into a validated :class:`Instance` (frames, no Pyomo)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pydantic
+
+from siting.errors import InstanceError
+from siting.inputs import read_toml, validation_error
+from siting.instance.layers import (
+    id_column,
+    number_column,
+    read_layer,
+    read_table,
+    text_column,
+)
+from siting.instance.schema import InstanceFile
+
+INSTANCE_FILE = "instance.toml"
+MAX_TONNES = 1e10  # far above any real supply or capacity; larger values are typos
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A validated instance: its spec and its layers as frames in WGS84.
+
+    ``regions`` has columns id, name, province, lon, lat (the representative point) and
+    geometry; ``sites`` has id, name, tier, province, existing_capacity, existing_fixed_cost,
+    sizes and streams (tuples of names), fixed_cost_factor, lon, lat and geometry;
+    ``supply`` is tonnes per year, one row per region and one column per stream.
+    """
+
+    path: Path
+    spec: InstanceFile
+    regions: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    supply: pd.DataFrame
+    distances: pd.DataFrame | None
+    hash: str
+
+    @property
+    def name(self) -> str:
+        """The instance's display name."""
+        return self.spec.instance.name
+
+    @property
+    def streams(self) -> list[str]:
+        """Stream ids in file order."""
+        return list(self.spec.streams)
+
+    @property
+    def tiers(self) -> list[str]:
+        """Tier names in flow order (first receives from regions, last processes)."""
+        return list(self.spec.tiers)
+
+
+def load_instance(folder: str | Path) -> Instance:
+    """Read and validate the instance folder ``folder`` (its ``instance.toml`` and layers)."""
+    folder = Path(folder)
+    toml_path = folder / INSTANCE_FILE if folder.is_dir() else folder
+    folder = toml_path.parent
+    try:
+        spec = InstanceFile.model_validate(read_toml(toml_path, InstanceError))
+    except pydantic.ValidationError as exc:
+        raise validation_error(toml_path, exc, error=InstanceError) from None
+
+    def layer_path(name: str) -> Path:
+        ref = getattr(spec.layers, name)
+        path = folder / ref.path
+        if not path.is_file():
+            raise InstanceError(toml_path, f"layers.{name}", f"file not found: {path}")
+        return path
+
+    regions_path, sites_path = layer_path("regions"), layer_path("sites")
+    regions = _regions(read_layer(regions_path, spec.layers.regions.layer), regions_path)
+    sites = _sites(read_layer(sites_path, spec.layers.sites.layer), sites_path, spec)
+    supply_path = layer_path("supply") if spec.layers.supply else None
+    supply = _supply(regions, spec, regions_path, supply_path)
+    regions = regions[[c for c in regions.columns if not c.startswith("supply")]]
+    _check_streams_accepted(sites, supply, spec, sites_path)
+    distances, dist_path = None, None
+    if spec.distance.method == "matrix":
+        dist_path = layer_path("distances")
+        distances = _distances(read_table(dist_path), dist_path, regions, sites)
+    files = [p for p in (toml_path, regions_path, sites_path, supply_path, dist_path) if p]
+    return Instance(folder.resolve(), spec, regions, sites, supply, distances, _digest(files))
+
+
+def _digest(files: list[Path]) -> str:
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _regions(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    ids = id_column(frame, path)
+    points = frame.geometry.representative_point()
+    out = gpd.GeoDataFrame(
+        {
+            "id": ids,
+            "name": text_column(frame, "name", ids),
+            "province": text_column(frame, "province", ids),
+            "lon": points.x.to_numpy(),
+            "lat": points.y.to_numpy(),
+        },
+        geometry=frame.geometry.values,
+        crs=frame.crs,
+    )
+    supply_cols = [c for c in frame.columns if c == "supply" or c.startswith("supply_")]
+    for col in supply_cols:
+        out[col] = number_column(frame, col, path, default=0.0, maximum=MAX_TONNES)
+    return out.reset_index(drop=True)
+
+
+def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDataFrame:
+    ids = id_column(frame, path)
+    if not (frame.geom_type == "Point").all():
+        i = int(np.argmax((frame.geom_type != "Point").to_numpy()))
+        raise InstanceError(path, f"row {i + 1} (id {ids.iloc[i]!r})", "a site must be a point")
+    if "tier" not in frame.columns:
+        raise InstanceError(path, "column 'tier'", f"missing; expected one of {list(spec.tiers)}")
+    tiers = text_column(frame, "tier", "")
+    existing = number_column(frame, "existing_capacity", path, default=0.0, maximum=MAX_TONNES)
+    sizes, streams = [], []
+    for i, site_id in enumerate(ids):
+        where = f"row {i + 1} (id {site_id!r})"
+        tier = spec.tiers.get(tiers.iloc[i])
+        if tier is None:
+            raise InstanceError(path, f"{where}, column 'tier'",
+                                f"unknown tier {tiers.iloc[i]!r}; expected one of {list(spec.tiers)}")
+        names = [s.name for s in tier.sizes]
+        allowed = _name_list(frame, "sizes", i, default=() if existing[i] > 0 else names)
+        if existing[i] > 0 and allowed:
+            raise InstanceError(path, f"{where}, column 'sizes'",
+                                "an existing facility is not enlarged in place: leave sizes empty "
+                                "and add a co-located candidate site to allow new capacity")
+        unknown = sorted(set(allowed) - set(names))
+        if unknown:
+            raise InstanceError(path, f"{where}, column 'sizes'",
+                                f"unknown sizes {unknown}; tier {tiers.iloc[i]!r} has {names}")
+        if existing[i] == 0 and not allowed:
+            raise InstanceError(path, where, "a candidate site needs at least one size option "
+                                "(its tier has none) or an existing_capacity")
+        accepted = _name_list(frame, "streams", i, default=tuple(spec.streams))
+        unknown = sorted(set(accepted) - set(spec.streams))
+        if unknown:
+            raise InstanceError(path, f"{where}, column 'streams'",
+                                f"unknown streams {unknown}; expected some of {list(spec.streams)}")
+        sizes.append(tuple(allowed))
+        streams.append(tuple(accepted))
+    return gpd.GeoDataFrame(
+        {
+            "id": ids,
+            "name": text_column(frame, "name", ids),
+            "tier": tiers,
+            "province": text_column(frame, "province", ""),
+            "existing_capacity": existing,
+            "existing_fixed_cost": number_column(frame, "existing_fixed_cost", path, default=0.0),
+            "sizes": sizes,
+            "streams": streams,
+            "fixed_cost_factor": number_column(frame, "fixed_cost_factor", path, default=1.0,
+                                               maximum=100.0),
+            "lon": frame.geometry.x.to_numpy(),
+            "lat": frame.geometry.y.to_numpy(),
+        },
+        geometry=frame.geometry.values,
+        crs=frame.crs,
+    ).reset_index(drop=True)
+
+
+def _name_list(frame: pd.DataFrame, column: str, i: int, default: tuple) -> tuple:
+    if column not in frame.columns:
+        return tuple(default)
+    cell = frame[column].iloc[i]
+    if cell is None or (not isinstance(cell, str) and pd.isna(cell)):
+        return tuple(default)
+    names = tuple(n.strip() for n in str(cell).replace(",", ";").split(";") if n.strip())
+    return names if names or str(cell).strip() else tuple(default)
+
+
+def _supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Path,
+            supply_path: Path | None) -> pd.DataFrame:
+    streams = list(spec.streams)
+    cols = [c for c in regions.columns if c.startswith("supply")]
+    if supply_path is not None:
+        if cols:
+            raise InstanceError(regions_path, f"column {cols[0]!r}",
+                                "supply is given both here and in layers.supply; keep one")
+        return _supply_table(read_table(supply_path), supply_path, regions, streams)
+    if "supply" in cols:
+        if len(streams) > 1:
+            raise InstanceError(regions_path, "column 'supply'",
+                                f"ambiguous with several streams; use supply_<stream> for {streams}")
+        return pd.DataFrame({streams[0]: regions["supply"].to_numpy()}, index=regions["id"])
+    unknown = sorted({c.removeprefix("supply_") for c in cols} - set(streams))
+    if unknown:
+        raise InstanceError(regions_path, f"column 'supply_{unknown[0]}'",
+                            f"unknown stream {unknown[0]!r}; expected one of {streams}")
+    if not cols:
+        raise InstanceError(regions_path, "columns", "no supply: expected 'supply', "
+                            "'supply_<stream>' columns or a layers.supply table")
+    data = {s: regions[f"supply_{s}"].to_numpy() if f"supply_{s}" in cols
+            else np.zeros(len(regions)) for s in streams}
+    return pd.DataFrame(data, index=regions["id"])
+
+
+def _supply_table(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
+                  streams: list[str]) -> pd.DataFrame:
+    for col in ("region", "stream", "tonnes"):
+        if col not in table.columns:
+            raise InstanceError(path, f"column {col!r}", "missing; expected region,stream,tonnes")
+    tonnes = number_column(table, "tonnes", path, maximum=MAX_TONNES)
+    _check_known(table, "region", set(regions["id"]), path)
+    _check_known(table, "stream", set(streams), path)
+    dup = table.duplicated(["region", "stream"])
+    if dup.any():
+        raise InstanceError(path, f"row {int(np.argmax(dup)) + 1}", "duplicate region and stream")
+    wide = (pd.DataFrame({"region": table["region"], "stream": table["stream"], "t": tonnes})
+            .pivot(index="region", columns="stream", values="t"))
+    return wide.reindex(index=regions["id"], columns=streams).fillna(0.0)
+
+
+def _check_known(table: pd.DataFrame, column: str, known: set[str], path: Path) -> None:
+    unknown = ~table[column].isin(known)
+    if unknown.any():
+        i = int(np.argmax(unknown))
+        raise InstanceError(path, f"row {i + 1}, column {column!r}",
+                            f"unknown {column} {table[column].iloc[i]!r}")
+
+
+def _check_streams_accepted(sites: gpd.GeoDataFrame, supply: pd.DataFrame, spec: InstanceFile,
+                            path: Path) -> None:
+    for stream in supply.columns[supply.sum().to_numpy() > 0]:
+        for tier in spec.tiers:
+            at_tier = sites[sites["tier"] == tier]
+            if not any(stream in accepted for accepted in at_tier["streams"]):
+                raise InstanceError(path, "column 'streams'",
+                                    f"no {tier!r} site accepts stream {stream!r}, which has supply")
+
+
+def _distances(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
+               sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    for col in ("origin", "destination", "km"):
+        if col not in table.columns:
+            raise InstanceError(path, f"column {col!r}", "missing; expected origin,destination,km")
+    km = number_column(table, "km", path, maximum=1e6)
+    _check_known(table, "destination", set(sites["id"]), path)
+    _check_known(table, "origin", set(regions["id"]) | set(sites["id"]), path)
+    dup = table.duplicated(["origin", "destination"])
+    if dup.any():
+        raise InstanceError(path, f"row {int(np.argmax(dup)) + 1}", "duplicate origin and destination")
+    return pd.DataFrame({"origin": table["origin"], "destination": table["destination"], "km": km})

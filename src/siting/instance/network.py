@@ -1,0 +1,194 @@
+"""Turn an :class:`Instance` into the arrays the model is built from.
+
+Positions index everything: region ``r``, site ``f``, stream ``s``. An *arc* joins a region
+to a first-tier site or a site to a site of the next tier; a *flow* is an arc and a stream
+that can travel on it (the destination, and an intermediate origin, accept the stream, and
+a region origin has supply of it). A *build option* is a size that a candidate site may
+open at. All preparation is vectorised with numpy; the model only reads these arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from siting.errors import InstanceError
+from siting.instance.load import Instance
+from siting.instance.schema import per_stream
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+@dataclass(frozen=True)
+class Network:
+    """Arrays of regions, sites, arcs, flows and build options of one instance."""
+
+    instance: Instance
+    supply: np.ndarray  # (R, S) tonnes per year
+    penalty: np.ndarray  # (S,) per uncollected tonne; nan where collection is mandatory
+    site_tier: np.ndarray  # (F,) tier position
+    site_existing: np.ndarray  # (F,) existing capacity, t/yr
+    arc_origin: np.ndarray  # (A,) region position if arc_from_region else site position
+    arc_from_region: np.ndarray  # (A,) bool
+    arc_dest: np.ndarray  # (A,) site position
+    arc_km: np.ndarray  # (A,)
+    flow_arc: np.ndarray  # (X,) arc position
+    flow_stream: np.ndarray  # (X,) stream position
+    flow_transport_cost: np.ndarray  # (X,) per tonne
+    flow_processing_cost: np.ndarray  # (X,) per tonne, at the destination
+    flow_co2_kg: np.ndarray  # (X,) per tonne: transport plus processing at the destination
+    option_site: np.ndarray  # (B,) site position
+    option_size: np.ndarray  # (B,) size name
+    option_capacity: np.ndarray  # (B,)
+    option_min: np.ndarray  # (B,)
+    option_fixed: np.ndarray  # (B,) yearly fixed cost
+    option_capex: np.ndarray  # (B,) up-front cost
+
+    @property
+    def n_tiers(self) -> int:
+        """Number of tiers."""
+        return len(self.instance.tiers)
+
+    @property
+    def flow_origin(self) -> np.ndarray:
+        """Origin position (region or site) of every flow."""
+        return self.arc_origin[self.flow_arc]
+
+    @property
+    def flow_dest(self) -> np.ndarray:
+        """Destination site of every flow."""
+        return self.arc_dest[self.flow_arc]
+
+    @property
+    def flow_from_region(self) -> np.ndarray:
+        """True for flows leaving a region."""
+        return self.arc_from_region[self.flow_arc]
+
+
+def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray,
+                 lat2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in km between points given in degrees (broadcasts)."""
+    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
+    a = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def build_network(instance: Instance) -> Network:
+    """Build the arrays of ``instance``: arcs, flows with unit costs, build options."""
+    spec = instance.spec
+    streams, tiers = instance.streams, instance.tiers
+    sites = instance.sites
+    supply = instance.supply.to_numpy(dtype=float)
+    site_tier = sites["tier"].map({t: i for i, t in enumerate(tiers)}).to_numpy()
+    accepts = np.array([[s in acc for s in streams] for acc in sites["streams"]], dtype=bool)
+    accepts = accepts.reshape(len(sites), len(streams))
+
+    parts = [_region_flows(instance, supply, site_tier, accepts)]
+    parts += [_site_flows(instance, site_tier, accepts, k) for k in range(1, len(tiers))]
+    origin, from_region, dest, km, stream = (np.concatenate(a) for a in zip(*parts, strict=True))
+
+    arc_key = np.where(from_region, origin, len(instance.regions) + origin) * len(sites) + dest
+    _, arc_first, flow_arc = np.unique(arc_key, return_index=True, return_inverse=True)
+    dest_tier = site_tier[dest]
+    tier_specs = [spec.tiers[t] for t in tiers]
+    stream_specs = [spec.streams[s] for s in streams]
+    tr = np.array([s.transport_cost for s in stream_specs])
+    factor = np.array([t.transport_cost_factor for t in tier_specs])
+    proc = np.array([[per_stream(t.processing_cost, s) for s in streams] for t in tier_specs])
+    co2_t = np.array([[per_stream(t.co2_kg_per_t, s) for s in streams] for t in tier_specs])
+    co2_tkm = np.array([s.co2_kg_per_tkm for s in stream_specs])
+    options = _build_options(instance)
+    return Network(
+        instance=instance,
+        supply=supply,
+        penalty=np.array([np.nan if s.uncollected_penalty is None else s.uncollected_penalty
+                          for s in stream_specs]),
+        site_tier=site_tier,
+        site_existing=sites["existing_capacity"].to_numpy(dtype=float),
+        arc_origin=origin[arc_first],
+        arc_from_region=from_region[arc_first],
+        arc_dest=dest[arc_first],
+        arc_km=km[arc_first],
+        flow_arc=flow_arc,
+        flow_stream=stream,
+        flow_transport_cost=tr[stream] * factor[dest_tier] * km,
+        flow_processing_cost=proc[dest_tier, stream],
+        flow_co2_kg=co2_tkm[stream] * km + co2_t[dest_tier, stream],
+        **options,
+    )
+
+
+def _region_flows(instance: Instance, supply: np.ndarray, site_tier: np.ndarray,
+                  accepts: np.ndarray) -> tuple[np.ndarray, ...]:
+    first = np.flatnonzero(site_tier == 0)
+    regions, sites = instance.regions, instance.sites
+    km = _distance_matrix(instance, regions["id"], regions["lon"], regions["lat"], first)
+    usable = (supply[:, None, :] > 0) & accepts[first][None, :, :] & np.isfinite(km)[:, :, None]
+    _check_matrix_pairs(instance, km, (supply[:, None, :] > 0) & accepts[first][None, :, :],
+                        regions["id"].to_numpy(), sites["id"].to_numpy()[first])
+    r, j, s = np.nonzero(usable)
+    return r, np.ones(len(r), dtype=bool), first[j], km[r, j], s
+
+
+def _site_flows(instance: Instance, site_tier: np.ndarray, accepts: np.ndarray,
+                tier: int) -> tuple[np.ndarray, ...]:
+    prev, nxt = np.flatnonzero(site_tier == tier - 1), np.flatnonzero(site_tier == tier)
+    sites = instance.sites
+    km = _distance_matrix(instance, sites["id"].iloc[prev], sites["lon"].iloc[prev],
+                          sites["lat"].iloc[prev], nxt)
+    both = accepts[prev][:, None, :] & accepts[nxt][None, :, :]
+    _check_matrix_pairs(instance, km, both, sites["id"].to_numpy()[prev],
+                        sites["id"].to_numpy()[nxt])
+    i, j, s = np.nonzero(both & np.isfinite(km)[:, :, None])
+    return prev[i], np.zeros(len(i), dtype=bool), nxt[j], km[i, j], s
+
+
+def _distance_matrix(instance: Instance, origin_ids: pd.Series, lon: pd.Series, lat: pd.Series,
+                     dest: np.ndarray) -> np.ndarray:
+    """Km from each origin to each destination site; nan where the matrix has no pair."""
+    sites = instance.sites
+    dist = instance.spec.distance
+    if dist.method == "great_circle":
+        d_lon = sites["lon"].to_numpy()[dest]
+        d_lat = sites["lat"].to_numpy()[dest]
+        return dist.circuity * haversine_km(lon.to_numpy()[:, None], lat.to_numpy()[:, None],
+                                            d_lon[None, :], d_lat[None, :])
+    table = instance.distances
+    o_pos = pd.Index(origin_ids.to_numpy()).get_indexer(table["origin"])
+    d_pos = pd.Index(sites["id"].to_numpy()[dest]).get_indexer(table["destination"])
+    hit = (o_pos >= 0) & (d_pos >= 0)
+    km = np.full((len(origin_ids), len(dest)), np.nan)
+    km[o_pos[hit], d_pos[hit]] = table["km"].to_numpy()[hit]
+    return km
+
+
+def _check_matrix_pairs(instance: Instance, km: np.ndarray, needed: np.ndarray,
+                        origin_ids: np.ndarray, dest_ids: np.ndarray) -> None:
+    if instance.spec.distance.missing != "error":
+        return
+    missing = needed.any(axis=2) & ~np.isfinite(km)
+    if missing.any():
+        i, j = np.argwhere(missing)[0]
+        path = instance.path / instance.spec.layers.distances.path
+        raise InstanceError(path, f"pair {origin_ids[i]!r} -> {dest_ids[j]!r}",
+                            f"missing ({int(missing.sum())} pairs in all); list every pair or set "
+                            "[distance] missing = \"no_arc\"")
+
+
+def _build_options(instance: Instance) -> dict[str, np.ndarray]:
+    sites, spec = instance.sites, instance.spec
+    rows = []
+    for f, (tier, allowed, factor) in enumerate(
+            zip(sites["tier"], sites["sizes"], sites["fixed_cost_factor"], strict=True)):
+        for size in spec.tiers[tier].sizes:
+            if size.name in allowed:
+                rows.append((f, size.name, size.capacity, size.min_throughput,
+                             size.fixed_cost * factor, size.capex * factor))
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
+    names = ("option_site", "option_size", "option_capacity", "option_min", "option_fixed",
+             "option_capex")
+    dtypes = (int, object, float, float, float, float)
+    return {n: np.array(c, dtype=d) for n, c, d in zip(names, cols, dtypes, strict=True)}

@@ -1,0 +1,130 @@
+"""The schema of ``instance.toml`` (pydantic, strict: unknown keys are errors)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+PerStream = NonNegative | dict[str, NonNegative]
+
+
+class Strict(BaseModel):
+    """Base of every schema: unknown keys are errors, values are frozen once read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstanceMeta(Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    currency: str = "CNY"
+    year: int | None = None
+
+
+class LayerRef(Strict):
+    path: str = Field(min_length=1)
+    layer: str | None = None
+
+
+class Layers(Strict):
+    regions: LayerRef
+    sites: LayerRef
+    supply: LayerRef | None = None
+    distances: LayerRef | None = None
+
+    @field_validator("regions", "sites", "supply", "distances", mode="before")
+    @classmethod
+    def _path_alone(cls, value: object) -> object:
+        return {"path": value} if isinstance(value, str) else value
+
+
+class Distance(Strict):
+    method: Literal["great_circle", "matrix"] = "great_circle"
+    circuity: Annotated[float, Field(ge=1, le=5)] = 1.3
+    missing: Literal["error", "no_arc"] = "error"
+
+
+class Finance(Strict):
+    discount_rate: Annotated[float, Field(ge=0, le=1)]
+    lifetime_years: Annotated[int, Field(ge=1, le=100)]
+
+    @property
+    def annuity_factor(self) -> float:
+        """Share of capex charged per year: r / (1 - (1 + r)^-n), or 1/n at r = 0."""
+        r, n = self.discount_rate, self.lifetime_years
+        return 1 / n if r == 0 else r / (1 - (1 + r) ** -n)
+
+
+class Stream(Strict):
+    label: str = ""
+    transport_cost: NonNegative
+    uncollected_penalty: NonNegative | None = None
+    co2_kg_per_tkm: NonNegative = 0.0
+    value: NonNegative = 0.0
+
+
+class Size(Strict):
+    name: str = Field(min_length=1)
+    capacity: Positive
+    fixed_cost: NonNegative = 0.0
+    capex: NonNegative = 0.0
+    min_throughput: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _min_below_capacity(self) -> Size:
+        if self.min_throughput > self.capacity:
+            raise ValueError(f"min_throughput {self.min_throughput:g} exceeds capacity")
+        return self
+
+
+class Tier(Strict):
+    processing_cost: PerStream = 0.0
+    transport_cost_factor: NonNegative = 1.0
+    co2_kg_per_t: PerStream = 0.0
+    sizes: list[Size] = []
+
+    @field_validator("sizes")
+    @classmethod
+    def _unique_names(cls, sizes: list[Size]) -> list[Size]:
+        names = [s.name for s in sizes]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate size names {sorted(dup)}")
+        return sizes
+
+
+class InstanceFile(Strict):
+    """The whole of ``instance.toml``."""
+
+    instance: InstanceMeta
+    layers: Layers
+    distance: Distance = Distance()
+    finance: Finance | None = None
+    streams: dict[str, Stream] = Field(min_length=1)
+    tiers: dict[str, Tier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _per_stream_keys(self) -> InstanceFile:
+        for tier_name, tier in self.tiers.items():
+            for field in ("processing_cost", "co2_kg_per_t"):
+                value = getattr(tier, field)
+                if isinstance(value, dict):
+                    unknown = sorted(set(value) - set(self.streams))
+                    if unknown:
+                        raise ValueError(
+                            f"tiers.{tier_name}.{field}: unknown streams {unknown}; "
+                            f"expected some of {sorted(self.streams)}"
+                        )
+        if self.distance.method == "matrix" and self.layers.distances is None:
+            raise ValueError("distance.method = 'matrix' needs layers.distances")
+        return self
+
+
+def per_stream(value: float | dict[str, float], stream: str) -> float:
+    """Value of a number-or-per-stream-table field for one stream (0 where not listed)."""
+    if isinstance(value, dict):
+        return float(value.get(stream, 0.0))
+    return float(value)

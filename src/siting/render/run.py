@@ -1,0 +1,141 @@
+"""Read a run folder (docs/run-folder.md) into plain frames for rendering.
+
+Maps are drawn from these files only, never from a solver or a model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from siting.errors import InputError
+
+TEXT_COLUMNS = ("id", "name", "tier", "province", "size", "origin", "origin_type",
+                "destination", "stream", "existing", "open")
+COORD_DECIMALS = 5  # about a metre: enough for a map, and keeps large maps small
+
+
+@dataclass(frozen=True)
+class Run:
+    """A solved run as rendered: its solution record and its tables.
+
+    ``facilities`` holds facilities.csv with ``existing`` and ``open`` as booleans;
+    ``flows`` holds flows.csv plus ``origin_name``, ``destination_name`` and the line's
+    end points ``lon0, lat0, lon1, lat1``; ``regions`` holds regions.csv with the input
+    geometry from solution.gpkg (its representative point where the layer has none).
+    """
+
+    path: Path
+    solution: dict[str, Any]
+    facilities: pd.DataFrame
+    flows: pd.DataFrame
+    regions: gpd.GeoDataFrame
+
+    @property
+    def kpis(self) -> dict[str, Any]:
+        """The solution's KPI record."""
+        return self.solution.get("kpis", {})
+
+    @property
+    def currency(self) -> str:
+        """The instance's currency code."""
+        return self.solution.get("instance", {}).get("currency", "")
+
+    @property
+    def tiers(self) -> list[str]:
+        """Tier names in flow order."""
+        return list(self.solution.get("tiers") or self.facilities["tier"].unique())
+
+    @property
+    def stream_labels(self) -> dict[str, str]:
+        """Stream id to display label, in the instance's order."""
+        return {s["id"]: s.get("label") or s["id"] for s in self.solution.get("streams", [])}
+
+
+def load_run(run_dir: Path) -> Run:
+    """Read a run folder.
+
+    Parameters
+    ----------
+    run_dir
+        Folder written by ``siting solve``.
+
+    Returns
+    -------
+    Run
+        The solution record, facilities, flows and regions with geometry.
+
+    Raises
+    ------
+    InputError
+        If a file of the run folder is missing or malformed.
+    """
+    run_dir = Path(run_dir)
+    solution = _read_json(run_dir / "solution.json")
+    facilities = _read_csv(run_dir / "facilities.csv")
+    for column in ("existing", "open"):
+        facilities[column] = facilities[column].str.strip().str.lower().eq("true")
+    regions = _with_geometry(_read_csv(run_dir / "regions.csv"), run_dir / "solution.gpkg")
+    flows = _with_ends(_read_csv(run_dir / "flows.csv"), regions, facilities,
+                       run_dir / "flows.csv")
+    return Run(path=run_dir, solution=solution, facilities=facilities, flows=flows,
+               regions=regions)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise InputError(path, None, "missing: is this a run folder written by `siting solve`?"
+                         ) from err
+    except json.JSONDecodeError as err:
+        raise InputError(path, f"line {err.lineno}", f"not valid JSON: {err.msg}") from err
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(path, None, "missing: is this a run folder written by `siting solve`?")
+    frame = pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str), keep_default_na=False,
+                        na_values=[""])
+    text = [c for c in TEXT_COLUMNS if c in frame.columns]
+    frame[text] = frame[text].fillna("")
+    return frame
+
+
+def _with_geometry(regions: pd.DataFrame, gpkg: Path) -> gpd.GeoDataFrame:
+    points = gpd.points_from_xy(regions["lon"], regions["lat"], crs=4326)
+    if not gpkg.exists():
+        raise InputError(gpkg, None, "missing: is this a run folder written by `siting solve`?")
+    layer = gpd.read_file(gpkg, layer="regions", columns=["id"])
+    layer = layer.to_crs(4326) if layer.crs is not None else layer.set_crs(4326)
+    by_id = pd.Series(layer.geometry.values, index=layer["id"].astype(str))
+    geometry = regions["id"].map(by_id[~by_id.index.duplicated()])
+    geometry = np.where(geometry.isna() | gpd.GeoSeries(geometry).is_empty, points, geometry)
+    rounded = shapely.transform(geometry, lambda xy: np.round(xy, COORD_DECIMALS))
+    return gpd.GeoDataFrame(regions, geometry=rounded, crs=4326)
+
+
+def _with_ends(flows: pd.DataFrame, regions: pd.DataFrame, facilities: pd.DataFrame,
+               path: Path) -> pd.DataFrame:
+    columns = ["name", "lon", "lat"]
+    places = pd.concat({"region": regions.set_index("id")[columns],
+                        "site": facilities.set_index("id")[columns]})
+    origin = places.reindex(pd.MultiIndex.from_arrays([flows["origin_type"], flows["origin"]]))
+    destination = places.reindex(pd.MultiIndex.from_product([["site"], flows["destination"]]))
+    ends = {"origin_name": origin["name"], "lon0": origin["lon"], "lat0": origin["lat"],
+            "destination_name": destination["name"], "lon1": destination["lon"],
+            "lat1": destination["lat"]}
+    flows = flows.assign(**{key: values.to_numpy() for key, values in ends.items()})
+    unknown = flows[["lon0", "lon1"]].isna().any(axis=1).to_numpy()
+    if unknown.any():
+        row = int(np.flatnonzero(unknown)[0])
+        raise InputError(path, f"row {row + 2}", f"{flows['origin'].iat[row]} -> "
+                         f"{flows['destination'].iat[row]} names an unknown region or site")
+    return flows

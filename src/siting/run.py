@@ -1,0 +1,77 @@
+"""The pipeline: instance folder -> network -> model -> HiGHS -> :class:`Solution`."""
+
+from __future__ import annotations
+
+import platform
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import highspy
+
+from siting.errors import InfeasibleError
+from siting.instance.load import Instance, load_instance
+from siting.instance.network import Network, build_network
+from siting.model.core import build_model
+from siting.scenario import Scenario, find_scenario, load_scenario
+from siting.solution import Solution, extract_solution
+from siting.solve import SolverProfile, load_profile, solve_model
+
+
+def versions() -> dict[str, str]:
+    """Versions of siting and of the libraries that decide its results."""
+    return {"siting": version("siting"), "pyomo": version("pyomo"),
+            "highspy": highspy.Highs().version(), "python": platform.python_version()}
+
+
+def resolve_scenario(instance_dir: Path, scenario: str | Path | Scenario | None) -> Scenario:
+    """A Scenario object from a name in the instance's scenarios/ folder, a path, or None."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    if scenario is None:
+        return Scenario()
+    return load_scenario(find_scenario(scenario, instance_dir))
+
+
+def prepare(instance: Instance, scenario: Scenario) -> Network:
+    """The network of ``instance`` after the scenario's policies changed it (pruned arcs...)."""
+    net = build_network(instance)
+    for policy in scenario.policies:
+        net = policy.prepare(net)
+    return net
+
+
+def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | None = None,
+          solver: str | Path | SolverProfile = "highs",
+          strong_linking: bool | None = None) -> Solution:
+    """Solve an instance under a scenario and return the verified-ready :class:`Solution`.
+
+    Raises :class:`~siting.errors.InfeasibleError` when no network meets the scenario and
+    :class:`~siting.errors.SolverError` when HiGHS stops before finding any solution.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
+    scenario = resolve_scenario(instance.path, scenario)
+    profile = solver if isinstance(solver, SolverProfile) else load_profile(solver)
+    t1 = time.perf_counter()
+    net = prepare(instance, scenario)
+    m = build_model(net, scenario.policies, scenario.objective, strong_linking)
+    t2 = time.perf_counter()
+    result = solve_model(m, profile)
+    if not result.has_solution:
+        raise InfeasibleError(f"{instance.name} / {scenario.name}: the model is "
+                              f"{result.status.replace('_', ' ')}")
+    meta = {
+        "siting_version": version("siting"),
+        "instance": {"name": instance.name, "path": str(instance.path), "hash": instance.hash,
+                     "currency": instance.spec.instance.currency},
+        "scenario": scenario.describe(),
+        "solver": profile.model_dump(mode="json"),
+        "versions": versions(),
+        "streams": [{"id": s, "label": instance.spec.streams[s].label or s}
+                    for s in instance.streams],
+        "tiers": instance.tiers,
+        "timings": {"load_s": t1 - t0, "build_s": t2 - t1},
+    }
+    return extract_solution(m, net, result, meta)

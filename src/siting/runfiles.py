@@ -1,0 +1,119 @@
+"""Write a :class:`Solution` to a run folder atomically, and read one back."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from siting.errors import InputError
+from siting.solution import Solution
+
+FILES = ("solution.json", "facilities.csv", "flows.csv", "regions.csv", "solution.gpkg")
+
+
+def write_run(solution: Solution, out: str | Path,
+              extra: Callable[[Path], None] | None = None) -> Path:
+    """Write the run folder ``out`` (docs/run-folder.md): complete, or not at all.
+
+    Files go to a temporary sibling folder that replaces ``out`` once every file is
+    written; ``extra(folder)`` may add files (the map) before the swap.
+    """
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write_files(solution, tmp)
+        if extra is not None:
+            extra(tmp)
+        _swap(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+        os.replace(out, old / out.name)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def _write_files(solution: Solution, folder: Path) -> None:
+    meta = {**solution.meta, "kpis": solution.kpis}
+    (folder / "solution.json").write_text(json.dumps(meta, indent=2, allow_nan=False,
+                                                     default=_json_default) + "\n")
+    facilities = pd.DataFrame(solution.facilities.drop(columns="geometry"))
+    for col in ("existing", "open"):
+        facilities[col] = facilities[col].map({True: "true", False: "false"})
+    regions = pd.DataFrame(solution.regions.drop(columns="geometry"))
+    facilities.to_csv(folder / "facilities.csv", index=False, lineterminator="\n")
+    solution.flows.to_csv(folder / "flows.csv", index=False, lineterminator="\n")
+    regions.to_csv(folder / "regions.csv", index=False, lineterminator="\n")
+    gpkg = folder / "solution.gpkg"
+    solution.facilities.to_file(gpkg, layer="facilities", engine="pyogrio")
+    flow_lines(solution).to_file(gpkg, layer="flows", engine="pyogrio")
+    solution.regions.to_file(gpkg, layer="regions", engine="pyogrio")
+
+
+def _json_default(value: object) -> object:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def flow_lines(solution: Solution) -> gpd.GeoDataFrame:
+    """The flows as straight lines from origin to destination (for GIS and maps)."""
+    flows = solution.flows
+    regions = solution.regions.set_index("id")
+    sites = solution.facilities.set_index("id")
+    from_region = (flows["origin_type"] == "region").to_numpy()
+    o_lon = regions["lon"].reindex(flows["origin"]).to_numpy()
+    o_lat = regions["lat"].reindex(flows["origin"]).to_numpy()
+    s_lon = sites["lon"].reindex(flows["origin"]).to_numpy()
+    s_lat = sites["lat"].reindex(flows["origin"]).to_numpy()
+    start_lon, start_lat = np.where(from_region, o_lon, s_lon), np.where(from_region, o_lat, s_lat)
+    end_lon = sites["lon"].reindex(flows["destination"]).to_numpy()
+    end_lat = sites["lat"].reindex(flows["destination"]).to_numpy()
+    coords = [[(a, b), (c, d)] for a, b, c, d in zip(start_lon, start_lat, end_lon, end_lat,
+                                                       strict=True)]
+    return gpd.GeoDataFrame(flows, geometry=shapely.linestrings(coords) if coords else [],
+                            crs="EPSG:4326")
+
+
+def read_meta(run_dir: str | Path) -> dict:
+    """The contents of a run folder's solution.json."""
+    path = Path(run_dir) / "solution.json"
+    if not path.is_file():
+        raise InputError(path, None, "not a run folder (no solution.json)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(path, None, f"unreadable: {exc}") from None
+
+
+def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
+    """One of a run folder's CSV tables, with ids kept as text."""
+    path = Path(run_dir) / f"{name}.csv"
+    if not path.is_file():
+        raise InputError(path, None, "missing from the run folder")
+    text = {"id", "name", "province", "tier", "size", "origin", "destination", "stream",
+            "origin_type"}
+    frame = pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
+                        na_values={c: [""] for c in ("utilisation", "collection_rate")})
+    for col in ("existing", "open"):
+        if col in frame.columns:
+            frame[col] = frame[col].astype(str).str.lower() == "true"
+    return frame

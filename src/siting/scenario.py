@@ -1,0 +1,100 @@
+"""Scenario files: a name, an objective mode and a list of policies (with ``extends``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from siting.errors import ScenarioError
+from siting.inputs import read_toml, validation_error
+from siting.model.objective import MODES
+from siting.model.policies import REGISTRY, Policy
+
+SCENARIO_KEYS = {"scenario", "objective", "policy"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A resolved scenario: its parents' policies first, then its own."""
+
+    name: str = "baseline"
+    description: str = ""
+    objective: str = "cost"
+    policies: tuple[Policy, ...] = field(default_factory=tuple)
+    path: Path | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The resolved scenario as written into solution.json."""
+        return {"name": self.name, "description": self.description,
+                "objective": {"mode": self.objective},
+                "policies": [p.describe() for p in self.policies]}
+
+
+def find_scenario(name_or_path: str | Path, instance_dir: Path) -> Path:
+    """A scenario file path from a path, or a name in the instance's ``scenarios/`` folder."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    folder = instance_dir / "scenarios"
+    named = folder / f"{path.stem}.toml"
+    if path.parent == Path(".") and named.is_file():
+        return named
+    known = sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+    raise ScenarioError(path, None, f"no such scenario file or name; the instance has {known}")
+
+
+def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
+    """Read and validate a scenario file, resolving ``extends`` chains."""
+    path = Path(path).resolve()
+    if path in _seen:
+        raise ScenarioError(path, "scenario.extends", "circular extends")
+    data = read_toml(path, ScenarioError)
+    unknown = sorted(set(data) - SCENARIO_KEYS)
+    if unknown:
+        raise ScenarioError(path, unknown[0], f"unknown section; expected {sorted(SCENARIO_KEYS)}")
+    head = _table(data, "scenario", path)
+    head_unknown = sorted(set(head) - {"name", "description", "extends"})
+    if head_unknown:
+        raise ScenarioError(path, f"scenario.{head_unknown[0]}",
+                            "unknown key; expected name, description, extends")
+    parent = Scenario()
+    if "extends" in head:
+        parent = load_scenario(path.parent / str(head["extends"]), (*_seen, path))
+    objective = _table(data, "objective", path)
+    if set(objective) - {"mode"}:
+        raise ScenarioError(path, f"objective.{sorted(set(objective) - {'mode'})[0]}", "unknown key")
+    mode = objective.get("mode", parent.objective)
+    if mode not in MODES:
+        raise ScenarioError(path, "objective.mode", f"unknown mode {mode!r}; expected one of {MODES}")
+    entries = data.get("policy", [])
+    if not isinstance(entries, list):
+        raise ScenarioError(path, "policy", "expected [[policy]] tables")
+    own = tuple(parse_policy(entry, path, i) for i, entry in enumerate(entries, start=1))
+    return Scenario(name=str(head.get("name", path.stem)),
+                    description=str(head.get("description", parent.description)),
+                    objective=mode, policies=parent.policies + own, path=path)
+
+
+def parse_policy(entry: Any, path: Path, index: int) -> Policy:
+    """Validate one ``[[policy]]`` table against the registered policy of its type."""
+    where = f"policy[{index}]"
+    if not isinstance(entry, dict) or "type" not in entry:
+        raise ScenarioError(path, f"{where}.type", f"missing; expected one of {sorted(REGISTRY)}")
+    cls = REGISTRY.get(entry["type"])
+    if cls is None:
+        raise ScenarioError(path, f"{where}.type",
+                            f"unknown policy {entry['type']!r}; expected one of {sorted(REGISTRY)}")
+    try:
+        return cls.model_validate(entry)
+    except pydantic.ValidationError as exc:
+        raise validation_error(path, exc, f"{where}.", ScenarioError) from None
+
+
+def _table(data: dict, key: str, path: Path) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ScenarioError(path, key, "expected a table")
+    return value

@@ -1,0 +1,208 @@
+"""A solved network as plain data (no Pyomo inside) and its key figures.
+
+Everything a planner sees (CLI tables, files, maps, bench tables) is computed from a
+:class:`Solution`, never from the Pyomo model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from siting.instance.network import Network
+from siting.solve import SolveResult
+
+TOL = 1e-6  # tonnes below this are solver noise
+
+
+@dataclass
+class Solution:
+    """Build decisions, flows and uncollected tonnes of one run, with provenance and KPIs.
+
+    ``facilities``, ``flows`` and ``regions`` have the columns of docs/run-folder.md;
+    ``meta`` holds the provenance, solver status and timings; ``kpis`` the key figures.
+    """
+
+    meta: dict[str, Any]
+    facilities: gpd.GeoDataFrame
+    flows: pd.DataFrame
+    regions: gpd.GeoDataFrame
+    kpis: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        """Solver status: optimal, time_limit, infeasible, ..."""
+        return self.meta["status"]
+
+
+def extract_solution(m: pyo.ConcreteModel, net: Network, result: SolveResult,
+                     meta: dict[str, Any]) -> Solution:
+    """Read the decisions of a solved model into a :class:`Solution`."""
+    x = _clean(np.array([m.flow[k].value or 0.0 for k in m.FLOWS]))
+    built = np.array([(m.build[j].value or 0.0) > 0.5 for j in m.OPTIONS], dtype=bool)
+    flows = flow_frame(net, x)
+    facilities = facility_frame(net, x, built)
+    regions = region_frame(net, x)
+    meta = {**meta, "status": result.status, "has_solution": result.has_solution,
+            "objective": result.objective, "best_bound": result.best_bound,
+            "mip_gap": result.mip_gap, "model_size": result.model_size,
+            "strong_linking": bool(m.strong_linking)}
+    meta["timings"] = {**meta.get("timings", {}), **result.timings}
+    kpis = compute_kpis(net, facilities, flows, regions)
+    return Solution(meta, facilities, flows, regions, kpis)
+
+
+def _clean(values: np.ndarray) -> np.ndarray:
+    return np.where(np.abs(values) < TOL, 0.0, values)
+
+
+def flow_frame(net: Network, x: np.ndarray) -> pd.DataFrame:
+    """One row per flow carrying tonnes."""
+    inst = net.instance
+    used = np.flatnonzero(x > 0)
+    origin = net.flow_origin[used]
+    from_region = net.flow_from_region[used]
+    region_ids = inst.regions["id"].to_numpy()
+    site_ids = inst.sites["id"].to_numpy()
+    tonnes = x[used]
+    return pd.DataFrame({
+        "origin": np.where(from_region, region_ids[np.where(from_region, origin, 0)],
+                           site_ids[np.where(from_region, 0, origin)]),
+        "origin_type": np.where(from_region, "region", "site"),
+        "destination": site_ids[net.flow_dest[used]],
+        "stream": np.array(inst.streams)[net.flow_stream[used]],
+        "tonnes": tonnes,
+        "km": net.arc_km[net.flow_arc[used]],
+        "transport_cost": tonnes * net.flow_transport_cost[used],
+        "processing_cost": tonnes * net.flow_processing_cost[used],
+        "co2_t": tonnes * net.flow_co2_kg[used] / 1000,
+    })
+
+
+def facility_frame(net: Network, x: np.ndarray, built: np.ndarray) -> gpd.GeoDataFrame:
+    """One row per site: open, size built, capacity, throughput by stream, utilisation."""
+    sites = net.instance.sites
+    n = len(sites)
+    chosen = np.flatnonzero(built)
+    size = np.full(n, "", dtype=object)
+    size[net.option_site[chosen]] = net.option_size[chosen]
+    new_cap = np.bincount(net.option_site[chosen], net.option_capacity[chosen], minlength=n)
+    fixed = np.bincount(net.option_site[chosen], net.option_fixed[chosen], minlength=n)
+    capex = np.bincount(net.option_site[chosen], net.option_capex[chosen], minlength=n)
+    existing = net.site_existing
+    capacity = existing + new_cap
+    by_stream = {s: np.bincount(net.flow_dest, x * (net.flow_stream == j), minlength=n)
+                 for j, s in enumerate(net.instance.streams)}
+    throughput = np.sum(list(by_stream.values()), axis=0)
+    frame = gpd.GeoDataFrame({
+        "id": sites["id"], "name": sites["name"], "tier": sites["tier"],
+        "province": sites["province"], "lon": sites["lon"], "lat": sites["lat"],
+        "existing": existing > 0,
+        "open": (existing > 0) | (new_cap > 0),
+        "size": size,
+        "existing_capacity": existing,
+        "new_capacity": new_cap,
+        "capacity": capacity,
+        "throughput": throughput,
+        "utilisation": np.divide(throughput, capacity, out=np.full(n, np.nan), where=capacity > 0),
+        "fixed_cost": fixed + sites["existing_fixed_cost"].to_numpy(),
+        "capex": capex,
+    }, geometry=sites.geometry.values, crs=sites.crs)
+    for s, values in by_stream.items():
+        frame[f"throughput_{s}"] = values
+    return frame
+
+
+def region_frame(net: Network, x: np.ndarray) -> gpd.GeoDataFrame:
+    """One row per region: supply, collected and uncollected tonnes, by stream and in total."""
+    regions = net.instance.regions
+    frame = regions[["id", "name", "province", "lon", "lat", "geometry"]].copy()
+    from_region = net.flow_from_region
+    n = len(regions)
+    totals = {"supply": 0.0, "collected": 0.0}
+    per_stream = {}
+    for j, s in enumerate(net.instance.streams):
+        supply = net.supply[:, j]
+        mask = from_region & (net.flow_stream == j)
+        collected = np.minimum(np.bincount(net.flow_origin[mask], x[mask], minlength=n), supply)
+        per_stream[s] = (supply, collected)
+        totals["supply"] = totals["supply"] + supply
+        totals["collected"] = totals["collected"] + collected
+    frame["supply"] = totals["supply"]
+    frame["collected"] = totals["collected"]
+    frame["uncollected"] = _clean(totals["supply"] - totals["collected"])
+    frame["collection_rate"] = np.divide(totals["collected"], totals["supply"],
+                                         out=np.full(n, np.nan), where=totals["supply"] > 0)
+    for s, (supply, collected) in per_stream.items():
+        frame[f"supply_{s}"] = supply
+        frame[f"collected_{s}"] = collected
+        frame[f"uncollected_{s}"] = _clean(supply - collected)
+    return frame
+
+
+def _rate(collected: float, supply: float) -> float | None:
+    return collected / supply if supply > 0 else None
+
+
+def compute_kpis(net: Network, facilities: pd.DataFrame, flows: pd.DataFrame,
+                 regions: pd.DataFrame) -> dict[str, Any]:
+    """The key figures of MODEL.md, computed from the solution's frames."""
+    inst = net.instance
+    finance = inst.spec.finance
+    annuity = finance.annuity_factor if finance else 0.0
+    penalty = sum(float(regions[f"uncollected_{s}"].sum()) * (p or 0.0)
+                  for s, p in ((s, inst.spec.streams[s].uncollected_penalty) for s in inst.streams))
+    cost = {
+        "fixed": float(facilities["fixed_cost"].sum()),
+        "capex": annuity * float(facilities["capex"].sum()),
+        "transport": float(flows["transport_cost"].sum()),
+        "processing": float(flows["processing_cost"].sum()),
+        "penalty": penalty,
+    }
+    supply, collected = float(regions["supply"].sum()), float(regions["collected"].sum())
+    last = facilities[facilities["tier"] == inst.tiers[-1]]
+    cap_last, thr_last = float(last["capacity"][last["open"]].sum()), float(last["throughput"].sum())
+    by_tier = {}
+    for tier in inst.tiers:
+        at = facilities[facilities["tier"] == tier]
+        cap = float(at["capacity"][at["open"]].sum())
+        by_tier[tier] = {"open": int(at["open"].sum()),
+                         "new": int((at["open"] & ~at["existing"]).sum()),
+                         "capacity_t": cap, "throughput_t": float(at["throughput"].sum()),
+                         "utilisation": _rate(float(at["throughput"].sum()), cap)}
+    by_stream = {s: {"supply_t": float(regions[f"supply_{s}"].sum()),
+                     "collected_t": float(regions[f"collected_{s}"].sum()),
+                     "collection_rate": _rate(float(regions[f"collected_{s}"].sum()),
+                                              float(regions[f"supply_{s}"].sum()))}
+                 for s in inst.streams}
+    grouped = regions.groupby("province", sort=True)[["supply", "collected"]].sum()
+    by_province = {str(p): {"supply_t": float(r.supply), "collected_t": float(r.collected),
+                            "collection_rate": _rate(float(r.collected), float(r.supply))}
+                   for p, r in grouped.iterrows()}
+    return {
+        "total_cost": sum(cost.values()),
+        "cost": cost,
+        "capex_total": float(facilities["capex"].sum()),
+        "supply_t": supply,
+        "collected_t": collected,
+        "collection_rate": _rate(collected, supply),
+        "uncollected_t": float(regions["uncollected"].sum()),
+        "capacity_t": cap_last,
+        "capacity_existing_t": float(last["existing_capacity"].sum()),
+        "capacity_new_t": float(last["new_capacity"].sum()),
+        "throughput_t": thr_last,
+        "utilisation": _rate(thr_last, cap_last),
+        "capacity_to_supply": _rate(cap_last, supply),
+        "tonne_km": float((flows["tonnes"] * flows["km"]).sum()),
+        "co2_t": float(flows["co2_t"].sum()),
+        "facilities_open": {t: v["open"] for t, v in by_tier.items()},
+        "facilities_new": {t: v["new"] for t, v in by_tier.items()},
+        "by_tier": by_tier,
+        "by_stream": by_stream,
+        "by_province": by_province,
+    }

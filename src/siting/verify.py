@@ -1,0 +1,244 @@
+"""The independent verifier: checks a run folder against its instance and scenario.
+
+It shares no code with the model: it reads the files a run wrote, recomputes distances
+(geodesic, with pyproj, or from the distance matrix), costs and key figures, and checks
+every core constraint and every active policy within tolerance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pyproj import Geod
+
+from siting.instance.load import Instance, load_instance
+from siting.instance.schema import per_stream
+from siting.model.policies import RunView
+from siting.runfiles import read_meta, read_table
+from siting.scenario import parse_policy
+
+REL = 1e-6  # relative tolerance of sums and costs
+ABS = 1e-4  # tonnes
+
+
+@dataclass
+class Report:
+    """Outcome of a verification: an empty ``problems`` list means the run checks out."""
+
+    problems: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed."""
+        return not self.problems
+
+    def expect(self, name: str, failures: list[str]) -> None:
+        """Record a check and its failures."""
+        self.checked.append(name)
+        self.problems.extend(failures)
+
+
+def close(a: float, b: float, scale: float = 1.0) -> bool:
+    """Equal within the verifier's tolerance, relative to the larger of a, b and scale."""
+    return abs(a - b) <= REL * max(abs(a), abs(b), scale) + ABS
+
+
+def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
+    """Check the run folder ``run_dir``; the instance is re-read from its recorded path."""
+    run_dir = Path(run_dir)
+    meta = read_meta(run_dir)
+    instance = instance or load_instance(meta["instance"]["path"])
+    facilities = read_table(run_dir, "facilities")
+    flows = read_table(run_dir, "flows")
+    regions = read_table(run_dir, "regions")
+    report = Report()
+    if instance.hash != meta["instance"]["hash"]:
+        report.problems.append("the instance files changed since this run was solved")
+    view = RunView(instance, facilities, flows, regions)
+    report.expect("arcs", _check_arcs(view))
+    report.expect("supply balance", _check_supply(view))
+    report.expect("conservation", _check_conservation(view))
+    report.expect("capacity and sizes", _check_facilities(view))
+    report.expect("costs and KPIs", _check_costs(view, meta))
+    for i, raw in enumerate(meta["scenario"]["policies"], start=1):
+        policy = parse_policy(raw, run_dir / "solution.json", i)
+        report.expect(f"policy {policy.type}", policy.check(view))
+    return report
+
+
+def _check_arcs(run: RunView) -> list[str]:
+    inst, flows = run.instance, run.flows
+    problems = []
+    sites = inst.sites.set_index("id")
+    tier_pos = {t: i for i, t in enumerate(inst.tiers)}
+    if (flows["tonnes"] < -ABS).any():
+        problems.append("negative flow tonnes")
+    unknown = ~flows["destination"].isin(sites.index)
+    if unknown.any():
+        return [f"flow to unknown site {flows['destination'][unknown].iloc[0]!r}"]
+    dest_tier = flows["destination"].map(sites["tier"]).map(tier_pos)
+    from_region = flows["origin_type"] == "region"
+    bad_first = from_region & ((dest_tier != 0) | ~flows["origin"].isin(inst.regions["id"]))
+    origin_tier = flows["origin"].map(sites["tier"]).map(tier_pos)
+    bad_next = ~from_region & (origin_tier + 1 != dest_tier)
+    for mask, what in ((bad_first, "region flow not into a first-tier site"),
+                       (bad_next, "site flow not into the next tier")):
+        if mask.any():
+            row = flows[mask].iloc[0]
+            problems.append(f"{what}: {row.origin} -> {row.destination}")
+    accepts = sites["streams"]
+    refused = [not (r.stream in accepts[r.destination]) or (r.origin_type == "site"
+               and r.stream not in accepts[r.origin]) for r in flows.itertuples()]
+    if any(refused):
+        row = flows[np.array(refused)].iloc[0]
+        problems.append(f"stream {row.stream} sent to a site that refuses it: {row.destination}")
+    km = _expected_km(inst, flows)
+    off = ~np.isclose(flows["km"].to_numpy(), km, rtol=5e-3, atol=1e-3)
+    if off.any():
+        row = flows[off].iloc[0]
+        problems.append(f"arc {row.origin} -> {row.destination}: {row.km:.3f} km recorded, "
+                        f"{km[np.argmax(off)]:.3f} km expected")
+    return problems
+
+
+def _expected_km(inst: Instance, flows: pd.DataFrame) -> np.ndarray:
+    """Arc lengths recomputed: geodesic x circuity, or looked up in the distance matrix."""
+    if inst.distances is not None:
+        table = inst.distances.set_index(["origin", "destination"])["km"]
+        keys = pd.MultiIndex.from_arrays([flows["origin"], flows["destination"]])
+        return table.reindex(keys).to_numpy(dtype=float)
+    points = pd.concat([inst.regions.set_index("id")[["lon", "lat"]].add_prefix("r_"),
+                        inst.sites.set_index("id")[["lon", "lat"]].add_prefix("s_")], axis=1)
+    from_region = (flows["origin_type"] == "region").to_numpy()
+    o_lon = np.where(from_region, points["r_lon"].reindex(flows["origin"]),
+                     points["s_lon"].reindex(flows["origin"]))
+    o_lat = np.where(from_region, points["r_lat"].reindex(flows["origin"]),
+                     points["s_lat"].reindex(flows["origin"]))
+    d_lon = points["s_lon"].reindex(flows["destination"]).to_numpy()
+    d_lat = points["s_lat"].reindex(flows["destination"]).to_numpy()
+    _, _, metres = Geod(ellps="WGS84").inv(o_lon, o_lat, d_lon, d_lat)
+    return np.asarray(metres) / 1000 * inst.spec.distance.circuity
+
+
+def _check_supply(run: RunView) -> list[str]:
+    inst, flows, regions = run.instance, run.flows, run.regions
+    problems = []
+    shipped = flows[flows["origin_type"] == "region"].groupby(["origin", "stream"])["tonnes"].sum()
+    for s in inst.streams:
+        supply = inst.supply[s]
+        out = shipped.xs(s, level="stream") if s in shipped.index.get_level_values(1) else None
+        sent = (out.reindex(supply.index).fillna(0.0) if out is not None
+                else pd.Series(0.0, index=supply.index))
+        over = sent > supply + ABS + REL * supply
+        if over.any():
+            problems.append(f"region {over.idxmax()!r} ships {sent[over].iloc[0]:.6g} t of {s}, "
+                            f"more than its supply {supply[over].iloc[0]:.6g}")
+        if inst.spec.streams[s].uncollected_penalty is None:
+            short = sent < supply - ABS - REL * supply
+            if short.any():
+                problems.append(f"region {short.idxmax()!r}: {s} must be fully collected")
+        recorded = regions.set_index("id")[f"uncollected_{s}"].reindex(supply.index)
+        wrong = ~np.isclose(recorded.to_numpy(), (supply - sent).clip(lower=0).to_numpy(),
+                            rtol=REL, atol=ABS * 10)
+        if wrong.any():
+            problems.append(f"region {supply.index[np.argmax(wrong)]!r}: uncollected {s} "
+                            "does not match supply minus shipments")
+    return problems
+
+
+def _check_conservation(run: RunView) -> list[str]:
+    inst, flows = run.instance, run.flows
+    last = inst.tiers[-1]
+    inner = set(inst.sites["id"][inst.sites["tier"] != last])
+    into = flows[flows["destination"].isin(inner)].groupby(["destination", "stream"])["tonnes"].sum()
+    out = flows[flows["origin_type"] == "site"].groupby(["origin", "stream"])["tonnes"].sum()
+    both = pd.concat([into.rename("in"), out.rename("out")], axis=1).fillna(0.0)
+    bad = ~np.isclose(both["in"], both["out"], rtol=REL, atol=ABS * 10)
+    if bad.any():
+        (site, stream), row = next(iter(both[bad].iterrows()))
+        return [f"site {site!r}, {stream}: {row['in']:.6g} t in but {row['out']:.6g} t out"]
+    return []
+
+
+def _check_facilities(run: RunView) -> list[str]:
+    inst, flows = run.instance, run.flows
+    fac = run.facilities.set_index("id")
+    sites = inst.sites.set_index("id")
+    problems = []
+    throughput = flows.groupby("destination")["tonnes"].sum().reindex(sites.index).fillna(0.0)
+    for site_id, site in sites.iterrows():
+        row = fac.loc[site_id]
+        size = row["size"]
+        tier = inst.spec.tiers[site.tier]
+        sizes = {s.name: s for s in tier.sizes}
+        cap = site.existing_capacity
+        minimum = 0.0
+        if size:
+            if size not in site.sizes:
+                problems.append(f"site {site_id!r}: size {size!r} is not allowed there")
+                continue
+            cap += sizes[size].capacity
+            minimum = sizes[size].min_throughput
+        if not close(row["capacity"], cap, cap):
+            problems.append(f"site {site_id!r}: capacity {row['capacity']:.6g} recorded, {cap:.6g} built")
+        if throughput[site_id] > cap + ABS + REL * cap:
+            problems.append(f"site {site_id!r}: {throughput[site_id]:.6g} t exceeds capacity {cap:.6g}")
+        if size and throughput[site_id] < minimum - ABS - REL * minimum:
+            problems.append(f"site {site_id!r}: {throughput[site_id]:.6g} t below minimum {minimum:.6g}")
+        if not close(row["throughput"], throughput[site_id], cap):
+            problems.append(f"site {site_id!r}: throughput recorded {row['throughput']:.6g}, "
+                            f"flows give {throughput[site_id]:.6g}")
+    return problems
+
+
+def recompute_costs(run: RunView) -> dict[str, float]:
+    """Cost terms recomputed from flows, sizes built and uncollected tonnes."""
+    inst, flows = run.instance, run.flows
+    spec = inst.spec
+    sites = inst.sites.set_index("id")
+    fac = run.facilities.set_index("id").reindex(sites.index)
+    fixed = float(sites["existing_fixed_cost"].sum())
+    capex = 0.0
+    for site_id, size in fac["size"].items():
+        if size:
+            chosen = next(s for s in spec.tiers[sites.at[site_id, "tier"]].sizes if s.name == size)
+            fixed += chosen.fixed_cost * sites.at[site_id, "fixed_cost_factor"]
+            capex += chosen.capex * sites.at[site_id, "fixed_cost_factor"]
+    dest_tier = flows["destination"].map(sites["tier"])
+    per_t_km = [spec.streams[s].transport_cost * spec.tiers[t].transport_cost_factor
+                for s, t in zip(flows["stream"], dest_tier, strict=True)]
+    proc = [per_stream(spec.tiers[t].processing_cost, s)
+            for s, t in zip(flows["stream"], dest_tier, strict=True)]
+    penalty = sum((spec.streams[s].uncollected_penalty or 0.0)
+                  * float(run.regions[f"uncollected_{s}"].sum()) for s in inst.streams)
+    annuity = spec.finance.annuity_factor if spec.finance else 0.0
+    return {
+        "fixed": fixed,
+        "capex": annuity * capex,
+        "transport": float((flows["tonnes"] * flows["km"] * np.array(per_t_km, dtype=float)).sum()),
+        "processing": float((flows["tonnes"] * np.array(proc, dtype=float)).sum()),
+        "penalty": penalty,
+        "capex_total": capex,
+    }
+
+
+def _check_costs(run: RunView, meta: dict) -> list[str]:
+    costs = recompute_costs(run)
+    kpis = meta["kpis"]
+    problems = []
+    total = sum(v for k, v in costs.items() if k != "capex_total")
+    for name, value in costs.items():
+        recorded = kpis["capex_total"] if name == "capex_total" else kpis["cost"][name]
+        if not close(recorded, value, total):
+            problems.append(f"cost {name}: {recorded:.10g} recorded, {value:.10g} recomputed")
+    if meta["scenario"]["objective"]["mode"] == "cost" and not close(meta["objective"], total, total):
+        problems.append(f"objective {meta['objective']:.10g} differs from recomputed cost {total:.10g}")
+    supply = float(run.instance.supply.to_numpy().sum())
+    collected = supply - float(run.regions["uncollected"].sum())
+    if not close(kpis["collected_t"], collected, supply):
+        problems.append(f"collected {kpis['collected_t']:.6g} t recorded, {collected:.6g} recomputed")
+    return problems
