@@ -113,7 +113,9 @@ def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
             "origin_type"}
     frame = pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
                         na_values={c: [""] for c in ("utilisation", "collection_rate")})
-    for col in ("existing", "open"):
-        if col in frame.columns:
+    for col in frame.columns:
+        if col in ("existing", "open"):
             frame[col] = frame[col].astype(str).str.lower() == "true"
+        elif col not in text:
+            frame[col] = frame[col].astype(float)
     return frame

@@ -1,0 +1,294 @@
+"""Map layers: GeoJSON features that carry their own style, icon, tooltip and popup.
+
+Every text from input files is HTML-escaped here, when the tooltip and popup markup is
+built; the browser then inserts that markup as is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import pandas as pd
+import shapely
+from folium.map import Layer
+from folium.template import Template
+
+from siting.render import style
+from siting.render.run import Run
+
+Feature = dict[str, Any]
+Rows = Sequence[tuple[str, str]]
+GAP_TOLERANCE_T = 1e-6
+
+PANES = {  # z-index: regions under Leaflet's overlay pane, markers above it
+    "siting-regions": 350, "siting-flows": 410, "siting-gap": 420,
+    "siting-candidates": 590, "siting-facilities": 610,
+}
+
+
+class FeatureLayer(Layer):
+    """A toggleable ``L.geoJSON`` layer of features built by this module.
+
+    Parameters
+    ----------
+    name
+        Label in the layer control (plain text; it is escaped here).
+    features
+        GeoJSON features whose properties hold ``style`` (or ``icon``), ``tip`` and ``pop``.
+    pane
+        One of :data:`PANES`; sets the drawing order.
+    class_name
+        CSS class of every feature's element (tests count features by it).
+    show
+        Whether the layer is on when the map opens.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJSON({{ this.data }}, {
+            pane: {{ this.pane|tojson }},
+            className: {{ this.class_name|tojson }},
+            style: siting.style,
+            pointToLayer: function (feature, latlng) {
+                return siting.point(feature, latlng, {{ this.pane|tojson }},
+                                    {{ this.class_name|tojson }});
+            },
+            onEachFeature: siting.bind
+        });
+        {% endmacro %}
+    """)
+
+    def __init__(self, name: str, features: list[Feature], pane: str, class_name: str,
+                 show: bool = True):
+        super().__init__(name=f"{escape(name)} ({len(features):,})", show=show)
+        self._name = "FeatureLayer"
+        self.data = js_json({"type": "FeatureCollection", "features": features})
+        self.pane = pane
+        self.class_name = class_name
+        self.count = len(features)
+
+
+def js_json(value: Any) -> str:
+    """Return JSON that is safe inside an HTML ``<script>`` element."""
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@dataclass(frozen=True)
+class Scales:
+    """The largest figures that size symbols; shared by the runs of one map."""
+
+    capacity: float
+    flow: float
+    uncollected: float
+    supply: float
+
+    @classmethod
+    def of(cls, runs: Iterable[Run]) -> Scales:
+        """Return the scales covering every run in ``runs``."""
+        runs = list(runs)
+
+        def largest(frames: Iterable[pd.Series]) -> float:
+            return max((float(f.max()) for f in frames if len(f)), default=0.0)
+
+        return cls(capacity=largest(r.facilities["capacity"] for r in runs),
+                   flow=largest(r.flows["tonnes"] for r in runs),
+                   uncollected=largest(r.regions["uncollected"] for r in runs),
+                   supply=largest(r.regions["supply"] for r in runs))
+
+    def facility_px(self, capacity: float) -> float:
+        """Return a facility symbol's width in pixels."""
+        return style.sqrt_size(capacity, self.capacity, 12, 38)
+
+    def gap_px(self, uncollected: float) -> float:
+        """Return a collection-gap circle's radius in pixels."""
+        return style.sqrt_size(uncollected, self.uncollected, 6, 28)
+
+    def supply_px(self, supply: float) -> float:
+        """Return a point region's radius in pixels."""
+        return style.sqrt_size(supply, self.supply, 3, 16)
+
+
+def feature(geometry: Any, tip: str, pop: str, *, look: dict[str, Any] | None = None,
+            icon: dict[str, Any] | None = None) -> Feature:
+    """Return one GeoJSON feature; ``tip`` and ``pop`` are markup already escaped."""
+    properties: dict[str, Any] = {"tip": tip, "pop": pop}
+    if look is not None:
+        properties["style"] = look
+    if icon is not None:
+        properties["icon"] = icon
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def point(lon: float, lat: float) -> dict[str, Any]:
+    """Return a GeoJSON point."""
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def popup(title: str, rows: Rows, subtitle: str = "") -> str:
+    """Return popup markup: an escaped title and a table of (label, value) rows."""
+    head = f"<h4>{escape(title)}</h4>"
+    if subtitle:
+        head += f"<div class='siting-sub'>{escape(subtitle)}</div>"
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    return f"<div class='siting-pop'>{head}<table>{body}</table></div>"
+
+
+def tooltip(name: str, detail: str) -> str:
+    """Return tooltip markup: an escaped name in bold and an escaped detail."""
+    return f"<b>{escape(name)}</b><br>{escape(detail)}"
+
+
+def per_stream(row: pd.Series, prefix: str, labels: dict[str, str]) -> list[tuple[str, str]]:
+    """Return indented (stream label, tonnes) rows of ``prefix_<stream>`` columns."""
+    return [(f"  {label}", style.tonnes(row.get(f"{prefix}_{stream}")))
+            for stream, label in labels.items() if f"{prefix}_{stream}" in row.index]
+
+
+def region_features(run: Run, fills: Sequence[str], scales: Scales) -> list[Feature]:
+    """Return one feature per region: its geometry filled with ``fills`` (or a circle
+    sized by supply where the region is a point), with its supply figures."""
+    geometries = [json.loads(g) for g in shapely.to_geojson(run.regions.geometry.to_numpy())]
+    out = []
+    for (_, row), geometry, fill in zip(run.regions.iterrows(), geometries, fills, strict=True):
+        look = {"fillColor": fill, "fillOpacity": 0.6, "color": "#666666", "weight": 0.7}
+        if geometry["type"] == "Point":
+            look |= {"radius": scales.supply_px(row["supply"]), "fillOpacity": 0.8}
+        out.append(feature(geometry, tooltip(row["name"], f"collected "
+                                             f"{style.percent(row['collection_rate'])}"),
+                           region_popup(row, run.stream_labels), look=look))
+    return out
+
+
+def region_popup(row: pd.Series, labels: dict[str, str]) -> str:
+    """Return the popup of a region: supply, collected and uncollected by stream."""
+    rows = [("Supply", style.tonnes(row["supply"])), *per_stream(row, "supply", labels),
+            ("Collected", style.tonnes(row["collected"])),
+            ("Collection rate", style.percent(row["collection_rate"])),
+            ("Uncollected", style.tonnes(row["uncollected"])),
+            *per_stream(row, "uncollected", labels)]
+    return popup(row["name"], rows, f"region {row['id']} · {row['province']}")
+
+
+def gap_features(run: Run, scales: Scales) -> list[Feature]:
+    """Return a hatched, pulsing circle per region with uncollected tonnes, sized by them."""
+    short = run.regions[run.regions["uncollected"] > GAP_TOLERANCE_T]
+    return [feature(point(row["lon"], row["lat"]),
+                    tooltip(row["name"], f"{style.tonnes(row['uncollected'])} uncollected "
+                                         f"({style.percent(1 - row['collection_rate'])} of "
+                                         "supply)"),
+                    region_popup(row, run.stream_labels),
+                    look={"radius": scales.gap_px(row["uncollected"]), "color": style.GAP_RED,
+                            "weight": 2, "fillColor": style.GAP_RED, "fillOpacity": 0.35})
+            for _, row in short.iterrows()]
+
+
+def facility_features(run: Run, sites: pd.DataFrame, fills: Sequence[str],
+                      scales: Scales, pops: Sequence[str] | None = None) -> list[Feature]:
+    """Return a marker per site: shape by tier, width by capacity, thick outline if existing.
+
+    ``pops`` replaces the default popups (the comparison map shows both runs in them).
+    """
+    shapes = tier_shapes(run.tiers)
+    pops = pops if pops is not None else [facility_popup(row, run) for _, row in
+                                          sites.iterrows()]
+    return [feature(point(row["lon"], row["lat"]),
+                    tooltip(row["name"], f"{row['tier']} · {style.tonnes(row['capacity'])}/yr · "
+                                         f"{style.percent(row['utilisation'])} used"),
+                    pop,
+                    icon=icon(shapes.get(row["tier"], "circle"),
+                              scales.facility_px(row["capacity"]), fill, bool(row["existing"])))
+            for (_, row), fill, pop in zip(sites.iterrows(), fills, pops, strict=True)]
+
+
+def candidate_features(run: Run) -> list[Feature]:
+    """Return a small faint marker per candidate site that was not opened."""
+    shapes = tier_shapes(run.tiers)
+    closed = run.facilities[~run.facilities["open"]]
+    return [feature(point(row["lon"], row["lat"]),
+                    tooltip(row["name"], f"{row['tier']} candidate, not opened"),
+                    facility_popup(row, run),
+                    icon=icon(shapes.get(row["tier"], "circle"), 11, "#ffffff", False,
+                              faint=True))
+            for _, row in closed.iterrows()]
+
+
+def facility_popup(row: pd.Series, run: Run, heading: str = "") -> str:
+    """Return the popup of a site: status, capacity, throughput by stream, costs."""
+    if not row["open"]:
+        status = "not opened"
+    elif row["existing"]:
+        status = "existing"
+    else:
+        status = f"new, size {row['size']}" if row["size"] else "new"
+    rows = [("Status", status), ("Capacity", f"{style.tonnes(row['capacity'])}/yr"),
+            ("Throughput", f"{style.tonnes(row['throughput'])}/yr"),
+            *per_stream(row, "throughput", run.stream_labels),
+            ("Utilisation", style.percent(row["utilisation"])),
+            ("Fixed cost", f"{style.money(row['fixed_cost'], run.currency)}/yr"),
+            ("Capex", style.money(row["capex"], run.currency))]
+    subtitle = f"{heading}site {row['id']} · {row['tier']} · {row['province']}".strip(" ·")
+    return popup(row["name"], rows, subtitle)
+
+
+def flow_features(run: Run, colours: Sequence[str], scales: Scales,
+                  dash: str | None = None) -> list[Feature]:
+    """Return a line per flow, width by tonnes, colour from ``colours``, largest first."""
+    order = run.flows["tonnes"].to_numpy().argsort(kind="stable")[::-1]
+    out = []
+    for i in order:
+        row = run.flows.iloc[i]
+        label = run.stream_labels.get(row["stream"], row["stream"])
+        look = {"color": colours[i], "weight": style.line_width(row["tonnes"], scales.flow),
+                "opacity": 0.8, "lineCap": "round"}
+        if dash:
+            look["dashArray"] = dash
+        line = {"type": "LineString",
+                "coordinates": [[row["lon0"], row["lat0"]], [row["lon1"], row["lat1"]]]}
+        rows = [("Stream", label), ("Tonnes", f"{style.tonnes(row['tonnes'])}/yr"),
+                ("Distance", style.km(row["km"])),
+                ("Transport cost", f"{style.money(row['transport_cost'], run.currency)}/yr")]
+        route = f"{row['origin_name']} → {row['destination_name']}"
+        out.append(feature(line, tooltip(route, f"{style.tonnes(row['tonnes'])} {label}"),
+                           popup(route, rows), look=look))
+    return out
+
+
+def tier_shapes(tiers: Sequence[str]) -> dict[str, str]:
+    """Return the marker shape of each tier, in flow order."""
+    return {tier: style.TIER_SHAPES[i % len(style.TIER_SHAPES)] for i, tier in enumerate(tiers)}
+
+
+def icon(shape: str, size: float, fill: str, existing: bool, faint: bool = False
+         ) -> dict[str, Any]:
+    """Return a ``divIcon`` spec: an inline SVG ``shape`` of width ``size`` pixels.
+
+    Existing facilities get a thick dark outline, new ones a thin one; ``faint`` draws a
+    grey, translucent outline for candidates that were not opened.
+    """
+    stroke, width, opacity = ("#111111", 3.0, 1.0) if existing else ("#222222", 1.2, 1.0)
+    if faint:
+        stroke, width, opacity = style.CANDIDATE_GREY, 1.2, 0.7
+    return {"html": svg_shape(shape, size, fill, stroke, width, opacity), "size": size}
+
+
+def svg_shape(shape: str, size: float, fill: str, stroke: str, width: float,
+              opacity: float = 1.0) -> str:
+    """Return an inline SVG of a circle, square, diamond or triangle (also for legends)."""
+    s, m = size, width / 2 + 0.5
+    points = {"square": [(m, m), (s - m, m), (s - m, s - m), (m, s - m)],
+              "diamond": [(s / 2, m), (s - m, s / 2), (s / 2, s - m), (m, s / 2)],
+              "triangle": [(s / 2, m), (s - m, s - m), (m, s - m)]}
+    paint = (f'fill="{fill}" stroke="{stroke}" stroke-width="{width}" '
+             f'opacity="{opacity}"')
+    if shape in points:
+        coordinates = " ".join(f"{x:.1f},{y:.1f}" for x, y in points[shape])
+        body = f'<polygon points="{coordinates}" {paint}/>'
+    else:
+        body = f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - m:.1f}" {paint}/>'
+    return f'<svg width="{s}" height="{s}" viewBox="0 0 {s} {s}">{body}</svg>'
+

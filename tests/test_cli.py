@@ -1,0 +1,88 @@
+"""End-to-end CLI: solve, validate, verify, generate; bad input gives one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import DEMO, cli, solve_verified
+from siting.verify import verify_run
+
+
+def test_solve_demo_prints_kpis_and_writes_the_run_folder(tmp_path):
+    out = tmp_path / "run"
+    result = cli("solve", DEMO, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "collection rate" in result.output
+    assert "total cost" in result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["solution.json", "facilities.csv", "flows.csv", "regions.csv", "solution.gpkg"])
+    meta = json.loads((out / "solution.json").read_text())
+    assert meta["scenario"]["name"] == "baseline"
+    assert set(meta["versions"]) == {"siting", "pyomo", "highspy", "python"}
+    assert verify_run(out).ok
+
+
+def test_scenario_by_name_binds_the_collection_mandate(tmp_path):
+    base = solve_verified(DEMO, tmp_path / "base")
+    mandate = solve_verified(DEMO, tmp_path / "m95", "--scenario", "mandate-95")
+    assert base["kpis"]["collection_rate"] < 0.95
+    assert mandate["kpis"]["collection_rate"] >= 0.95 - 1e-9
+    assert mandate["objective"] > base["objective"]
+
+
+def test_validate_and_generate(tmp_path):
+    result = cli("validate", DEMO)
+    assert result.exit_code == 0, result.output
+    assert "12 regions" in result.output
+    result = cli("generate", tmp_path / "g", "--regions", "25", "--sites", "6", "--tiers", "2")
+    assert result.exit_code == 0, result.output
+    solve_verified(tmp_path / "g", tmp_path / "run", "--solver", "highs-quick")
+
+
+def test_verifier_catches_a_tampered_run(tmp_path):
+    out = tmp_path / "run"
+    solve_verified(DEMO, out)
+    flows = pd.read_csv(out / "flows.csv", dtype=str)
+    flows.loc[0, "tonnes"] = str(float(flows.loc[0, "tonnes"]) * 3)
+    flows.to_csv(out / "flows.csv", index=False)
+    assert not verify_run(out).ok
+    result = cli("verify", out)
+    assert result.exit_code == 5
+    assert "FAIL" in result.output
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (("instance.toml", "transport_cost = 0.8", "transport_cost = -1"),
+     "instance.toml: streams.lfp.transport_cost"),
+    (("instance.toml", "circuity = 1.21", "circuity = 1.21\ncircuitty = 2"),
+     "instance.toml: distance.circuitty"),
+    (("instance.toml", "[tiers.plant]", "[tiers.plant"), "instance.toml: invalid TOML"),
+    (("sites.csv", "P-EX,Existing recycler (Central),plant", "P-B2,Existing recycler (Central),plant"),
+     "sites.csv: row 10: duplicate id 'P-B2'"),
+    (("sites.csv", "C-C4,Collection point C4,collection", "C-C4,Collection point C4,depot"),
+     "unknown tier 'depot'"),
+    (("sites.csv", "113.20,23.30,8000", "113.20,23.30,nan"), "column 'existing_capacity'"),
+    (("instance.toml", 'sites = "sites.csv"', 'sites = "missing.csv"'), "layers.sites: file not found"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, edit, expected):
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    for path in DEMO.rglob("*"):
+        if path.is_file():
+            target = folder / path.relative_to(DEMO)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    name, old, new = edit
+    text = (folder / name).read_text()
+    assert old in text
+    (folder / name).write_text(text.replace(old, new, 1))
+    out = tmp_path / "run"
+    result = cli("solve", folder, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not out.exists()
