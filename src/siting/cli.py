@@ -15,6 +15,7 @@ from siting.errors import SitingError
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
+from siting.model.policies import REGISTRY
 from siting.run import solve as solve_instance
 from siting.runfiles import write_run
 from siting.solution import Solution
@@ -142,6 +143,19 @@ def generate(
     """Write a seeded synthetic instance (for tests and benchmarks)."""
     folder = generate_instance(out, regions, sites, streams, tiers, seed)
     console.print(f"wrote [bold]{folder}[/]")
+
+
+@app.command()
+def policies() -> None:
+    """List every registered policy with its parameters and what it does."""
+    table = Table(title="policies")
+    for column in ("policy", "parameters", "what it does"):
+        table.add_column(column)
+    for name, cls in sorted(REGISTRY.items()):
+        params = [f"{field}{'' if info.is_required() else '?'}"
+                  for field, info in cls.model_fields.items() if field != "type"]
+        table.add_row(name, ", ".join(params), cls.summary)
+    console.print(table)
 
 
 import siting.commands  # noqa: E402, F401  (registers the command modules on app)

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import highspy
 
-from siting.errors import InfeasibleError
+from siting.errors import InfeasibleError, ScenarioError
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
 from siting.model.core import build_model
+from siting.model.policies.base import supply_under
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solution import Solution, extract_solution
 from siting.solve import SolverProfile, load_profile, solve_model
@@ -34,8 +35,16 @@ def resolve_scenario(instance_dir: Path, scenario: str | Path | Scenario | None)
 
 
 def prepare(instance: Instance, scenario: Scenario) -> Network:
-    """The network of ``instance`` after the scenario's policies changed it (pruned arcs...)."""
-    net = build_network(instance)
+    """The network of ``instance`` after the scenario's policies changed it (pruned arcs...).
+
+    Raises :class:`~siting.errors.ScenarioError` for a policy that does not fit the instance.
+    """
+    for i, policy in enumerate(scenario.policies, start=1):
+        problem = policy.problem_with(instance)
+        if problem is not None:
+            field, message = problem
+            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].{field}", message)
+    net = build_network(instance, supply_under(scenario.policies, instance))
     for policy in scenario.policies:
         net = policy.prepare(net)
     return net

@@ -53,7 +53,7 @@ def extract_solution(m: pyo.ConcreteModel, net: Network, result: SolveResult,
             "mip_gap": result.mip_gap, "model_size": result.model_size,
             "strong_linking": bool(m.strong_linking)}
     meta["timings"] = {**meta.get("timings", {}), **result.timings}
-    kpis = compute_kpis(net, facilities, flows, regions)
+    kpis = compute_kpis(net, facilities, flows, regions, float(pyo.value(m.policy_cost)))
     return Solution(meta, facilities, flows, regions, kpis)
 
 
@@ -150,8 +150,11 @@ def _rate(collected: float, supply: float) -> float | None:
 
 
 def compute_kpis(net: Network, facilities: pd.DataFrame, flows: pd.DataFrame,
-                 regions: pd.DataFrame) -> dict[str, Any]:
-    """The key figures of MODEL.md, computed from the solution's frames."""
+                 regions: pd.DataFrame, policy_cost: float = 0.0) -> dict[str, Any]:
+    """The key figures of MODEL.md, computed from the solution's frames.
+
+    ``policy_cost`` is the sum of the policies' objective terms (carbon price, surcharges).
+    """
     inst = net.instance
     finance = inst.spec.finance
     annuity = finance.annuity_factor if finance else 0.0
@@ -163,6 +166,7 @@ def compute_kpis(net: Network, facilities: pd.DataFrame, flows: pd.DataFrame,
         "transport": float(flows["transport_cost"].sum()),
         "processing": float(flows["processing_cost"].sum()),
         "penalty": penalty,
+        "policies": policy_cost,
     }
     supply, collected = float(regions["supply"].sum()), float(regions["collected"].sum())
     last = facilities[facilities["tier"] == inst.tiers[-1]]

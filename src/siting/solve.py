@@ -97,10 +97,8 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
     stops with no solution at all raises :class:`SolverError`.
     """
     t0 = time.perf_counter()
-    form = LinearStandardFormCompiler().write(m, mixed_form=True)
+    highs, form = to_highs(m, profile)
     columns = form.columns
-    highs, lp = _highs(profile), _to_highs_lp(form)
-    highs.passModel(lp)
     if start:
         _set_start(highs, columns, start)
     t1 = time.perf_counter()
@@ -118,7 +116,8 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
         best_bound=None,
         mip_gap=None,
         timings={"handoff_s": t1 - t0, "solve_s": t2 - t1},
-        model_size={"variables": lp.num_col_, "binaries": n_integer, "constraints": lp.num_row_, "nonzeros": int(form.A.nnz)},
+        model_size={"variables": highs.getNumCol(), "binaries": n_integer,
+                    "constraints": highs.getNumRow(), "nonzeros": int(form.A.nnz)},
     )
     if not result.has_solution and status not in ("infeasible", "infeasible_or_unbounded",
                                                   "unbounded"):
@@ -135,6 +134,23 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
         if not is_mip:
             result.duals = _duals(highs, form)
     return result
+
+
+def to_highs(m: pyo.ConcreteModel, profile: SolverProfile) -> tuple[highspy.Highs, Any]:
+    """Hand ``m`` to HiGHS: compile it to matrix form and pass it in one call.
+
+    Returns
+    -------
+    highs
+        A Highs object holding the model, with the options of ``profile`` set.
+    form
+        The compiled standard form; ``form.columns`` maps HiGHS columns to Pyomo variables
+        and ``form.rows`` HiGHS rows to Pyomo constraints.
+    """
+    form = LinearStandardFormCompiler().write(m, mixed_form=True)
+    highs = _highs(profile)
+    highs.passModel(_to_highs_lp(form))
+    return highs, form
 
 
 def _gap(objective: float, bound: float) -> float:

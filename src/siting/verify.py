@@ -17,6 +17,7 @@ from pyproj import Geod
 from siting.instance.load import Instance, load_instance
 from siting.instance.schema import per_stream
 from siting.model.policies import RunView
+from siting.model.policies.base import supply_under
 from siting.runfiles import read_meta, read_table
 from siting.scenario import parse_policy
 
@@ -58,14 +59,16 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     report = Report()
     if instance.hash != meta["instance"]["hash"]:
         report.problems.append("the instance files changed since this run was solved")
+    policies = [parse_policy(raw, run_dir / "solution.json", i)
+                for i, raw in enumerate(meta["scenario"]["policies"], start=1)]
+    supply = supply_under(policies, instance)
     view = RunView(instance, facilities, flows, regions)
     report.expect("arcs", _check_arcs(view))
-    report.expect("supply balance", _check_supply(view))
+    report.expect("supply balance", _check_supply(view, supply))
     report.expect("conservation", _check_conservation(view))
     report.expect("capacity and sizes", _check_facilities(view))
-    report.expect("costs and KPIs", _check_costs(view, meta))
-    for i, raw in enumerate(meta["scenario"]["policies"], start=1):
-        policy = parse_policy(raw, run_dir / "solution.json", i)
+    report.expect("costs and KPIs", _check_costs(view, meta, supply, policies))
+    for policy in policies:
         report.expect(f"policy {policy.type}", policy.check(view))
     return report
 
@@ -124,12 +127,12 @@ def _expected_km(inst: Instance, flows: pd.DataFrame) -> np.ndarray:
     return np.asarray(metres) / 1000 * inst.spec.distance.circuity
 
 
-def _check_supply(run: RunView) -> list[str]:
+def _check_supply(run: RunView, supply_table: pd.DataFrame) -> list[str]:
     inst, flows, regions = run.instance, run.flows, run.regions
     problems = []
     shipped = flows[flows["origin_type"] == "region"].groupby(["origin", "stream"])["tonnes"].sum()
     for s in inst.streams:
-        supply = inst.supply[s]
+        supply = supply_table[s]
         out = shipped.xs(s, level="stream") if s in shipped.index.get_level_values(1) else None
         sent = (out.reindex(supply.index).fillna(0.0) if out is not None
                 else pd.Series(0.0, index=supply.index))
@@ -226,8 +229,10 @@ def recompute_costs(run: RunView) -> dict[str, float]:
     }
 
 
-def _check_costs(run: RunView, meta: dict) -> list[str]:
+def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
+                 policies: list) -> list[str]:
     costs = recompute_costs(run)
+    costs["policies"] = sum(policy.cost(run) for policy in policies)
     kpis = meta["kpis"]
     problems = []
     total = sum(v for k, v in costs.items() if k != "capex_total")
@@ -237,7 +242,7 @@ def _check_costs(run: RunView, meta: dict) -> list[str]:
             problems.append(f"cost {name}: {recorded:.10g} recorded, {value:.10g} recomputed")
     if meta["scenario"]["objective"]["mode"] == "cost" and not close(meta["objective"], total, total):
         problems.append(f"objective {meta['objective']:.10g} differs from recomputed cost {total:.10g}")
-    supply = float(run.instance.supply.to_numpy().sum())
+    supply = float(supply_table.to_numpy().sum())
     collected = supply - float(run.regions["uncollected"].sum())
     if not close(kpis["collected_t"], collected, supply):
         problems.append(f"collected {kpis['collected_t']:.6g} t recorded, {collected:.6g} recomputed")

@@ -123,10 +123,11 @@ def number_column(frame: pd.DataFrame, column: str, path: Path, default: float |
         return np.full(len(frame), default, dtype=float)
     raw = frame[column]
     text = raw.map(_as_text)
-    if default is not None:
-        text = text.where(text != "", repr(default))
-    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    blank = (text == "").to_numpy() if default is not None else np.zeros(len(text), dtype=bool)
+    values = pd.to_numeric(text.where(~blank, "0"), errors="coerce").to_numpy(dtype=float, copy=True)
     bad = ~np.isfinite(values) | (values < minimum) | (values > maximum)
+    bad &= ~blank
+    values[blank] = default if default is not None else np.nan
     if bad.any():
         i = int(np.argmax(bad))
         raise InstanceError(path, f"{_row(frame, i)}, column {column!r}",

@@ -168,6 +168,7 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
             "streams": streams,
             "fixed_cost_factor": number_column(frame, "fixed_cost_factor", path, default=1.0,
                                                maximum=100.0),
+            "recovery": number_column(frame, "recovery", path, default=np.nan, maximum=1.0),
             "lon": frame.geometry.x.to_numpy(),
             "lat": frame.geometry.y.to_numpy(),
         },

@@ -9,7 +9,7 @@ open at. All preparation is vectorised with numpy; the model only reads these ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -66,6 +66,12 @@ class Network:
         """True for flows leaving a region."""
         return self.arc_from_region[self.flow_arc]
 
+    def keep_flows(self, keep: np.ndarray) -> Network:
+        """The network with only the flows where ``keep`` is true."""
+        fields = ("flow_arc", "flow_stream", "flow_transport_cost", "flow_processing_cost",
+                  "flow_co2_kg")
+        return replace(self, **{name: getattr(self, name)[keep] for name in fields})
+
 
 def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray,
                  lat2: np.ndarray) -> np.ndarray:
@@ -76,12 +82,15 @@ def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray,
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def build_network(instance: Instance) -> Network:
-    """Build the arrays of ``instance``: arcs, flows with unit costs, build options."""
+def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Network:
+    """Build the arrays of ``instance``: arcs, flows with unit costs, build options.
+
+    ``supply`` replaces the instance's supply table (a scenario may scale it).
+    """
     spec = instance.spec
     streams, tiers = instance.streams, instance.tiers
     sites = instance.sites
-    supply = instance.supply.to_numpy(dtype=float)
+    supply = (instance.supply if supply is None else supply).to_numpy(dtype=float)
     site_tier = sites["tier"].map({t: i for i, t in enumerate(tiers)}).to_numpy()
     accepts = np.array([[s in acc for s in streams] for acc in sites["streams"]], dtype=bool)
     accepts = accepts.reshape(len(sites), len(streams))

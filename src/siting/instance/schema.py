@@ -84,6 +84,7 @@ class Tier(Strict):
     processing_cost: PerStream = 0.0
     transport_cost_factor: NonNegative = 1.0
     co2_kg_per_t: PerStream = 0.0
+    recovery: Annotated[float, Field(ge=0, le=1)] | dict[str, Annotated[float, Field(ge=0, le=1)]] | None = None
     sizes: list[Size] = []
 
     @field_validator("sizes")
@@ -109,7 +110,7 @@ class InstanceFile(Strict):
     @model_validator(mode="after")
     def _per_stream_keys(self) -> InstanceFile:
         for tier_name, tier in self.tiers.items():
-            for field in ("processing_cost", "co2_kg_per_t"):
+            for field in ("processing_cost", "co2_kg_per_t", "recovery"):
                 value = getattr(tier, field)
                 if isinstance(value, dict):
                     unknown = sorted(set(value) - set(self.streams))

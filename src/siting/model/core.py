@@ -72,6 +72,9 @@ def define_policies(m: pyo.ConcreteModel, net: Network, policies: Sequence) -> N
         block = pyo.Block()
         m.policies.add_component(name, block)
         policy.apply(m, block, net)
+    terms = [b.cost for b in m.policies.component_objects(pyo.Block, descend_into=False)
+             if b.component("cost") is not None]
+    m.policy_cost = pyo.Expression(expr=pyo.quicksum(terms))
 
 
 def groups(keys: np.ndarray, n: int) -> list[list[int]]:

@@ -11,4 +11,4 @@ def define_objective(m: pyo.ConcreteModel, mode: str) -> None:
     """Add the objective of ``mode`` to the model."""
     if mode != "cost":
         raise ValueError(f"unknown objective mode {mode!r}; expected one of {MODES}")
-    m.objective = pyo.Objective(expr=m.total_cost, sense=pyo.minimize)
+    m.objective = pyo.Objective(expr=m.total_cost + m.policy_cost, sense=pyo.minimize)

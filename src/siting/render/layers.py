@@ -7,6 +7,7 @@ built; the browser then inserts that markup as is.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -18,15 +19,23 @@ from folium.map import Layer
 from folium.template import Template
 
 from siting.render import style
-from siting.render.run import Run
+from siting.render.run import COORD_DECIMALS, Run
 
 Feature = dict[str, Any]
 Rows = Sequence[tuple[str, str]]
 GAP_TOLERANCE_T = 1e-6
+SCRIPT_BREAK = re.compile(r"<(?=[/!]|script)", re.IGNORECASE)
 
 PANES = {  # z-index: regions under Leaflet's overlay pane, markers above it
     "siting-regions": 350, "siting-flows": 410, "siting-gap": 420,
     "siting-candidates": 590, "siting-facilities": 610,
+}
+KINDS = {  # kind of layer: its pane and the style its features share
+    "region": ("siting-regions", {"fillOpacity": 0.6, "color": "#666666", "weight": 0.7}),
+    "flow": ("siting-flows", {"opacity": 0.8, "lineCap": "round"}),
+    "gap": ("siting-gap", {"weight": 2.5, "fillColor": style.GAP_RED}),
+    "candidate": ("siting-candidates", {}),
+    "facility": ("siting-facilities", {}),
 }
 
 
@@ -39,43 +48,41 @@ class FeatureLayer(Layer):
         Label in the layer control (plain text; it is escaped here).
     features
         GeoJSON features whose properties hold ``style`` (or ``icon``), ``tip`` and ``pop``.
-    pane
-        One of :data:`PANES`; sets the drawing order.
-    class_name
-        CSS class of every feature's element (tests count features by it).
+    kind
+        One of :data:`KINDS`: sets the drawing order, the shared style and the CSS class
+        ``siting-<kind>`` of every feature's element (tests count features by it).
+    tag
+        Extra CSS class of every feature's element.
     show
         Whether the layer is on when the map opens.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJSON({{ this.data }}, {
-            pane: {{ this.pane|tojson }},
-            className: {{ this.class_name|tojson }},
-            style: siting.style,
-            pointToLayer: function (feature, latlng) {
-                return siting.point(feature, latlng, {{ this.pane|tojson }},
-                                    {{ this.class_name|tojson }});
-            },
-            onEachFeature: siting.bind
-        });
+        var {{ this.get_name() }} = siting.layer({{ this.data }}, {{ this.pane|tojson }},
+            {{ this.class_name|tojson }}, {{ this.base }});
         {% endmacro %}
     """)
 
-    def __init__(self, name: str, features: list[Feature], pane: str, class_name: str,
+    def __init__(self, name: str, features: list[Feature], kind: str, tag: str = "",
                  show: bool = True):
-        super().__init__(name=f"{escape(name)} ({len(features):,})", show=show)
+        super().__init__(name=f"{escape(name)} ({len(features):,})", overlay=True, show=show)
         self._name = "FeatureLayer"
+        self.pane, base = KINDS[kind]
         self.data = js_json({"type": "FeatureCollection", "features": features})
-        self.pane = pane
-        self.class_name = class_name
+        self.base = js_json(base)
+        self.class_name = f"siting-{kind} {tag}".strip()
         self.count = len(features)
 
 
 def js_json(value: Any) -> str:
-    """Return JSON that is safe inside an HTML ``<script>`` element."""
+    """Return JSON that is safe inside an HTML ``<script>`` element.
+
+    Every ``<`` that could end the script or open a comment (``</``, ``<!``, ``<script``)
+    is written as the JSON escape ``\\u003c``.
+    """
     text = json.dumps(value, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return SCRIPT_BREAK.sub(r"\\u003c", text)
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,12 @@ def feature(geometry: Any, tip: str, pop: str, *, look: dict[str, Any] | None = 
 
 def point(lon: float, lat: float) -> dict[str, Any]:
     """Return a GeoJSON point."""
-    return {"type": "Point", "coordinates": [lon, lat]}
+    return {"type": "Point", "coordinates": position(lon, lat)}
+
+
+def position(lon: float, lat: float) -> list[float]:
+    """Return a GeoJSON position rounded to about a metre."""
+    return [round(float(lon), COORD_DECIMALS), round(float(lat), COORD_DECIMALS)]
 
 
 def popup(title: str, rows: Rows, subtitle: str = "") -> str:
@@ -134,7 +146,7 @@ def popup(title: str, rows: Rows, subtitle: str = "") -> str:
     head = f"<h4>{escape(title)}</h4>"
     if subtitle:
         head += f"<div class='siting-sub'>{escape(subtitle)}</div>"
-    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th>{escape(k)}<td>{escape(v)}" for k, v in rows)
     return f"<div class='siting-pop'>{head}<table>{body}</table></div>"
 
 
@@ -162,7 +174,7 @@ def region_features(run: Run, fills: Sequence[str], scales: Scales,
     out = []
     for (_, row), geometry, fill, pop in zip(run.regions.iterrows(), geometries, fills, pops,
                                              strict=True):
-        look = {"fillColor": fill, "fillOpacity": 0.6, "color": "#666666", "weight": 0.7}
+        look = {"fillColor": fill}
         if geometry["type"] == "Point":
             look |= {"radius": scales.supply_px(row["supply"]), "fillOpacity": 0.8}
         tip = tooltip(row["name"], f"collected {style.percent(row['collection_rate'])}")
@@ -188,8 +200,7 @@ def gap_features(run: Run, scales: Scales, outline: str = style.GAP_RED) -> list
                                          f"({style.percent(1 - row['collection_rate'])} of "
                                          "supply)"),
                     region_popup(row, run.stream_labels),
-                    look={"radius": scales.gap_px(row["uncollected"]), "color": outline,
-                          "weight": 2.5, "fillColor": style.GAP_RED, "fillOpacity": 0.35})
+                    look={"radius": scales.gap_px(row["uncollected"]), "color": outline})
             for _, row in short.iterrows()]
 
 
@@ -248,12 +259,12 @@ def flow_features(run: Run, colours: Sequence[str], scales: Scales,
     for i in order:
         row = run.flows.iloc[i]
         label = run.stream_labels.get(row["stream"], row["stream"])
-        look = {"color": colours[i], "weight": style.line_width(row["tonnes"], scales.flow),
-                "opacity": 0.8, "lineCap": "round"}
+        look = {"color": colours[i], "weight": style.line_width(row["tonnes"], scales.flow)}
         if dash:
             look["dashArray"] = dash
         line = {"type": "LineString",
-                "coordinates": [[row["lon0"], row["lat0"]], [row["lon1"], row["lat1"]]]}
+                "coordinates": [position(row["lon0"], row["lat0"]),
+                                position(row["lon1"], row["lat1"])]}
         rows = [("Stream", label), ("Tonnes", f"{style.tonnes(row['tonnes'])}/yr"),
                 ("Distance", style.km(row["km"])),
                 ("Transport cost", f"{style.money(row['transport_cost'], run.currency)}/yr")]
@@ -272,28 +283,35 @@ def icon(shape: str, size: float, fill: str, existing: bool, faint: bool = False
          ) -> dict[str, Any]:
     """Return a ``divIcon`` spec: an inline SVG ``shape`` of width ``size`` pixels.
 
-    Existing facilities get a thick dark outline, new ones a thin one; ``faint`` draws a
-    grey, translucent outline for candidates that were not opened.
+    Existing facilities get a double (dark and white) outline, new ones a thin dark one;
+    ``faint`` draws a grey, translucent outline for candidates that were not opened.
     """
-    stroke, width, opacity = ("#111111", 3.0, 1.0) if existing else ("#222222", 1.2, 1.0)
     if faint:
-        stroke, width, opacity = style.CANDIDATE_GREY, 1.2, 0.7
-    return {"html": svg_shape(shape, size, fill, stroke, width, opacity), "size": size}
+        html = svg_shape(shape, size, fill, style.CANDIDATE_GREY, 1.2, 0.7)
+    else:
+        html = svg_shape(shape, size, fill, "#222222", 1.2, existing=existing)
+    return {"html": html, "size": size}
 
 
 def svg_shape(shape: str, size: float, fill: str, stroke: str, width: float,
-              opacity: float = 1.0) -> str:
-    """Return an inline SVG of a circle, square, diamond or triangle (also for legends)."""
-    s, m = size, width / 2 + 0.5
+              opacity: float = 1.0, existing: bool = False) -> str:
+    """Return an inline SVG of a circle, square, diamond or triangle (also for legends).
+
+    ``existing`` replaces the outline by a thick dark one with a white ring inside.
+    """
+    strokes = [("#111111", 4.0), ("#ffffff", 1.4)] if existing else [(stroke, width)]
+    margin = strokes[0][1] / 2 + 0.5
+    body = "".join(_svg_outline(shape, size, margin, f'fill="{fill}" stroke="{colour}" '
+                                f'stroke-width="{line}" opacity="{opacity}"')
+                   for colour, line in strokes)
+    return f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}">{body}</svg>'
+
+
+def _svg_outline(shape: str, s: float, m: float, paint: str) -> str:
     points = {"square": [(m, m), (s - m, m), (s - m, s - m), (m, s - m)],
               "diamond": [(s / 2, m), (s - m, s / 2), (s / 2, s - m), (m, s / 2)],
               "triangle": [(s / 2, m), (s - m, s - m), (m, s - m)]}
-    paint = (f'fill="{fill}" stroke="{stroke}" stroke-width="{width}" '
-             f'opacity="{opacity}"')
     if shape in points:
         coordinates = " ".join(f"{x:.1f},{y:.1f}" for x, y in points[shape])
-        body = f'<polygon points="{coordinates}" {paint}/>'
-    else:
-        body = f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - m:.1f}" {paint}/>'
-    return f'<svg width="{s}" height="{s}" viewBox="0 0 {s} {s}">{body}</svg>'
-
+        return f'<polygon points="{coordinates}" {paint}/>'
+    return f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - m:.1f}" {paint}/>'

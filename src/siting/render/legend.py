@@ -170,7 +170,8 @@ def facility_entries(run: Run, scales: Scales) -> list[str]:
                        f"{style.tonnes(c)}/yr capacity") for c in samples]
     rows += [symbol_row(svg_shape(shape, 16, "#dddddd", "#222222", 1.2), f"tier: {tier}")
              for tier, shape in shapes.items()]
-    rows += [symbol_row(svg_shape("circle", 16, "#dddddd", "#111111", 3.0), "existing"),
+    rows += [symbol_row(svg_shape("circle", 18, "#dddddd", "#222222", 1.2, existing=True),
+                        "existing"),
              symbol_row(svg_shape("circle", 16, "#dddddd", "#222222", 1.2), "new"),
              symbol_row(svg_shape("circle", 11, "#ffffff", style.CANDIDATE_GREY, 1.2, 0.7),
                         "candidate, not opened")]
@@ -188,4 +189,5 @@ def legend_panel(sections: Sequence[tuple[str, Sequence[str]]]) -> Panel:
     """Return the legend panel from (heading, entries) sections; empty sections are left out."""
     html = "".join(f"<h4>{escape(heading)}</h4>{''.join(entries)}"
                    for heading, entries in sections if entries)
-    return Panel(html, "bottomright", "siting-legend")
+    return Panel(f"<details open><summary>Legend</summary>{html}</details>", "bottomright",
+                 "siting-legend")

@@ -19,6 +19,9 @@ from siting.render import style
 from siting.render.page import add_layers, new_map, write_page
 from siting.render.run import Run, load_run
 
+OPENED_IN = {"a": "A only", "b": "B only", "both": "both"}
+B_DASH = "8 6"
+
 
 def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
                offline: bool = False, attribution: str | None = None) -> Path:
@@ -56,24 +59,22 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
     run = load_run(run_dir)
     scales = ly.Scales.of([run])
     m = new_map(_title(run), _bounds([run]), tiles, attribution, offline)
-    opened = run.facilities[run.facilities["open"]]
     streams = {s: style.STREAM_COLOURS[i % len(style.STREAM_COLOURS)]
                for i, s in enumerate(run.stream_labels)}
+    opened = run.facilities[run.facilities["open"]]
     add_layers(m, [
         ly.FeatureLayer("Supply regions: collection rate", ly.region_features(
             run, [style.COLLECTION_RAMP(r) for r in run.regions["collection_rate"]], scales),
-            "siting-regions", "siting-region"),
+            "region"),
         ly.FeatureLayer("Flows by stream", ly.flow_features(
-            run, [streams.get(s, "#555555") for s in run.flows["stream"]], scales),
-            "siting-flows", "siting-flow"),
+            run, [streams.get(s, "#555555") for s in run.flows["stream"]], scales), "flow"),
         ly.FeatureLayer("Collection gap: uncollected tonnes", ly.gap_features(run, scales),
-                        "siting-gap", "siting-gap"),
+                        "gap"),
         ly.FeatureLayer("Candidate sites not opened", ly.candidate_features(
-            run, run.facilities[~run.facilities["open"]]), "siting-candidates",
-            "siting-candidate"),
+            run, run.facilities[~run.facilities["open"]]), "candidate"),
         ly.FeatureLayer("Opened facilities", ly.facility_features(
             run, opened, [style.UTILISATION_RAMP(u) for u in opened["utilisation"]], scales),
-            "siting-facilities", "siting-facility"),
+            "facility"),
     ])
     m.add_child(lg.title_panel(_title(run), [("", run)]))
     m.add_child(lg.legend_panel([
@@ -112,7 +113,6 @@ def render_comparison(run_a: Path, run_b: Path, out: Path, tiles: str = "cartodb
         The page written, atomically.
     """
     a, b = load_run(run_a), load_run(run_b)
-    names = {"a": f"A · {_scenario(a)}", "b": f"B · {_scenario(b)}", "both": "in both"}
     scales = ly.Scales.of([a, b])
     title = f"{a.solution.get('instance', {}).get('name', '')}: {_scenario(a)} vs {_scenario(b)}"
     m = new_map(title, _bounds([a, b]), tiles, attribution, offline)
@@ -120,40 +120,36 @@ def render_comparison(run_a: Path, run_b: Path, out: Path, tiles: str = "cartodb
     reach = max(0.1, float(np.ceil(np.nanmax(np.abs(rate_change), initial=0) * 10) / 10))
     ramp = style.Ramp(style.CHANGE_RAMP.stops, -reach, reach)
     groups = _opened_groups(a, b)
-    layers = [
+    runs = {"a": (a, None), "b": (b, B_DASH)}
+    add_layers(m, [
         ly.FeatureLayer("Supply regions: change of collection rate", ly.region_features(
-            a, [ramp(r) for r in rate_change], scales, _paired_region_popups(a, b)),
-            "siting-regions", "siting-region"),
+            a, [ramp(r) for r in rate_change], scales, _paired_region_popups(a, b)), "region"),
         *(ly.FeatureLayer(f"Flows {key.upper()}", ly.flow_features(
-            run, [style.RUN_COLOURS[key]] * len(run.flows), scales, dash),
-            "siting-flows", f"siting-flow siting-{key}") for key, run, dash in
-          (("a", a, None), ("b", b, "8 6"))),
+            run, [style.RUN_COLOURS[key]] * len(run.flows), scales, dash), "flow",
+            f"siting-{key}") for key, (run, dash) in runs.items()),
         *(ly.FeatureLayer(f"Collection gap {key.upper()}", ly.gap_features(
-            run, scales, style.RUN_COLOURS[key]), "siting-gap", f"siting-gap siting-{key}")
-          for key, run in (("a", a), ("b", b))),
+            run, scales, style.RUN_COLOURS[key]), "gap", f"siting-{key}")
+          for key, (run, _) in runs.items()),
         ly.FeatureLayer("Candidate sites not opened", ly.candidate_features(
-            a, groups["neither"]), "siting-candidates", "siting-candidate"),
-        *(ly.FeatureLayer(f"Opened {names[key] if key == 'both' else key.upper() + ' only'}",
-                          ly.facility_features(
-                              a, sites, [style.RUN_COLOURS[key]] * len(sites), scales,
-                              _paired_facility_popups(a, b, sites["id"])),
-                          "siting-facilities", f"siting-facility siting-{key}")
-          for key, sites in groups.items() if key != "neither"),
-    ]
-    add_layers(m, layers)
-    m.add_child(lg.title_panel(title, [(names["a"], a), (names["b"], b)]))
+            a, groups.pop("neither")), "candidate"),
+        *(ly.FeatureLayer(f"Opened in {OPENED_IN[key]}", ly.facility_features(
+            a, sites, [style.RUN_COLOURS[key]] * len(sites), scales,
+            _paired_facility_popups(a, b, sites["id"])), "facility", f"siting-{key}")
+          for key, sites in groups.items()),
+    ])
+    m.add_child(lg.title_panel(title, [(f"A · {_scenario(a)}", a), (f"B · {_scenario(b)}", b)]))
     m.add_child(lg.legend_panel([
         ("Supply regions", [lg.ramp_bar("collection rate, change B − A", ramp,
                                         f"−{100 * reach:.0f} pp", f"+{100 * reach:.0f} pp")]),
-        ("Collection gap", _gap_entries(scales, [(names[k], style.RUN_COLOURS[k])
-                                                 for k in ("a", "b")])),
+        ("Collection gap", _gap_entries(scales, [(k.upper(), style.RUN_COLOURS[k])
+                                                 for k in runs])),
         ("Opened facilities", [
             *(lg.symbol_row(ly.svg_shape("circle", 16, style.RUN_COLOURS[k], "#222222", 1.2),
-                            f"opened {names[k]}" if k == "both" else f"opened in {names[k]} only")
-              for k in ("a", "b", "both")),
+                            f"opened in {label}") for k, label in OPENED_IN.items()),
             *lg.facility_entries(a, scales)]),
-        ("Flows", [lg.symbol_row(lg.line_symbol(style.RUN_COLOURS[k], 4, dash), names[k])
-                   for k, dash in (("a", None), ("b", "8 6"))] + lg.flow_width_entries(scales)),
+        ("Flows", [*(lg.symbol_row(lg.line_symbol(style.RUN_COLOURS[k], 4, dash), k.upper())
+                     for k, (_, dash) in runs.items()),
+                   *lg.flow_width_entries(scales)]),
     ]))
     return write_page(m, Path(out), offline)
 

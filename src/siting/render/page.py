@@ -16,25 +16,39 @@ from siting.errors import SitingError
 from siting.render import assets
 from siting.render.layers import PANES, FeatureLayer
 
-TILES = {"osm": "OpenStreetMap", "cartodb": "CartoDB positron"}
+OSM_CREDIT = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+              'contributors')
+TILES = {  # name: (URL template, attribution)
+    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", OSM_CREDIT),
+    "cartodb": ("https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
+                f'{OSM_CREDIT} &copy; <a href="https://carto.com/attributions">CARTO</a>'),
+}
+FIT_PADDING_TOP_LEFT = (30, 200)  # pixels kept clear of the title panel and layer control
+FIT_PADDING_BOTTOM_RIGHT = (260, 30)  # ... and of the legend
 REMOTE_LINK = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//",
                          re.IGNORECASE)
 
 SCRIPT = """
 var siting = {
-    style: function (feature) { return feature.properties.style; },
-    point: function (feature, latlng, pane, className) {
-        var p = feature.properties;
-        if (p.icon) {
-            return L.marker(latlng, {pane: pane, icon: L.divIcon({
-                className: className, html: p.icon.html,
-                iconSize: [p.icon.size, p.icon.size]})});
-        }
-        return L.circleMarker(latlng, L.extend({pane: pane, className: className}, p.style));
-    },
-    bind: function (feature, layer) {
-        layer.bindTooltip(feature.properties.tip, {sticky: true});
-        layer.bindPopup(feature.properties.pop, {maxWidth: 420});
+    layer: function (data, pane, className, base) {
+        function look(feature) { return L.extend({}, base, feature.properties.style); }
+        return L.geoJSON(data, {
+            pane: pane, className: className, style: look,
+            pointToLayer: function (feature, latlng) {
+                var icon = feature.properties.icon;
+                if (icon) {
+                    return L.marker(latlng, {pane: pane, icon: L.divIcon({
+                        className: className, html: icon.html, iconSize: [icon.size, icon.size]
+                    })});
+                }
+                return L.circleMarker(latlng,
+                                      L.extend({pane: pane, className: className}, look(feature)));
+            },
+            onEachFeature: function (feature, layer) {
+                layer.bindTooltip(feature.properties.tip, {sticky: true});
+                layer.bindPopup(feature.properties.pop, {maxWidth: 420});
+            }
+        });
     }
 };
 """
@@ -54,7 +68,8 @@ STYLE = """
 .siting-kpis tr:first-child th { border-bottom: 1px solid #ccc; }
 .siting-status { padding: 2px 6px; margin-bottom: 5px; border-radius: 3px; font-weight: 600; }
 .siting-warn { background: #fff3cd; } .siting-bad { background: #f8d7da; }
-.siting-legend { max-width: 230px; }
+.siting-legend { max-width: 230px; max-height: calc(100vh - 260px); }
+.siting-legend summary { cursor: pointer; font-weight: 600; }
 .siting-row { display: flex; align-items: center; gap: 6px; margin: 1px 0; }
 .siting-sym { display: inline-flex; justify-content: center; min-width: 40px; }
 .siting-bar { height: 10px; width: 190px; border: 1px solid #999; margin-top: 2px; }
@@ -108,7 +123,8 @@ def new_map(title: str, bounds: Sequence[float], tiles: str, attribution: str | 
     for pane, z_index in PANES.items():
         m.add_child(folium.map.CustomPane(pane, z_index=z_index))
     west, south, east, north = bounds
-    m.fit_bounds([[south, west], [north, east]], padding=(20, 20))
+    m.fit_bounds([[south, west], [north, east]], padding_top_left=FIT_PADDING_TOP_LEFT,
+                 padding_bottom_right=FIT_PADDING_BOTTOM_RIGHT)
     return m
 
 
@@ -123,7 +139,8 @@ def tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer | None:
     if tiles == "none":
         return None
     if tiles in TILES:
-        return folium.TileLayer(TILES[tiles], control=False)
+        tiles, attribution = TILES[tiles]
+        return folium.TileLayer(tiles, attr=attribution, control=False, max_zoom=19)
     if not all(key in tiles for key in ("{z}", "{x}", "{y}")):
         raise MapError(f"tiles {tiles!r}: expected osm, cartodb, none, or a URL template "
                        "with {z}, {x} and {y}")

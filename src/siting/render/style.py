@@ -37,7 +37,7 @@ class Ramp:
 
 
 COLLECTION_RAMP = Ramp(("#f7fcf5", "#a1d99b", "#41ab5d", "#005a32"))
-UTILISATION_RAMP = Ramp(("#f2f0f7", "#9e9ac8", "#6a51a3", "#3f007d"))
+UTILISATION_RAMP = Ramp(("#f2f0f7", "#bcbddc", "#807dba", "#54278f"))
 CHANGE_RAMP = Ramp(("#a6611a", "#dfc27d", "#f5f5f5", "#80cdc1", "#018571"), -1.0, 1.0)
 
 

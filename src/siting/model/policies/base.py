@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict
@@ -14,45 +15,69 @@ from siting.instance.load import Instance
 from siting.instance.network import Network
 
 Scope = Literal["all", "each"] | list[str]
+TOL = 1e-6
 
 
 @dataclass(frozen=True)
 class RunView:
-    """A solution as the verifier reads it from files, with its instance."""
+    """A solution as the verifier reads it from files, with its instance and supply."""
 
     instance: Instance
     facilities: pd.DataFrame
     flows: pd.DataFrame
     regions: gpd.GeoDataFrame
 
+    def flow_provinces(self) -> tuple[pd.Series, pd.Series]:
+        """Province of the origin and of the destination of every flow."""
+        region_prov = self.instance.regions.set_index("id")["province"]
+        site_prov = self.instance.sites.set_index("id")["province"]
+        flows = self.flows
+        origin = np.where(flows["origin_type"] == "region",
+                          flows["origin"].map(region_prov), flows["origin"].map(site_prov))
+        return pd.Series(origin, index=flows.index), flows["destination"].map(site_prov)
+
 
 class Policy(BaseModel):
     """A named, parameterised rule added to the core model.
 
-    Subclasses declare their parameters as fields, a ``type`` literal naming them in
-    scenario files, and override :meth:`apply` (constraints or objective terms in their
-    own block), :meth:`prepare` (changes to the network before the model is built, such as
-    removed arcs) and :meth:`check` (the verifier's independent test).
+    Subclasses declare their parameters as fields and a ``type`` literal naming them in
+    scenario files, and override what applies: :meth:`prepare` (network changes before
+    the model is built), :meth:`apply` (rows, and a ``cost`` Expression added to the
+    objective, in the policy's own block), :meth:`check` (the verifier's own test) and
+    :meth:`cost` (the verifier's recomputation of the objective term).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: str
     summary: ClassVar[str] = ""
+    unit: ClassVar[str] = "t"  # unit of the rows' right-hand side, for diagnosis and duals
+
+    def problem_with(self, instance: Instance) -> tuple[str, str] | None:
+        """A parameter that does not fit the instance, as (field, message), else None."""
+        return None
+
+    def scale_supply(self, supply: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
+        """Supply (tonnes, regions x streams) after this policy (default: unchanged)."""
+        return supply
 
     def prepare(self, net: Network) -> Network:
         """Change the network before the model is built (default: unchanged)."""
         return net
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
-        """Add this policy's constraints or objective terms to ``block`` (default: none)."""
+        """Add this policy's rows or objective term to ``block`` (default: none)."""
 
     def check(self, run: RunView) -> list[str]:
         """Violations of this policy in a solution read from files (default: none)."""
         return []
 
+    def cost(self, run: RunView) -> float:
+        """This policy's objective term recomputed from a solution's files (default: 0)."""
+        return 0.0
+
     def describe(self) -> dict[str, Any]:
         """Parameters as written in a scenario file."""
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 def groups_of(scope: Scope, provinces: pd.Series) -> dict[str, list[str]]:
@@ -63,3 +88,38 @@ def groups_of(scope: Scope, provinces: pd.Series) -> dict[str, list[str]]:
     if scope == "each":
         return {p: [p] for p in known}
     return {"+".join(scope): list(scope)}
+
+
+def unknown_provinces(scope: Scope, instance: Instance) -> tuple[str, str] | None:
+    """The scope field's problem when it lists provinces the instance does not have."""
+    if isinstance(scope, list):
+        missing = sorted(set(scope) - set(instance.regions["province"]))
+        if missing:
+            return "scope", f"unknown provinces {missing}"
+    return None
+
+
+def unknown_tier(tier: str | None, instance: Instance) -> tuple[str, str] | None:
+    """The tier field's problem when it names a tier the instance does not have."""
+    if tier is not None and tier not in instance.tiers:
+        return "tier", f"unknown tier {tier!r}; expected one of {instance.tiers}"
+    return None
+
+
+def sites_of_tier(net_or_sites: pd.DataFrame, tier: str | None) -> np.ndarray:
+    """Boolean mask of sites in ``tier`` (all sites when None)."""
+    tiers = net_or_sites["tier"].to_numpy()
+    return np.ones(len(tiers), dtype=bool) if tier is None else tiers == tier
+
+
+def exceeds(value: float, limit: float) -> bool:
+    """``value > limit`` beyond the verifier's tolerance."""
+    return value > limit + TOL * max(abs(limit), 1.0)
+
+
+def supply_under(policies: tuple[Policy, ...] | list[Policy], instance: Instance) -> pd.DataFrame:
+    """The instance's supply after every policy that scales it."""
+    supply = instance.supply
+    for policy in policies:
+        supply = policy.scale_supply(supply, instance.regions)
+    return supply

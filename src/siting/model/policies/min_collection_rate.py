@@ -8,9 +8,10 @@ import numpy as np
 import pyomo.environ as pyo
 from pydantic import Field
 
+from siting.instance.load import Instance
 from siting.instance.network import Network
 from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, Scope, groups_of
+from siting.model.policies.base import Policy, RunView, Scope, groups_of, unknown_provinces
 
 
 @register
@@ -26,6 +27,12 @@ class MinCollectionRate(Policy):
     rate: Annotated[float, Field(ge=0, le=1)]
     scope: Scope = "all"
     stream: str | None = None
+
+    def problem_with(self, instance: Instance) -> tuple[str, str] | None:
+        """Stream and provinces must exist."""
+        if self.stream is not None and self.stream not in instance.streams:
+            return "stream", f"unknown stream {self.stream!r}; expected one of {instance.streams}"
+        return unknown_provinces(self.scope, instance)
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """Add one row per province group."""

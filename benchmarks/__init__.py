@@ -1,0 +1,1 @@
+"""Performance and literature benchmarks of siting; ``python -m benchmarks --help``."""

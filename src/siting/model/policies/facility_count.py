@@ -1,0 +1,78 @@
+"""``facility_count``: bounds on the number of open facilities (p-median as a special case)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+import pyomo.environ as pyo
+from pydantic import Field, model_validator
+
+from siting.instance.load import Instance
+from siting.instance.network import Network
+from siting.model.policies import register
+from siting.model.policies.base import Policy, RunView, sites_of_tier, unknown_tier
+
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+@register
+class FacilityCount(Policy):
+    """Keep the number of open facilities (of ``tier``; new ones only with ``new_only``)
+    between ``min`` and ``max``, or at ``exactly``.
+
+    Formulation: ``min <= sum_f open[f] <= max``.
+    """
+
+    type: Literal["facility_count"] = "facility_count"
+    summary = "bounds the number of open facilities (planning caps; p-median with exactly)"
+    unit = "facilities"
+    min: Count | None = None
+    max: Count | None = None
+    exactly: Count | None = None
+    tier: str | None = None
+    new_only: bool = False
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FacilityCount:
+        if self.exactly is not None and (self.min is not None or self.max is not None):
+            raise ValueError("give exactly, or min and/or max, not both")
+        if self.exactly is None and self.min is None and self.max is None:
+            raise ValueError("give exactly, min or max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min exceeds max")
+        return self
+
+    @property
+    def bounds(self) -> tuple[int | None, int | None]:
+        """(lower, upper) number of facilities."""
+        if self.exactly is not None:
+            return self.exactly, self.exactly
+        return self.min, self.max
+
+    def problem_with(self, instance: Instance) -> tuple[str, str] | None:
+        """The tier must exist."""
+        return unknown_tier(self.tier, instance)
+
+    def _counted(self, sites, existing: np.ndarray) -> list[int]:
+        mask = sites_of_tier(sites, self.tier)
+        if self.new_only:
+            mask &= existing == 0
+        return np.flatnonzero(mask).tolist()
+
+    def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
+        """One row bounding the count."""
+        counted = self._counted(net.instance.sites, net.site_existing)
+        lower, upper = self.bounds
+        block.count = pyo.Constraint(expr=pyo.inequality(
+            lower, pyo.quicksum(m.is_open[f] for f in counted), upper))
+
+    def check(self, run: RunView) -> list[str]:
+        """Count open facilities in the facilities table."""
+        fac = run.facilities
+        counted = fac.iloc[self._counted(fac, fac["existing_capacity"].to_numpy())]
+        n = int(counted["open"].sum())
+        lower, upper = self.bounds
+        if (lower is not None and n < lower) or (upper is not None and n > upper):
+            return [f"facility_count: {n} open, expected within [{lower}, {upper}]"]
+        return []
