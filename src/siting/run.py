@@ -12,6 +12,7 @@ import highspy
 from siting.errors import InfeasibleError, ScenarioError
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
+from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.core import build_model
 from siting.model.policies.base import supply_under
 from siting.scenario import Scenario, find_scenario, load_scenario
@@ -68,9 +69,12 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     m = build_model(net, scenario.policies, scenario.objective, strong_linking)
     t2 = time.perf_counter()
     result = solve_model(m, profile)
+    units = policy_units(m, scenario)
     if not result.has_solution:
-        raise InfeasibleError(f"{instance.name} / {scenario.name}: the model is "
-                              f"{result.status.replace('_', ' ')}")
+        causes = diagnose_infeasibility(m, profile, units) if result.status != "unbounded" else []
+        raise InfeasibleError(f"{instance.name} / {scenario.name}: no network meets the scenario"
+                              + (": " + "; ".join(causes[:5]) if causes else
+                                 f" (HiGHS: {result.status.replace('_', ' ')})"))
     meta = {
         "siting_version": version("siting"),
         "instance": {"name": instance.name, "path": str(instance.path), "hash": instance.hash,
@@ -83,4 +87,12 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
         "tiers": instance.tiers,
         "timings": {"load_s": t1 - t0, "build_s": t2 - t1},
     }
-    return extract_solution(m, net, result, meta)
+    solution = extract_solution(m, net, result, meta)
+    solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
+    return solution
+
+
+def policy_units(m, scenario: Scenario) -> dict[str, str]:
+    """Unit of each policy block's rows, by block name."""
+    blocks = [b.local_name for b in m.policies.component_objects(descend_into=False)]
+    return {name: policy.unit for name, policy in zip(blocks, scenario.policies, strict=True)}

@@ -207,14 +207,18 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
         return m.is_open[f] <= 1
 
 
+def link_rows(net: Network) -> np.ndarray:
+    """Flows that strong linking bounds: from a region into a candidate (not existing) site."""
+    return np.flatnonzero(net.flow_from_region & (net.site_existing[net.flow_dest] == 0))
+
+
 def define_linking(m: pyo.ConcreteModel, net: Network, strong: bool | None) -> None:
     """Strong linking of region flows to the opening of candidate sites.
 
     Formulation: ``x[a,s] <= q[r,s] * sum_l b[f,l]`` for region arcs into candidate sites.
     Redundant for integer solutions; it tightens the LP relaxation (the classic CFLP cut).
     """
-    candidate = net.site_existing[net.flow_dest] == 0
-    rows = np.flatnonzero(net.flow_from_region & candidate)
+    rows = link_rows(net)
     if strong is None:
         strong = len(rows) <= LINK_ROWS_AUTO_LIMIT
     m.strong_linking = strong

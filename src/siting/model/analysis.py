@@ -1,0 +1,91 @@
+"""Questions asked of a built model after a solve: why is it infeasible, and what does
+each binding policy cost at the margin."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from siting.solve import SolverProfile, solve_model
+
+SLACK_TOL = 1e-6
+
+
+def _relaxable(m: pyo.ConcreteModel) -> list:
+    """Rows a scenario can make infeasible: every policy row, and mandatory collection."""
+    rows = list(m.policies.component_data_objects(pyo.Constraint, active=True))
+    optional = set(m.UNCOLLECTABLE)
+    rows += [m.supply_balance[i] for i in m.supply_balance if i not in optional]
+    return rows
+
+
+def diagnose_infeasibility(m: pyo.ConcreteModel, profile: SolverProfile,
+                           units: dict[str, str]) -> list[str]:
+    """Which rows cannot hold, and by how much, from an elastic copy of the model.
+
+    Every policy row and every mandatory-collection row gets non-negative slacks (scaled by
+    the row's bound, so tonnes and currency compare); the elastic model minimises their
+    sum. ``units`` maps a policy block name to the unit of its rows. Returns one phrase per
+    violated row, largest first.
+    """
+    rows = _relaxable(m)
+    m.objective.deactivate()
+    m.elastic = pyo.Block()
+    m.elastic.up = pyo.Var(range(len(rows)), domain=pyo.NonNegativeReals)
+    m.elastic.down = pyo.Var(range(len(rows)), domain=pyo.NonNegativeReals)
+    m.elastic.rows = pyo.ConstraintList()
+    scale = []
+    for i, row in enumerate(rows):
+        row.deactivate()
+        m.elastic.rows.add((row.lower, row.body + m.elastic.up[i] - m.elastic.down[i], row.upper))
+        bound = pyo.value(row.upper if row.upper is not None else row.lower)
+        scale.append(1.0 / max(1.0, abs(bound)))
+    m.elastic.objective = pyo.Objective(expr=pyo.quicksum(
+        s * (m.elastic.up[i] + m.elastic.down[i]) for i, s in enumerate(scale)))
+    solve_model(m, profile)
+    found = []
+    for i, row in enumerate(rows):
+        slack = (m.elastic.up[i].value or 0.0) + (m.elastic.down[i].value or 0.0)
+        if slack > SLACK_TOL * max(1.0, 1.0 / scale[i]):
+            found.append((slack * scale[i], _describe(row, slack, units)))
+    return [text for _, text in sorted(found, key=lambda item: -item[0])]
+
+
+def _describe(row, slack: float, units: dict[str, str]) -> str:
+    parent = row.parent_block()
+    if parent.parent_block() is not None and parent.parent_block().local_name == "policies":
+        policy = parent.local_name
+        index = row.index()
+        where = "" if index is None else f" for {index}"
+        return f"{policy}{where} cannot hold: short by {slack:,.6g} {units.get(policy, '')}".strip()
+    region = row.index()
+    return f"mandatory collection cannot hold (supplied pair {region}): {slack:,.6g} t cannot be collected"
+
+
+def marginal_costs(m: pyo.ConcreteModel, profile: SolverProfile,
+                   units: dict[str, str]) -> list[dict]:
+    """Duals of the policy rows in the LP with the build decisions fixed at their values.
+
+    Each entry gives the change in cost per unit increase of the row's bound (for a
+    ``min_collection_rate`` row ``gap <= (1 - rate) * supply``: the cost of one more tonne
+    of allowed gap, so its negative is the price of the last tonne collected).
+    """
+    rows = list(m.policies.component_data_objects(pyo.Constraint, active=True))
+    if not rows:
+        return []
+    for var in m.build.values():
+        var.fix(round(var.value or 0.0))
+    try:
+        result = solve_model(m, profile)
+    finally:
+        for var in m.build.values():
+            var.unfix()
+    duals = result.duals or {}
+    out = []
+    for row in rows:
+        dual = duals.get(row, 0.0)
+        if abs(dual) > 1e-9:
+            policy = row.parent_block().local_name
+            out.append({"policy": policy, "constraint": row.parent_component().local_name,
+                        "group": None if row.index() is None else str(row.index()),
+                        "value": float(dual), "unit": f"per {units.get(policy, 'unit')}"})
+    return out
