@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import DEMO, cli, solve_verified
+from support import DEMO, cli, solve_verified
 
 
 def scenario(tmp_path, body: str):

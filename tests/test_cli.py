@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import DEMO, cli, solve_verified
+from support import DEMO, cli, solve_verified
 from siting.verify import verify_run
 
 

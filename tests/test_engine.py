@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from conftest import DEMO, solve_verified
+from support import DEMO, solve_verified
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network

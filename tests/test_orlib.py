@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from conftest import cli, shared_or_skip, solve_verified
+from support import cli, shared_or_skip, solve_verified
 from siting.errors import InputError
 from siting.instance.load import load_instance
 from siting.instance.orlib import read_orlib_cap

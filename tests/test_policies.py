@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import DEMO, cli
+from support import DEMO, cli
 from siting.model.policies import REGISTRY
 from siting.run import solve
 from siting.runfiles import write_run

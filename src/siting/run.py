@@ -17,7 +17,8 @@ from siting.model.core import build_model
 from siting.model.policies.base import supply_under
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solution import Solution, extract_solution
-from siting.solve import SolverProfile, load_profile, solve_model
+from siting.model.objective import hold_and_advance, stages
+from siting.solve import SolveResult, SolverProfile, load_profile, solve_model
 
 
 def versions() -> dict[str, str]:
@@ -68,7 +69,7 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     net = prepare(instance, scenario)
     m = build_model(net, scenario.policies, scenario.objective, strong_linking)
     t2 = time.perf_counter()
-    result = solve_model(m, profile)
+    result = solve_stages(m, scenario.objective, profile)
     units = policy_units(m, scenario)
     if not result.has_solution:
         causes = diagnose_infeasibility(m, profile, units) if result.status != "unbounded" else []
@@ -90,6 +91,21 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     solution = extract_solution(m, net, result, meta)
     solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
     return solution
+
+
+def solve_stages(m, mode: str, profile: SolverProfile) -> SolveResult:
+    """Solve the stages of an objective mode in turn (one stage for cost and value)."""
+    steps = stages(m, mode)
+    result = solve_model(m, profile)
+    for i in range(1, len(steps)):
+        if not result.has_solution:
+            break
+        hold_and_advance(m, steps[i - 1][1], result.objective, profile.mip_rel_gap,
+                         steps[i][1], i)
+        timings = result.timings
+        result = solve_model(m, profile)
+        result.timings = {k: v + timings.get(k, 0.0) for k, v in result.timings.items()}
+    return result
 
 
 def policy_units(m, scenario: Scenario) -> dict[str, str]:

@@ -81,6 +81,7 @@ def flow_frame(net: Network, x: np.ndarray) -> pd.DataFrame:
         "transport_cost": tonnes * net.flow_transport_cost[used],
         "processing_cost": tonnes * net.flow_processing_cost[used],
         "co2_t": tonnes * net.flow_co2_kg[used] / 1000,
+        "revenue": tonnes * net.flow_revenue[used],
     })
 
 
@@ -204,6 +205,7 @@ def compute_kpis(net: Network, facilities: pd.DataFrame, flows: pd.DataFrame,
         "capacity_to_supply": _rate(cap_last, supply),
         "tonne_km": float((flows["tonnes"] * flows["km"]).sum()),
         "co2_t": float(flows["co2_t"].sum()),
+        "recovered_value": float(flows["revenue"].sum()),
         "facilities_open": {t: v["open"] for t, v in by_tier.items()},
         "facilities_new": {t: v["new"] for t, v in by_tier.items()},
         "by_tier": by_tier,

@@ -229,6 +229,21 @@ def recompute_costs(run: RunView) -> dict[str, float]:
     }
 
 
+def recompute_revenue(run: RunView) -> float:
+    """Value recovered at last-tier plants: tonnes x stream value x the plant's recovery."""
+    inst = run.instance
+    sites = inst.sites.set_index("id")
+    last = run.flows[run.flows["destination"].map(sites["tier"]) == inst.tiers[-1]]
+    total = 0.0
+    for row in last.itertuples():
+        site = sites.loc[row.destination]
+        tier_rate = inst.spec.tiers[site.tier].recovery
+        rate = site.recovery if not np.isnan(site.recovery) else (
+            1.0 if tier_rate is None else per_stream(tier_rate, row.stream))
+        total += row.tonnes * inst.spec.streams[row.stream].value * rate
+    return total
+
+
 def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
                  policies: list) -> list[str]:
     costs = recompute_costs(run)
@@ -240,8 +255,14 @@ def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
         recorded = kpis["capex_total"] if name == "capex_total" else kpis["cost"][name]
         if not close(recorded, value, total):
             problems.append(f"cost {name}: {recorded:.10g} recorded, {value:.10g} recomputed")
-    if meta["scenario"]["objective"]["mode"] == "cost" and not close(meta["objective"], total, total):
-        problems.append(f"objective {meta['objective']:.10g} differs from recomputed cost {total:.10g}")
+    mode = meta["scenario"]["objective"]["mode"]
+    revenue = recompute_revenue(run)
+    if not close(kpis["recovered_value"], revenue, total):
+        problems.append(f"recovered value {kpis['recovered_value']:.10g} recorded, {revenue:.10g} recomputed")
+    expected = {"cost": total, "value": total - revenue}.get(mode)
+    if expected is not None and not close(meta["objective"], expected, total):
+        problems.append(f"objective {meta['objective']:.10g} differs from the recomputed {mode} "
+                        f"objective {expected:.10g}")
     supply = float(supply_table.to_numpy().sum())
     collected = supply - float(run.regions["uncollected"].sum())
     if not close(kpis["collected_t"], collected, supply):

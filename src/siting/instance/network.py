@@ -39,6 +39,7 @@ class Network:
     flow_transport_cost: np.ndarray  # (X,) per tonne
     flow_processing_cost: np.ndarray  # (X,) per tonne, at the destination
     flow_co2_kg: np.ndarray  # (X,) per tonne: transport plus processing at the destination
+    flow_revenue: np.ndarray  # (X,) value recovered per tonne delivered to a last-tier plant
     option_site: np.ndarray  # (B,) site position
     option_size: np.ndarray  # (B,) size name
     option_capacity: np.ndarray  # (B,)
@@ -69,7 +70,7 @@ class Network:
     def keep_flows(self, keep: np.ndarray) -> Network:
         """The network with only the flows where ``keep`` is true."""
         fields = ("flow_arc", "flow_stream", "flow_transport_cost", "flow_processing_cost",
-                  "flow_co2_kg")
+                  "flow_co2_kg", "flow_revenue")
         return replace(self, **{name: getattr(self, name)[keep] for name in fields})
 
 
@@ -110,6 +111,9 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
     co2_t = np.array([[per_stream(t.co2_kg_per_t, s) for s in streams] for t in tier_specs])
     co2_tkm = np.array([s.co2_kg_per_tkm for s in stream_specs])
     options = _build_options(instance)
+    value = np.array([s.value for s in stream_specs])
+    is_last = dest_tier == len(tiers) - 1
+    rec = recovery_rates(instance)
     return Network(
         instance=instance,
         supply=supply,
@@ -126,8 +130,21 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
         flow_transport_cost=tr[stream] * factor[dest_tier] * km,
         flow_processing_cost=proc[dest_tier, stream],
         flow_co2_kg=co2_tkm[stream] * km + co2_t[dest_tier, stream],
+        flow_revenue=np.where(is_last, value[stream] * np.nan_to_num(rec[dest, stream], nan=1.0), 0),
         **options,
     )
+
+
+def recovery_rates(instance: Instance) -> np.ndarray:
+    """Recovery rate per site and stream: the site's ``recovery`` column, else its tier's
+    ``recovery``; nan where neither states one."""
+    sites = instance.sites
+    tier_rate = np.array([[np.nan if instance.spec.tiers[t].recovery is None
+                           else per_stream(instance.spec.tiers[t].recovery, s)
+                           for s in instance.streams] for t in sites["tier"]])
+    tier_rate = tier_rate.reshape(len(sites), len(instance.streams))
+    own = sites["recovery"].to_numpy(dtype=float)[:, None]
+    return np.where(np.isnan(own), tier_rate, own)
 
 
 def _region_flows(instance: Instance, supply: np.ndarray, site_tier: np.ndarray,

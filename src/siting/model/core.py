@@ -257,3 +257,8 @@ def define_costs(m: pyo.ConcreteModel, net: Network) -> None:
     m.total_cost = pyo.Expression(expr=m.cost_fixed + m.cost_capex + m.cost_transport
                                   + m.cost_processing + m.cost_penalty)
     m.co2_t = pyo.Expression(expr=linear((net.flow_co2_kg / 1000).tolist(), flows))
+    m.revenue = pyo.Expression(expr=linear(net.flow_revenue.tolist(), flows))
+    m.gap_t = pyo.Expression(expr=pyo.quicksum(m.uncollected[i] for i in uncollected))
+    last = np.flatnonzero(net.site_tier == net.n_tiers - 1).tolist()
+    m.idle_capacity = pyo.Expression(
+        expr=pyo.quicksum(m.capacity[f] - m.throughput[f] for f in last))

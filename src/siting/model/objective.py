@@ -1,14 +1,40 @@
-"""Objective modes. ``cost`` minimises the total cost, the penalty pricing the gap."""
+"""Objective modes, each a sequence of stages solved in turn.
+
+- ``cost``: minimise total cost (the penalty prices the gap) plus policy cost terms.
+- ``value``: maximise recovered value minus that cost.
+- ``lexicographic``: minimise the collection gap; then cost with the gap held at its
+  optimum; then idle capacity with cost held. Each held optimum may move by
+  ``max(1e-6, mip_rel_gap)`` relative (plus 1e-6 absolute), so that every stage stays
+  feasible for a solver that stops at a relative gap.
+"""
 
 from __future__ import annotations
 
 import pyomo.environ as pyo
 
-MODES = ("cost",)
+MODES = ("cost", "value", "lexicographic")
+
+
+def stages(m: pyo.ConcreteModel, mode: str) -> list[tuple[str, pyo.Expression]]:
+    """The (name, expression to minimise) stages of ``mode``."""
+    cost = m.total_cost + m.policy_cost
+    if mode == "cost":
+        return [("cost", cost)]
+    if mode == "value":
+        return [("value", cost - m.revenue)]
+    if mode == "lexicographic":
+        return [("gap", m.gap_t), ("cost", cost), ("idle capacity", m.idle_capacity)]
+    raise ValueError(f"unknown objective mode {mode!r}; expected one of {MODES}")
 
 
 def define_objective(m: pyo.ConcreteModel, mode: str) -> None:
-    """Add the objective of ``mode`` to the model."""
-    if mode != "cost":
-        raise ValueError(f"unknown objective mode {mode!r}; expected one of {MODES}")
-    m.objective = pyo.Objective(expr=m.total_cost + m.policy_cost, sense=pyo.minimize)
+    """Set the objective of the first stage of ``mode``."""
+    m.objective = pyo.Objective(expr=stages(m, mode)[0][1], sense=pyo.minimize)
+
+
+def hold_and_advance(m: pyo.ConcreteModel, expr: pyo.Expression, optimum: float, tol: float,
+                     next_expr: pyo.Expression, stage: int) -> None:
+    """Hold ``expr`` at its optimum (within tolerance) and minimise ``next_expr`` instead."""
+    slack = max(1e-6, tol) * abs(optimum) + 1e-6
+    m.add_component(f"hold_stage_{stage}", pyo.Constraint(expr=expr <= optimum + slack))
+    m.objective.set_value(next_expr)

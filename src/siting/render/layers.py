@@ -23,6 +23,7 @@ from siting.render.run import COORD_DECIMALS, Run
 
 Feature = dict[str, Any]
 Rows = Sequence[tuple[str, str]]
+Record = dict[str, Any]
 GAP_TOLERANCE_T = 1e-6
 SCRIPT_BREAK = re.compile(r"<(?=[/!]|script)", re.IGNORECASE)
 
@@ -81,7 +82,7 @@ def js_json(value: Any) -> str:
     Every ``<`` that could end the script or open a comment (``</``, ``<!``, ``<script``)
     is written as the JSON escape ``\\u003c``.
     """
-    text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     return SCRIPT_BREAK.sub(r"\\u003c", text)
 
 
@@ -155,10 +156,15 @@ def tooltip(name: str, detail: str) -> str:
     return f"<b>{escape(name)}</b><br>{escape(detail)}"
 
 
-def per_stream(row: pd.Series, prefix: str, labels: dict[str, str]) -> list[tuple[str, str]]:
+def records(frame: pd.DataFrame) -> list[Record]:
+    """Return the rows of ``frame`` as dictionaries (much faster to read than Series)."""
+    return frame.drop(columns="geometry", errors="ignore").to_dict("records")
+
+
+def per_stream(row: Record, prefix: str, labels: dict[str, str]) -> list[tuple[str, str]]:
     """Return indented (stream label, tonnes) rows of ``prefix_<stream>`` columns."""
     return [(f"  {label}", style.tonnes(row.get(f"{prefix}_{stream}")))
-            for stream, label in labels.items() if f"{prefix}_{stream}" in row.index]
+            for stream, label in labels.items() if f"{prefix}_{stream}" in row]
 
 
 def region_features(run: Run, fills: Sequence[str], scales: Scales,
@@ -169,11 +175,10 @@ def region_features(run: Run, fills: Sequence[str], scales: Scales,
     ``pops`` replaces the default popups (the comparison map shows both runs in them).
     """
     geometries = [json.loads(g) for g in shapely.to_geojson(run.regions.geometry.to_numpy())]
-    pops = pops if pops is not None else [region_popup(row, run.stream_labels) for _, row in
-                                          run.regions.iterrows()]
+    rows = records(run.regions)
+    pops = pops if pops is not None else [region_popup(row, run.stream_labels) for row in rows]
     out = []
-    for (_, row), geometry, fill, pop in zip(run.regions.iterrows(), geometries, fills, pops,
-                                             strict=True):
+    for row, geometry, fill, pop in zip(rows, geometries, fills, pops, strict=True):
         look = {"fillColor": fill}
         if geometry["type"] == "Point":
             look |= {"radius": scales.supply_px(row["supply"]), "fillOpacity": 0.8}
@@ -182,7 +187,7 @@ def region_features(run: Run, fills: Sequence[str], scales: Scales,
     return out
 
 
-def region_popup(row: pd.Series, labels: dict[str, str], heading: str = "") -> str:
+def region_popup(row: Record, labels: dict[str, str], heading: str = "") -> str:
     """Return the popup of a region: supply, collected and uncollected by stream."""
     rows = [("Supply", style.tonnes(row["supply"])), *per_stream(row, "supply", labels),
             ("Collected", style.tonnes(row["collected"])),
@@ -201,7 +206,7 @@ def gap_features(run: Run, scales: Scales, outline: str = style.GAP_RED) -> list
                                          "supply)"),
                     region_popup(row, run.stream_labels),
                     look={"radius": scales.gap_px(row["uncollected"]), "color": outline})
-            for _, row in short.iterrows()]
+            for row in records(short)]
 
 
 def facility_features(run: Run, sites: pd.DataFrame, fills: Sequence[str],
@@ -211,15 +216,15 @@ def facility_features(run: Run, sites: pd.DataFrame, fills: Sequence[str],
     ``pops`` replaces the default popups (the comparison map shows both runs in them).
     """
     shapes = tier_shapes(run.tiers)
-    pops = pops if pops is not None else [facility_popup(row, run) for _, row in
-                                          sites.iterrows()]
+    rows = records(sites)
+    pops = pops if pops is not None else [facility_popup(row, run) for row in rows]
     return [feature(point(row["lon"], row["lat"]),
                     tooltip(row["name"], f"{row['tier']} · {style.tonnes(row['capacity'])}/yr · "
                                          f"{style.percent(row['utilisation'])} used"),
                     pop,
                     icon=icon(shapes.get(row["tier"], "circle"),
                               scales.facility_px(row["capacity"]), fill, bool(row["existing"])))
-            for (_, row), fill, pop in zip(sites.iterrows(), fills, pops, strict=True)]
+            for row, fill, pop in zip(rows, fills, pops, strict=True)]
 
 
 def candidate_features(run: Run, closed: pd.DataFrame) -> list[Feature]:
@@ -230,10 +235,10 @@ def candidate_features(run: Run, closed: pd.DataFrame) -> list[Feature]:
                     facility_popup(row, run),
                     icon=icon(shapes.get(row["tier"], "circle"), 11, "#ffffff", False,
                               faint=True))
-            for _, row in closed.iterrows()]
+            for row in records(closed)]
 
 
-def facility_popup(row: pd.Series, run: Run, heading: str = "") -> str:
+def facility_popup(row: Record, run: Run, heading: str = "") -> str:
     """Return the popup of a site: status, capacity, throughput by stream, costs."""
     if not row["open"]:
         status = "not opened"
@@ -253,25 +258,28 @@ def facility_popup(row: pd.Series, run: Run, heading: str = "") -> str:
 
 def flow_features(run: Run, colours: Sequence[str], scales: Scales,
                   dash: str | None = None) -> list[Feature]:
-    """Return a line per flow, width by tonnes, colour from ``colours``, largest first."""
+    """Return a line per flow, width by tonnes, colour from ``colours``, largest first
+    (so that thin lines stay on top of thick ones)."""
+    rows = records(run.flows)
     order = run.flows["tonnes"].to_numpy().argsort(kind="stable")[::-1]
-    out = []
-    for i in order:
-        row = run.flows.iloc[i]
-        label = run.stream_labels.get(row["stream"], row["stream"])
-        look = {"color": colours[i], "weight": style.line_width(row["tonnes"], scales.flow)}
-        if dash:
-            look["dashArray"] = dash
-        line = {"type": "LineString",
-                "coordinates": [position(row["lon0"], row["lat0"]),
-                                position(row["lon1"], row["lat1"])]}
-        rows = [("Stream", label), ("Tonnes", f"{style.tonnes(row['tonnes'])}/yr"),
-                ("Distance", style.km(row["km"])),
-                ("Transport cost", f"{style.money(row['transport_cost'], run.currency)}/yr")]
-        route = f"{row['origin_name']} → {row['destination_name']}"
-        out.append(feature(line, tooltip(route, f"{style.tonnes(row['tonnes'])} {label}"),
-                           popup(route, rows), look=look))
-    return out
+    return [flow_feature(rows[i], run, colours[i], scales, dash) for i in order]
+
+
+def flow_feature(row: Record, run: Run, colour: str, scales: Scales,
+                 dash: str | None) -> Feature:
+    """Return the line of one flow with its stream, tonnes, distance and cost."""
+    label = run.stream_labels.get(row["stream"], row["stream"])
+    look = {"color": colour, "weight": style.line_width(row["tonnes"], scales.flow)}
+    if dash:
+        look["dashArray"] = dash
+    line = {"type": "LineString", "coordinates": [position(row["lon0"], row["lat0"]),
+                                                  position(row["lon1"], row["lat1"])]}
+    figures = [("Stream", label), ("Tonnes", f"{style.tonnes(row['tonnes'])}/yr"),
+               ("Distance", style.km(row["km"])),
+               ("Transport cost", f"{style.money(row['transport_cost'], run.currency)}/yr")]
+    route = f"{row['origin_name']} → {row['destination_name']}"
+    return feature(line, tooltip(route, f"{style.tonnes(row['tonnes'])} {label}"),
+                   popup(route, figures), look=look)
 
 
 def tier_shapes(tiers: Sequence[str]) -> dict[str, str]:

@@ -201,15 +201,15 @@ def _opened_groups(a: Run, b: Run) -> dict[str, pd.DataFrame]:
 
 
 def _paired_facility_popups(a: Run, b: Run, ids: pd.Series) -> list[str]:
-    rows = [(run, run.facilities.set_index("id", drop=False), key) for key, run in
-            (("A", a), ("B", b))]
-    return ["".join(ly.facility_popup(table.loc[site], run, f"{key} · ")
-                    for run, table, key in rows if site in table.index) for site in ids]
+    tables = [(key, run, {row["id"]: row for row in ly.records(run.facilities)})
+              for key, run in (("A", a), ("B", b))]
+    return ["".join(ly.facility_popup(table[site], run, f"{key} · ")
+                    for key, run, table in tables if site in table) for site in ids]
 
 
 def _paired_region_popups(a: Run, b: Run) -> list[str]:
-    regions_b = b.regions.set_index("id", drop=False)
+    regions_b = {row["id"]: row for row in ly.records(b.regions)}
     return [ly.region_popup(row, a.stream_labels, "A · ")
-            + (ly.region_popup(regions_b.loc[row["id"]], b.stream_labels, "B · ")
-               if row["id"] in regions_b.index else "")
-            for _, row in a.regions.iterrows()]
+            + (ly.region_popup(regions_b[row["id"]], b.stream_labels, "B · ")
+               if row["id"] in regions_b else "")
+            for row in ly.records(a.regions)]

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from siting.instance.load import Instance
-from siting.instance.network import Network
-from siting.instance.schema import per_stream
+from siting.instance.network import Network, recovery_rates
 from siting.model.policies import register
 from siting.model.policies.base import Policy, RunView
-
-
-def recovery_rates(instance: Instance, stream: str) -> pd.Series:
-    """Recovery rate of ``stream`` at each site: the site's ``recovery`` column, else its
-    tier's ``recovery`` (nan where neither gives one)."""
-    sites = instance.sites
-    tier_rate = {name: np.nan if tier.recovery is None else per_stream(tier.recovery, stream)
-                 for name, tier in instance.spec.tiers.items()}
-    return sites["recovery"].fillna(sites["tier"].map(tier_rate)).set_axis(sites["id"])
 
 
 @register
@@ -47,7 +36,7 @@ class MinRecovery(Policy):
     def prepare(self, net: Network) -> Network:
         """Drop the stream's flows into plants below the floor."""
         inst = net.instance
-        ok = (recovery_rates(inst, self.stream).to_numpy() >= self.rate)
+        ok = recovery_rates(inst)[:, inst.streams.index(self.stream)] >= self.rate
         last = net.n_tiers - 1
         blocked = ((net.flow_stream == inst.streams.index(self.stream))
                    & (net.site_tier[net.flow_dest] == last) & ~ok[net.flow_dest])
@@ -55,7 +44,9 @@ class MinRecovery(Policy):
 
     def check(self, run: RunView) -> list[str]:
         """No tonnes of the stream at a plant below the floor."""
-        rates = recovery_rates(run.instance, self.stream)
+        inst = run.instance
+        rates = pd.Series(recovery_rates(inst)[:, inst.streams.index(self.stream)],
+                          index=inst.sites["id"])
         flows = run.flows[run.flows["stream"] == self.stream]
         flows = flows[flows["destination"].map(run.instance.sites.set_index("id")["tier"])
                       == run.instance.tiers[-1]]
