@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SCRIPT_NAME, counts, layers_in
+from maptools import SCRIPT_NAME, counts, layers_in
 
 from siting.render import assets
 from siting.render.assets import AssetError, leaflet_inline
@@ -20,7 +20,8 @@ def test_single_map_has_every_layer_with_the_runs_counts(runs, offline_maps):
     found = layers_in(html)
     expected = counts(runs["polygons"])
     assert {kind: len(found[f"siting-{kind}"]) for kind in expected} == expected
-    assert expected["gap"] > 0 and expected["candidate"] > 0
+    assert expected["gap"] > 0
+    assert expected["candidate"] > 0
     for name in ("Supply regions: collection rate (6)", "Flows by stream (11)",
                  "Collection gap: uncollected tonnes (3)", "Candidate sites not opened (1)",
                  "Opened facilities (3)"):
@@ -30,7 +31,8 @@ def test_single_map_has_every_layer_with_the_runs_counts(runs, offline_maps):
 def test_every_feature_has_a_tooltip_and_a_popup(offline_maps):
     for features in layers_in(offline_maps["polygons"].read_text()).values():
         for feature in features:
-            assert feature["properties"]["tip"] and feature["properties"]["pop"]
+            assert feature["properties"]["tip"]
+            assert feature["properties"]["pop"]
 
 
 def test_regions_are_polygons_or_points_as_in_the_instance(offline_maps):
@@ -46,13 +48,15 @@ def test_gap_circles_grow_with_uncollected_tonnes(offline_maps):
     pairs = sorted((float(re.search(r"([\d,]+) t uncollected", f["properties"]["tip"])[1]
                           .replace(",", "")), f["properties"]["style"]["radius"]) for f in gaps)
     radii = [radius for _, radius in pairs]
-    assert radii == sorted(radii) and radii[0] < radii[-1]
+    assert radii == sorted(radii)
+    assert radii[0] < radii[-1]
 
 
 def test_names_from_input_files_are_escaped_everywhere(offline_maps):
     html = offline_maps["polygons"].read_text()
     assert SCRIPT_NAME not in html
-    assert "<b>bold</b>" not in html and "NCM <batteries>" not in html
+    assert "<b>bold</b>" not in html
+    assert "NCM <batteries>" not in html
     features = layers_in(html)
     tips = " ".join(f["properties"]["tip"] + f["properties"]["pop"]
                     for layer in features.values() for f in layer)
@@ -75,7 +79,8 @@ def test_offline_map_is_one_self_contained_file(offline_maps):
         html = path.read_text()
         assert not REMOTE_LINK.search(html)
         assert not re.search(r"<(script|link)[^>]+(src|href)=", html)
-        assert "Leaflet 1.9.4" in html and "tile" not in html.lower().replace("tiles", "")
+        assert "Leaflet 1.9.4" in html
+        assert "L.tileLayer" not in html
         assert "url(images/" not in html
         assert path.stat().st_size < 400_000
 
@@ -98,8 +103,9 @@ def test_custom_tiles_need_an_attribution(runs, tmp_path):
     with pytest.raises(MapError, match="expected osm, cartodb, none"):
         render_map(runs["polygons"], tmp_path / "m.html", tiles="satellite")
     html = render_map(runs["polygons"], tmp_path / "m.html", tiles=url,
-                      attribution="© local tiles").read_text()
-    assert url in html and "© local tiles" in html
+                      attribution="Local tiles").read_text()
+    assert url in html
+    assert '"attribution": "Local tiles"' in html
 
 
 def test_map_goes_to_the_run_folder_by_default_and_atomically(runs, tmp_path):
@@ -132,9 +138,11 @@ def test_comparison_splits_facilities_into_a_only_b_only_and_both(runs, offline_
 def test_both_runs_show_in_the_popups_of_the_comparison(offline_maps):
     found = layers_in(offline_maps["compare"].read_text())
     popup = found["siting-facility siting-both"][0]["properties"]["pop"]
-    assert "A · site" in popup and "B · site" in popup
+    assert "A · site" in popup
+    assert "B · site" in popup
 
 
+@pytest.mark.slow
 def test_large_runs_render_in_seconds(big_run, tmp_path):
     started = time.perf_counter()
     html = render_map(big_run, tmp_path / "big.html").read_text()

@@ -77,7 +77,7 @@ class FeatureLayer(Layer):
 
 
 def js_json(value: Any) -> str:
-    """Return JSON that is safe inside an HTML ``<script>`` element.
+    r"""Return JSON that is safe inside an HTML ``<script>`` element.
 
     Every ``<`` that could end the script or open a comment (``</``, ``<!``, ``<script``)
     is written as the JSON escape ``\\u003c``.
@@ -169,10 +169,10 @@ def per_stream(row: Record, prefix: str, labels: dict[str, str]) -> list[tuple[s
 
 def region_features(run: Run, fills: Sequence[str], scales: Scales,
                     pops: Sequence[str] | None = None) -> list[Feature]:
-    """Return one feature per region: its geometry filled with ``fills`` (or a circle
-    sized by supply where the region is a point), with its supply figures.
+    """Return one feature per region, filled with ``fills``, with its supply figures.
 
-    ``pops`` replaces the default popups (the comparison map shows both runs in them).
+    A region that is a point becomes a circle sized by supply. ``pops`` replaces the
+    default popups (the comparison map shows both runs in them).
     """
     geometries = [json.loads(g) for g in shapely.to_geojson(run.regions.geometry.to_numpy())]
     rows = records(run.regions)
@@ -258,8 +258,10 @@ def facility_popup(row: Record, run: Run, heading: str = "") -> str:
 
 def flow_features(run: Run, colours: Sequence[str], scales: Scales,
                   dash: str | None = None) -> list[Feature]:
-    """Return a line per flow, width by tonnes, colour from ``colours``, largest first
-    (so that thin lines stay on top of thick ones)."""
+    """Return a line per flow, width by tonnes, colour from ``colours``.
+
+    The largest flows come first, so that thin lines stay on top of thick ones.
+    """
     rows = records(run.flows)
     order = run.flows["tonnes"].to_numpy().argsort(kind="stable")[::-1]
     return [flow_feature(rows[i], run, colours[i], scales, dash) for i in order]

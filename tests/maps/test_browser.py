@@ -1,0 +1,75 @@
+"""What a planner sees: the offline maps in headless Chromium with the network cut off."""
+
+from __future__ import annotations
+
+from maptools import SCRIPT_NAME, counts
+
+LEAFLET_MAP = "() => Object.values(window).some(v => v instanceof L.Map)"
+
+
+def assert_clean(opened) -> None:
+    assert opened.errors == []
+    assert opened.dialogs == []
+    assert opened.requests == []
+    assert opened.page.evaluate(LEAFLET_MAP)
+
+
+def test_single_map_draws_every_feature_of_the_run(runs, offline_maps, open_map):
+    opened = open_map(offline_maps["polygons"])
+    expected = counts(runs["polygons"])
+    drawn = {"facility": opened.count(".leaflet-marker-pane .siting-facility, "
+                                      ".siting-facility.leaflet-marker-icon"),
+             "candidate": opened.count(".siting-candidate.leaflet-marker-icon"),
+             "flow": opened.count("path.siting-flow"),
+             "region": opened.count("path.siting-region"),
+             "gap": opened.count("path.siting-gap")}
+    assert drawn == expected
+    assert opened.count(".leaflet-control-layers-overlays input:checked") == 5
+    opened.screenshot("single-offline.png")
+    assert_clean(opened)
+
+
+def test_names_show_as_text_and_run_no_script(runs, offline_maps, open_map):
+    opened = open_map(offline_maps["polygons"])
+    facilities = opened.page.locator(".siting-facility.leaflet-marker-icon")
+    facilities.nth(1).click()  # S2, the site named like a script
+    popup = opened.page.locator(".leaflet-popup-content").last
+    assert SCRIPT_NAME in popup.inner_text()
+    assert opened.page.locator(".leaflet-popup-content script").count() == 0
+    legend = opened.page.locator(".siting-legend").inner_text()
+    assert "NCM <batteries>" in legend
+    opened.page.locator("path.siting-region").nth(1).click(position={"x": 12, "y": 12})
+    assert "Château & <b>bold</b>" in popup.inner_text()
+    assert opened.page.locator(".leaflet-popup-content b", has_text="bold").count() == 0
+    opened.screenshot("single-popup.png")
+    assert_clean(opened)
+
+
+def test_point_regions_are_circles(runs, offline_maps, open_map):
+    opened = open_map(offline_maps["points"])
+    assert opened.count("path.siting-region") == counts(runs["points"])["region"]
+    opened.screenshot("points-offline.png")
+    assert_clean(opened)
+
+
+def test_layers_can_be_switched_off(offline_maps, open_map):
+    opened = open_map(offline_maps["polygons"])
+    toggle = opened.page.locator(".leaflet-control-layers-overlays label",
+                                 has_text="Flows by stream")
+    toggle.locator("input").uncheck()
+    assert opened.count("path.siting-flow") == 0
+    assert_clean(opened)
+
+
+def test_comparison_map_shows_both_runs(runs, offline_maps, open_map):
+    opened = open_map(offline_maps["compare"])
+    assert opened.count(".siting-facility.siting-a.leaflet-marker-icon") == 1
+    assert opened.count(".siting-facility.siting-b.leaflet-marker-icon") == 1
+    assert opened.count(".siting-facility.siting-both.leaflet-marker-icon") == 2
+    assert opened.count("path.siting-flow.siting-a") == counts(runs["polygons"])["flow"]
+    assert opened.count("path.siting-flow.siting-b") == counts(runs["swap"])["flow"]
+    title = opened.page.locator(".siting-title").inner_text()
+    assert "A · baseline" in title
+    assert "B · swap-east" in title
+    opened.screenshot("compare-offline.png")
+    assert_clean(opened)
