@@ -167,3 +167,17 @@ def test_an_incomplete_run_folder_is_named(tmp_path):
 
     with pytest.raises(InputError, match="solution.json"):
         render_comparison(tmp_path, tmp_path, tmp_path / "m.html")
+
+
+def test_a_solution_that_may_not_be_optimal_is_flagged(runs, tmp_path):
+    import json
+    import shutil
+
+    run = shutil.copytree(runs["polygons"], tmp_path / "run")
+    meta = json.loads((run / "solution.json").read_text())
+    meta.update(status="time_limit", mip_gap=0.05)
+    (run / "solution.json").write_text(json.dumps(meta))
+    html = render_map(run).read_text()
+    assert "siting-warn" in html
+    assert "time_limit: the solution may not be optimal" in html
+    assert "time_limit, gap 5.0 %" in html

@@ -101,7 +101,7 @@ def title_panel(title: str, runs: Sequence[tuple[str, Run]]) -> Panel:
     heads = "".join(f"<th>{escape(head)}</th>" for head, _ in runs)
     if len(runs) == 2:
         heads += "<th>change</th>"
-    body = ""
+    body = f"<tr><th></th>{heads}</tr>" if any(head for head, _ in runs) else ""
     for i, first in enumerate(columns[0]):
         row = [column[i] for column in columns]
         cells = "".join(f"<td>{escape(k.text)}</td>" for k in row)
@@ -109,10 +109,9 @@ def title_panel(title: str, runs: Sequence[tuple[str, Run]]) -> Panel:
             cells += f"<td>{escape(change(row[0], row[1]))}</td>"
         body += f"<tr><th>{escape(first.label)}</th>{cells}</tr>"
     notes = "".join(f"<div class='siting-status siting-{_status_class(run)}'>"
-                    f"{escape(head)}: {escape(_status_note(run))}</div>"
+                    f"{escape(f'{head}: ' if head else '')}{escape(_status_note(run))}</div>"
                     for head, run in runs if _status_note(run))
-    html = (f"<h3>{escape(title)}</h3>{notes}<table class='siting-kpis'>"
-            f"<tr><th></th>{heads}</tr>{body}</table>")
+    html = f"<h3>{escape(title)}</h3>{notes}<table class='siting-kpis'>{body}</table>"
     return Panel(html, "topleft", "siting-title")
 
 

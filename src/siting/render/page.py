@@ -65,7 +65,7 @@ STYLE = """
 .siting-kpis th, .siting-kpis td { padding: 1px 8px 1px 0; text-align: right;
   white-space: nowrap; }
 .siting-kpis th:first-child { text-align: left; font-weight: 600; }
-.siting-kpis tr:first-child th { border-bottom: 1px solid #ccc; }
+.siting-kpis { border-top: 1px solid #ccc; }
 .siting-status { padding: 2px 6px; margin-bottom: 5px; border-radius: 3px; font-weight: 600; }
 .siting-warn { background: #fff3cd; } .siting-bad { background: #f8d7da; }
 .siting-legend { max-width: 230px; max-height: calc(100vh - 260px); }

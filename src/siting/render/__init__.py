@@ -1,0 +1,1 @@
+"""Rendering from run folders: solution maps (``maps``) and reports."""
