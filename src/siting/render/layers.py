@@ -73,14 +73,13 @@ class FeatureLayer(Layer):
         self.data = js_json({"type": "FeatureCollection", "features": features})
         self.base = js_json(base)
         self.class_name = f"siting-{kind} {tag}".strip()
-        self.count = len(features)
 
 
 def js_json(value: Any) -> str:
     r"""Return JSON that is safe inside an HTML ``<script>`` element.
 
     Every ``<`` that could end the script or open a comment (``</``, ``<!``, ``<script``)
-    is written as the JSON escape ``\\u003c``.
+    is written as the JSON escape ``\u003c``.
     """
     text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     return SCRIPT_BREAK.sub(r"\\u003c", text)
