@@ -5,7 +5,6 @@ Maps are drawn from these files only, never from a solver or a model.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,8 @@ import pandas as pd
 import shapely
 
 from siting.errors import InputError
+from siting.runfiles import read_meta, read_table
 
-TEXT_COLUMNS = ("id", "name", "tier", "province", "size", "origin", "origin_type",
-                "destination", "stream", "existing", "open")
 COORD_DECIMALS = 5  # about a metre: enough for a map, and keeps large maps small
 
 
@@ -78,35 +76,12 @@ def load_run(run_dir: Path) -> Run:
         If a file of the run folder is missing or malformed.
     """
     run_dir = Path(run_dir)
-    solution = _read_json(run_dir / "solution.json")
-    facilities = _read_csv(run_dir / "facilities.csv")
-    for column in ("existing", "open"):
-        facilities[column] = facilities[column].str.strip().str.lower().eq("true")
-    regions = _with_geometry(_read_csv(run_dir / "regions.csv"), run_dir / "solution.gpkg")
-    flows = _with_ends(_read_csv(run_dir / "flows.csv"), regions, facilities,
-                       run_dir / "flows.csv")
+    solution = read_meta(run_dir)
+    facilities = read_table(run_dir, "facilities")
+    regions = _with_geometry(read_table(run_dir, "regions"), run_dir / "solution.gpkg")
+    flows = _with_ends(read_table(run_dir, "flows"), regions, facilities, run_dir / "flows.csv")
     return Run(path=run_dir, solution=solution, facilities=facilities, flows=flows,
                regions=regions)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise InputError(path, None, "missing: is this a run folder written by `siting solve`?"
-                         ) from err
-    except json.JSONDecodeError as err:
-        raise InputError(path, f"line {err.lineno}", f"not valid JSON: {err.msg}") from err
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise InputError(path, None, "missing: is this a run folder written by `siting solve`?")
-    frame = pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str), keep_default_na=False,
-                        na_values=[""])
-    text = [c for c in TEXT_COLUMNS if c in frame.columns]
-    frame[text] = frame[text].fillna("")
-    return frame
 
 
 def _with_geometry(regions: pd.DataFrame, gpkg: Path) -> gpd.GeoDataFrame:
