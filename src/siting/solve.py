@@ -19,6 +19,7 @@ import numpy as np
 import pydantic
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
+from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.errors import InputError, SolverError
@@ -147,9 +148,10 @@ def to_highs(m: pyo.ConcreteModel, profile: SolverProfile) -> tuple[highspy.High
         The compiled standard form; ``form.columns`` maps HiGHS columns to Pyomo variables
         and ``form.rows`` HiGHS rows to Pyomo constraints.
     """
-    form = LinearStandardFormCompiler().write(m, mixed_form=True)
-    highs = _highs(profile)
-    highs.passModel(_to_highs_lp(form))
+    with PauseGC():
+        form = LinearStandardFormCompiler().write(m, mixed_form=True)
+        highs = _highs(profile)
+        highs.passModel(_to_highs_lp(form))
     return highs, form
 
 
@@ -198,8 +200,9 @@ def _to_highs_lp(form) -> highspy.HighsLp:
     lp.col_cost_ = cost
     lp.offset_ = float(form.c_offset[0]) if len(form.c_offset) else 0.0
     inf = highspy.kHighsInf
-    lp.col_lower_ = np.array([-inf if v.lb is None else v.lb for v in form.columns], dtype=float)
-    lp.col_upper_ = np.array([inf if v.ub is None else v.ub for v in form.columns], dtype=float)
+    bounds = np.array([v.bounds for v in form.columns], dtype=float).reshape(n_col, 2)
+    lp.col_lower_ = np.nan_to_num(bounds[:, 0], nan=-inf)
+    lp.col_upper_ = np.nan_to_num(bounds[:, 1], nan=inf)
     senses = np.array([sense for _, sense in form.rows], dtype=int)
     rhs = np.asarray(form.rhs, dtype=float)
     lp.row_lower_ = np.where(senses <= 0, rhs, -inf)

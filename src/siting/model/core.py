@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
+from pyomo.core.expr.numeric_expr import LinearExpression
 
 from siting.instance.network import Network
 
@@ -85,9 +86,14 @@ def groups(keys: np.ndarray, n: int) -> list[list[int]]:
     return [order[bounds[i]:bounds[i + 1]] for i in range(n)]
 
 
-def linear(coefs: Iterable[float], variables: Iterable) -> pyo.Expression:
-    """Sum of coefficient x variable, skipping zero coefficients."""
-    return pyo.quicksum(c * v for c, v in zip(coefs, variables, strict=True) if c)
+def linear(coefs: Iterable[float], variables: Iterable) -> LinearExpression:
+    """Sum of coefficient x variable, skipping zero coefficients.
+
+    Built as one ``LinearExpression`` from the two lists: several times faster to build and
+    to compile than a sum of products (benchmarks/RESULTS.md).
+    """
+    pairs = [(c, v) for c, v in zip(coefs, variables, strict=True) if c]
+    return LinearExpression(linear_coefs=[c for c, _ in pairs], linear_vars=[v for _, v in pairs])
 
 
 def define_sets(m: pyo.ConcreteModel, net: Network) -> None:
