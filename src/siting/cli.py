@@ -17,6 +17,7 @@ from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.model.policies import REGISTRY
 from siting.run import solve as solve_instance
+from siting.render.maps import render_map
 from siting.runfiles import write_run
 from siting.solution import Solution
 from siting.verify import verify_run
@@ -68,7 +69,7 @@ def solve(
     with console.status("solving..."):
         solution = solve_instance(instance, scenario, solver, strong)
     out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
-    folder = write_run(solution, out)
+    folder = write_run(solution, out, extra=lambda tmp: render_map(tmp, tmp / "map.html"))
     print_solution(solution)
     console.print(f"wrote [bold]{folder}[/]")
 

@@ -19,7 +19,7 @@ R = TypeVar("R")
 
 
 def local_executor(jobs: int) -> Executor:
-    """A pool of ``jobs`` worker processes on this machine.
+    """Return a pool of ``jobs`` worker processes on this machine.
 
     Parameters
     ----------

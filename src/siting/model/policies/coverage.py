@@ -53,7 +53,7 @@ class Coverage(Policy):
         fac = run.facilities
         first = fac[(fac["tier"] == inst.tiers[0]) & fac["open"]]
         regions = run.regions[run.regions["supply"] > 0]
-        geod = Geod(ellps="WGS84")
+        geod = Geod(a=6371008.8, b=6371008.8)
         circuity = inst.spec.distance.circuity
         covered = 0.0
         for r in regions.itertuples():

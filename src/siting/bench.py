@@ -1,0 +1,359 @@
+"""``siting bench``: solve an instance x scenario (x solver profile) matrix and compare it.
+
+Every run is one run folder (docs/run-folder.md), written atomically by the worker that
+solved it, with the independent verifier's report (``verification.json``) inside; a run
+that fails leaves a folder holding only ``failure.json`` (its status and message). So an
+interrupted bench loses no finished run, and the comparison is always rebuilt from the
+folders on disk: ``comparison.csv``, ``comparison.md`` and ``comparison.html``.
+
+A folder is current when its ``solution.json`` records the same instance hash, resolved
+scenario and solver profile as the bench asks for; current folders are not solved again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from siting.errors import InfeasibleError, InputError, SitingError, SolverError
+from siting.executor import local_executor, run_all
+from siting.instance.load import Instance, load_instance
+from siting.render.maps import render_map
+from siting.render.report import comparison_html, comparison_markdown, write_atomic
+from siting.run import solve
+from siting.runfiles import write_run
+from siting.scenario import Scenario, find_scenario, load_scenario
+from siting.solve import SolverProfile, load_profile
+from siting.verify import verify_run
+
+KPIS = ("total_cost", "collection_rate", "uncollected_t", "capacity_t", "utilisation",
+        "tonne_km", "co2_t")
+BASELINE = "baseline"
+VERIFICATION = "verification.json"
+FAILURE = "failure.json"
+FAILURES = ((InfeasibleError, "infeasible"), (SolverError, "no solution"),
+            (InputError, "bad input"), (Exception, "error"))
+
+OnDone = Callable[["RunSpec", dict[str, Any], bool], None]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: an instance under a scenario and a solver profile, and where it is written.
+
+    ``root / run`` is the run folder; ``run`` (e.g. ``demo/mandate-95``) names the run in
+    the comparison tables and links.
+    """
+
+    instance: Path
+    instance_name: str
+    instance_hash: str
+    currency: str
+    scenario: Scenario
+    solver: SolverProfile
+    root: Path
+    run: str
+
+    @classmethod
+    def of(cls, instance: Instance, scenario: Scenario, solver: SolverProfile, root: Path,
+           run: str) -> RunSpec:
+        """Make the run of ``instance`` under ``scenario`` and ``solver`` at ``root / run``."""
+        return cls(instance.path.resolve(), instance.name, instance.hash,
+                   instance.spec.instance.currency, scenario, solver, root.resolve(), run)
+
+    @property
+    def folder(self) -> Path:
+        """The run folder."""
+        return self.root / self.run
+
+    def inputs(self) -> dict[str, Any]:
+        """Return what a run record (solution.json, failure.json) says about its inputs."""
+        return {"instance": {"name": self.instance_name, "path": str(self.instance),
+                             "hash": self.instance_hash, "currency": self.currency},
+                "scenario": self.scenario.describe(),
+                "solver": self.solver.model_dump(mode="json")}
+
+    def made_this(self, record: dict[str, Any]) -> bool:
+        """Tell whether ``record`` was made from this run's inputs (same instance hash too)."""
+        mine = self.inputs()
+        return (record.get("instance", {}).get("hash") == self.instance_hash
+                and record.get("scenario") == mine["scenario"]
+                and record.get("solver") == mine["solver"])
+
+
+def select_scenarios(instance_dir: Path, selection: str = "all") -> list[tuple[str, Scenario]]:
+    """Return the scenarios of a bench for one instance, as (folder name, scenario) pairs.
+
+    Parameters
+    ----------
+    instance_dir
+        The instance folder.
+    selection
+        ``"all"`` (every file in the instance's ``scenarios/`` folder, ``baseline.toml``
+        first; the default scenario when there is none) or a comma-separated list of
+        scenario names or files, in the order given.
+
+    Raises
+    ------
+    siting.errors.ScenarioError
+        If a scenario cannot be found or read.
+    """
+    if selection.strip() == "all":
+        paths = sorted((instance_dir / "scenarios").glob("*.toml"),
+                       key=lambda p: (p.stem != BASELINE, p.stem))
+        if not paths:
+            return [(BASELINE, Scenario())]
+    else:
+        paths = [find_scenario(item.strip(), instance_dir)
+                 for item in selection.split(",") if item.strip()]
+    return [(path.stem, load_scenario(path)) for path in paths]
+
+
+def plan_bench(instances: Sequence[str | Path], scenarios: str = "all",
+               solvers: Sequence[str | Path] = ("highs",),
+               out: str | Path = "runs/bench") -> list[RunSpec]:
+    """Return the runs of a bench: every instance x scenario x solver profile.
+
+    Runs are written to ``out/<instance folder>/<scenario file>`` and, with more than one
+    solver profile, to ``.../<profile>``. Every input is read and checked here, before
+    anything is solved.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If an instance, scenario or solver profile cannot be read, or two runs would write
+        the same folder.
+    """
+    root = Path(out)
+    profiles = [load_profile(name) for name in solvers]
+    specs = []
+    for path in instances:
+        instance = load_instance(path)
+        for stem, scenario in select_scenarios(instance.path, scenarios):
+            for profile in profiles:
+                run = f"{instance.path.resolve().name}/{stem}"
+                run += f"/{profile.name}" if len(profiles) > 1 else ""
+                specs.append(RunSpec.of(instance, scenario, profile, root, run))
+    runs = [spec.run for spec in specs]
+    clash = next((run for run in runs if runs.count(run) > 1), None)
+    if clash is not None:
+        raise InputError(root / clash, None, "two runs of the bench would write this folder; "
+                         "give the instances, scenario files or solver profiles distinct names")
+    return specs
+
+
+def execute(task: tuple[RunSpec, bool]) -> str:
+    """Solve one run and write its folder, or its failure record; return its status.
+
+    ``task`` is the run and whether to draw its map. Runs in a worker process. Every error
+    of the run is recorded in its folder rather than raised: one failed run never stops a
+    bench.
+    """
+    spec, maps = task
+    try:
+        instance = load_instance(spec.instance)
+        solution = solve(instance, spec.scenario, spec.solver)
+
+        def finish(folder: Path) -> None:
+            report = verify_run(folder, instance)
+            write_atomic(folder / VERIFICATION, json.dumps(
+                {"ok": report.ok, "problems": report.problems, "checked": report.checked},
+                indent=2) + "\n")
+            if maps:
+                render_map(folder, folder / "map.html")
+
+        write_run(solution, spec.folder, extra=finish)
+        return solution.status
+    except Exception as exc:  # any failure, a bug included, is this run's row, not the bench's end
+        status = next(name for kind, name in FAILURES if isinstance(exc, kind))
+        message = str(exc) if isinstance(exc, SitingError) else f"{type(exc).__name__}: {exc}"
+    shutil.rmtree(spec.folder, ignore_errors=True)
+    spec.folder.mkdir(parents=True)
+    write_atomic(spec.folder / FAILURE, json.dumps(
+        {**spec.inputs(), "status": status, "message": message}, indent=2) + "\n")
+    return status
+
+
+def read_row(spec: RunSpec) -> dict[str, Any]:
+    """Read the comparison row of a run from its folder.
+
+    ``status`` is the solver status of a solved run, the failure status of a failed one
+    (``infeasible``, ``no solution``, ``bad input``, ``error``), ``not run`` when the folder
+    is absent or incomplete, or ``stale`` when it was made from other inputs.
+    ``has_solution`` is true only for a current, solved and verified-or-not run folder.
+    """
+    row: dict[str, Any] = {
+        "instance": spec.instance_name, "instance_dir": spec.instance.name,
+        "scenario": spec.scenario.name, "solver": spec.solver.name, "status": "not run",
+        "verified": False, "has_solution": False, "message": "", "currency": spec.currency,
+        **dict.fromkeys((*KPIS, "supply_t", "collected_t", "capex_total", "mip_gap",
+                         "solve_s"), math.nan),
+        "facilities_open": math.nan, "marginal_costs": "", "run": spec.run,
+        "map": (spec.folder / "map.html").is_file(),
+    }
+    solution, verification = spec.folder / "solution.json", spec.folder / VERIFICATION
+    failure = spec.folder / FAILURE
+    if solution.is_file() and verification.is_file():
+        meta = json.loads(solution.read_text(encoding="utf-8"))
+        if not spec.made_this(meta):
+            return {**row, "status": "stale", "message": "made from other inputs; run again"}
+        report = json.loads(verification.read_text(encoding="utf-8"))
+        kpis = meta["kpis"]
+        row.update({key: _number(kpis.get(key)) for key in
+                    (*KPIS, "supply_t", "collected_t", "capex_total")})
+        row.update(status=meta["status"], has_solution=True, verified=report["ok"],
+                   message="; ".join(report["problems"][:3]),
+                   mip_gap=_number(meta.get("mip_gap")),
+                   solve_s=_number(meta["timings"].get("solve_s")),
+                   facilities_open=sum(kpis["facilities_open"].values()),
+                   marginal_costs=marginal_text(meta.get("marginal_costs") or [], spec.currency))
+    elif failure.is_file():
+        record = json.loads(failure.read_text(encoding="utf-8"))
+        if not spec.made_this(record):
+            return {**row, "status": "stale", "message": "made from other inputs; run again"}
+        row.update(status=record["status"], message=record["message"])
+    return row
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def marginal_text(entries: list[dict[str, Any]], currency: str) -> str:
+    """Describe the marginal costs of binding policies, largest first.
+
+    Each entry (solution.json ``marginal_costs``) is the dual of a policy row in the LP
+    with the build decisions fixed; its magnitude is what tightening the policy by one
+    unit costs, e.g. ``min_collection_rate: 4,812 CNY per t`` (the last tonne collected).
+    """
+    parts = []
+    for entry in sorted(entries, key=lambda e: -abs(e["value"])):
+        group = entry.get("group")
+        where = f" ({group})" if group not in (None, "", "all") else ""
+        value = abs(entry["value"])
+        amount = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+        parts.append(f"{entry['policy']}{where}: {amount} {currency} {entry.get('unit', '')}"
+                     .strip())
+    return "; ".join(parts)
+
+
+def compare(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Return the comparison table: the rows, with every KPI's change against the baseline.
+
+    The baseline of an instance (and solver profile) is its scenario named ``baseline``,
+    else its first. ``d_<kpi>`` is the change of each KPI of :data:`KPIS`, and
+    ``d_total_cost_pct`` the relative change of cost; they are empty where either run has
+    no solution.
+    """
+    table = pd.DataFrame(list(rows))
+    table["baseline"] = ""
+    for kpi in (*KPIS, "total_cost_pct"):
+        table[f"d_{kpi}"] = math.nan
+    for _, group in table.groupby(["instance_dir", "solver"], sort=False):
+        named = group[group["scenario"] == BASELINE]
+        base = (named if len(named) else group).iloc[0]
+        table.loc[group.index, "baseline"] = base["scenario"]
+        if base["has_solution"]:
+            for kpi in KPIS:
+                table.loc[group.index, f"d_{kpi}"] = group[kpi] - base[kpi]
+            table.loc[group.index, "d_total_cost_pct"] = (
+                group["total_cost"] / base["total_cost"] - 1 if base["total_cost"] else math.nan)
+    return table
+
+
+def comparison(specs: Sequence[RunSpec]) -> pd.DataFrame:
+    """Read the comparison table of ``specs`` from their folders (see :func:`compare`)."""
+    return compare([read_row(spec) for spec in specs])
+
+
+def write_comparison(table: pd.DataFrame, out: str | Path) -> list[Path]:
+    """Write ``comparison.csv``, ``comparison.md`` and ``comparison.html`` into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"comparison.csv": table.to_csv(index=False, lineterminator="\n"),
+             "comparison.md": comparison_markdown(table),
+             "comparison.html": comparison_html(table)}
+    for name, text in files.items():
+        write_atomic(out / name, text)
+    return [out / name for name in files]
+
+
+def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
+              maps: bool = False, on_done: OnDone | None = None) -> list[dict[str, Any]]:
+    """Solve the runs whose folders are not current (every run with ``force``).
+
+    Parameters
+    ----------
+    specs
+        The runs.
+    executor
+        Where to solve them (:func:`siting.executor.local_executor`, or any
+        :class:`concurrent.futures.Executor`).
+    force
+        Solve again runs whose folder is current.
+    maps
+        Draw each solved run's ``map.html``.
+    on_done
+        Called in this process as ``on_done(spec, row, skipped)`` for every run, when it is
+        found current (skipped) or finishes.
+
+    Returns
+    -------
+    list of dict
+        Every run's row (:func:`read_row`), in the order of ``specs``.
+    """
+    todo = []
+    for spec in specs:
+        row = read_row(spec)
+        if row["has_solution"] and not force:
+            if on_done is not None:
+                on_done(spec, row, True)
+        else:
+            todo.append(spec)
+    for (spec, _), _status in run_all(executor, execute, [(spec, maps) for spec in todo]):
+        if on_done is not None:
+            on_done(spec, read_row(spec), False)
+    return [read_row(spec) for spec in specs]
+
+
+def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: bool = False,
+              maps: bool = False, on_done: OnDone | None = None,
+              executor: Executor | None = None) -> pd.DataFrame:
+    """Run a bench and write its comparison, also when interrupted.
+
+    Parameters
+    ----------
+    specs
+        The runs (:func:`plan_bench`).
+    out
+        Folder of the comparison files (the runs' ``root``).
+    jobs
+        Worker processes of the local pool (ignored when ``executor`` is given).
+    force, maps, on_done
+        As in :func:`run_specs`.
+    executor
+        Another executor to use instead of a local pool (left open).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The comparison table (:func:`compare`). On Ctrl-C the comparison of the runs
+        finished so far is written, then ``KeyboardInterrupt`` propagates.
+    """
+    pool = contextlib.nullcontext(executor) if executor is not None else local_executor(jobs)
+    try:
+        with pool as running:
+            run_specs(specs, running, force, maps, on_done)
+    finally:
+        table = comparison(specs)
+        write_comparison(table, out)
+    return table

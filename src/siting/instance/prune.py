@@ -1,0 +1,67 @@
+"""Prune candidate arcs: keep each region's flows to its k nearest first-tier sites.
+
+Far arcs rarely carry flow in an optimum, and dropping them shrinks the model by the
+ratio k / sites. Pruning is a restriction, so it may cut off the optimum; the check
+:func:`binding_regions` reports regions whose flows reach their farthest kept site, the
+sign that a cut arc might have been used (with none, no region is shipping to the edge of
+what pruning left it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from siting.instance.network import Network
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """A pruned network and, per kept flow, whether it is its group's farthest after a cut."""
+
+    net: Network
+    edge: np.ndarray  # (X,) bool: farthest kept flow of a (region, stream) that lost flows
+    nearest: int
+
+
+def prune_nearest(net: Network, nearest: int) -> Pruned:
+    """Keep region flows to the ``nearest`` closest first-tier sites of each region and stream.
+
+    Parameters
+    ----------
+    net
+        The full network.
+    nearest
+        How many first-tier sites (by arc length) each region keeps, per stream.
+
+    Returns
+    -------
+    Pruned
+        The pruned network and the edge flags used by :func:`binding_regions`.
+    """
+    region = net.flow_from_region
+    group = np.where(region, net.flow_origin * net.supply.shape[1] + net.flow_stream, -1)
+    km = net.arc_km[net.flow_arc]
+    order = np.lexsort((km, group))
+    sorted_group = group[order]
+    starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - np.repeat(starts, sizes)
+    group_size = np.empty(len(order), dtype=np.int64)
+    group_size[order] = np.repeat(sizes, sizes)
+    keep = ~region | (rank < nearest)
+    edge = region & (rank == nearest - 1) & (group_size > nearest)
+    return Pruned(net.keep_flows(keep), edge[keep], nearest)
+
+
+def binding_regions(pruned: Pruned, x: np.ndarray, tol: float = 1e-6) -> list[str]:
+    """Ids of regions that ship on their farthest kept arc while farther arcs were cut.
+
+    ``x`` holds the tonnes of every flow of ``pruned.net``. An empty list means no region
+    uses the edge of its pruned neighbourhood; otherwise re-solve with more neighbours.
+    """
+    used = pruned.edge & (x > tol)
+    ids = pruned.net.instance.regions["id"].to_numpy()
+    return sorted(set(ids[pruned.net.flow_origin[used]].tolist()))

@@ -1,0 +1,119 @@
+"""``siting pareto``: the cost vs collection-rate frontier, by the epsilon-constraint method.
+
+1. The scenario in ``cost`` mode gives the cheapest network and its collection rate r0.
+2. The scenario in ``lexicographic`` mode (least collection gap, then least cost) gives
+   the largest rate the candidate sites can reach, r_max, at its least cost: one solve
+   instead of a search over infeasible mandates. Both ends are solved at the same time.
+3. The scenario plus ``min_collection_rate`` at rates evenly spaced strictly between r0
+   and r_max, in ``cost`` mode, gives the points between.
+
+Every point is a verified run folder written like a bench run (:mod:`siting.bench`), so a
+second call skips the points already solved; the frontier is written to ``pareto.csv``,
+``pareto.svg`` and ``pareto.html``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from concurrent.futures import Executor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from siting.bench import OnDone, RunSpec, read_row, run_specs
+from siting.errors import InfeasibleError
+from siting.executor import local_executor
+from siting.instance.load import load_instance
+from siting.model.policies.min_collection_rate import MinCollectionRate
+from siting.render.report import pareto_html, pareto_svg, write_atomic
+from siting.run import resolve_scenario
+from siting.scenario import Scenario
+from siting.solve import load_profile
+
+CHEAPEST, MOST_COLLECTED = "cheapest", "most-collected"
+FIRST_COLUMNS = ["point", "label", "target_rate", "collection_rate", "total_cost",
+                 "cost_per_extra_t", "status", "verified", "message", "run"]
+
+
+def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = None,
+           points: int = 5, solver: str | Path = "highs", jobs: int = 1, force: bool = False,
+           maps: bool = False, on_done: OnDone | None = None,
+           executor: Executor | None = None) -> pd.DataFrame:
+    """Solve the cost vs collection-rate frontier of a scenario and write it to ``out``.
+
+    Parameters
+    ----------
+    instance
+        The instance folder.
+    out
+        Folder of the points' run folders and of pareto.csv, pareto.svg, pareto.html.
+    scenario
+        Scenario name or file (default: no policies); every point keeps its policies.
+    points
+        Number of points, both ends included (at least 2).
+    solver
+        Solver profile name or file.
+    jobs, force, maps, on_done, executor
+        As in :func:`siting.bench.run_bench`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The frontier, one row per point in order of rising target rate (see
+        :func:`frontier`).
+
+    Raises
+    ------
+    siting.errors.InfeasibleError
+        If an end of the frontier has no solution (the scenario itself is infeasible).
+    """
+    if points < 2:
+        raise ValueError("a frontier needs at least 2 points")
+    inst = load_instance(instance)
+    base = resolve_scenario(inst.path, scenario)
+    profile = load_profile(solver)
+    root = Path(out)
+
+    def point(run: str, objective: str, rate: float | None = None) -> RunSpec:
+        extra = () if rate is None else (MinCollectionRate(rate=rate),)
+        variant = Scenario(name=f"{base.name} @ {run}", description=base.description,
+                           objective=objective, policies=base.policies + extra)
+        return RunSpec.of(inst, variant, profile, root, run)
+
+    ends = [point(CHEAPEST, "cost"), point(MOST_COLLECTED, "lexicographic")]
+    pool = contextlib.nullcontext(executor) if executor is not None else local_executor(jobs)
+    with pool as running:
+        rows = run_specs(ends, running, force, maps, on_done)
+        for row in rows:
+            if not row["has_solution"]:
+                raise InfeasibleError(f"{inst.name} / {row['scenario']}: {row['status']}: "
+                                      f"{row['message']}")
+        low, high = rows[0]["collection_rate"], min(rows[1]["collection_rate"], 1.0)
+        rates = [float(r) for r in np.linspace(low, high, points)[1:-1]]
+        middle = [point(f"rate-{r:.4f}", "cost", r) for r in rates]
+        run_specs(middle, running, force, maps, on_done)
+    table = frontier([ends[0], *middle, ends[1]], [math.nan, *rates, math.nan])
+    title = f"{inst.name} / {base.name}: cost against collection rate"
+    root.mkdir(parents=True, exist_ok=True)
+    write_atomic(root / "pareto.csv", table.to_csv(index=False, lineterminator="\n"))
+    write_atomic(root / "pareto.svg", pareto_svg(table, title) + "\n")
+    write_atomic(root / "pareto.html", pareto_html(table, title))
+    return table
+
+
+def frontier(specs: list[RunSpec], targets: list[float]) -> pd.DataFrame:
+    """Read the frontier's points from their run folders.
+
+    Columns are those of :func:`siting.bench.read_row` plus ``point`` (0, 1, ...),
+    ``label``, ``target_rate`` (empty at the two ends) and ``cost_per_extra_t``: the change
+    of total cost over the change of tonnes collected since the previous point.
+    """
+    table = pd.DataFrame([read_row(spec) for spec in specs])
+    table.insert(0, "point", range(len(table)))
+    table.insert(1, "label", [spec.run for spec in specs])
+    table.insert(2, "target_rate", targets)
+    extra_t = table["collected_t"].diff()
+    table["cost_per_extra_t"] = (table["total_cost"].diff() / extra_t).where(extra_t > 1e-6)
+    return table[FIRST_COLUMNS + [c for c in table.columns if c not in FIRST_COLUMNS]]

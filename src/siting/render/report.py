@@ -1,0 +1,335 @@
+"""Comparison pages of a bench and a Pareto frontier: Markdown, and HTML with inline SVG.
+
+Pages are drawn from the comparison tables only (:mod:`siting.bench`, :mod:`siting.pareto`).
+They load nothing from the network. Every text that comes from an input file (instance,
+scenario, policy names, messages) is escaped for HTML, or for Markdown in .md tables.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+
+from siting.render.style import money, percent
+
+Cell = tuple[str, str]  # the value, and a note under it (the change against the baseline)
+
+MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$])")
+FAILED = ("infeasible", "no solution", "bad input", "error")
+BAR = "#4a78b5"
+BASE_BAR = "#9a9a9a"
+CSS = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 80em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: .35em .6em; text-align: left;
+         vertical-align: top; }
+td small { color: #666; }
+.bad { color: #b00020; font-weight: 600; }
+.charts { display: flex; flex-wrap: wrap; gap: 1em; }
+p.note { color: #555; max-width: 60em; }
+"""
+
+
+def _amount(value: float) -> str:
+    return money(value, "").strip()
+
+
+def _tonnes(value: float) -> str:
+    return "–" if _missing(value) else f"{value:,.0f}"
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:.1f} pt"
+
+
+# (header, column, format of a value, format of a change)
+KPI_COLUMNS: tuple[tuple[str, str, Callable[[float], str], Callable[[float], str]], ...] = (
+    ("collection rate", "collection_rate", percent, _points),
+    ("gap t", "uncollected_t", _tonnes, _tonnes),
+    ("capacity t/yr", "capacity_t", _tonnes, _tonnes),
+    ("utilisation", "utilisation", percent, _points),
+    ("tonne-km", "tonne_km", _amount, _amount),
+    ("CO2 t", "co2_t", _tonnes, _tonnes),
+)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _signed(change: float, fmt: Callable[[float], str]) -> str:
+    if _missing(change):
+        return ""
+    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    return sign + fmt(abs(change))
+
+
+def kpi_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
+    """Return the headers and cells of a comparison table as a planner reads it.
+
+    Under each scenario: its status, and whether the independent verifier confirmed it.
+    Each KPI cell is its value and its change against the baseline. The last column gives
+    the marginal cost of binding policies, or the message of a run that failed.
+    """
+    currency = table["currency"].iloc[0] if len(table) else ""
+    solvers = table["solver"].nunique() > 1
+    headers = ["scenario", *(["solver"] if solvers else []), f"total cost {currency}/yr",
+               *(h for h, *_ in KPI_COLUMNS), "marginal cost of binding policies / notes"]
+    rows = []
+    for row in table.itertuples(index=False):
+        is_base = row.scenario == row.baseline
+
+        def change(column: str, fmt: Callable[[float], str], row=row, is_base=is_base) -> str:
+            return "" if is_base else _signed(getattr(row, f"d_{column}"), fmt)
+
+        cost_note = change("total_cost", _amount)
+        if cost_note and not _missing(row.d_total_cost_pct):
+            cost_note += f", {100 * row.d_total_cost_pct:+.1f} %"
+        notes = "; ".join(text for text in (row.marginal_costs, row.message) if text)
+        marker = "baseline, " if is_base and row.scenario != "baseline" else ""
+        rows.append([
+            (row.scenario, marker + status_text(row)),
+            *([(row.solver, "")] if solvers else []),
+            (_amount(row.total_cost), cost_note),
+            *((fmt(getattr(row, col)), change(col, delta)) for _, col, fmt, delta in KPI_COLUMNS),
+            (notes, ""),
+        ])
+    return headers, rows
+
+
+def status_text(row: tuple) -> str:
+    """Describe a run's status: ``optimal, verified``, ``infeasible``, ..."""
+    if not row.has_solution:
+        return row.status
+    return f"{row.status}, {'verified' if row.verified else 'NOT VERIFIED'}"
+
+
+def groups(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """Split the table by instance: (instance name, instance folder name, rows)."""
+    return [(frame["instance"].iloc[0], str(folder), frame)
+            for folder, frame in table.groupby("instance_dir", sort=False)]
+
+
+def escape_md(text: str) -> str:
+    """Escape text for a Markdown table cell.
+
+    Punctuation that could format, link or break the table is backslash-escaped, and line
+    breaks become spaces.
+    """
+    return MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+    """Render a Markdown table; a cell's note goes on a second line (``<br>``)."""
+    def cell(value: str, note: str) -> str:
+        return escape_md(value) + (f"<br>{escape_md(note)}" if note else "")
+
+    lines = ["| " + " | ".join(escape_md(h) for h in headers) + " |",
+             "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(*c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+BENCH_NOTE = ("Each value is followed by its change against the instance's baseline. "
+              "Gap: tonnes left uncollected. Capacity: of the last tier, t/yr. Marginal "
+              "cost: what tightening a binding policy by one unit costs (the dual of its "
+              "row in the LP with the build decisions fixed); for a collection mandate, "
+              "the cost of the last tonne collected. 'verified': the independent verifier "
+              "confirmed the run.")
+
+
+def comparison_markdown(table: pd.DataFrame) -> str:
+    """Render the bench comparison as Markdown: one table per instance."""
+    parts = ["# Bench comparison\n", f"{BENCH_NOTE}\n"]
+    for name, folder, frame in groups(table):
+        parts.append(f"## {escape_md(name)} ({escape_md(folder)})\n")
+        parts.append(markdown_table(*kpi_cells(frame)))
+    return "\n".join(parts)
+
+
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]],
+               links: Sequence[str] = ()) -> str:
+    """Render an HTML table; a cell's note goes under its value; ``links``: a last column."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    head += "<th>run</th>" if links else ""
+    body = []
+    for i, row in enumerate(rows):
+        cells = "".join(
+            f'<td{_cell_class(value, note)}>{html.escape(value)}'
+            + (f"<br><small>{html.escape(note)}</small>" if note else "") + "</td>"
+            for value, note in row)
+        cells += f"<td>{links[i]}</td>" if links else ""
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _cell_class(value: str, note: str) -> str:
+    bad = "NOT VERIFIED" in note or note in FAILED or value in FAILED
+    return ' class="bad"' if bad else ""
+
+
+def link(href: str, text: str) -> str:
+    """Render an ``<a>`` element to a relative path, both escaped."""
+    return f'<a href="{html.escape(quote(href))}">{html.escape(text)}</a>'
+
+
+def bar_chart(title: str, labels: Sequence[str], values: Sequence[float],
+              texts: Sequence[str], highlight: int | None = None) -> str:
+    """Draw a horizontal bar chart as inline SVG, one bar per label (missing: no bar).
+
+    ``texts`` are printed after the bars; bar ``highlight`` (the baseline) is grey.
+    """
+    label_w, bar_w, text_w, step, top = 170, 220, 110, 22, 28
+    known = [v for v in values if not _missing(v)]
+    largest = max([abs(v) for v in known], default=0.0) or 1.0
+    height = top + step * len(labels) + 6
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + text_w}" '
+             f'height="{height}" role="img" aria-label="{html.escape(title)}">',
+             f'<text x="0" y="16" font-weight="600" font-size="13">{html.escape(title)}</text>']
+    for i, (label, value, text) in enumerate(zip(labels, values, texts, strict=True)):
+        y = top + i * step
+        short = label if len(label) <= 26 else label[:25] + "…"
+        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" font-size="12">'
+                     f"<title>{html.escape(label)}</title>{html.escape(short)}</text>")
+        width = 0.0 if _missing(value) else bar_w * max(value, 0.0) / largest
+        colour = BASE_BAR if i == highlight else BAR
+        parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{width:.1f}" height="{step - 6}" '
+                     f'fill="{colour}"/>')
+        parts.append(f'<text x="{label_w + width + 4:.1f}" y="{y + 13}" font-size="12">'
+                     f"{html.escape(text)}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def kpi_charts(frame: pd.DataFrame) -> str:
+    """Draw one bar chart per KPI (total cost and :data:`KPI_COLUMNS`), one bar per run."""
+    currency = frame["currency"].iloc[0]
+    labels = [s if frame["solver"].nunique() == 1 else f"{s} / {p}"
+              for s, p in zip(frame["scenario"], frame["solver"], strict=True)]
+    base = [i for i, (s, b) in enumerate(zip(frame["scenario"], frame["baseline"], strict=True))
+            if s == b]
+    charts = []
+    for title, col, fmt in (("total cost / yr", "total_cost", lambda v: money(v, currency)),
+                            *((h, c, f) for h, c, f, _ in KPI_COLUMNS)):
+        values = frame[col].astype(float).tolist()
+        texts = [fmt(v) if not _missing(v) else status
+                 for v, status in zip(values, frame["status"], strict=True)]
+        charts.append(bar_chart(title, labels, values, texts, base[0] if base else None))
+    return f'<div class="charts">{"".join(charts)}</div>'
+
+
+def page(title: str, body: str) -> str:
+    """Render a self-contained HTML page (no script, no external resource)."""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
+            f"<body>{body}</body></html>\n")
+
+
+def comparison_html(table: pd.DataFrame) -> str:
+    """Render the bench comparison page: per instance, the table, run links, KPI charts."""
+    sections = [f"<h1>Bench comparison</h1><p class='note'>{html.escape(BENCH_NOTE)}</p>"]
+    for name, folder, frame in groups(table):
+        links = [" · ".join([link(f"{run}/", "folder")]
+                            + ([link(f"{run}/map.html", "map")] if has_map else []))
+                 for run, has_map in zip(frame["run"], frame["map"], strict=True)]
+        sections.append(f"<section><h2>{html.escape(name)} <small>({html.escape(folder)})"
+                        f"</small></h2>{html_table(*kpi_cells(frame), links)}"
+                        f"{kpi_charts(frame)}</section>")
+    return page("Bench comparison", "".join(sections))
+
+
+def pareto_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
+    """Return the headers and cells of a Pareto frontier table (:mod:`siting.pareto`)."""
+    currency = table["currency"].iloc[0] if len(table) else ""
+    headers = ["point", "target rate", "collection", "total cost / yr",
+               "cost of each extra tonne", "status", "notes"]
+    rows = []
+    for row in table.itertuples(index=False):
+        rows.append([(str(row.point), row.label), (percent(row.target_rate), ""),
+                     (percent(row.collection_rate), ""), (money(row.total_cost, currency), ""),
+                     (money(row.cost_per_extra_t, currency), "vs the previous point"
+                      if not _missing(row.cost_per_extra_t) else ""),
+                     (status_text(row), ""), (row.message, "")])
+    return headers, rows
+
+
+def pareto_svg(table: pd.DataFrame, title: str) -> str:
+    """Draw the frontier as an SVG line chart: total cost against collection rate."""
+    w, h, left, bottom, pad = 640, 380, 90, 50, 20
+    solved = table[table["has_solution"]].sort_values("collection_rate")
+    xs, ys = solved["collection_rate"].to_numpy(float), solved["total_cost"].to_numpy(float)
+    currency = table["currency"].iloc[0] if len(table) else ""
+    x0, x1 = (xs.min(), xs.max()) if len(xs) else (0.0, 1.0)
+    y0, y1 = (ys.min(), ys.max()) if len(ys) else (0.0, 1.0)
+    x0, x1 = (x0 - 0.01, x1 + 0.01) if x1 - x0 < 1e-9 else (x0, x1)
+    y0, y1 = (y0 * 0.99 - 1, y1 * 1.01 + 1) if y1 - y0 < 1e-9 else (y0, y1)
+
+    def px(x: float) -> float:
+        return left + (x - x0) / (x1 - x0) * (w - left - pad)
+
+    def py(y: float) -> float:
+        return h - bottom - (y - y0) / (y1 - y0) * (h - bottom - pad - 10)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
+             f'aria-label="{html.escape(title)}">',
+             f'<text x="{left}" y="14" font-size="13" font-weight="600">{html.escape(title)}'
+             "</text>",
+             f'<line x1="{left}" y1="{h - bottom}" x2="{w - pad}" y2="{h - bottom}" '
+             'stroke="#444"/>',
+             f'<line x1="{left}" y1="{pad + 10}" x2="{left}" y2="{h - bottom}" stroke="#444"/>']
+    for k in range(5):
+        x, y = x0 + (x1 - x0) * k / 4, y0 + (y1 - y0) * k / 4
+        parts.append(f'<text x="{px(x):.1f}" y="{h - bottom + 16}" font-size="11" '
+                     f'text-anchor="middle">{html.escape(percent(x))}</text>')
+        parts.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" font-size="11" '
+                     f'text-anchor="end">{html.escape(money(y, currency))}</text>')
+    parts.append(f'<text x="{(left + w - pad) / 2}" y="{h - 10}" font-size="12" '
+                 'text-anchor="middle">collection rate</text>')
+    points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys, strict=True))
+    parts.append(f'<polyline points="{points}" fill="none" stroke="{BAR}" stroke-width="2"/>')
+    parts += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" fill="{BAR}"><title>'
+              f"{html.escape(percent(x))}: {html.escape(money(y, currency))}</title></circle>"
+              for x, y in zip(xs, ys, strict=True)]
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+PARETO_NOTE = ("Epsilon-constraint frontier: the least total cost at each collection rate. "
+               "The first point is the scenario's own optimum; the last collects as much as "
+               "the network can (least gap, then least cost); the points between require "
+               "evenly spaced minimum collection rates. 'Cost of each extra tonne': the "
+               "change of cost over the change of tonnes collected since the previous point.")
+
+
+def pareto_html(table: pd.DataFrame, title: str) -> str:
+    """Render the frontier page: the chart, the points, links to their run folders."""
+    links = [link(f"{run}/", "folder") for run in table["run"]]
+    body = (f"<h1>{html.escape(title)}</h1><p class='note'>{html.escape(PARETO_NOTE)}</p>"
+            f"{pareto_svg(table, 'total cost against collection rate')}"
+            f"{html_table(*pareto_cells(table), links)}")
+    return page(title, body)
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write a text file atomically: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
