@@ -6,8 +6,10 @@ that fails leaves a folder holding only ``failure.json`` (its status and message
 interrupted bench loses no finished run, and the comparison is always rebuilt from the
 folders on disk: ``comparison.csv``, ``comparison.md`` and ``comparison.html``.
 
-A folder is current when its ``solution.json`` records the same instance hash, resolved
-scenario and solver profile as the bench asks for; current folders are not solved again.
+A folder is current when its ``solution.json`` (or ``failure.json``) records the same
+instance hash, resolved scenario and solver profile as the bench asks for. Current folders
+with a solution, or with a failure the same inputs would repeat (infeasible, bad input),
+are not solved again; other failures (solver errors, crashes) are retried.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ VERIFICATION = "verification.json"
 FAILURE = "failure.json"
 FAILURES = ((InfeasibleError, "infeasible"), (SolverError, "no solution"),
             (InputError, "bad input"), (Exception, "error"))
+SETTLED = ("infeasible", "bad input")  # failures that the same inputs would repeat
 
 OnDone = Callable[["RunSpec", dict[str, Any], bool], None]
 
@@ -189,7 +192,7 @@ def read_row(spec: RunSpec) -> dict[str, Any]:
     ``status`` is the solver status of a solved run, the failure status of a failed one
     (``infeasible``, ``no solution``, ``bad input``, ``error``), ``not run`` when the folder
     is absent or incomplete, or ``stale`` when it was made from other inputs.
-    ``has_solution`` is true only for a current, solved and verified-or-not run folder.
+    ``has_solution`` is true for a current run folder with a solution, verified or not.
     """
     row: dict[str, Any] = {
         "instance": spec.instance_name, "instance_dir": spec.instance.name,
@@ -299,7 +302,7 @@ def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
         Where to solve them (:func:`siting.executor.local_executor`, or any
         :class:`concurrent.futures.Executor`).
     force
-        Solve again runs whose folder is current.
+        Solve again runs whose folder is current (see the module's docstring).
     maps
         Draw each solved run's ``map.html``.
     on_done
@@ -314,7 +317,7 @@ def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
     todo = []
     for spec in specs:
         row = read_row(spec)
-        if row["has_solution"] and not force:
+        if (row["has_solution"] or row["status"] in SETTLED) and not force:
             if on_done is not None:
                 on_done(spec, row, True)
         else:

@@ -33,6 +33,7 @@ from siting.scenario import Scenario
 from siting.solve import load_profile
 
 CHEAPEST, MOST_COLLECTED = "cheapest", "most-collected"
+RATE_STEP = 1e-4  # rates are told apart to 0.01 percentage point (the folder names' precision)
 FIRST_COLUMNS = ["point", "label", "target_rate", "collection_rate", "total_cost",
                  "cost_per_extra_t", "status", "verified", "message", "run"]
 
@@ -91,10 +92,12 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
                 raise InfeasibleError(f"{inst.name} / {row['scenario']}: {row['status']}: "
                                       f"{row['message']}")
         low, high = rows[0]["collection_rate"], min(rows[1]["collection_rate"], 1.0)
-        rates = [float(r) for r in np.linspace(low, high, points)[1:-1]]
-        middle = [point(f"rate-{r:.4f}", "cost", r) for r in rates]
+        # one point per distinct folder name: rates closer than 0.01 pt are the same point
+        rates = {f"rate-{r:.4f}": float(r) for r in np.linspace(low, high, points)[1:-1]
+                 if low + RATE_STEP / 2 < r < high - RATE_STEP / 2}
+        middle = [point(run, "cost", r) for run, r in rates.items()]
         run_specs(middle, running, force, maps, on_done)
-    table = frontier([ends[0], *middle, ends[1]], [math.nan, *rates, math.nan])
+    table = frontier([ends[0], *middle, ends[1]], [math.nan, *rates.values(), math.nan])
     title = f"{inst.name} / {base.name}: cost against collection rate"
     root.mkdir(parents=True, exist_ok=True)
     write_atomic(root / "pareto.csv", table.to_csv(index=False, lineterminator="\n"))

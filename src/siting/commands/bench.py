@@ -21,6 +21,7 @@ from siting.pareto import pareto as solve_frontier
 from siting.render.report import Cell, groups, kpi_cells, pareto_cells
 
 CPUS = os.cpu_count() or 1
+SIDE_BY_SIDE = 4  # runs of an instance up to which the terminal shows them as columns
 JobsOption = Annotated[int, typer.Option(min=1, help="Runs solved at the same time, each in "
                                          "its own process (default: one per CPU).")]
 ForceOption = Annotated[bool, typer.Option(help="Solve again runs whose folder is up to date.")]
@@ -94,7 +95,7 @@ def pareto(
         raise typer.Exit(130) from None
     headers, rows = pareto_cells(table)
     _print_table(f"{table['instance'].iloc[0]}: cost against collection rate", headers[:-1],
-                 [row[:-1] for row in rows], [(row[0][0], row[-1][0]) for row in rows])
+                 [row[:-1] for row in rows], [(row[0][0], row[-1][0]) for row in rows], inline=True)
     console.print(f"wrote [bold]{out}[/]/pareto.csv, pareto.svg, pareto.html")
 
 
@@ -114,26 +115,32 @@ def _progress(total: int, what: str) -> Iterator[OnDone]:
 
 
 def _print_comparison(table: pd.DataFrame) -> None:
-    """Print one table per instance, scenarios side by side (a column each)."""
+    """Print one table per instance: scenarios side by side when few, else one per row."""
     for name, folder, frame in groups(table):
         headers, rows = kpi_cells(frame)
-        status = ("status", "")
-        columns = [[(header, ""), *(row[i] for row in rows)]
-                   for i, header in enumerate(headers[1:-1], start=1)]
-        _print_table(f"{name} ({folder})", [""] + [row[0][0] for row in rows],
-                     [[status, *((row[0][1], "") for row in rows)], *columns],
-                     [(row[0][0], row[-1][0]) for row in rows])
+        notes = [(row[0][0], row[-1][0]) for row in rows]
+        if len(rows) <= SIDE_BY_SIDE:
+            columns = [[("status", ""), *((row[0][1], "") for row in rows)],
+                       *([(header, ""), *(row[i] for row in rows)]
+                         for i, header in enumerate(headers[1:-1], start=1))]
+            _print_table(f"{name} ({folder})", ["", *(row[0][0] for row in rows)], columns,
+                         notes, inline=True)
+        else:
+            _print_table(f"{name} ({folder})", headers[:-1], [row[:-1] for row in rows], notes)
 
 
 def _print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Cell]],
-                 notes: Sequence[tuple[str, str]] = ()) -> None:
-    """Print a table (a cell: its value, then a dim note), then notes by name."""
-    table = Table(title=Text(title, style="bold"), box=box.SIMPLE_HEAD)
+                 notes: Sequence[tuple[str, str]] = (), inline: bool = False) -> None:
+    """Print a table, then the notes (marginal costs, messages) by name.
+
+    A cell's note goes after its value with ``inline``, else under it.
+    """
+    table = Table(title=Text(title, style="bold"), box=box.SIMPLE_HEAD, show_lines=not inline)
     for i, header in enumerate(headers):
-        table.add_column(Text(header), justify="right" if i else "left")
+        table.add_column(Text(header), justify="right" if i else "left", no_wrap=not i)
     for row in rows:
-        table.add_row(*(Text(value) + (Text(f" ({note})", style="dim") if note else Text())
-                        for value, note in row))
+        table.add_row(*(Text(value) + Text(f" ({note})" if inline else f"\n{note}", style="dim")
+                        if note else Text(value) for value, note in row))
     console.print(table)
     for name, note in notes:
         if note:

@@ -22,16 +22,18 @@ from siting.render.style import money, percent
 
 Cell = tuple[str, str]  # the value, and a note under it (the change against the baseline)
 
-MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$])")
+MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 FAILED = ("infeasible", "no solution", "bad input", "error")
 BAR = "#4a78b5"
 BASE_BAR = "#9a9a9a"
 CSS = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 80em; color: #222; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; padding: 0 1em;
+       max-width: 90em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border-bottom: 1px solid #ddd; padding: .35em .6em; text-align: left;
          vertical-align: top; }
+td:first-child { white-space: nowrap; }
 td small { color: #666; }
 .bad { color: #b00020; font-weight: 600; }
 .charts { display: flex; flex-wrap: wrap; gap: 1em; }
@@ -69,8 +71,9 @@ def _missing(value: object) -> bool:
 def _signed(change: float, fmt: Callable[[float], str]) -> str:
     if _missing(change):
         return ""
-    sign = "+" if change > 0 else "−" if change < 0 else "±"
-    return sign + fmt(abs(change))
+    text = fmt(abs(change))
+    sign = "±" if not re.search("[1-9]", text) else "+" if change > 0 else "−"
+    return sign + text
 
 
 def kpi_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
@@ -87,23 +90,31 @@ def kpi_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
     rows = []
     for row in table.itertuples(index=False):
         is_base = row.scenario == row.baseline
-
-        def change(column: str, fmt: Callable[[float], str], row=row, is_base=is_base) -> str:
-            return "" if is_base else _signed(getattr(row, f"d_{column}"), fmt)
-
-        cost_note = change("total_cost", _amount)
+        cost_note = _change(row, "total_cost", _amount)
         if cost_note and not _missing(row.d_total_cost_pct):
-            cost_note += f", {100 * row.d_total_cost_pct:+.1f} %"
-        notes = "; ".join(text for text in (row.marginal_costs, row.message) if text)
+            cost_note += ", " + _signed(row.d_total_cost_pct, percent)
+        notes = "; ".join(text for text in (_first(row.marginal_costs), row.message) if text)
         marker = "baseline, " if is_base and row.scenario != "baseline" else ""
         rows.append([
             (row.scenario, marker + status_text(row)),
             *([(row.solver, "")] if solvers else []),
             (_amount(row.total_cost), cost_note),
-            *((fmt(getattr(row, col)), change(col, delta)) for _, col, fmt, delta in KPI_COLUMNS),
+            *((fmt(getattr(row, col)), _change(row, col, delta))
+              for _, col, fmt, delta in KPI_COLUMNS),
             (notes, ""),
         ])
     return headers, rows
+
+
+def _change(row: tuple, column: str, fmt: Callable[[float], str]) -> str:
+    """Format the change of ``column`` against the baseline (none on the baseline row)."""
+    return "" if row.scenario == row.baseline else _signed(getattr(row, f"d_{column}"), fmt)
+
+
+def _first(marginal_costs: str, most: int = 3) -> str:
+    parts = marginal_costs.split("; ") if marginal_costs else []
+    more = f"; {len(parts) - most} more in comparison.csv" if len(parts) > most else ""
+    return "; ".join(parts[:most]) + more
 
 
 def status_text(row: tuple) -> str:
@@ -122,10 +133,12 @@ def groups(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
 def escape_md(text: str) -> str:
     """Escape text for a Markdown table cell.
 
-    Punctuation that could format, link or break the table is backslash-escaped, and line
+    ``&``, ``<`` and ``>`` become HTML entities (no renderer reads them as markup); other
+    punctuation that could format, link or break the table is backslash-escaped; line
     breaks become spaces.
     """
-    return MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    text = html.escape(" ".join(str(text).split()), quote=False)
+    return MD_SPECIAL.sub(r"\\\1", text)
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
@@ -250,21 +263,18 @@ def comparison_html(table: pd.DataFrame) -> str:
 def pareto_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
     """Return the headers and cells of a Pareto frontier table (:mod:`siting.pareto`)."""
     currency = table["currency"].iloc[0] if len(table) else ""
-    headers = ["point", "target rate", "collection", "total cost / yr",
-               "cost of each extra tonne", "status", "notes"]
-    rows = []
-    for row in table.itertuples(index=False):
-        rows.append([(str(row.point), row.label), (percent(row.target_rate), ""),
-                     (percent(row.collection_rate), ""), (money(row.total_cost, currency), ""),
-                     (money(row.cost_per_extra_t, currency), "vs the previous point"
-                      if not _missing(row.cost_per_extra_t) else ""),
-                     (status_text(row), ""), (row.message, "")])
+    headers = ["point", "target rate", "collection rate", f"total cost {currency}/yr",
+               f"{currency} per extra t", "status", "notes"]
+    rows = [[(row.label, ""), (percent(row.target_rate), ""), (percent(row.collection_rate), ""),
+             (_amount(row.total_cost), ""), (_amount(row.cost_per_extra_t), ""),
+             (status_text(row), ""), (row.message, "")]
+            for row in table.itertuples(index=False)]
     return headers, rows
 
 
 def pareto_svg(table: pd.DataFrame, title: str) -> str:
     """Draw the frontier as an SVG line chart: total cost against collection rate."""
-    w, h, left, bottom, pad = 640, 380, 90, 50, 20
+    w, h, left, bottom, pad = 640, 380, 90, 50, 40
     solved = table[table["has_solution"]].sort_values("collection_rate")
     xs, ys = solved["collection_rate"].to_numpy(float), solved["total_cost"].to_numpy(float)
     currency = table["currency"].iloc[0] if len(table) else ""
@@ -306,8 +316,8 @@ def pareto_svg(table: pd.DataFrame, title: str) -> str:
 PARETO_NOTE = ("Epsilon-constraint frontier: the least total cost at each collection rate. "
                "The first point is the scenario's own optimum; the last collects as much as "
                "the network can (least gap, then least cost); the points between require "
-               "evenly spaced minimum collection rates. 'Cost of each extra tonne': the "
-               "change of cost over the change of tonnes collected since the previous point.")
+               "evenly spaced minimum collection rates. 'Per extra t': the change of total "
+               "cost over the change of tonnes collected since the previous point.")
 
 
 def pareto_html(table: pd.DataFrame, title: str) -> str:
