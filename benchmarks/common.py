@@ -52,8 +52,9 @@ def in_subprocess(module: str, *args: object, timeout: float = 3600) -> dict:
     Each measurement runs in a fresh process so that its peak memory is its own and
     HiGHS's process-wide settings do not leak between runs.
     """
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}  # this checkout
     proc = subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True,
-                          text=True, cwd=ROOT, timeout=timeout, check=False)
+                          text=True, cwd=ROOT, env=env, timeout=timeout, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{module} {args} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -8,16 +8,18 @@ from importlib.metadata import version
 from pathlib import Path
 
 import highspy
+import numpy as np
 
 from siting.errors import InfeasibleError, ScenarioError
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
+from siting.instance.prune import binding_regions, prune_nearest
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.core import build_model
+from siting.model.objective import hold_and_advance, stages
 from siting.model.policies.base import supply_under
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solution import Solution, extract_solution
-from siting.model.objective import hold_and_advance, stages
 from siting.solve import SolveResult, SolverProfile, load_profile, solve_model
 
 
@@ -67,6 +69,8 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     profile = solver if isinstance(solver, SolverProfile) else load_profile(solver)
     t1 = time.perf_counter()
     net = prepare(instance, scenario)
+    pruned = prune_nearest(net, profile.nearest_sites) if profile.nearest_sites else None
+    net = pruned.net if pruned else net
     m = build_model(net, scenario.policies, scenario.objective, strong_linking)
     t2 = time.perf_counter()
     result = solve_stages(m, scenario.objective, profile)
@@ -89,6 +93,10 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
         "timings": {"load_s": t1 - t0, "build_s": t2 - t1},
     }
     solution = extract_solution(m, net, result, meta)
+    if pruned:
+        flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
+        solution.meta["pruning"] = {"nearest_sites": pruned.nearest,
+                                    "binding_regions": binding_regions(pruned, flows)}
     solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
     return solution
 

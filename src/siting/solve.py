@@ -23,6 +23,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.errors import InputError, SolverError
+from siting.heuristic import greedy_start
 from siting.inputs import read_toml, validation_error
 
 SOLVERS_DIR = Path(__file__).resolve().parents[2] / "solvers"
@@ -40,6 +41,10 @@ class SolverProfile(BaseModel):
     mip_rel_gap: Annotated[float, Field(ge=0, le=1)] = 1e-4
     threads: Annotated[int, Field(ge=1, le=256)] = 1
     seed: Annotated[int, Field(ge=0)] = 0
+    nearest_sites: Annotated[int, Field(ge=1)] | None = None
+    """Prune region arcs to this many nearest first-tier sites (siting.instance.prune)."""
+    heuristic_start: bool = False
+    """Give HiGHS the DROP heuristic's network as a MIP start (siting.heuristic)."""
     options: dict[str, bool | int | float | str] = {}
 
 
@@ -93,11 +98,14 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
                 start: dict | None = None) -> SolveResult:
     """Solve ``m`` with HiGHS under ``profile`` and load the solution into its variables.
 
-    ``start`` maps Pyomo variables to values for a MIP start (HiGHS completes the rest).
+    ``start`` maps Pyomo variables to values for a MIP start (HiGHS completes the rest);
+    without one, ``profile.heuristic_start`` computes one (its time counts as hand-off).
     Infeasible and unbounded models come back as a status, not an exception; a run that
     stops with no solution at all raises :class:`SolverError`.
     """
     t0 = time.perf_counter()
+    if start is None and profile.heuristic_start:
+        start = greedy_start(m, max_seconds=0.1 * profile.time_limit)
     highs, form = to_highs(m, profile)
     columns = form.columns
     if start:

@@ -1,0 +1,70 @@
+"""Scaling on the quick profile (1% gap): siting (pruned arcs, heuristic start, linking by
+size) against plain HiGHS on the unpruned strong formulation, every run time-capped.
+
+``python -m benchmarks.scaling CASE REGIONS SITES CAP`` runs one case and prints JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
+from siting.errors import SitingError
+from siting.run import solve
+from siting.solve import SolverProfile
+
+SIZES = [(100, 30), (1000, 100), (3000, 300), (10000, 500)]
+NEAREST = 10
+CASES = {
+    "plain": ({}, True),
+    "siting": ({"nearest_sites": NEAREST, "heuristic_start": True}, None),
+}
+# Plain 10000x500 has 10M flows: Pyomo would need more than this machine's RAM (3000x300,
+# 1.8M flows, peaks above 3 GB before HiGHS starts), so it is not attempted.
+SKIP = {("plain", 10000, 500)}
+
+
+def measure(case: str, regions: int, sites: int, cap: float) -> dict:
+    """Solve one size with one case in this process; time includes load and build."""
+    extra, strong = CASES[case]
+    profile = SolverProfile(name=f"quick-{case}", time_limit=cap, mip_rel_gap=0.01, **extra)
+    folder = synthetic(regions, sites)
+    t0 = time.perf_counter()
+    try:
+        solution = solve(folder, solver=profile, strong_linking=strong)
+    except SitingError as exc:
+        return {"case": case, "size": f"{regions}x{sites}", "status": f"no solution ({exc})",
+                "seconds": time.perf_counter() - t0, "peak_mb": peak_rss_mb()}
+    meta = solution.meta
+    return {"case": case, "size": f"{regions}x{sites}", "status": meta["status"],
+            "seconds": time.perf_counter() - t0, "objective": meta["objective"],
+            "bound": meta["best_bound"], "gap": meta["mip_gap"],
+            "strong": meta["strong_linking"], "timings": meta["timings"],
+            "binding_regions": len(meta.get("pruning", {}).get("binding_regions", [])),
+            "peak_mb": peak_rss_mb()}
+
+
+def run(cap: float) -> list[dict]:
+    """Both cases at every size, each in its own process with a ``cap`` second limit."""
+    rows = []
+    for regions, sites in SIZES:
+        synthetic(regions, sites)
+        for case in CASES:
+            if (case, regions, sites) in SKIP:
+                rows.append({"case": case, "size": f"{regions}x{sites}",
+                             "status": "not attempted (memory)"})
+                continue
+            try:
+                rows.append(in_subprocess("benchmarks.scaling", case, regions, sites, cap,
+                                          timeout=cap * 4 + 600))
+            except (RuntimeError, TimeoutError) as exc:
+                rows.append({"case": case, "size": f"{regions}x{sites}",
+                             "status": f"failed: {str(exc).splitlines()[-1][:200]}"})
+    return rows
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
+                             float(sys.argv[4]))))

@@ -1,0 +1,131 @@
+"""A fast constructive heuristic for one-tier networks, used as HiGHS's MIP start.
+
+DROP with resizing, the classic heuristic for capacitated facility location: open every
+candidate site at its largest size, route greedily, give each site the cheapest size that
+holds what it received; then try closing open sites one by one, least used first, and keep
+every closure that lowers the total cost. Routing is greedy (largest supplies first, each
+to its cheapest site with room left, the rest uncollected where that is cheaper), so the
+costs are upper bounds; HiGHS re-routes optimally from the builds it is given.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
+
+from siting.instance.network import Network
+
+MANDATORY = 1e12  # price of a tonne that must be collected but found no room
+
+
+class _Router:
+    """Greedy routing of every supplied (region, stream) pair, prepared once per network."""
+
+    def __init__(self, net: Network):
+        region = np.flatnonzero(net.flow_from_region)
+        n_streams = net.supply.shape[1]
+        pair = net.flow_origin[region] * n_streams + net.flow_stream[region]
+        cost = (net.flow_transport_cost + net.flow_processing_cost)[region]
+        order = np.lexsort((cost, pair))
+        region, pair, cost = region[order], pair[order], cost[order]
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        ends = np.r_[starts[1:], len(pair)]
+        key = pair[starts]
+        supply = net.supply.ravel()[key]
+        penalty = np.nan_to_num(net.penalty[key % n_streams], nan=MANDATORY)
+        by_size = np.argsort(-supply, kind="stable")
+        dest = net.flow_dest[region].tolist()
+        cost_list = cost.tolist()
+        self.pairs = [(supply[p], penalty[p], dest[starts[p]:ends[p]],
+                       cost_list[starts[p]:ends[p]]) for p in by_size.tolist()]
+        self.n_sites = len(net.site_tier)
+
+    def route(self, capacity: np.ndarray) -> tuple[float, np.ndarray]:
+        """Cost of routing and penalties, and tonnes received per site, under ``capacity``."""
+        room = capacity.tolist()
+        received = [0.0] * self.n_sites
+        total = 0.0
+        for need, penalty, dests, costs in self.pairs:
+            for f, c in zip(dests, costs, strict=True):
+                if c >= penalty or need <= 0:
+                    break
+                take = min(need, room[f])
+                if take > 0:
+                    room[f] -= take
+                    received[f] += take
+                    total += take * c
+                    need -= take
+            total += max(need, 0.0) * penalty
+        return total, np.array(received)
+
+
+def greedy_builds(net: Network, max_seconds: float = 30.0) -> np.ndarray | None:
+    """Build options chosen by DROP with resizing (positions in ``net.option_*``).
+
+    Parameters
+    ----------
+    net
+        A one-tier network (for more tiers there is no heuristic: returns None).
+    max_seconds
+        Stop trying closures after this long; the best network so far is returned.
+    """
+    if net.n_tiers != 1 or len(net.option_site) == 0:
+        return None
+    deadline = time.perf_counter() + max_seconds
+    router = _Router(net)
+    finance = net.instance.spec.finance
+    price = net.option_fixed + (finance.annuity_factor if finance else 0.0) * net.option_capex
+    largest = np.zeros(len(net.site_tier))
+    np.maximum.at(largest, net.option_site, net.option_capacity)
+
+    def evaluate(open_sites: np.ndarray) -> tuple[float, np.ndarray]:
+        _, received = router.route(net.site_existing + np.where(open_sites, largest, 0.0))
+        chosen = _sizes(net, price, received, open_sites)
+        capacity = net.site_existing.copy()
+        np.add.at(capacity, net.option_site[chosen], net.option_capacity[chosen])
+        routing, _ = router.route(capacity)
+        return routing + price[chosen].sum(), chosen
+
+    open_sites = largest > 0
+    best, chosen = evaluate(open_sites)
+    _, received = router.route(net.site_existing + np.where(open_sites, largest, 0.0))
+    for f in np.argsort(received, kind="stable"):
+        if time.perf_counter() > deadline:
+            break
+        if not open_sites[f]:
+            continue
+        open_sites[f] = False
+        cost, trial = evaluate(open_sites)
+        if cost < best:
+            best, chosen = cost, trial
+        else:
+            open_sites[f] = True
+    return chosen
+
+
+def _sizes(net: Network, price: np.ndarray, received: np.ndarray,
+           open_sites: np.ndarray) -> np.ndarray:
+    """For each open site that received tonnes, the cheapest option that holds them."""
+    need = received[net.option_site] - net.site_existing[net.option_site]
+    fits = (open_sites[net.option_site] & (need > 1e-9) & (net.option_capacity >= need)
+            & (net.option_min <= received[net.option_site]))
+    candidates = np.flatnonzero(fits)
+    order = candidates[np.lexsort((price[candidates], net.option_site[candidates]))]
+    first = np.r_[True, net.option_site[order][1:] != net.option_site[order][:-1]]
+    return order[first]
+
+
+def greedy_start(m: pyo.ConcreteModel, max_seconds: float = 30.0) -> ComponentMap | None:
+    """Return a MIP start for ``m``: its build variables set to the DROP network.
+
+    HiGHS completes the flows from the builds. None when there is no heuristic for the
+    network (more than one tier).
+    """
+    chosen = greedy_builds(m.net, max_seconds)
+    if chosen is None:
+        return None
+    built = set(chosen.tolist())
+    return ComponentMap((m.build[j], float(j in built)) for j in m.OPTIONS)
