@@ -6,10 +6,10 @@ import csv
 
 import pytest
 
-from support import cli, shared_or_skip, solve_verified
 from siting.errors import InputError
 from siting.instance.load import load_instance
 from siting.instance.orlib import read_orlib_cap
+from support import cli, shared_or_skip, solve_verified
 
 EXACT = "[solver]\ntime_limit = 600\nmip_rel_gap = 0\nthreads = 1\n"
 

@@ -1,0 +1,87 @@
+"""Pruning, the DROP heuristic and the MIP start: real models, real HiGHS, verified runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from siting.heuristic import greedy_builds, greedy_start
+from siting.instance.generate import generate_instance
+from siting.instance.load import load_instance
+from siting.instance.network import build_network
+from siting.instance.prune import prune_nearest
+from siting.model.core import build_model
+from siting.solve import SolverProfile, solve_model
+from support import solve_verified
+
+EXACT = "[solver]\ntime_limit = 600\nmip_rel_gap = 0\nthreads = 1\n"
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    return generate_instance(tmp_path_factory.mktemp("gen") / "g", regions=40, sites=10, seed=3)
+
+
+def test_pruning_keeps_the_k_nearest_sites_of_each_region_and_stream(small):
+    net = build_network(load_instance(small))
+    pruned = prune_nearest(net, 3)
+    kept = pruned.net
+    key = kept.flow_origin * 10 + kept.flow_stream
+    assert np.bincount(key).max() == 3
+    km = net.arc_km[net.flow_arc]
+    for r, s in [(0, 0), (17, 1)]:
+        full = np.sort(km[(net.flow_origin == r) & (net.flow_stream == s)])
+        mine = np.sort(kept.arc_km[kept.flow_arc][(kept.flow_origin == r)
+                                                  & (kept.flow_stream == s)])
+        np.testing.assert_allclose(mine, full[:3])
+    assert pruned.edge.sum() == len(np.unique(key))
+
+
+def test_binding_check_reports_a_region_pushed_to_the_edge(tiny, tmp_path):
+    # Capacity 50: r2's 60 t need both plants; with one neighbour it ships to its edge.
+    folder = tiny(capacity=50, fixed=1)
+    (tmp_path / "k1.toml").write_text(EXACT + "nearest_sites = 1\n")
+    (tmp_path / "k2.toml").write_text(EXACT + "nearest_sites = 2\n")
+    cut = solve_verified(folder, tmp_path / "k1", "--solver", tmp_path / "k1.toml")
+    assert "r2" in cut["pruning"]["binding_regions"]
+    full = solve_verified(folder, tmp_path / "k2", "--solver", tmp_path / "k2.toml")
+    assert full["pruning"]["binding_regions"] == []
+    assert full["objective"] == pytest.approx(2 + 40 + 50 + 100 + 1000)
+    assert cut["objective"] > full["objective"]
+
+
+def test_greedy_builds_are_a_feasible_network(small):
+    net = build_network(load_instance(small))
+    chosen = greedy_builds(net)
+    assert len(set(net.option_site[chosen].tolist())) == len(chosen)
+    capacity = net.site_existing.sum() + net.option_capacity[chosen].sum()
+    assert capacity >= net.supply.sum() * 0.5
+
+
+def test_highs_uses_the_heuristic_start(small, tmp_path):
+    # HiGHS's log says whether it took the start: it completes the flows by an LP first.
+    m = build_model(build_network(load_instance(small)))
+    start = greedy_start(m)
+    log = tmp_path / "highs.log"
+    profile = SolverProfile(mip_rel_gap=0, options={"output_flag": True, "log_to_console": False,
+                                                    "log_file": str(log)})
+    result = solve_model(m, profile, start)
+    text = log.read_text()
+    assert "MIP start solution is feasible" in text
+    start_objective = float(text.split("MIP start solution is feasible: objective value is")[1]
+                            .split()[0])
+    assert result.status == "optimal"
+    assert result.objective <= start_objective + 1e-6
+
+
+def test_pruned_heuristic_solve_matches_the_full_optimum(small, tmp_path):
+    (tmp_path / "exact.toml").write_text(EXACT)
+    (tmp_path / "fast.toml").write_text(EXACT + "nearest_sites = 6\nheuristic_start = true\n")
+    full = solve_verified(small, tmp_path / "full", "--solver", tmp_path / "exact.toml")
+    fast = solve_verified(small, tmp_path / "fast", "--solver", tmp_path / "fast.toml")
+    assert fast["pruning"]["binding_regions"] == []
+    assert fast["objective"] == pytest.approx(full["objective"], rel=1e-6)
+    assert json.loads((tmp_path / "fast" / "solution.json").read_text())["solver"][
+        "heuristic_start"] is True
