@@ -14,7 +14,6 @@ are not solved again; other failures (solver errors, crashes) are retried.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import shutil
@@ -27,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from siting.errors import InfeasibleError, InputError, SitingError, SolverError
-from siting.executor import local_executor, run_all
+from siting.executor import run_all, workers
 from siting.instance.load import Instance, load_instance
 from siting.render.maps import render_map
 from siting.render.report import comparison_html, comparison_markdown, write_atomic
@@ -299,8 +298,7 @@ def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
     specs
         The runs.
     executor
-        Where to solve them (:func:`siting.executor.local_executor`, or any
-        :class:`concurrent.futures.Executor`).
+        Where to solve them (from :func:`siting.executor.workers`).
     force
         Solve again runs whose folder is current (see the module's docstring).
     maps
@@ -352,9 +350,8 @@ def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: b
         The comparison table (:func:`compare`). On Ctrl-C the comparison of the runs
         finished so far is written, then ``KeyboardInterrupt`` propagates.
     """
-    pool = contextlib.nullcontext(executor) if executor is not None else local_executor(jobs)
     try:
-        with pool as running:
+        with workers(jobs, executor) as running:
             run_specs(specs, running, force, maps, on_done)
     finally:
         table = comparison(specs)

@@ -1,9 +1,9 @@
 """Where runs execute: one interface, a local process pool today, a cluster later.
 
-The interface is the standard :class:`concurrent.futures.Executor`. :func:`local_executor`
-gives a pool of worker processes on this machine; a Dask cluster plugs in behind the same
-interface with ``distributed.Client(...).get_executor()``, whose futures
-:func:`run_all` consumes unchanged. There is no scheduler here: ordering, retries and
+The interface is the standard :class:`concurrent.futures.Executor`. :func:`workers` gives
+a pool of worker processes on this machine; a Dask cluster plugs in behind the same
+interface with ``workers(executor=distributed.Client(...).get_executor())``, whose
+futures :func:`run_all` consumes unchanged. There is no scheduler here: ordering, retries and
 placement belong to the executor.
 """
 
@@ -12,33 +12,52 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def local_executor(jobs: int) -> Executor:
-    """Return a pool of ``jobs`` worker processes on this machine.
+@contextmanager
+def workers(jobs: int = 1, executor: Executor | None = None) -> Iterator[Executor]:
+    """Give the executor to run tasks on: ``executor`` if given, else a local process pool.
 
     Parameters
     ----------
     jobs
-        Number of worker processes (runs solved at the same time).
+        Worker processes of the local pool (runs solved at the same time).
+    executor
+        An executor to use as it is (a Dask client's ``get_executor()``...); it is left
+        open on exit.
 
-    Returns
-    -------
+    Yields
+    ------
     concurrent.futures.Executor
-        A process pool; use it as a context manager so the workers are shut down.
+        The executor. A local pool is shut down on exit; on an exception (Ctrl-C included)
+        its workers are terminated at once, since a worker inside a HiGHS solve only sees
+        Ctrl-C when the solve ends, and its unfinished run would be discarded anyway.
 
     Notes
     -----
-    Workers are started with ``spawn``, not ``fork``: HiGHS keeps a process-wide thread
-    pool, and forking a process whose threads are running can deadlock the child.
+    Local workers are started with ``spawn``, not ``fork``: HiGHS keeps a process-wide
+    thread pool, and forking a process whose threads are running can deadlock the child.
     """
+    if executor is not None:
+        yield executor
+        return
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    except BaseException:
+        running = list((pool._processes or {}).values())  # no public way before Python 3.14
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in running:
+            process.terminate()
+        raise
+    pool.shutdown()
 
 
 def run_all(executor: Executor, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[tuple[T, R]]:
@@ -47,8 +66,8 @@ def run_all(executor: Executor, fn: Callable[[T], R], tasks: Iterable[T]) -> Ite
     Parameters
     ----------
     executor
-        Any :class:`concurrent.futures.Executor` (:func:`local_executor`, or a Dask
-        client's ``get_executor()``). ``fn`` and the tasks must be picklable.
+        Any :class:`concurrent.futures.Executor` (from :func:`workers`). ``fn`` and the
+        tasks must be picklable.
     fn
         The work of one task; an exception it raises is raised here, when its turn comes.
     tasks

@@ -14,7 +14,6 @@ second call skips the points already solved; the frontier is written to ``pareto
 
 from __future__ import annotations
 
-import contextlib
 import math
 from concurrent.futures import Executor
 from pathlib import Path
@@ -24,7 +23,7 @@ import pandas as pd
 
 from siting.bench import OnDone, RunSpec, read_row, run_specs
 from siting.errors import InfeasibleError
-from siting.executor import local_executor
+from siting.executor import workers
 from siting.instance.load import load_instance
 from siting.model.policies.min_collection_rate import MinCollectionRate
 from siting.render.report import pareto_html, pareto_svg, write_atomic
@@ -84,8 +83,7 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
         return RunSpec.of(inst, variant, profile, root, run)
 
     ends = [point(CHEAPEST, "cost"), point(MOST_COLLECTED, "lexicographic")]
-    pool = contextlib.nullcontext(executor) if executor is not None else local_executor(jobs)
-    with pool as running:
+    with workers(jobs, executor) as running:
         rows = run_specs(ends, running, force, maps, on_done)
         for row in rows:
             if not row["has_solution"]:
