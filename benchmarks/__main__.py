@@ -1,0 +1,41 @@
+"""``python -m benchmarks [SECTION ...] [--cap SECONDS]``: run sections, write RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmarks import common, report
+
+SECTIONS = ("orlib", "overhead", "scaling", "pmedian")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("sections", nargs="*", default=["all"],
+                        help=f"any of {', '.join(SECTIONS)}, or all (default); "
+                        "'report' only re-renders RESULTS.md")
+    parser.add_argument("--cap", type=float, default=120.0,
+                        help="time limit of each scaling run, seconds (default 120)")
+    args = parser.parse_args()
+    chosen = SECTIONS if "all" in args.sections else [s for s in args.sections if s != "report"]
+    for section in chosen:
+        if section == "orlib":
+            from benchmarks.orlib import run
+            common.save("orlib", run())
+        elif section == "overhead":
+            from benchmarks.overhead import run
+            common.save("overhead", run())
+        elif section == "scaling":
+            from benchmarks.scaling import run
+            common.save("scaling", {"cap_s": args.cap, "rows": run(args.cap)})
+        elif section == "pmedian":
+            from benchmarks.pmedian import run
+            common.save("pmedian", run())
+        else:
+            parser.error(f"unknown section {section!r}; expected {SECTIONS}")
+        report.write()
+    report.write()
+
+
+if __name__ == "__main__":
+    main()

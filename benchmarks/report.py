@@ -1,0 +1,136 @@
+"""Render benchmarks/RESULTS.md from the stored section results."""
+
+from __future__ import annotations
+
+from benchmarks.common import HERE, load, machine
+
+COMMAND = "pip install -e . spopt && python -m benchmarks all --cap 120"
+
+
+def render() -> str:
+    """RESULTS.md as text: the machine, the command, and every section with results."""
+    m = machine()
+    lines = ["# Benchmark results", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram']} RAM; Python {m['python']}, "
+             f"HiGHS {m['highs']}, Pyomo {m['pyomo']}, numpy {m['numpy']}, scipy {m['scipy']}, "
+             f"siting {m['siting']}. HiGHS runs on 1 thread (`threads = 1`).", "",
+             f"Reproduce: `{COMMAND}` (sections: `orlib`, `overhead`, `scaling`, `pmedian`; "
+             "each stores JSON in `benchmarks/results/`, and this file is re-rendered).", "",
+             "The machine is shared with other work while these ran, so times vary by tens of "
+             "percent between runs; every ratio compares runs made in the same session.", ""]
+    for title, section in (("OR-Library capacitated warehouse location", _orlib),
+                           ("Modelling overhead", _overhead), ("Scaling", _scaling),
+                           ("p-median beside spopt", _pmedian)):
+        body = section()
+        if body:
+            lines += [f"## {title}", "", *body, ""]
+    return "\n".join(lines + NOTES)
+
+
+NOTES = ["## What was kept, and what is open", "",
+         "- Kept: `LinearExpression` cost terms and the GC paused during the compile "
+         "(modelling time 1.7x lower at 1000x100, 3.9x at 3000x300); arc pruning to the 10 "
+         "nearest sites and the DROP start (1% gap where plain HiGHS has no bound).",
+         "- The standard-form compile stays the hand-off: APPSI and the new "
+         "`pyomo.contrib.solver` interface took 1.6-1.8x as long (build + hand-off) at 1000x100.",
+         "- Pruning is a restriction: its gap is against the pruned problem's bound. Where "
+         "`binding regions` is above 0, more neighbours may lower the cost.",
+         "- Not done: re-measuring the strong/weak linking threshold (`LINK_ROWS_AUTO_LIMIT` "
+         "unchanged at 250,000 rows) and a Lagrangian relaxation bound for the full problem.",
+         ""]
+
+
+def _orlib() -> list[str]:
+    rows = load("orlib")
+    if not rows:
+        return []
+    ok = sum(r["rel_error"] <= 1e-6 and r["verified"] and r["status"] == "optimal" for r in rows)
+    out = [f"**{ok}/{len(rows)}** reach the known optimum to 1e-6 relative (`mip_rel_gap = 0`), "
+           "every run checked by the independent verifier. Time: load + build + hand-off + "
+           f"solve; {sum(r['seconds'] for r in rows):.1f} s in all.", "",
+           "| instance | known optimum | siting | rel. error | verified | time (s) |",
+           "|---|---:|---:|---:|:-:|---:|"]
+    out += [f"| {r['instance']} | {r['known']:,.3f} | {r['objective']:,.3f} | "
+            f"{r['rel_error']:.1e} | {'yes' if r['verified'] else 'NO'} | {r['seconds']:.2f} |"
+            for r in rows]
+    return out
+
+
+def _overhead() -> list[str]:
+    out = []
+    for key, label in (("overhead_before", "Before (the code before commit e1d490e: "
+                        "quicksum cost terms, GC on while compiling)"),
+                       ("overhead", "After (LinearExpression cost terms, GC paused while "
+                        "compiling, vectorised bounds)")):
+        data = load(key)
+        if not data:
+            continue
+        out += [f"**{label}.** Same model, same network: siting's Pyomo build + hand-off "
+                "(standard-form compile + `passModel`) against the floor, the identical "
+                "matrix assembled with numpy/scipy and passed to highspy (same rows, columns "
+                "and, at 100x30, optimum). Load (read + network arrays) is common to both. "
+                "Peak RSS per process.", "",
+                "| size | linking | load (s) | build (s) | hand-off (s) | floor (s) | ratio | "
+                "peak MB siting / floor |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for s in data["sizes"]:
+            a, f = s["siting"], s["floor"]
+            ratio = (a["build_s"] + a["handoff_s"]) / f["build_s"]
+            out.append(f"| {a['size']} | {'strong' if a['strong'] else 'weak'} | "
+                       f"{a['load_s']:.2f} | {a['build_s']:.2f} | {a['handoff_s']:.2f} | "
+                       f"{f['build_s']:.3f} | {ratio:.0f}x | {a['peak_mb']:.0f} / "
+                       f"{f['peak_mb']:.0f} |")
+        out += ["", "Hand-off routes at 1000x100 (build + hand-off to a Highs object holding "
+                "the model; one process each):", "",
+                "| route | build (s) | hand-off (s) | peak MB |", "|---|---:|---:|---:|"]
+        out += [f"| {r['case']} | {r['build_s']:.2f} | {r['handoff_s']:.2f} | "
+                f"{r['peak_mb']:.0f} |" for r in data["routes"]]
+        out.append("")
+    return out
+
+
+def _scaling() -> list[str]:
+    data = load("scaling")
+    if not data:
+        return []
+    out = [f"Quick profile (`mip_rel_gap = 0.01`), every run capped at {data['cap_s']:.0f} s of "
+           "HiGHS time, one process each. *plain*: HiGHS on the unpruned strong formulation. "
+           "*siting*: arcs pruned to the 10 nearest sites per region and stream, DROP "
+           "heuristic start, linking by size. Time: load + build + hand-off + solve. The "
+           "pruned run's gap is against its own (pruned) bound; *vs full bound* compares its "
+           "cost with the plain run's lower bound on the full problem where there is one.", "",
+           "| size | case | status | time (s) | to 1% gap | final gap | vs full bound | "
+           "binding regions | peak MB |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    plain_bound = {r["size"]: r.get("bound") for r in data["rows"] if r["case"] == "plain"}
+    for r in data["rows"]:
+        if "seconds" not in r or "gap" not in r:
+            out.append(f"| {r['size']} | {r['case']} | {r['status']} | | | | | | |")
+            continue
+        reached = r["gap"] is not None and r["gap"] <= 0.01 + 1e-9
+        at_cap = "<= " if r["status"] == "time_limit" else ""
+        to_gap = f"{at_cap}{r['seconds']:.1f} s" if reached else "not reached"
+        bound = plain_bound.get(r["size"])
+        vs = f"{(r['objective'] - bound) / r['objective']:.2%}" if bound else ""
+        out.append(f"| {r['size']} | {r['case']} | {r['status']} | {r['seconds']:.1f} | "
+                   f"{to_gap} | {r['gap']:.2%} | {vs} | "
+                   f"{r['binding_regions'] if r['case'] == 'siting' else ''} | "
+                   f"{r['peak_mb']:.0f} |")
+    return out
+
+
+def _pmedian() -> list[str]:
+    r = load("pmedian")
+    if not r:
+        return []
+    return [f"{r['instance']}, Euclidean costs, weights 1-99, both solved to optimality with "
+            "HiGHS (spopt through PuLP). Times include building the model.", "",
+            "| | objective | time (s) |", "|---|---:|---:|",
+            f"| spopt | {r['spopt_objective']:,.3f} | {r['spopt_s']:.1f} |",
+            f"| siting (`facility_count` exactly = p) | {r['siting_objective']:,.3f} | "
+            f"{r['siting_s']:.1f} |", "",
+            f"Same optimum: **{'yes' if r['same_optimum'] else 'NO'}**; time ratio siting / "
+            f"spopt = **{r['siting_s'] / r['spopt_s']:.2f}**."]
+
+
+def write() -> None:
+    """Write benchmarks/RESULTS.md."""
+    (HERE / "RESULTS.md").write_text(render())
