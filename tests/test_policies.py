@@ -160,3 +160,21 @@ def test_policies_command_lists_every_policy():
     assert result.exit_code == 0, result.output
     for name in REGISTRY:
         assert name in result.output
+
+
+def test_scenario_extends_inherits_policies_and_objective(tmp_path):
+    (tmp_path / "parent.toml").write_text(
+        '[scenario]\nname = "parent"\n[objective]\nmode = "cost"\n'
+        '[[policy]]\ntype = "min_collection_rate"\nrate = 0.9\n')
+    (tmp_path / "child.toml").write_text(
+        '[scenario]\nname = "child"\nextends = "parent.toml"\n'
+        '[[policy]]\ntype = "whitelist_only"\ntier = "plant"\n')
+    from siting.scenario import load_scenario
+
+    child = load_scenario(tmp_path / "child.toml")
+    assert [p.type for p in child.policies] == ["min_collection_rate", "whitelist_only"]
+    assert child.name == "child"
+    (tmp_path / "parent.toml").write_text('[scenario]\nextends = "child.toml"\n')
+    result = cli("solve", DEMO, "--scenario", tmp_path / "child.toml", "--out", tmp_path / "r")
+    assert result.exit_code == 2, result.output
+    assert "circular extends" in result.output
