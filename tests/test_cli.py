@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from support import DEMO, cli, solve_verified
 from siting.verify import verify_run
+from support import DEMO, cli, solve_verified
 
 
 def test_solve_demo_prints_kpis_and_writes_the_run_folder(tmp_path):

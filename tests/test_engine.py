@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from support import DEMO, solve_verified
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.run import solve
+from siting.runfiles import write_run
+from siting.verify import verify_run
+from support import DEMO, solve_verified
 
 
 def test_tiny_both_plants_open_when_fixed_cost_is_low(tiny, tmp_path):
@@ -93,6 +95,9 @@ def test_strong_and_weak_linking_agree(tmp_path):
     profile = tmp_path / "exact.toml"
     strong = solve(folder, solver=profile, strong_linking=True)
     weak = solve(folder, solver=profile, strong_linking=False)
+    for name, solution in (("strong", strong), ("weak", weak)):
+        report = verify_run(write_run(solution, tmp_path / name))
+        assert report.ok, report.problems
     assert strong.meta["strong_linking"] and not weak.meta["strong_linking"]
     assert strong.meta["objective"] == pytest.approx(weak.meta["objective"], rel=1e-6)
     assert strong.meta["model_size"]["constraints"] > weak.meta["model_size"]["constraints"]

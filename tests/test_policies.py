@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from support import DEMO, cli
 from siting.model.policies import REGISTRY
 from siting.run import solve
 from siting.runfiles import write_run
 from siting.scenario import Scenario, parse_policy
 from siting.verify import verify_run
+from support import DEMO, cli
 
 
 def run(tmp_path, name: str, *policies: dict) -> tuple[dict, pd.DataFrame, pd.DataFrame]:

@@ -29,9 +29,9 @@ from siting.errors import InfeasibleError, InputError, SitingError, SolverError
 from siting.executor import run_all, workers
 from siting.instance.load import Instance, load_instance
 from siting.render.maps import render_map
-from siting.render.report import comparison_html, comparison_markdown, write_atomic
+from siting.render.report import comparison_html, comparison_markdown
 from siting.run import solve
-from siting.runfiles import write_run
+from siting.runfiles import write_atomic, write_run
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solve import SolverProfile, load_profile
 from siting.verify import verify_run

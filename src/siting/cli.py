@@ -16,8 +16,8 @@ from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.model.policies import REGISTRY
-from siting.run import solve as solve_instance
 from siting.render.maps import render_map
+from siting.run import solve as solve_instance
 from siting.runfiles import write_run
 from siting.solution import Solution
 from siting.verify import verify_run
@@ -47,6 +47,7 @@ def friendly(command):
     return wrapper
 
 
+LINKING = {"auto": None, "strong": True, "weak": False}
 InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (with instance.toml).")]
 
 
@@ -63,9 +64,9 @@ def solve(
     linking: Annotated[str, typer.Option(help="Strong linking: auto, strong or weak.")] = "auto",
 ) -> None:
     """Solve an instance and write the run folder (solution.json, CSVs, GeoPackage)."""
-    strong = {"auto": None, "strong": True, "weak": False}.get(linking)
-    if linking not in ("auto", "strong", "weak"):
+    if linking not in LINKING:
         raise typer.BadParameter("expected auto, strong or weak", param_hint="--linking")
+    strong = LINKING[linking]
     with console.status("solving..."):
         solution = solve_instance(instance, scenario, solver, strong)
     out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]

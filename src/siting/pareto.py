@@ -26,8 +26,9 @@ from siting.errors import InfeasibleError
 from siting.executor import workers
 from siting.instance.load import load_instance
 from siting.model.policies.min_collection_rate import MinCollectionRate
-from siting.render.report import pareto_html, pareto_svg, write_atomic
+from siting.render.report import pareto_html, pareto_svg
 from siting.run import resolve_scenario
+from siting.runfiles import write_atomic
 from siting.scenario import Scenario
 from siting.solve import load_profile
 

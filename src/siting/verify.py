@@ -12,19 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pyproj import Geod
 
 from siting.instance.load import Instance, load_instance
 from siting.instance.schema import per_stream
 from siting.model.policies import RunView
-from siting.model.policies.base import supply_under
+from siting.model.policies.base import SPHERE, supply_under
 from siting.runfiles import read_meta, read_table
 from siting.scenario import parse_policy
 
 REL = 1e-6  # relative tolerance of sums and costs
-# Great-circle distance is defined on the mean-radius sphere; pyproj computes it there
-# independently of the engine's haversine.
-SPHERE = Geod(a=6371008.8, b=6371008.8)
 ABS = 1e-4  # tonnes
 
 
@@ -97,7 +93,7 @@ def _check_arcs(run: RunView) -> list[str]:
             row = flows[mask].iloc[0]
             problems.append(f"{what}: {row.origin} -> {row.destination}")
     accepts = sites["streams"]
-    refused = [not (r.stream in accepts[r.destination]) or (r.origin_type == "site"
+    refused = [r.stream not in accepts[r.destination] or (r.origin_type == "site"
                and r.stream not in accepts[r.origin]) for r in flows.itertuples()]
     if any(refused):
         row = flows[np.array(refused)].iloc[0]

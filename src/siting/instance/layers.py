@@ -24,9 +24,9 @@ def read_table(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise InstanceError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        raise InstanceError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InstanceError(path, None, f"cannot read CSV: {str(exc).splitlines()[0]}")
+        raise InstanceError(path, None, f"cannot read CSV: {str(exc).splitlines()[0]}") from None
 
 
 def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:

@@ -137,7 +137,8 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
 
 def recovery_rates(instance: Instance) -> np.ndarray:
     """Recovery rate per site and stream: the site's ``recovery`` column, else its tier's
-    ``recovery``; nan where neither states one."""
+    ``recovery``; nan where neither states one.
+    """
     sites = instance.sites
     tier_rate = np.array([[np.nan if instance.spec.tiers[t].recovery is None
                            else per_stream(instance.spec.tiers[t].recovery, s)

@@ -18,6 +18,8 @@ class Strict(BaseModel):
 
 
 class InstanceMeta(Strict):
+    """Table ``[instance]``: name, description, currency, year."""
+
     name: str = Field(min_length=1)
     description: str = ""
     currency: str = "CNY"
@@ -25,11 +27,15 @@ class InstanceMeta(Strict):
 
 
 class LayerRef(Strict):
+    """A layer file, with the layer name inside a GeoPackage."""
+
     path: str = Field(min_length=1)
     layer: str | None = None
 
 
 class Layers(Strict):
+    """Table ``[layers]``: where the regions, sites, supply and distances are."""
+
     regions: LayerRef
     sites: LayerRef
     supply: LayerRef | None = None
@@ -42,12 +48,16 @@ class Layers(Strict):
 
 
 class Distance(Strict):
+    """Table ``[distance]``: great circle x circuity, or a matrix."""
+
     method: Literal["great_circle", "matrix"] = "great_circle"
     circuity: Annotated[float, Field(ge=1, le=5)] = 1.3
     missing: Literal["error", "no_arc"] = "error"
 
 
 class Finance(Strict):
+    """Table ``[finance]``: discount rate and lifetime for annualising capex."""
+
     discount_rate: Annotated[float, Field(ge=0, le=1)]
     lifetime_years: Annotated[int, Field(ge=1, le=100)]
 
@@ -59,6 +69,8 @@ class Finance(Strict):
 
 
 class Stream(Strict):
+    """One ``[streams.<id>]`` table: costs, penalty, emissions, value."""
+
     label: str = ""
     transport_cost: NonNegative
     uncollected_penalty: NonNegative | None = None
@@ -67,6 +79,8 @@ class Stream(Strict):
 
 
 class Size(Strict):
+    """One size option of a tier: capacity, costs, minimum throughput."""
+
     name: str = Field(min_length=1)
     capacity: Positive
     fixed_cost: NonNegative = 0.0
@@ -81,6 +95,8 @@ class Size(Strict):
 
 
 class Tier(Strict):
+    """One ``[tiers.<name>]`` table: per-tonne costs, emissions, recovery, sizes."""
+
     processing_cost: PerStream = 0.0
     transport_cost_factor: NonNegative = 1.0
     co2_kg_per_t: PerStream = 0.0

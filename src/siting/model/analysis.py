@@ -1,5 +1,6 @@
 """Questions asked of a built model after a solve: why is it infeasible, and what does
-each binding policy cost at the margin."""
+each binding policy cost at the margin.
+"""
 
 from __future__ import annotations
 

@@ -135,7 +135,7 @@ def define_site_expressions(m: pyo.ConcreteModel, net: Network) -> None:
 
     @m.Expression(m.SITES)
     def throughput(m, f):
-        return pyo.quicksum((m.flow[k] for k in m.flows_into[f]))
+        return pyo.quicksum(m.flow[k] for k in m.flows_into[f])
 
     @m.Expression(m.SITES)
     def capacity(m, f):
@@ -146,7 +146,7 @@ def define_site_expressions(m: pyo.ConcreteModel, net: Network) -> None:
     def is_open(m, f):
         if existing[f] > 0:
             return 1
-        return pyo.quicksum((m.build[j] for j in m.options_of[f]))
+        return pyo.quicksum(m.build[j] for j in m.options_of[f])
 
 
 def define_supply_balance(m: pyo.ConcreteModel, net: Network) -> None:
@@ -159,7 +159,7 @@ def define_supply_balance(m: pyo.ConcreteModel, net: Network) -> None:
 
     @m.Constraint(m.SUPPLIED)
     def supply_balance(m, i):
-        shipped = pyo.quicksum((m.flow[k] for k in m.flows_of_pair[i]))
+        shipped = pyo.quicksum(m.flow[k] for k in m.flows_of_pair[i])
         if i in optional:
             return shipped + m.uncollected[i] == q[i]
         return shipped == q[i]
@@ -184,8 +184,8 @@ def define_conservation(m: pyo.ConcreteModel, net: Network) -> None:
     @m.Constraint(m.CONSERVED)
     def conservation(m, f, s):
         into, out = rows[f, s]
-        return (pyo.quicksum((m.flow[k] for k in into))
-                == pyo.quicksum((m.flow[k] for k in out)))
+        return (pyo.quicksum(m.flow[k] for k in into)
+                == pyo.quicksum(m.flow[k] for k in out))
 
 
 def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:

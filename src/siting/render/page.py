@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -15,6 +13,7 @@ from branca.element import Element
 from siting.errors import SitingError
 from siting.render import assets
 from siting.render.layers import PANES, FeatureLayer
+from siting.runfiles import write_atomic
 
 OSM_CREDIT = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
               'contributors')
@@ -170,14 +169,4 @@ def write_page(m: folium.Map, out: Path, offline: bool) -> Path:
         raise MapError(f"{out}: the offline map still links {REMOTE_LINK.search(html)[0]}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.",
-                                             suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(html)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return out
+    return write_atomic(out, html)

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from urllib.parse import quote
 
 import pandas as pd
@@ -327,19 +324,3 @@ def pareto_html(table: pd.DataFrame, title: str) -> str:
             f"{pareto_svg(table, 'total cost against collection rate')}"
             f"{html_table(*pareto_cells(table), links)}")
     return page(title, body)
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write a text file atomically: a temporary file in the same folder, then a rename."""
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

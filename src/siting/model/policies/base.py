@@ -10,11 +10,15 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict
+from pyproj import Geod
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
 
 Scope = Literal["all", "each"] | list[str]
+# Great-circle distance is defined on the mean-radius sphere; the verifier and policy checks
+# measure it there with pyproj, independently of the engine's haversine.
+SPHERE = Geod(a=6371008.8, b=6371008.8)
 TOL = 1e-6
 
 

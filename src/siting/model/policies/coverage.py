@@ -10,7 +10,7 @@ from pydantic import Field
 
 from siting.instance.network import Network
 from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import SPHERE, Policy, RunView
 
 
 @register
@@ -47,17 +47,14 @@ class Coverage(Policy):
 
     def check(self, run: RunView) -> list[str]:
         """Recompute coverage from the open sites, with geodesic distances."""
-        from pyproj import Geod
-
         inst = run.instance
         fac = run.facilities
         first = fac[(fac["tier"] == inst.tiers[0]) & fac["open"]]
         regions = run.regions[run.regions["supply"] > 0]
-        geod = Geod(a=6371008.8, b=6371008.8)
         circuity = inst.spec.distance.circuity
         covered = 0.0
         for r in regions.itertuples():
-            _, _, m = geod.inv(np.full(len(first), r.lon), np.full(len(first), r.lat),
+            _, _, m = SPHERE.inv(np.full(len(first), r.lon), np.full(len(first), r.lat),
                                first["lon"].to_numpy(), first["lat"].to_numpy())
             if len(first) and (np.asarray(m) / 1000 * circuity <= self.km * 1.005).any():
                 covered += r.supply
