@@ -210,7 +210,7 @@ def gap_features(run: Run, scales: Scales, outline: str = style.GAP_RED) -> list
 
 def facility_features(run: Run, sites: pd.DataFrame, fills: Sequence[str],
                       scales: Scales, pops: Sequence[str] | None = None) -> list[Feature]:
-    """Return a marker per site: shape by tier, width by capacity, thick outline if existing.
+    """Return a marker per site: shape by tier, width by capacity, gold ring if new.
 
     ``pops`` replaces the default popups (the comparison map shows both runs in them).
     """
@@ -292,23 +292,24 @@ def icon(shape: str, size: float, fill: str, existing: bool, faint: bool = False
          ) -> dict[str, Any]:
     """Return a ``divIcon`` spec: an inline SVG ``shape`` of width ``size`` pixels.
 
-    Existing facilities get a double (dark and white) outline, new ones a thin dark one;
-    ``faint`` draws a grey, translucent outline for candidates that were not opened.
+    Existing facilities get a thin dark outline, new ones a dark outline with a gold ring
+    inside, so that what the plan adds stands out; ``faint`` draws a grey, translucent
+    outline for candidates that were not opened.
     """
     if faint:
         html = svg_shape(shape, size, fill, style.CANDIDATE_GREY, 1.2, 0.7)
     else:
-        html = svg_shape(shape, size, fill, "#222222", 1.2, existing=existing)
+        html = svg_shape(shape, size, fill, "#222222", 1.2, new=not existing)
     return {"html": html, "size": size}
 
 
 def svg_shape(shape: str, size: float, fill: str, stroke: str, width: float,
-              opacity: float = 1.0, existing: bool = False) -> str:
+              opacity: float = 1.0, new: bool = False) -> str:
     """Return an inline SVG of a circle, square, diamond or triangle (also for legends).
 
-    ``existing`` replaces the outline by a thick dark one with a white ring inside.
+    ``new`` replaces the outline by a thick dark one with a gold ring inside.
     """
-    strokes = [("#111111", 4.0), ("#ffffff", 1.4)] if existing else [(stroke, width)]
+    strokes = [("#111111", 5.0), (style.NEW_GOLD, 2.4)] if new else [(stroke, width)]
     margin = strokes[0][1] / 2 + 0.5
     body = "".join(_svg_outline(shape, size, margin, f'fill="{fill}" stroke="{colour}" '
                                 f'stroke-width="{line}" opacity="{opacity}"')

@@ -169,9 +169,8 @@ def facility_entries(run: Run, scales: Scales) -> list[str]:
                        f"{style.tonnes(c)}/yr capacity") for c in samples]
     rows += [symbol_row(svg_shape(shape, 16, "#dddddd", "#222222", 1.2), f"tier: {tier}")
              for tier, shape in shapes.items()]
-    rows += [symbol_row(svg_shape("circle", 18, "#dddddd", "#222222", 1.2, existing=True),
-                        "existing"),
-             symbol_row(svg_shape("circle", 16, "#dddddd", "#222222", 1.2), "new"),
+    rows += [symbol_row(svg_shape("circle", 18, "#dddddd", "#222222", 1.2), "existing"),
+             symbol_row(svg_shape("circle", 18, "#dddddd", "#222222", 1.2, new=True), "new"),
              symbol_row(svg_shape("circle", 11, "#ffffff", style.CANDIDATE_GREY, 1.2, 0.7),
                         "candidate, not opened")]
     return rows

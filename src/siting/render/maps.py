@@ -179,6 +179,8 @@ def _supply_entries(run: Run, scales: ly.Scales) -> list[str]:
 
 
 def _gap_entries(scales: ly.Scales, outlines: Sequence[tuple[str, str]]) -> list[str]:
+    if scales.uncollected <= ly.GAP_TOLERANCE_T:
+        return ["<div class='siting-entry'>none: every tonne is collected</div>"]
     return [lg.symbol_row(lg.gap_symbol(scales.gap_px(scales.uncollected), colour),
                           f"{label}: {style.tonnes(scales.uncollected)}/yr (area)")
             for label, colour in outlines]

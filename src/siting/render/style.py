@@ -10,6 +10,7 @@ STREAM_COLOURS = ("#1f78b4", "#ff7f00", "#33a02c", "#e7298a", "#a6761d", "#66666
 RUN_COLOURS = {"a": "#1f78b4", "b": "#ff7f00", "both": "#6a3d9a"}
 TIER_SHAPES = ("circle", "square", "diamond", "triangle")
 CANDIDATE_GREY = "#7a7a7a"
+NEW_GOLD = "#ffc400"
 
 
 @dataclass(frozen=True)
