@@ -32,11 +32,14 @@ class MinUtilisation(Policy):
         return unknown_tier(self.tier, instance)
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
-        """One row per facility of the tier."""
-        sites = np.flatnonzero(sites_of_tier(net.instance.sites, self.tier)).tolist()
+        """One row per facility of the tier, indexed by site id (marginal costs name it)."""
+        ids = net.instance.sites["id"].astype(str).to_numpy()
+        index = {ids[f]: int(f) for f in np.flatnonzero(sites_of_tier(net.instance.sites,
+                                                                       self.tier))}
 
-        @block.Constraint(sites)
-        def utilised(b, f):
+        @block.Constraint(list(index))
+        def utilised(b, site):
+            f = index[site]
             return m.throughput[f] >= self.share * m.capacity[f]
 
     def check(self, run: RunView) -> list[str]:
