@@ -62,7 +62,11 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
                             "unknown key; expected name, description, extends")
     parent = Scenario()
     if "extends" in head:
-        parent = load_scenario(path.parent / str(head["extends"]), (*_seen, path))
+        extends = head["extends"]
+        if not isinstance(extends, str) or not (path.parent / extends).is_file():
+            raise ScenarioError(path, "scenario.extends", f"expected a file name relative to "
+                                f"this file, got {extends!r} (no such file)")
+        parent = load_scenario(path.parent / extends, (*_seen, path))
     objective = _table(data, "objective", path)
     if set(objective) - {"mode"}:
         raise ScenarioError(path, f"objective.{sorted(set(objective) - {'mode'})[0]}", "unknown key")

@@ -20,10 +20,9 @@ from siting.instance.layers import (
     read_table,
     text_column,
 )
-from siting.instance.schema import InstanceFile
+from siting.instance.schema import MAX_TONNES, InstanceFile
 
 INSTANCE_FILE = "instance.toml"
-MAX_TONNES = 1e10  # far above any real supply or capacity; larger values are typos
 
 
 @dataclass(frozen=True)

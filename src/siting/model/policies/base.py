@@ -9,9 +9,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pydantic import BaseModel, ConfigDict
 from pyproj import Geod
 
+from siting.inputs import Strict
 from siting.instance.load import Instance
 from siting.instance.network import Network
 
@@ -41,7 +41,7 @@ class RunView:
         return pd.Series(origin, index=flows.index), flows["destination"].map(site_prov)
 
 
-class Policy(BaseModel):
+class Policy(Strict):
     """A named, parameterised rule added to the core model.
 
     Subclasses declare their parameters as fields and a ``type`` literal naming them in
@@ -51,7 +51,6 @@ class Policy(BaseModel):
     :meth:`cost` (the verifier's recomputation of the objective term).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     type: str
     summary: ClassVar[str] = ""
     unit: ClassVar[str] = "t"  # unit of the rows' right-hand side, for diagnosis and duals
