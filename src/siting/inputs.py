@@ -44,16 +44,29 @@ def read_toml(path: Path, error: type[InputError] = InputError) -> dict:
         raise error(path, None, f"invalid TOML: {exc}") from None
 
 
+def toml_table(data: dict, key: str, path: Path, error: type[InputError] = InputError) -> dict:
+    """Return the table ``key`` of parsed TOML (empty when absent); else raise ``error``."""
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise error(path, key, f"expected a table [{key}], got {value!r}")
+    return value
+
+
 def validation_error(path: Path, exc: pydantic.ValidationError, prefix: str = "",
                      error: type[InputError] = InputError) -> InputError:
-    """The deepest pydantic error as a one-line ``error`` naming the field and the value given.
+    """Return the most telling pydantic error as a one-line ``error`` naming field and value.
 
-    Of a union's errors (a number or a per-stream table), the deepest is the one about what
-    the user wrote: ``recovery.ncm`` rather than ``recovery`` not being a number.
+    Of a union's errors (a number or a per-stream table), the one about what the user wrote
+    is the deepest (``recovery.ncm`` rather than ``recovery`` not being a number), then one
+    that is not a mere type mismatch (a list too short rather than not being ``'all'``).
     """
+    def telling(item: tuple[list[str], dict]) -> tuple[int, bool]:
+        loc, err = item
+        return len(loc), not err["type"].endswith(("_type", "_parsing", "literal_error"))
+
     located = [([str(p) for p in err["loc"] if not str(p).startswith(_TAGS)], err)
                for err in exc.errors()]
-    loc, err = max(located, key=lambda item: len(item[0]))
+    loc, err = max(located, key=telling)
     if err["type"] == "unknown_key":
         loc.append(err["ctx"]["key"])
     field = prefix + ".".join(loc)

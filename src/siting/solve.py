@@ -24,7 +24,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.errors import InputError, SolverError
 from siting.heuristic import greedy_start
-from siting.inputs import Strict, read_toml, validation_error
+from siting.inputs import Strict, read_toml, toml_table, validation_error
 
 SOLVERS_DIR = Path(__file__).resolve().parents[2] / "solvers"
 _THREADS_IN_USE: list[int] = []
@@ -59,8 +59,9 @@ def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
     if unknown:
         raise InputError(path, unknown[0], "unknown section; expected [solver] and [options]")
     try:
-        profile = SolverProfile.model_validate({"name": path.stem, **data.get("solver", {}),
-                                                "options": data.get("options", {})})
+        profile = SolverProfile.model_validate({"name": path.stem,
+                                                **toml_table(data, "solver", path),
+                                                "options": toml_table(data, "options", path)})
     except pydantic.ValidationError as exc:
         raise validation_error(path, exc, "solver.") from None
     _set_options(_quiet_highs(), profile.options, path)  # HiGHS itself checks its options
@@ -170,7 +171,7 @@ def _gap(objective: float, bound: float) -> float:
 
 
 def _quiet_highs() -> highspy.Highs:
-    """A silent Highs object: no banner on first construction, no log (``output_flag``)."""
+    """Make a silent Highs object: no banner on first construction, no log (output_flag)."""
     sys.stdout.flush()
     saved = os.dup(1)
     try:
