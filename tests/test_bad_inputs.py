@@ -133,6 +133,7 @@ def test_bad_input_is_one_clear_line_exit_2_and_writes_nothing(case, tmp_path):
     validated = cli("validate", folder, *options)
     assert validated.exit_code == 2, validated.output
     assert assert_one_clear_line(case, validated.output) == line
+    assert [p.name for p in tmp_path.iterdir()] == ["instance"]
     if case["id"] in SUBPROCESS:
         run = subprocess.run([sys.executable, "-m", "siting", "solve", folder, *options,
                               "--out", out], capture_output=True, text=True, timeout=120,
