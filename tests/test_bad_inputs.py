@@ -113,6 +113,10 @@ def test_the_corpus_is_large_and_each_case_is_distinct():
     print(f"\n{len(CASES)} bad inputs in {CORPUS / 'cases.toml'}")
     assert len(ids) == len(set(ids))
     assert len(CASES) >= 50
+    keys = {"id", "replace", "write", "encoding", "make", "scenario", "solver", "expect"}
+    for case in CASES:
+        assert set(case) <= keys, case["id"]
+        assert re.search(r"\.(toml|csv|geojson|gpkg|shp)\b", case["expect"][0]), case["id"]
     assert set(MAKERS) <= {case.get("make") for case in CASES}
     assert SUBPROCESS <= set(ids)
 
@@ -148,6 +152,7 @@ def test_no_source_file_can_run_code_from_an_input():
     """No pickle, eval, exec or YAML loader anywhere in the package."""
     forbidden = re.compile(r"\bpickle\b|\bmarshal\b|\bshelve\b|\beval\(|\bexec\(|\byaml\b"
                            r"|__import__|\bdill\b|\bjoblib\b")
+    assert all(forbidden.search(s) for s in ("pickle.loads(b)", "eval(text)", "yaml.load(f)"))
     sources = sorted((ROOT / "src").rglob("*.py"))
     assert len(sources) > 40
     hits = [f"{p}:{i}" for p in sources
@@ -156,23 +161,27 @@ def test_no_source_file_can_run_code_from_an_input():
 
 
 CODE = "__import__('os').system('touch PWNED')"
+# Jinja that would create the folder PWNED if a template ever evaluated an input text.
+TEMPLATE_CODE = "{{ lipsum.__globals__.os.mkdir(dict(PWNED=1)|list|first) }}"
 
 
 def test_code_in_text_fields_comes_out_as_plain_data(tmp_path, monkeypatch):
-    """Names that look like code are stored and written back verbatim, never run."""
+    """Names that look like Python or Jinja are written back verbatim, never run."""
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "instance"
     shutil.copytree(BASE, folder)
     toml = folder / "instance.toml"
     toml.write_text(toml.read_text().replace('name = "bad-input base"', f'name = "{CODE}"'))
     regions = folder / "regions.geojson"
-    regions.write_text(regions.read_text().replace('"District 1"', '"{{7*7}} ${7*7}"'))
+    regions.write_text(regions.read_text().replace("District 1", "{{ 6*7 }}x {% if 1 %}"))
     sites = folder / "sites.csv"
-    sites.write_text(sites.read_text().replace("Collection 1", "eval(1+1)"))
-    solution = solve_verified(folder, tmp_path / "run")
+    sites.write_text(sites.read_text().replace("Collection 1", TEMPLATE_CODE))
+    run = tmp_path / "run"
+    solution = solve_verified(folder, run)
     assert solution["instance"]["name"] == CODE
-    regions_out = (tmp_path / "run" / "regions.csv").read_text()
-    facilities_out = (tmp_path / "run" / "facilities.csv").read_text()
-    assert "{{7*7}} ${7*7}" in regions_out
-    assert "eval(1+1)" in facilities_out
+    assert "{{ 6*7 }}x {% if 1 %}" in (run / "regions.csv").read_text()
+    assert TEMPLATE_CODE in (run / "facilities.csv").read_text()
+    page = (run / "map.html").read_text()
+    assert "6*7 }}x" in page
+    assert "42x" not in page
     assert not (tmp_path / "PWNED").exists()
