@@ -25,3 +25,14 @@ def tiny(tmp_path: Path):
         return write_instance(tmp_path / "tiny", toml, regions, sites, distances__csv=dist)
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how many bad inputs the corpus tried and how many got a clear error."""
+    name = "test_bad_input_is_one_clear_line_exit_2_and_writes_nothing["
+    stats = terminalreporter.stats
+    outcomes = [r.outcome for key in ("passed", "failed") for r in stats.get(key, [])
+                if r.when == "call" and name in r.nodeid]
+    if outcomes:
+        terminalreporter.write_line(f"bad-input corpus: {len(outcomes)} bad inputs tried, "
+                                    f"{outcomes.count('passed')} clear errors")

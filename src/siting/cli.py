@@ -9,17 +9,19 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from siting.errors import SitingError
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
-from siting.instance.network import build_network
 from siting.model.policies import REGISTRY
 from siting.render.maps import render_map
+from siting.run import prepare, resolve_scenario
 from siting.run import solve as solve_instance
 from siting.runfiles import write_run
 from siting.solution import Solution
+from siting.solve import load_profile
 from siting.verify import verify_run
 
 app = typer.Typer(help="Where to build collection and recycling facilities, and how big.",
@@ -38,7 +40,8 @@ def friendly(command):
         except SitingError as exc:
             if "--debug" in sys.argv:
                 raise
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[bold red]interrupted[/]: nothing was written for this run")
@@ -49,16 +52,18 @@ def friendly(command):
 
 LINKING = {"auto": None, "strong": True, "weak": False}
 InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (with instance.toml).")]
+ScenarioOption = Annotated[str | None, typer.Option(help="Scenario file, or a name in the "
+                                                     "instance's scenarios/ folder.")]
+SolverOption = Annotated[str, typer.Option(help="Solver profile: a name in solvers/ or a "
+                                           "TOML file.")]
 
 
 @app.command()
 @friendly
 def solve(
     instance: InstanceArg,
-    scenario: Annotated[str | None, typer.Option(help="Scenario file, or a name in the "
-                                                 "instance's scenarios/ folder.")] = None,
-    solver: Annotated[str, typer.Option(help="Solver profile: a name in solvers/ or a "
-                                        "TOML file.")] = "highs",
+    scenario: ScenarioOption = None,
+    solver: SolverOption = "highs",
     out: Annotated[Path | None, typer.Option(help="Run folder to write (default "
                                              "runs/<instance>/<scenario>).")] = None,
     linking: Annotated[str, typer.Option(help="Strong linking: auto, strong or weak.")] = "auto",
@@ -111,10 +116,13 @@ def _pct(value: float | None) -> str:
 
 @app.command()
 @friendly
-def validate(instance: InstanceArg) -> None:
-    """Check an instance folder without solving it."""
+def validate(instance: InstanceArg, scenario: ScenarioOption = None,
+             solver: SolverOption = "highs") -> None:
+    """Check an instance folder, and a scenario and solver profile, without solving."""
     inst = load_instance(instance)
-    net = build_network(inst)
+    resolved = resolve_scenario(inst.path, scenario)
+    load_profile(solver)
+    net = prepare(inst, resolved)
     console.print(f"[green]ok[/]: {inst.name}: {len(inst.regions)} regions, {len(inst.sites)} "
                   f"sites, {len(inst.streams)} streams, tiers {' -> '.join(inst.tiers)}, "
                   f"{len(net.arc_km)} arcs, {len(net.option_site)} build options")

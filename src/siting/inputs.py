@@ -6,8 +6,30 @@ import tomllib
 from pathlib import Path
 
 import pydantic
+from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic_core import PydanticCustomError
 
 from siting.errors import InputError
+
+# Tags that pydantic puts in an error's location for the members of a union or a validator
+# (``constrained-float``, ``dict[str,...]``): not fields the user wrote, so never shown.
+_TAGS = ("list[", "dict[", "literal[", "function-", "constrained-")
+
+
+class Strict(BaseModel):
+    """Base of every input schema: frozen, and an unknown key is an error listing the known."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: object) -> object:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(cls.model_fields))
+            if unknown:
+                raise PydanticCustomError("unknown_key", "unknown key; expected some of {known}",
+                                          {"key": unknown[0], "known": sorted(cls.model_fields)})
+        return data
 
 
 def read_toml(path: Path, error: type[InputError] = InputError) -> dict:
@@ -22,12 +44,33 @@ def read_toml(path: Path, error: type[InputError] = InputError) -> dict:
         raise error(path, None, f"invalid TOML: {exc}") from None
 
 
+def toml_table(data: dict, key: str, path: Path, error: type[InputError] = InputError) -> dict:
+    """Return the table ``key`` of parsed TOML (empty when absent); else raise ``error``."""
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise error(path, key, f"expected a table [{key}], got {value!r}")
+    return value
+
+
 def validation_error(path: Path, exc: pydantic.ValidationError, prefix: str = "",
                      error: type[InputError] = InputError) -> InputError:
-    """The first pydantic error as a one-line ``error`` naming the field and the value given."""
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"] if not str(p).startswith(("list[", "literal[", "function-"))]
+    """Return the most telling pydantic error as a one-line ``error`` naming field and value.
+
+    Of a union's errors (a number or a per-stream table), the one about what the user wrote
+    is the deepest (``recovery.ncm`` rather than ``recovery`` not being a number), then one
+    that is not a mere type mismatch (a list too short rather than not being ``'all'``).
+    """
+    def telling(item: tuple[list[str], dict]) -> tuple[int, bool]:
+        loc, err = item
+        return len(loc), not err["type"].endswith(("_type", "_parsing", "literal_error"))
+
+    located = [([str(p) for p in err["loc"] if not str(p).startswith(_TAGS)], err)
+               for err in exc.errors()]
+    loc, err = max(located, key=telling)
+    if err["type"] == "unknown_key":
+        loc.append(err["ctx"]["key"])
     field = prefix + ".".join(loc)
     given = err.get("input")
     shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
-    return error(path, field or None, f"{err['msg']}{shown}")
+    message = err["msg"].removeprefix("Value error, ")
+    return error(path, field.rstrip(".") or None, f"{message}{shown}")

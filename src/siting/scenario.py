@@ -9,7 +9,7 @@ from typing import Any
 import pydantic
 
 from siting.errors import ScenarioError
-from siting.inputs import read_toml, validation_error
+from siting.inputs import read_toml, toml_table, validation_error
 from siting.model.objective import MODES
 from siting.model.policies import REGISTRY, Policy
 
@@ -55,15 +55,21 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
     unknown = sorted(set(data) - SCENARIO_KEYS)
     if unknown:
         raise ScenarioError(path, unknown[0], f"unknown section; expected {sorted(SCENARIO_KEYS)}")
-    head = _table(data, "scenario", path)
+    head = toml_table(data, "scenario", path, ScenarioError)
     head_unknown = sorted(set(head) - {"name", "description", "extends"})
     if head_unknown:
         raise ScenarioError(path, f"scenario.{head_unknown[0]}",
                             "unknown key; expected name, description, extends")
+    text = [key for key, value in head.items() if not isinstance(value, str)]
+    if text:
+        raise ScenarioError(path, f"scenario.{text[0]}", f"expected text, got {head[text[0]]!r}")
     parent = Scenario()
     if "extends" in head:
-        parent = load_scenario(path.parent / str(head["extends"]), (*_seen, path))
-    objective = _table(data, "objective", path)
+        if not (path.parent / head["extends"]).is_file():
+            raise ScenarioError(path, "scenario.extends", "expected a scenario file relative to "
+                                f"this one: no such file {head['extends']!r}")
+        parent = load_scenario(path.parent / head["extends"], (*_seen, path))
+    objective = toml_table(data, "objective", path, ScenarioError)
     if set(objective) - {"mode"}:
         raise ScenarioError(path, f"objective.{sorted(set(objective) - {'mode'})[0]}", "unknown key")
     mode = objective.get("mode", parent.objective)
@@ -73,8 +79,8 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
     if not isinstance(entries, list):
         raise ScenarioError(path, "policy", "expected [[policy]] tables")
     own = tuple(parse_policy(entry, path, i) for i, entry in enumerate(entries, start=1))
-    return Scenario(name=str(head.get("name", path.stem)),
-                    description=str(head.get("description", parent.description)),
+    return Scenario(name=head.get("name", path.stem),
+                    description=head.get("description", parent.description),
                     objective=mode, policies=parent.policies + own, path=path)
 
 
@@ -83,7 +89,7 @@ def parse_policy(entry: Any, path: Path, index: int) -> Policy:
     where = f"policy[{index}]"
     if not isinstance(entry, dict) or "type" not in entry:
         raise ScenarioError(path, f"{where}.type", f"missing; expected one of {sorted(REGISTRY)}")
-    cls = REGISTRY.get(entry["type"])
+    cls = REGISTRY.get(entry["type"]) if isinstance(entry["type"], str) else None
     if cls is None:
         raise ScenarioError(path, f"{where}.type",
                             f"unknown policy {entry['type']!r}; expected one of {sorted(REGISTRY)}")
@@ -91,10 +97,3 @@ def parse_policy(entry: Any, path: Path, index: int) -> Policy:
         return cls.model_validate(entry)
     except pydantic.ValidationError as exc:
         raise validation_error(path, exc, f"{where}.", ScenarioError) from None
-
-
-def _table(data: dict, key: str, path: Path) -> dict:
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise ScenarioError(path, key, "expected a table")
-    return value

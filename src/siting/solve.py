@@ -18,22 +18,20 @@ import highspy
 import numpy as np
 import pydantic
 import pyomo.environ as pyo
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.errors import InputError, SolverError
 from siting.heuristic import greedy_start
-from siting.inputs import read_toml, validation_error
+from siting.inputs import Strict, read_toml, toml_table, validation_error
 
 SOLVERS_DIR = Path(__file__).resolve().parents[2] / "solvers"
 _THREADS_IN_USE: list[int] = []
 
 
-class SolverProfile(BaseModel):
+class SolverProfile(Strict):
     """A solver profile: the HiGHS settings of a run."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "highs"
     description: str = ""
@@ -61,10 +59,13 @@ def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
     if unknown:
         raise InputError(path, unknown[0], "unknown section; expected [solver] and [options]")
     try:
-        return SolverProfile.model_validate({"name": path.stem, **data.get("solver", {}),
-                                             "options": data.get("options", {})})
+        profile = SolverProfile.model_validate({"name": path.stem,
+                                                **toml_table(data, "solver", path),
+                                                "options": toml_table(data, "options", path)})
     except pydantic.ValidationError as exc:
         raise validation_error(path, exc, "solver.") from None
+    _set_options(_quiet_highs(), profile.options, path)  # HiGHS itself checks its options
+    return profile
 
 
 @dataclass
@@ -170,32 +171,37 @@ def _gap(objective: float, bound: float) -> float:
 
 
 def _quiet_highs() -> highspy.Highs:
-    """A Highs object, without the banner that HiGHS prints on stdout on first construction."""
+    """Make a silent Highs object: no banner on first construction, no log (output_flag)."""
     sys.stdout.flush()
     saved = os.dup(1)
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 1)
-            return highspy.Highs()
+            highs = highspy.Highs()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
 def _highs(profile: SolverProfile) -> highspy.Highs:
     highs = _quiet_highs()
-    highs.setOptionValue("output_flag", False)
     if _THREADS_IN_USE and _THREADS_IN_USE[0] != profile.threads:
         highspy.Highs.resetGlobalScheduler(True)
         _THREADS_IN_USE.clear()
     _THREADS_IN_USE[:] = [profile.threads]
     options = {"time_limit": profile.time_limit, "mip_rel_gap": profile.mip_rel_gap,
                "threads": profile.threads, "random_seed": profile.seed, **profile.options}
+    _set_options(highs, options, f"solvers/{profile.name}.toml")
+    return highs
+
+
+def _set_options(highs: highspy.Highs, options: dict, path: str | Path) -> None:
     for key, value in options.items():
         if highs.setOptionValue(key, value) != highspy.HighsStatus.kOk:
-            raise InputError(f"solvers/{profile.name}.toml", f"options.{key}",
-                             f"HiGHS refused the value {value!r}")
-    return highs
+            raise InputError(path, f"options.{key}", "HiGHS refused it: no such option, or "
+                             f"the value {value!r} is not allowed")
 
 
 def _to_highs_lp(form) -> highspy.HighsLp:

@@ -22,11 +22,16 @@ WGS84 = "EPSG:4326"
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV file with every column as text (ids stay ``"007"``)."""
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InstanceError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InstanceError(path, None, f"cannot read CSV: {str(exc).splitlines()[0]}") from None
+    separator = next((c for c in ";\t|" if c in table.columns[0]), None)
+    if len(table.columns) == 1 and separator:
+        raise InstanceError(path, "header", f"expected columns separated by commas, found "
+                            f"{separator!r}: save the sheet as comma-separated CSV")
+    return table
 
 
 def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:

@@ -20,10 +20,9 @@ from siting.instance.layers import (
     read_table,
     text_column,
 )
-from siting.instance.schema import InstanceFile
+from siting.instance.schema import MAX_AMOUNT, MAX_TONNES, InstanceFile
 
 INSTANCE_FILE = "instance.toml"
-MAX_TONNES = 1e10  # far above any real supply or capacity; larger values are typos
 
 
 @dataclass(frozen=True)
@@ -163,7 +162,8 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
             "tier": tiers,
             "province": text_column(frame, "province", ""),
             "existing_capacity": existing,
-            "existing_fixed_cost": number_column(frame, "existing_fixed_cost", path, default=0.0),
+            "existing_fixed_cost": number_column(frame, "existing_fixed_cost", path, default=0.0,
+                                                 maximum=MAX_AMOUNT),
             "sizes": sizes,
             "streams": streams,
             "fixed_cost_factor": number_column(frame, "fixed_cost_factor", path, default=1.0,

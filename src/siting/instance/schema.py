@@ -1,20 +1,27 @@
-"""The schema of ``instance.toml`` (pydantic, strict: unknown keys are errors)."""
+"""The schema of ``instance.toml`` (pydantic, strict: unknown keys are errors).
+
+Every quantity has a range: a value far outside any real one is a typo or a unit slip
+(a capacity in grams, a cost in cents), and would also wreck the solver's numerics.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-PerStream = NonNegative | dict[str, NonNegative]
+from siting.inputs import Strict
 
+MAX_TONNES = 1e10  # t or t/yr: far above any real supply or capacity
+MAX_PER_TONNE = 1e9  # currency per tonne or tonne-km: dearer than any real handling
+MAX_AMOUNT = 1e13  # currency: the fixed cost or capex of one facility
+MAX_CO2_KG = 1e5  # kg CO2 per tonne or tonne-km: 100 t of CO2 per tonne moved or processed
 
-class Strict(BaseModel):
-    """Base of every schema: unknown keys are errors, values are frozen once read."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+Tonnes = Annotated[float, Field(ge=0, le=MAX_TONNES, allow_inf_nan=False)]
+PerTonne = Annotated[float, Field(ge=0, le=MAX_PER_TONNE, allow_inf_nan=False)]
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+Co2 = Annotated[float, Field(ge=0, le=MAX_CO2_KG, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class InstanceMeta(Strict):
@@ -58,7 +65,7 @@ class Distance(Strict):
 class Finance(Strict):
     """Table ``[finance]``: discount rate and lifetime for annualising capex."""
 
-    discount_rate: Annotated[float, Field(ge=0, le=1)]
+    discount_rate: Share
     lifetime_years: Annotated[int, Field(ge=1, le=100)]
 
     @property
@@ -72,20 +79,20 @@ class Stream(Strict):
     """One ``[streams.<id>]`` table: costs, penalty, emissions, value."""
 
     label: str = ""
-    transport_cost: NonNegative
-    uncollected_penalty: NonNegative | None = None
-    co2_kg_per_tkm: NonNegative = 0.0
-    value: NonNegative = 0.0
+    transport_cost: PerTonne
+    uncollected_penalty: PerTonne | None = None
+    co2_kg_per_tkm: Co2 = 0.0
+    value: PerTonne = 0.0
 
 
 class Size(Strict):
     """One size option of a tier: capacity, costs, minimum throughput."""
 
     name: str = Field(min_length=1)
-    capacity: Positive
-    fixed_cost: NonNegative = 0.0
-    capex: NonNegative = 0.0
-    min_throughput: NonNegative = 0.0
+    capacity: Annotated[float, Field(gt=0, le=MAX_TONNES, allow_inf_nan=False)]
+    fixed_cost: Amount = 0.0
+    capex: Amount = 0.0
+    min_throughput: Tonnes = 0.0
 
     @model_validator(mode="after")
     def _min_below_capacity(self) -> Size:
@@ -97,10 +104,10 @@ class Size(Strict):
 class Tier(Strict):
     """One ``[tiers.<name>]`` table: per-tonne costs, emissions, recovery, sizes."""
 
-    processing_cost: PerStream = 0.0
-    transport_cost_factor: NonNegative = 1.0
-    co2_kg_per_t: PerStream = 0.0
-    recovery: Annotated[float, Field(ge=0, le=1)] | dict[str, Annotated[float, Field(ge=0, le=1)]] | None = None
+    processing_cost: PerTonne | dict[str, PerTonne] = 0.0
+    transport_cost_factor: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 1.0
+    co2_kg_per_t: Co2 | dict[str, Co2] = 0.0
+    recovery: Share | dict[str, Share] | None = None
     sizes: list[Size] = []
 
     @field_validator("sizes")

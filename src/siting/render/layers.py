@@ -26,6 +26,9 @@ Rows = Sequence[tuple[str, str]]
 Record = dict[str, Any]
 GAP_TOLERANCE_T = 1e-6
 SCRIPT_BREAK = re.compile(r"<(?=[/!]|script)", re.IGNORECASE)
+# branca renders the output of every element's script again as a Jinja template: an input
+# text holding "{{", "{%" or "{#" would run there (and could run any Python).
+TEMPLATE_OPEN = re.compile(r"\{(?=[{%#])")
 
 PANES = {  # z-index: regions under Leaflet's overlay pane, markers above it
     "siting-regions": 350, "siting-flows": 410, "siting-gap": 420,
@@ -76,13 +79,14 @@ class FeatureLayer(Layer):
 
 
 def js_json(value: Any) -> str:
-    r"""Return JSON that is safe inside an HTML ``<script>`` element.
+    r"""Return JSON that is safe inside an HTML ``<script>`` element and a Jinja template.
 
     Every ``<`` that could end the script or open a comment (``</``, ``<!``, ``<script``)
-    is written as the JSON escape ``\u003c``.
+    is written as the JSON escape ``\u003c``, and every ``{`` that could open a Jinja
+    tag (``{{``, ``{%``, ``{#``: only ever inside a string) as ``\u007b``.
     """
     text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
-    return SCRIPT_BREAK.sub(r"\\u003c", text)
+    return TEMPLATE_OPEN.sub(r"\\u007b", SCRIPT_BREAK.sub(r"\\u003c", text))
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 from pyproj import Geod
 
+from siting.inputs import Strict
 from siting.instance.load import Instance
 from siting.instance.network import Network
 
-Scope = Literal["all", "each"] | list[str]
+Scope = Literal["all", "each"] | Annotated[list[str], Field(min_length=1)]
 # Great-circle distance is defined on the mean-radius sphere; the verifier and policy checks
 # measure it there with pyproj, independently of the engine's haversine.
 SPHERE = Geod(a=6371008.8, b=6371008.8)
@@ -41,7 +42,7 @@ class RunView:
         return pd.Series(origin, index=flows.index), flows["destination"].map(site_prov)
 
 
-class Policy(BaseModel):
+class Policy(Strict):
     """A named, parameterised rule added to the core model.
 
     Subclasses declare their parameters as fields and a ``type`` literal naming them in
@@ -51,7 +52,6 @@ class Policy(BaseModel):
     :meth:`cost` (the verifier's recomputation of the objective term).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     type: str
     summary: ClassVar[str] = ""
     unit: ClassVar[str] = "t"  # unit of the rows' right-hand side, for diagnosis and duals

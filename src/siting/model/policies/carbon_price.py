@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import pyomo.environ as pyo
-from pydantic import Field
 
 from siting.instance.network import Network
-from siting.instance.schema import per_stream
+from siting.instance.schema import PerTonne, per_stream
 from siting.model.policies import register
 from siting.model.policies.base import Policy, RunView
 
@@ -22,7 +21,7 @@ class CarbonPrice(Policy):
 
     type: Literal["carbon_price"] = "carbon_price"
     summary = "adds price x emissions (transport and processing) to the objective"
-    per_tonne_co2: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    per_tonne_co2: PerTonne
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """The carbon cost as the block's cost term."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import numpy as np
 import pyomo.environ as pyo
-from pydantic import Field
 
 from siting.instance.network import Network
+from siting.instance.schema import PerTonne
 from siting.model.policies import register
 from siting.model.policies.base import Policy, RunView
 from siting.model.policies.in_province_share import flow_provinces
@@ -23,7 +23,7 @@ class CrossBorderSurcharge(Policy):
 
     type: Literal["cross_border_surcharge"] = "cross_border_surcharge"
     summary = "extra cost per tonne crossing a province border"
-    per_tonne: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    per_tonne: PerTonne
     by: Literal["province"] = "province"
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:

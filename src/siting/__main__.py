@@ -1,0 +1,5 @@
+"""``python -m siting``: the command line."""
+
+from siting.cli import app
+
+app(prog_name="siting")
