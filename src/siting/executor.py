@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from siting.errors import InputError
 
+CONNECT_TIMEOUT = "10s"  # to reach a Dask scheduler
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -87,7 +88,7 @@ def cluster(scheduler: str | None) -> Iterator[Executor | None]:
     from distributed import Client  # imported on use: it takes a second to import
 
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, ValueError) as exc:
         raise InputError("--scheduler", None, f"no Dask scheduler at {scheduler}: {exc}") from None
     with client:

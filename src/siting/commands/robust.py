@@ -49,7 +49,7 @@ def robust(
     force: ForceOption = False,
     offline: Annotated[bool, typer.Option(help="Inline Leaflet in the map, no tiles.")] = False,
 ) -> None:
-    """Solve seeded samples of uncertain inputs; tell robust sites from bets; rank networks by regret.
+    """Solve seeded samples of uncertain inputs: robust sites, bets, networks by regret.
 
     Each sample is a verified run folder OUT/samples/NNN (the base scenario: OUT/baseline).
     Writes frequency.csv (how often each site is selected, at which size), costs.csv (the

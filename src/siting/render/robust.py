@@ -1,5 +1,7 @@
-"""The pages of a robust run: a map of how often each site is selected, and a report page
-with the site table, the cost distribution and the regret table (inline SVG, no script).
+"""The pages of a robust run: a site-selection map, and a report page with charts.
+
+The map colours each site by the share of samples that select it; the report page holds
+the site table, the cost distribution and the regret table (inline SVG, no script).
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def _histogram(costs: np.ndarray, currency: str) -> str:
     if not len(costs):
         return "<p>No sample was solved.</p>"
     counts, edges = np.histogram(costs, bins=min(COST_BINS, max(1, len(np.unique(costs)))))
-    labels = [f"{style.money(a, '')} – {style.money(b, '')}".strip()
+    labels = [f"{style.money(a, '').strip()} – {style.money(b, '').strip()}"
               for a, b in zip(edges[:-1], edges[1:], strict=True)]
     quantiles = pd.Series(costs).quantile([0.05, 0.5, 0.95])
     note = (f"<p class='note'>Total cost per year ({html.escape(currency)}): 5th percentile "

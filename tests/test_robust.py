@@ -1,0 +1,205 @@
+"""Robust siting: seeded samples, the same on a process pool and on Dask, known answers,
+regret entries against direct re-solves, interrupted runs, and bad uncertainty tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster
+
+from siting import executor
+from siting.model.policies.fixed_network import FixedNetwork
+from siting.robust import network_of, plan_samples, robust
+from siting.run import solve
+from siting.runfiles import write_run
+from siting.scenario import Scenario
+from siting.uncertainty import Lognormal, Uncertainty, draw
+from siting.verify import verify_run
+from support import DEMO, cli
+
+QUICK = "highs-quick"
+TABLES = ("frequency", "costs", "regret", "matrix")
+UNCERTAIN = """
+[scenario]
+name = "uncertain"
+[uncertainty]
+supply = {{ distribution = "lognormal", sigma = {sigma} }}
+transport_cost = {{ distribution = "uniform", low = 0.8, high = 1.3 }}
+"""
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The same 3 samples of the demo solved on a local process pool and on a Dask cluster."""
+    root = tmp_path_factory.mktemp("robust")
+    pool = robust(DEMO, root / "pool", samples=3, seed=7, solver=QUICK, jobs=2)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as local, Client(local) as client:
+        dask = robust(DEMO, root / "dask", samples=3, seed=7, solver=QUICK,
+                      executor=client.get_executor())
+    return {"root": root, "pool": pool, "dask": dask}
+
+
+def _verified(folder: Path) -> bool:
+    report = verify_run(folder)
+    return report.ok
+
+
+def test_dask_cluster_and_process_pool_give_identical_results(demo_runs):
+    root = demo_runs["root"]
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(demo_runs["pool"], name),
+                                      getattr(demo_runs["dask"], name))
+    for where in ("pool", "dask"):
+        samples = sorted((root / where / "samples").iterdir())
+        assert [s.name for s in samples] == ["000", "001", "002"]
+        assert all(_verified(s) for s in [root / where / "baseline", *samples])
+    assert len(demo_runs["pool"].matrix.columns) == 3
+
+
+def test_regret_entries_equal_direct_resolves_with_builds_fixed(demo_runs, tmp_path: Path):
+    result, root = demo_runs["pool"], demo_runs["root"] / "pool"
+    _, runs, _ = plan_samples(DEMO, root, samples=3, seed=7, solver=QUICK)
+    networks = {name: network_of(root / ("baseline" if name.split("+")[0] == "baseline"
+                                         else f"samples/{name.split('+')[0]}"))
+                for name in result.matrix.index}
+    checked = 0
+    for name in list(networks)[:2]:
+        for i in (0, 2):
+            spec = runs[i]
+            fixed = Scenario(name="direct", objective=spec.scenario.objective,
+                             policies=spec.scenario.policies
+                             + (FixedNetwork(builds=networks[name]),))
+            folder = write_run(solve(DEMO, fixed, QUICK), tmp_path / f"{checked}")
+            assert _verified(folder)
+            cost = json.loads((folder / "solution.json").read_text())["kpis"]["total_cost"]
+            assert result.matrix.loc[name, f"{i:03d}"] == pytest.approx(cost, rel=1e-6)
+            checked += 1
+    assert checked == 4
+    regret = result.matrix - result.matrix.min(axis=0)
+    row = result.regret.set_index("network").loc[result.matrix.index[0]]
+    assert row["max_regret"] == pytest.approx(regret.iloc[0].max())
+    assert (result.regret["max_regret"] >= 0).all()
+
+
+@pytest.fixture
+def uncertain_tiny(tiny) -> Path:
+    """The tiny instance where f2 is the one site to open whatever the supply and costs.
+
+    Opening f2 alone costs 5000 + (40 x 10 km) x transport factor x supply factor, f1
+    alone 5000 + 600 x ..., both 10000 + 100 x ...; capacity never binds.
+    """
+    folder = tiny(capacity=1e6, fixed=5000)
+    (folder / "scenarios").mkdir()
+    (folder / "scenarios" / "uncertain.toml").write_text(UNCERTAIN.format(sigma=0.4))
+    return folder
+
+
+def test_site_optimal_in_every_sample_is_at_100_percent(uncertain_tiny, tmp_path: Path):
+    with ThreadPoolExecutor(1) as pool:
+        result = robust(uncertain_tiny, tmp_path / "out", "uncertain", samples=5, seed=1,
+                        solver=QUICK, executor=pool)
+    freq = result.frequency.set_index("id")
+    assert freq.loc["f2", "selected"] == 1.0
+    assert freq.loc["f2", "verdict"] == "robust"
+    assert freq.loc["f1", "selected"] == 0.0
+    assert freq.loc["f1", "verdict"] == "never"
+    assert result.costs["verified"].all()
+    assert len(result.costs) == 5
+    factors = result.costs[["supply", "transport_cost"]]
+    assert factors.nunique().min() == 5  # the samples differ
+    assert len(result.regret) == 1
+    assert result.regret["max_regret"].iloc[0] == 0.0
+    # the only network's cost on each sample is the verified sample's own cost
+    assert result.matrix.iloc[0].to_numpy() == pytest.approx(
+        result.costs["total_cost"].to_numpy(), rel=1e-6)
+
+
+def test_interrupted_run_keeps_finished_samples(uncertain_tiny, tmp_path: Path):
+    out = tmp_path / "out"
+    finished: list[str] = []
+
+    def stop_after_first_sample(spec, row, skipped):
+        finished.append(spec.run)
+        if spec.run.startswith("samples/"):
+            raise KeyboardInterrupt
+
+    with ThreadPoolExecutor(1) as pool:
+        with pytest.raises(KeyboardInterrupt):
+            robust(uncertain_tiny, out, "uncertain", samples=4, seed=3, solver=QUICK,
+                   on_done=stop_after_first_sample, executor=pool)
+        kept = [run for run in finished if (out / run / "verification.json").exists()]
+        assert kept == finished
+        assert any(run.startswith("samples/") for run in kept)
+        assert all(verify_run(out / run).ok for run in kept)
+        skipped: list[str] = []
+        robust(uncertain_tiny, out, "uncertain", samples=4, seed=3, solver=QUICK,
+               on_done=lambda spec, row, was_skipped: skipped.append(spec.run) if was_skipped
+               else None, executor=pool)
+    assert sorted(skipped) == sorted(kept)
+
+
+def test_samples_depend_only_on_seed_and_index():
+    uncertainty = Uncertainty(supply=Lognormal(distribution="lognormal", sigma=0.4,
+                                               by="province"))
+    provinces = ["A", "B", "C"]
+    fifth = draw(uncertainty, provinces, 11, 5)
+    assert fifth == draw(uncertainty, provinces, 11, 5)
+    assert list(fifth) == ["supply:A", "supply:B", "supply:C"]
+    assert fifth != draw(uncertainty, provinces, 12, 5) != draw(uncertainty, provinces, 11, 4)
+    assert all(math.isfinite(v) and v > 0 for v in fifth.values())
+
+
+def test_cli_robust_writes_tables_and_pages(uncertain_tiny, tmp_path: Path):
+    out = tmp_path / "cli"
+    result = cli("robust", uncertain_tiny, "--scenario", "uncertain", "--samples", "2",
+                 "--solver", QUICK, "--jobs", "1", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "f2" in result.output
+    assert "robust" in result.output
+    for name in ("frequency.csv", "costs.csv", "regret.csv", "regret_matrix.csv",
+                 "robust.html", "robust-map.html"):
+        assert (out / name).stat().st_size > 0, name
+    page = (out / "robust.html").read_text()
+    assert "<svg" in page
+    assert "robust-map.html" in page
+    assert "<script" not in page
+    assert "://" not in page.replace("http://www.w3.org/2000/svg", "")
+
+
+@pytest.mark.parametrize(("table", "field"), [
+    ('supply = { distribution = "lognormal" }', "uncertainty.supply.lognormal.sigma"),
+    ('value = { distribution = "uniform", low = 2, high = 1 }', "uncertainty.value"),
+    ('fixed_cost = { distribution = "lognormal", sigma = 0.2, by = "province" }',
+     "uncertainty"),
+    ('supply = { distribution = "gamma", shape = 2 }', "uncertainty.supply"),
+])
+def test_bad_uncertainty_is_one_line_naming_file_and_field(uncertain_tiny, tmp_path: Path,
+                                                           table: str, field: str):
+    scenario = uncertain_tiny / "scenarios" / "bad.toml"
+    scenario.write_text(f"[uncertainty]\n{table}\n")
+    out = tmp_path / "out"
+    result = cli("robust", uncertain_tiny, "--scenario", "bad", "--samples", "2", "--jobs",
+                 "1", "--out", out)
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line
+    assert "Traceback" not in line
+    assert f"bad.toml: {field}" in line, line
+    assert not out.exists()
+
+
+def test_scheduler_that_does_not_answer_is_bad_input(uncertain_tiny, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(executor, "CONNECT_TIMEOUT", "1s")
+    result = cli("robust", uncertain_tiny, "--samples", "1", "--scheduler",
+                 "tcp://127.0.0.1:9", "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "--scheduler" in result.output
+    assert "no Dask scheduler" in result.output
