@@ -174,16 +174,19 @@ def test_cli_robust_writes_tables_and_pages(uncertain_tiny, tmp_path: Path):
 
 
 @pytest.mark.parametrize(("table", "field"), [
-    ('supply = { distribution = "lognormal" }', "uncertainty.supply.lognormal.sigma"),
-    ('value = { distribution = "uniform", low = 2, high = 1 }', "uncertainty.value"),
-    ('fixed_cost = { distribution = "lognormal", sigma = 0.2, by = "province" }',
+    ('[uncertainty]\nsupply = { distribution = "lognormal" }',
+     "uncertainty.supply.lognormal.sigma"),
+    ('[uncertainty]\nvalue = { distribution = "uniform", low = 2, high = 1 }',
+     "uncertainty.value"),
+    ('[uncertainty]\nfixed_cost = { distribution = "lognormal", sigma = 0.2, by = "province" }',
      "uncertainty"),
-    ('supply = { distribution = "gamma", shape = 2 }', "uncertainty.supply"),
+    ('[uncertainty]\nsupply = { distribution = "gamma", shape = 2 }', "uncertainty.supply"),
+    ('[objective]\nmode = "lexicographic"', "objective.mode"),
 ])
 def test_bad_uncertainty_is_one_line_naming_file_and_field(uncertain_tiny, tmp_path: Path,
                                                            table: str, field: str):
     scenario = uncertain_tiny / "scenarios" / "bad.toml"
-    scenario.write_text(f"[uncertainty]\n{table}\n")
+    scenario.write_text(f"{table}\n")
     out = tmp_path / "out"
     result = cli("robust", uncertain_tiny, "--scenario", "bad", "--samples", "2", "--jobs",
                  "1", "--out", out)

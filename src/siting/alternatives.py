@@ -24,13 +24,13 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from siting.bench import OnDone, RunSpec, read_row, run_specs
-from siting.errors import InfeasibleError, ScenarioError
+from siting.errors import InfeasibleError
 from siting.executor import workers
 from siting.instance.load import Instance, load_instance
 from siting.model.objective import stages
 from siting.model.policies.fixed_network import FixedNetwork
-from siting.robust import Builds, network_of
-from siting.run import build, resolve_scenario
+from siting.robust import Builds, costed_scenario, network_of
+from siting.run import build
 from siting.runfiles import read_meta, write_atomic
 from siting.scenario import Scenario
 from siting.solve import SolverProfile, load_profile, solve_model
@@ -76,10 +76,7 @@ def alternatives(instance: str | Path, out: str | Path, scenario: str | Path | N
     if count < 1 or not 0 <= slack <= 1:
         raise ValueError("count must be at least 1 and slack between 0 and 1")
     inst = load_instance(instance)
-    base = resolve_scenario(inst.path, scenario)
-    if base.objective == "lexicographic":
-        raise ScenarioError(base.path or "scenario", "objective.mode",
-                            "alternatives compare costs: use mode cost or value")
+    base = costed_scenario(inst, scenario, "alternatives")
     profile = load_profile(solver)
     root = Path(out)
     optimum = RunSpec.of(inst, base, profile, root, OPTIMUM)

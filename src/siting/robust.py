@@ -29,9 +29,10 @@ import pandas as pd
 from siting.bench import OnDone, RunSpec, run_specs
 from siting.errors import ScenarioError
 from siting.executor import run_all, workers
-from siting.instance.load import load_instance
+from siting.instance.load import Instance, load_instance
 from siting.run import build, resolve_scenario
 from siting.runfiles import read_table, write_atomic
+from siting.scenario import Scenario
 from siting.solve import load_profile, to_highs
 from siting.uncertainty import draw, load_uncertainty, sample_scenario
 
@@ -66,10 +67,7 @@ def plan_samples(instance: str | Path, out: str | Path, scenario: str | Path | N
     if samples < 1:
         raise ValueError("robust siting needs at least one sample")
     inst = load_instance(instance)
-    base = resolve_scenario(inst.path, scenario)
-    if base.objective == "lexicographic":
-        raise ScenarioError(base.path or "scenario", "objective.mode",
-                            "robust siting compares costs: use mode cost or value")
+    base = costed_scenario(inst, scenario, "robust siting")
     uncertainty = load_uncertainty(base)
     profile = load_profile(solver)
     root = Path(out)
@@ -81,6 +79,21 @@ def plan_samples(instance: str | Path, out: str | Path, scenario: str | Path | N
                        profile, root, f"samples/{i:0{width}d}")
             for i, factors in enumerate(draws)]
     return RunSpec.of(inst, base, profile, root, BASELINE), runs, draws
+
+
+def costed_scenario(instance: Instance, scenario: str | Path | None, command: str) -> Scenario:
+    """Resolve the scenario of a command that compares networks by cost.
+
+    Raises
+    ------
+    siting.errors.ScenarioError
+        If its objective is lexicographic (no single cost to compare).
+    """
+    base = resolve_scenario(instance.path, scenario)
+    if base.objective == "lexicographic":
+        raise ScenarioError(base.path or "scenario", "objective.mode",
+                            f"{command} compares costs: use mode cost or value")
+    return base
 
 
 def robust(instance: str | Path, out: str | Path, scenario: str | Path | None = None,
