@@ -14,6 +14,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from siting import executor
+from siting.model.policies.cost_scale import CostScale
 from siting.model.policies.fixed_network import FixedNetwork
 from siting.robust import network_of, plan_samples, robust
 from siting.run import solve
@@ -206,3 +207,23 @@ def test_scheduler_that_does_not_answer_is_bad_input(uncertain_tiny, tmp_path: P
     assert result.exit_code == 2, result.output
     assert "--scheduler" in result.output
     assert "no Dask scheduler" in result.output
+
+
+def test_verifier_reapplies_the_sampled_factors_and_the_fixed_network(tmp_path: Path):
+    scenario = Scenario(policies=(CostScale(transport=1.5, fixed=0.8, value=1.2),))
+    folder = write_run(solve(DEMO, scenario, QUICK), tmp_path / "scaled")
+    assert verify_run(folder).ok
+    meta_path = folder / "solution.json"
+    meta = json.loads(meta_path.read_text())
+    meta["scenario"]["policies"][0]["transport"] = 1.0  # claim nominal transport costs
+    meta_path.write_text(json.dumps(meta))
+    assert any("cost policies" in p for p in verify_run(folder).problems)
+    builds = network_of(folder)
+    fixed = Scenario(policies=(FixedNetwork(builds=builds),))
+    folder = write_run(solve(DEMO, fixed, QUICK), tmp_path / "fixed")
+    assert verify_run(folder).ok
+    assert network_of(folder) == builds
+    meta = json.loads((folder / "solution.json").read_text())
+    meta["scenario"]["policies"][0]["builds"] = dict(list(builds.items())[1:])
+    (folder / "solution.json").write_text(json.dumps(meta))
+    assert any("fixed_network" in p for p in verify_run(folder).problems)
