@@ -148,6 +148,22 @@ def _sample(spec: RunSpec) -> str:
     return spec.run.removeprefix("samples/")
 
 
+def short_name(network: str, shown: int = 3) -> str:
+    """Shorten a network's name (the runs that built it) to its first ``shown`` runs."""
+    runs = network.split("+")
+    if len(runs) <= shown:
+        return network
+    return f"{'+'.join(runs[:shown])} (+{len(runs) - shown} more)"
+
+
+def provinces_by_verdict(frequency: pd.DataFrame) -> dict[str, str]:
+    """Summarise the site verdicts by province: ``{"robust": "Anhui (5), ...", "bet": ...}``."""
+    return {verdict: ", ".join(f"{province} ({n})" for province, n in
+                               frequency[frequency["verdict"] == verdict]
+                               .groupby("province").size().items())
+            for verdict in ("robust", "bet")}
+
+
 def network_of(folder: Path) -> Builds:
     """Return the sizes a run built, by site id, from its facilities.csv."""
     facilities = read_table(folder, "facilities")

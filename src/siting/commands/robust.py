@@ -15,6 +15,7 @@ from siting.executor import cluster
 from siting.instance.load import load_instance
 from siting.render.robust import MAP, PAGE, write_report
 from siting.render.style import money, percent
+from siting.robust import provinces_by_verdict, short_name
 from siting.robust import robust as run_robust
 
 ScenarioOption = Annotated[str | None, typer.Option(help="Scenario name or file.")]
@@ -72,7 +73,9 @@ def robust(
     print_table(f"{inst.name}: sites selected in at least one of {samples} samples",
                 ["site", "province", "selected", "verdict"],
                 [[(r.id, ""), (r.province, ""), (percent(r.selected), ""), (r.verdict, "")]
-                 for r in freq.itertuples()])
+                 for r in freq.itertuples()], inline=True)
+    for verdict, provinces in provinces_by_verdict(result.frequency).items():
+        console.print(f"[bold]{verdict}[/] sites by province: {provinces or 'none'}")
     costs = result.costs["total_cost"].dropna()
     console.print(f"total cost: median {money(costs.median(), currency)}, 5-95 % "
                   f"{money(costs.quantile(0.05), currency)} to "
@@ -80,7 +83,7 @@ def robust(
                   f"{int(result.costs['verified'].sum())} verified)")
     print_table("least worst-case regret first",
                 ["network", "sites built", "mean regret", "max regret"],
-                [[(r.network, r.builds), (str(r.sites_built), ""),
+                [[(short_name(r.network), r.builds or "no new site"), (str(r.sites_built), ""),
                   (money(r.mean_regret, currency), ""), (money(r.max_regret, currency), "")]
                  for r in result.regret.head(SHOWN_NETWORKS).itertuples()])
     console.print(f"wrote [bold]{out}[/]/frequency.csv, costs.csv, regret.csv, "

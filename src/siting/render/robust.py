@@ -19,7 +19,7 @@ from siting.render.maps import bounds
 from siting.render.page import add_layers, new_map, write_page
 from siting.render.report import bar_chart, html_table, link, page
 from siting.render.run import load_run
-from siting.robust import ROBUST_SHARE, Robust
+from siting.robust import ROBUST_SHARE, Robust, short_name
 from siting.runfiles import write_atomic
 
 SHARE_RAMP = style.UTILISATION_RAMP
@@ -77,7 +77,7 @@ def robust_html(result: Robust, title: str, currency: str) -> str:
                   (f"{style.tonnes(r['mean_throughput'])}/yr", ""), (str(r["verdict"]), "")]
                  for r in freq.to_dict("records")]
     regret = result.regret.head(SHOWN_NETWORKS)
-    regret_rows = [[(_short(r["network"]), r["builds"] or "no new site"),
+    regret_rows = [[(short_name(r["network"]), r["builds"] or "no new site"),
                     (str(r["sites_built"]), ""),
                     (style.money(r["expected_cost"], currency), ""),
                     (style.money(r["worst_cost"], currency), ""),
@@ -107,7 +107,7 @@ def robust_html(result: Robust, title: str, currency: str) -> str:
         "there.</p>",
         html_table(["network (builds)", "sites built", "expected cost", "worst cost",
                     "mean regret", "max regret", "infeasible samples"], regret_rows),
-        bar_chart("largest regret", [_short(n) for n in regret["network"]],
+        bar_chart("largest regret", [short_name(n) for n in regret["network"]],
                   regret["max_regret"].tolist(),
                   [style.money(v, currency) for v in regret["max_regret"]]),
     ]
@@ -120,11 +120,6 @@ def write_report(result: Robust, out: Path, title: str, currency: str,
     out = Path(out)
     return [frequency_map(result, out / "baseline", out / MAP, title, offline=offline),
             write_atomic(out / PAGE, robust_html(result, title, currency))]
-
-
-def _short(network: str) -> str:
-    parts = network.split("+")
-    return network if len(parts) <= 3 else f"{'+'.join(parts[:3])} (+{len(parts) - 3} more)"
 
 
 def _histogram(costs: np.ndarray, currency: str) -> str:
