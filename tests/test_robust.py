@@ -232,3 +232,14 @@ def test_verifier_reapplies_the_sampled_factors_and_the_fixed_network(tmp_path: 
     meta["scenario"]["policies"][0]["builds"] = dict(list(builds.items())[1:])
     (folder / "solution.json").write_text(json.dumps(meta))
     assert any("fixed_network" in p for p in verify_run(folder).problems)
+
+
+def test_no_feasible_sample_is_an_infeasible_exit(tiny, tmp_path: Path):
+    folder = tiny(capacity=10)  # 20 t/yr of plants for about 100 t of supply
+    (folder / "scenarios").mkdir()
+    (folder / "scenarios" / "all.toml").write_text(
+        UNCERTAIN.format(sigma=0.1) + '[[policy]]\ntype = "min_collection_rate"\nrate = 1.0\n')
+    result = cli("robust", folder, "--scenario", "all", "--samples", "2", "--jobs", "1",
+                 "--solver", QUICK, "--out", tmp_path / "out")
+    assert result.exit_code == 4, result.output
+    assert "no sample has a solution" in result.output

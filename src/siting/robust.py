@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from siting.bench import OnDone, RunSpec, run_specs
-from siting.errors import ScenarioError
+from siting.errors import InfeasibleError, ScenarioError
 from siting.executor import run_all, workers
 from siting.instance.load import Instance, load_instance
 from siting.run import build, resolve_scenario
@@ -120,6 +120,11 @@ def robust(instance: str | Path, out: str | Path, scenario: str | Path | None = 
     -------
     Robust
         The tables; see the module's docstring.
+
+    Raises
+    ------
+    siting.errors.InfeasibleError
+        If no sample has a solution.
     """
     baseline, runs, draws = plan_samples(instance, out, scenario, samples, seed, solver)
     with workers(jobs, executor) as running:
@@ -128,6 +133,10 @@ def robust(instance: str | Path, out: str | Path, scenario: str | Path | None = 
                   if row["has_solution"]]
         networks = distinct_networks(solved)
         sampled = [spec for spec in solved if spec is not baseline]
+        if not sampled:
+            raise InfeasibleError(f"{baseline.instance_name}: no sample has a solution: "
+                                  + "; ".join(sorted({row["message"] or row["status"]
+                                                      for row in rows[1:]})))
         tasks = [(spec, list(networks.values())) for spec in sampled]
         evaluated = {spec.run: costs for (spec, _), costs in run_all(running, network_costs,
                                                                      tasks)}
@@ -203,9 +212,9 @@ def network_costs(task: tuple[RunSpec, list[Builds]]) -> list[float]:
     index = np.array([c for c, _, _ in options], dtype=np.int32)
     highs.changeColsIntegrality(len(index), index, np.full(
         len(index), int(highspy.HighsVarType.kContinuous), dtype=np.uint8))
+    known = {(site, size) for _, site, size in options}
     costs = []
     for builds in networks:
-        known = {(site, size) for _, site, size in options}
         if not set(builds.items()) <= known:
             costs.append(math.inf)
             continue
