@@ -3,8 +3,8 @@
 The interface is the standard :class:`concurrent.futures.Executor`. :func:`workers` gives
 a pool of worker processes on this machine; a Dask cluster plugs in behind the same
 interface: :func:`cluster` connects to a Dask scheduler and gives its client's executor,
-whose futures :func:`run_all` consumes unchanged. There is no scheduler here: ordering, retries and
-placement belong to the executor.
+whose futures :func:`run_all` consumes unchanged. There is no scheduler here: ordering,
+retries and placement belong to the executor.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def pareto(
         raise typer.Exit(130) from None
     headers, rows = pareto_cells(table)
     print_table(f"{table['instance'].iloc[0]}: cost against collection rate", headers[:-1],
-                 [row[:-1] for row in rows], [(row[0][0], row[-1][0]) for row in rows], inline=True)
+                [row[:-1] for row in rows], [(row[0][0], row[-1][0]) for row in rows], inline=True)
     console.print(f"wrote [bold]{out}[/]/pareto.csv, pareto.svg, pareto.html")
 
 
@@ -130,13 +130,13 @@ def _print_comparison(table: pd.DataFrame) -> None:
                        *([(header, ""), *(row[i] for row in rows)]
                          for i, header in enumerate(headers[1:-1], start=1))]
             print_table(f"{name} ({folder})", ["", *(row[0][0] for row in rows)], columns,
-                         notes, inline=True)
+                        notes, inline=True)
         else:
             print_table(f"{name} ({folder})", headers[:-1], [row[:-1] for row in rows], notes)
 
 
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Cell]],
-                 notes: Sequence[tuple[str, str]] = (), inline: bool = False) -> None:
+                notes: Sequence[tuple[str, str]] = (), inline: bool = False) -> None:
     """Print a table, then the notes (marginal costs, messages) by name.
 
     A cell's note goes after its value with ``inline``, else under it.
