@@ -28,7 +28,7 @@ def run(samples: int = 100) -> dict:
     with tempfile.TemporaryDirectory(prefix="siting-robust-") as tmp:
         for n in (1, 2):
             with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as local, Client(local) as client:
+                              dashboard_address=":0") as local, Client(local) as client:
                 t0 = time.perf_counter()
                 result = robust(INSTANCE, Path(tmp) / f"workers-{n}", samples=samples,
                                 solver="highs-quick", executor=client.get_executor())
