@@ -6,7 +6,7 @@ import argparse
 
 from benchmarks import common, report
 
-SECTIONS = ("orlib", "overhead", "scaling", "pmedian")
+SECTIONS = ("orlib", "overhead", "scaling", "pmedian", "robust")
 
 
 def main() -> None:
@@ -31,6 +31,9 @@ def main() -> None:
         elif section == "pmedian":
             from benchmarks.pmedian import run
             common.save("pmedian", run())
+        elif section == "robust":
+            from benchmarks.robust import run
+            common.save("robust", run())
         else:
             parser.error(f"unknown section {section!r}; expected {SECTIONS}")
         report.write()

@@ -178,3 +178,22 @@ def test_scenario_extends_inherits_policies_and_objective(tmp_path):
     result = cli("solve", DEMO, "--scenario", tmp_path / "child.toml", "--out", tmp_path / "r")
     assert result.exit_code == 2, result.output
     assert "circular extends" in result.output
+
+
+def test_cost_scale(tmp_path, base):
+    k, _, _ = run(tmp_path, "cs", {"type": "cost_scale", "transport": 2.0, "fixed": 1.5})
+    assert k["cost"]["policies"] == pytest.approx(
+        k["cost"]["transport"] + 0.5 * (k["cost"]["fixed"] + k["cost"]["capex"]), rel=1e-6)
+    assert k["tonne_km"] <= base[0]["tonne_km"] * 1.001  # dearer transport, shorter hauls
+
+
+def test_fixed_network(tmp_path, base):
+    built = base[1][base[1]["size"].astype(str) != ""]
+    builds = dict(zip(built["id"], built["size"], strict=True))
+    k, fac, _ = run(tmp_path, "fn", {"type": "fixed_network", "builds": builds})
+    assert k["total_cost"] == pytest.approx(base[0]["total_cost"], rel=1e-4)
+    fewer = dict(list(builds.items())[1:])
+    k, fac, _ = run(tmp_path, "fn2", {"type": "fixed_network", "builds": fewer})
+    opened = fac[fac["size"].astype(str) != ""]
+    assert dict(zip(opened["id"], opened["size"], strict=True)) == fewer
+    assert k["total_cost"] >= base[0]["total_cost"] * (1 - 1e-4)

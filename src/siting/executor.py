@@ -2,9 +2,9 @@
 
 The interface is the standard :class:`concurrent.futures.Executor`. :func:`workers` gives
 a pool of worker processes on this machine; a Dask cluster plugs in behind the same
-interface with ``workers(executor=distributed.Client(...).get_executor())``, whose
-futures :func:`run_all` consumes unchanged. There is no scheduler here: ordering, retries and
-placement belong to the executor.
+interface: :func:`cluster` connects to a Dask scheduler and gives its client's executor,
+whose futures :func:`run_all` consumes unchanged. There is no scheduler here: ordering,
+retries and placement belong to the executor.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from contextlib import contextmanager
 from typing import TypeVar
 
+from siting.errors import InputError
+
+CONNECT_TIMEOUT = "10s"  # to reach a Dask scheduler
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -58,6 +61,38 @@ def workers(jobs: int = 1, executor: Executor | None = None) -> Iterator[Executo
             process.terminate()
         raise
     pool.shutdown()
+
+
+@contextmanager
+def cluster(scheduler: str | None) -> Iterator[Executor | None]:
+    """Connect to the Dask scheduler at ``scheduler`` and give its executor (None: no cluster).
+
+    Parameters
+    ----------
+    scheduler
+        A Dask scheduler address such as ``tcp://HOST:PORT``, or None to run locally.
+
+    Yields
+    ------
+    concurrent.futures.Executor or None
+        The client's executor, to pass to :func:`workers`; the client closes on exit.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If no scheduler answers at that address.
+    """
+    if scheduler is None:
+        yield None
+        return
+    from distributed import Client  # imported on use: it takes a second to import
+
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, ValueError) as exc:
+        raise InputError("--scheduler", None, f"no Dask scheduler at {scheduler}: {exc}") from None
+    with client:
+        yield client.get_executor()
 
 
 def run_all(executor: Executor, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[tuple[T, R]]:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import highspy
 import numpy as np
+import pyomo.environ as pyo
 
 from siting.errors import InfeasibleError, ScenarioError
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
-from siting.instance.prune import binding_regions, prune_nearest
+from siting.instance.prune import Pruned, binding_regions, prune_nearest
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.core import build_model
 from siting.model.objective import hold_and_advance, stages
@@ -54,6 +55,18 @@ def prepare(instance: Instance, scenario: Scenario) -> Network:
     return net
 
 
+def build(instance: Instance, scenario: Scenario, profile: SolverProfile,
+          strong_linking: bool | None = None) -> tuple[pyo.ConcreteModel, Pruned | None]:
+    """Build the model of ``instance`` under ``scenario``, arcs pruned as ``profile`` says.
+
+    Returns the model (its network is ``m.net``) and the pruning, if any.
+    """
+    net = prepare(instance, scenario)
+    pruned = prune_nearest(net, profile.nearest_sites) if profile.nearest_sites else None
+    net = pruned.net if pruned else net
+    return build_model(net, scenario.policies, scenario.objective, strong_linking), pruned
+
+
 def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | None = None,
           solver: str | Path | SolverProfile = "highs",
           strong_linking: bool | None = None) -> Solution:
@@ -68,10 +81,8 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     scenario = resolve_scenario(instance.path, scenario)
     profile = solver if isinstance(solver, SolverProfile) else load_profile(solver)
     t1 = time.perf_counter()
-    net = prepare(instance, scenario)
-    pruned = prune_nearest(net, profile.nearest_sites) if profile.nearest_sites else None
-    net = pruned.net if pruned else net
-    m = build_model(net, scenario.policies, scenario.objective, strong_linking)
+    m, pruned = build(instance, scenario, profile, strong_linking)
+    net = m.net
     t2 = time.perf_counter()
     result = solve_stages(m, scenario.objective, profile)
     units = policy_units(m, scenario)

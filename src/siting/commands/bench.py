@@ -17,6 +17,7 @@ from rich.text import Text
 
 from siting.bench import OnDone, RunSpec, comparison, plan_bench, run_bench
 from siting.cli import app, console, friendly
+from siting.executor import cluster
 from siting.pareto import pareto as solve_frontier
 from siting.render.report import Cell, groups, kpi_cells, pareto_cells
 
@@ -26,6 +27,9 @@ JobsOption = Annotated[int, typer.Option(min=1, help="Runs solved at the same ti
                                          "its own process (default: one per CPU).")]
 ForceOption = Annotated[bool, typer.Option(help="Solve again runs whose folder is up to date.")]
 MapsOption = Annotated[bool, typer.Option(help="Draw each run's map.html.")]
+SchedulerOption = Annotated[str | None, typer.Option(
+    help="Solve on a Dask cluster: its scheduler's address, e.g. tcp://HOST:PORT "
+    "(default: a local pool of --jobs processes).")]
 
 
 @app.command()
@@ -41,6 +45,7 @@ def bench(
         "runs/bench"),
     force: ForceOption = False,
     maps: MapsOption = True,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Solve every instance x scenario (x solver) run in parallel and compare them.
 
@@ -52,8 +57,8 @@ def bench(
     """
     specs = plan_bench(instances, scenarios, solver or ["highs"], out)
     try:
-        with _progress(len(specs), "bench") as on_done:
-            table = run_bench(specs, out, jobs, force, maps, on_done)
+        with cluster(scheduler) as executor, progress(len(specs), "bench") as on_done:
+            table = run_bench(specs, out, jobs, force, maps, on_done, executor)
     except KeyboardInterrupt:
         _print_comparison(comparison(specs))
         console.print(f"[bold red]interrupted[/]: finished runs are kept in {out}; run the "
@@ -79,6 +84,7 @@ def pareto(
                                              "(default runs/<instance>/pareto).")] = None,
     force: ForceOption = False,
     maps: MapsOption = False,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Trace the cost vs collection-rate frontier (epsilon-constraint), each point verified.
 
@@ -86,21 +92,21 @@ def pareto(
     """
     out = out or Path("runs") / instance.resolve().name / "pareto"
     try:
-        with _progress(points, "pareto") as on_done:
+        with cluster(scheduler) as executor, progress(points, "pareto") as on_done:
             table = solve_frontier(instance, out, scenario, points, solver, jobs, force, maps,
-                                   on_done)
+                                   on_done, executor)
     except KeyboardInterrupt:
         console.print(f"[bold red]interrupted[/]: finished points are kept in {out}; run the "
                       "same command again to solve the rest")
         raise typer.Exit(130) from None
     headers, rows = pareto_cells(table)
-    _print_table(f"{table['instance'].iloc[0]}: cost against collection rate", headers[:-1],
-                 [row[:-1] for row in rows], [(row[0][0], row[-1][0]) for row in rows], inline=True)
+    print_table(f"{table['instance'].iloc[0]}: cost against collection rate", headers[:-1],
+                [row[:-1] for row in rows], [(row[0][0], row[-1][0]) for row in rows], inline=True)
     console.print(f"wrote [bold]{out}[/]/pareto.csv, pareto.svg, pareto.html")
 
 
 @contextmanager
-def _progress(total: int, what: str) -> Iterator[OnDone]:
+def progress(total: int, what: str) -> Iterator[OnDone]:
     """Show a progress bar; yield the callback that advances it and reports each run."""
     with Progress(TextColumn(f"[bold]{what}[/]"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -123,14 +129,14 @@ def _print_comparison(table: pd.DataFrame) -> None:
             columns = [[("status", ""), *((row[0][1], "") for row in rows)],
                        *([(header, ""), *(row[i] for row in rows)]
                          for i, header in enumerate(headers[1:-1], start=1))]
-            _print_table(f"{name} ({folder})", ["", *(row[0][0] for row in rows)], columns,
-                         notes, inline=True)
+            print_table(f"{name} ({folder})", ["", *(row[0][0] for row in rows)], columns,
+                        notes, inline=True)
         else:
-            _print_table(f"{name} ({folder})", headers[:-1], [row[:-1] for row in rows], notes)
+            print_table(f"{name} ({folder})", headers[:-1], [row[:-1] for row in rows], notes)
 
 
-def _print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Cell]],
-                 notes: Sequence[tuple[str, str]] = (), inline: bool = False) -> None:
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Cell]],
+                notes: Sequence[tuple[str, str]] = (), inline: bool = False) -> None:
     """Print a table, then the notes (marginal costs, messages) by name.
 
     A cell's note goes after its value with ``inline``, else under it.

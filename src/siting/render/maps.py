@@ -58,7 +58,7 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
     """
     run = load_run(run_dir)
     scales = ly.Scales.of([run])
-    m = new_map(_title(run), _bounds([run]), tiles, attribution, offline)
+    m = new_map(_title(run), bounds([run]), tiles, attribution, offline)
     streams = {s: style.STREAM_COLOURS[i % len(style.STREAM_COLOURS)]
                for i, s in enumerate(run.stream_labels)}
     opened = run.facilities[run.facilities["open"]]
@@ -115,7 +115,7 @@ def render_comparison(run_a: Path, run_b: Path, out: Path, tiles: str = "cartodb
     a, b = load_run(run_a), load_run(run_b)
     scales = ly.Scales.of([a, b])
     title = f"{a.solution.get('instance', {}).get('name', '')}: {_scenario(a)} vs {_scenario(b)}"
-    m = new_map(title, _bounds([a, b]), tiles, attribution, offline)
+    m = new_map(title, bounds([a, b]), tiles, attribution, offline)
     rate_change = _rate_change(a, b)
     reach = max(0.1, float(np.ceil(np.nanmax(np.abs(rate_change), initial=0) * 10) / 10))
     ramp = style.Ramp(style.CHANGE_RAMP.stops, -reach, reach)
@@ -162,7 +162,8 @@ def _title(run: Run) -> str:
     return f"{run.solution.get('instance', {}).get('name', run.path.name)} · {_scenario(run)}"
 
 
-def _bounds(runs: Sequence[Run]) -> tuple[float, float, float, float]:
+def bounds(runs: Sequence[Run]) -> tuple[float, float, float, float]:
+    """Return (west, south, east, north) around the regions and facilities of ``runs``."""
     west, south, east, north = np.array([r.regions.total_bounds for r in runs]).T
     lon = np.concatenate([r.facilities["lon"].to_numpy(float) for r in runs] + [west, east])
     lat = np.concatenate([r.facilities["lat"].to_numpy(float) for r in runs] + [south, north])
