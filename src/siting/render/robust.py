@@ -59,9 +59,9 @@ def frequency_map(result: Robust, run_dir: Path, out: Path, title: str,
     m.add_child(lg.Panel(f"<h3>{html.escape(title)}</h3>", "topleft", "siting-title"))
     m.add_child(lg.legend_panel([("Sites", [
         lg.ramp_bar("share of samples selecting the site", SHARE_RAMP, "0 %", "100 %"),
-        lg.symbol_row(ly.svg_shape("circle", 18, "#dddddd", "#222222", 1.2, existing=True),
+        lg.symbol_row(ly.svg_shape("circle", 18, "#dddddd", "#222222", 1.2),
                       "existing facility (selected: receives tonnes)"),
-        lg.symbol_row(ly.svg_shape("circle", 16, "#dddddd", "#222222", 1.2),
+        lg.symbol_row(ly.svg_shape("circle", 18, "#dddddd", "#222222", 1.2, new=True),
                       "candidate (selected: built)")])]))
     return write_page(m, out, offline)
 
