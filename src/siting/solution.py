@@ -6,7 +6,7 @@ Everything a planner sees (CLI tables, files, maps, bench tables) is computed fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -26,6 +26,8 @@ class Solution:
 
     ``facilities``, ``flows`` and ``regions`` have the columns of docs/run-folder.md;
     ``meta`` holds the provenance, solver status and timings; ``kpis`` the key figures.
+    A multi-period run also has the solution of each period by year and the ``timeline``
+    (one row per period, ``periods.csv``); its own frames are those of the last period.
     """
 
     meta: dict[str, Any]
@@ -33,6 +35,8 @@ class Solution:
     flows: pd.DataFrame
     regions: gpd.GeoDataFrame
     kpis: dict[str, Any]
+    periods: dict[int, Solution] = field(default_factory=dict)
+    timeline: pd.DataFrame | None = None
 
     @property
     def status(self) -> str:

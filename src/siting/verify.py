@@ -58,9 +58,14 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     report = Report()
     if instance.hash != meta["instance"]["hash"]:
         report.problems.append("the instance files changed since this run was solved")
+    if "periods" in meta:
+        return verify_horizon(run_dir, meta, instance, report)
     policies = [parse_policy(raw, run_dir / "solution.json", i)
                 for i, raw in enumerate(meta["scenario"]["policies"], start=1)]
-    supply = supply_under(policies, instance)
+    period_supply = None
+    if "period" in meta:
+        period_supply = instance.period_supply[instance.spec.periods.years.index(meta["period"])]
+    supply = supply_under(policies, instance, period_supply)
     view = RunView(instance, facilities, flows, regions)
     report.expect("arcs", _check_arcs(view))
     report.expect("supply balance", _check_supply(view, supply))
@@ -266,4 +271,82 @@ def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
     collected = supply - float(run.regions["uncollected"].sum())
     if not close(kpis["collected_t"], collected, supply):
         problems.append(f"collected {kpis['collected_t']:.6g} t recorded, {collected:.6g} recomputed")
+    return problems
+
+
+def verify_horizon(run_dir: Path, meta: dict, instance: Instance, report: Report) -> Report:
+    """Check a multi-period run: each period's folder, then the plan across periods.
+
+    Every period's folder is verified as a run of its own; then sizes kept from their
+    build period on, build years, the files of the last period at the top, the timeline
+    and the discounted objective.
+    """
+    spec = instance.spec.periods
+    if spec is None or meta["periods"]["years"] != spec.years:
+        report.problems.append("the run's periods differ from the instance's [periods]")
+        return report
+    sizes, objectives = {}, {}
+    for year in spec.years:
+        folder = run_dir / "periods" / str(year)
+        sub = verify_run(folder, instance)
+        report.problems.extend(f"period {year}: {p}" for p in sub.problems)
+        sizes[year] = read_table(folder, "facilities").set_index("id")["size"]
+        objectives[year] = read_meta(folder)["objective"]
+    report.checked.append(f"each of {len(spec.years)} periods")
+    report.expect("builds over time", _check_builds(run_dir, sizes))
+    report.expect("timeline", _check_timeline(run_dir, spec.years))
+    mode = meta["scenario"]["objective"]["mode"]
+    if mode in ("cost", "value"):
+        r = spec.discount_rate
+        weights = [np.sum((1 + r) ** -(year - spec.years[0] + np.arange(n)))
+                   for year, n in zip(spec.years, spec.weights, strict=True)]
+        expected = float(np.dot(weights, [objectives[y] for y in spec.years]))
+        report.expect("discounted objective", [] if close(meta["objective"], expected) else [
+            f"objective {meta['objective']:.10g} differs from the discounted sum of the "
+            f"periods' objectives {expected:.10g}"])
+    return report
+
+
+def _check_builds(run_dir: Path, sizes: dict[int, pd.Series]) -> list[str]:
+    """Check that a size once open stays open, unchanged, from its build year on."""
+    problems = []
+    years = list(sizes)
+    for before, after in zip(years, years[1:], strict=False):
+        changed = (sizes[before] != "") & (sizes[after] != sizes[before])
+        if changed.any():
+            site = changed.idxmax()
+            problems.append(f"site {site!r}: size {sizes[before][site]!r} open in {before} "
+                            f"but {sizes[after][site]!r} in {after}")
+    table = pd.DataFrame(sizes)
+    first = table.ne("").idxmax(axis=1).where(table.ne("").any(axis=1))
+    top = read_table(run_dir, "facilities").set_index("id")
+    recorded = top["build_year"].reindex(first.index)
+    wrong = ~((recorded.isna() & first.isna()) | (recorded == first.astype(float)))
+    if wrong.any():
+        site = wrong.idxmax()
+        problems.append(f"site {site!r}: build year {recorded[site]} recorded, first open "
+                        f"in {first[site]}")
+    last = run_dir / "periods" / str(years[-1])
+    for name in ("flows", "regions"):
+        if (run_dir / f"{name}.csv").read_bytes() != (last / f"{name}.csv").read_bytes():
+            problems.append(f"{name}.csv differs from the last period's")
+    if not top.drop(columns="build_year").equals(read_table(last, "facilities").set_index("id")):
+        problems.append("facilities.csv differs from the last period's")
+    return problems
+
+
+def _check_timeline(run_dir: Path, years: list[int]) -> list[str]:
+    """periods.csv agrees with each period's recorded (and verified) key figures."""
+    timeline = pd.read_csv(run_dir / "periods.csv", keep_default_na=False,
+                           na_values={"utilisation": [""], "collection_rate": [""]})
+    if timeline["year"].tolist() != years:
+        return [f"periods.csv lists years {timeline['year'].tolist()}, expected {years}"]
+    problems = []
+    for row in timeline.itertuples():
+        kpis = read_meta(run_dir / "periods" / str(row.year))["kpis"]
+        for key in ("supply_t", "collected_t", "uncollected_t", "capacity_t", "throughput_t",
+                    "total_cost", "recovered_value"):
+            if not close(getattr(row, key), kpis[key], kpis[key]):
+                problems.append(f"periods.csv {row.year} {key}: {getattr(row, key):.10g}, "
+                                f"the period's run says {kpis[key]:.10g}")
     return problems

@@ -33,7 +33,9 @@ class Instance:
     ``regions`` has columns id, name, province, lon, lat (the representative point) and
     geometry; ``sites`` has id, name, tier, province, existing_capacity, existing_fixed_cost,
     sizes and streams (tuples of names), fixed_cost_factor, lon, lat and geometry;
-    ``supply`` is tonnes per year, one row per region and one column per stream.
+    ``supply`` is tonnes per year, one row per region and one column per stream (of the
+    first period when the instance has ``[periods]``); ``period_supply`` holds one such
+    table per period, or None without ``[periods]``.
     """
 
     path: Path
@@ -43,6 +45,7 @@ class Instance:
     supply: pd.DataFrame
     distances: pd.DataFrame | None
     hash: str
+    period_supply: tuple[pd.DataFrame, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -81,7 +84,8 @@ def load_instance(folder: str | Path) -> Instance:
     regions = _regions(read_layer(regions_path, spec.layers.regions.layer), regions_path)
     sites = _sites(read_layer(sites_path, spec.layers.sites.layer), sites_path, spec)
     supply_path = layer_path("supply") if spec.layers.supply else None
-    supply = _supply(regions, spec, regions_path, supply_path)
+    period_supply = _supply(regions, spec, regions_path, supply_path)
+    supply = period_supply[0]
     regions = regions[[c for c in regions.columns if not c.startswith("supply")]]
     _check_streams_accepted(sites, supply, spec, sites_path)
     distances, dist_path = None, None
@@ -89,7 +93,8 @@ def load_instance(folder: str | Path) -> Instance:
         dist_path = layer_path("distances")
         distances = _distances(read_table(dist_path), dist_path, regions, sites)
     files = [p for p in (toml_path, regions_path, sites_path, supply_path, dist_path) if p]
-    return Instance(folder.resolve(), spec, regions, sites, supply, distances, _digest(files))
+    return Instance(folder.resolve(), spec, regions, sites, supply, distances, _digest(files),
+                    period_supply if spec.periods else None)
 
 
 def _digest(files: list[Path]) -> str:
@@ -188,7 +193,37 @@ def _name_list(frame: pd.DataFrame, column: str, i: int, default: tuple) -> tupl
 
 
 def _supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Path,
-            supply_path: Path | None) -> pd.DataFrame:
+            supply_path: Path | None) -> tuple[pd.DataFrame, ...]:
+    """Supply of every period (one table without ``[periods]``)."""
+    periods = spec.periods
+    if supply_path is not None and periods is not None:
+        table = read_table(supply_path)
+        if "year" in table.columns:
+            return _yearly_supply(table, supply_path, regions, spec)
+    base = _base_supply(regions, spec, regions_path, supply_path)
+    if periods is None:
+        return (base,)
+    return tuple(base * factor for factor in (periods.growth or [1.0] * len(periods.years)))
+
+
+def _yearly_supply(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
+                   spec: InstanceFile) -> tuple[pd.DataFrame, ...]:
+    """One supply table per period from a long table with a ``year`` column."""
+    years = spec.periods.years
+    if spec.periods.growth is not None:
+        raise InstanceError(path, "column 'year'", "give supply per year or periods.growth, "
+                            "not both")
+    _check_known(table, "year", {str(y) for y in years}, path)
+    year = number_column(table, "year", path).astype(int)
+    missing = sorted(set(years) - set(year))
+    if missing:
+        raise InstanceError(path, "column 'year'", f"no rows for periods {missing}")
+    return tuple(_supply_table(table[year == y].drop(columns="year").reset_index(drop=True),
+                               path, regions, list(spec.streams)) for y in years)
+
+
+def _base_supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Path,
+                 supply_path: Path | None) -> pd.DataFrame:
     streams = list(spec.streams)
     cols = [c for c in regions.columns if c.startswith("supply")]
     if supply_path is not None:

@@ -68,6 +68,40 @@ class Finance(Strict):
         return 1 / n if r == 0 else r / (1 - (1 + r) ** -n)
 
 
+class Periods(Strict):
+    """Table ``[periods]``: the planning horizon.
+
+    ``years`` are the first years of the periods, ``weights`` the number of years each
+    stands for, ``discount_rate`` discounts every year to the first; ``growth`` (optional)
+    multiplies a supply table without a year column, one factor per period.
+    """
+
+    years: list[int] = Field(min_length=1)
+    weights: list[Annotated[int, Field(ge=1, le=100)]]
+    discount_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    growth: list[NonNegative] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Periods:
+        for name in ("weights", "growth"):
+            values = getattr(self, name)
+            if values is not None and len(values) != len(self.years):
+                raise ValueError(f"{name} has {len(values)} values for {len(self.years)} years")
+        for (year, weight), following in zip(zip(self.years, self.weights, strict=True),
+                                             self.years[1:], strict=False):
+            if year + weight > following:
+                raise ValueError(f"period {year} stands for {weight} years, past the next "
+                                 f"period {following}; years must increase without overlap")
+        return self
+
+    @property
+    def discount_weights(self) -> list[float]:
+        """Weight of each period: sum over the years it stands for of (1 + r)^-(year - first)."""
+        first, r = self.years[0], self.discount_rate
+        return [sum((1 + r) ** -(year + i - first) for i in range(weight))
+                for year, weight in zip(self.years, self.weights, strict=True)]
+
+
 class Stream(Strict):
     """One ``[streams.<id>]`` table: costs, penalty, emissions, value."""
 
@@ -120,6 +154,7 @@ class InstanceFile(Strict):
     layers: Layers
     distance: Distance = Distance()
     finance: Finance | None = None
+    periods: Periods | None = None
     streams: dict[str, Stream] = Field(min_length=1)
     tiers: dict[str, Tier] = Field(min_length=1)
 

@@ -49,18 +49,24 @@ def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
 
     with PauseGC():
         m = pyo.ConcreteModel(name=net.instance.name)
-        m.net = net
-        define_sets(m, net)
-        define_variables(m, net)
-        define_site_expressions(m, net)
-        define_supply_balance(m, net)
-        define_conservation(m, net)
-        define_capacity(m, net)
-        define_linking(m, net, strong_linking)
-        define_costs(m, net)
-        define_policies(m, net, policies)
+        define_network(m, net, policies, strong_linking)
         define_objective(m, objective)
     return m
+
+
+def define_network(m: pyo.Block, net: Network, policies: Sequence,
+                   strong_linking: bool | None) -> None:
+    """Everything but the objective on ``m`` (a model, or one period's block)."""
+    m.net = net
+    define_sets(m, net)
+    define_variables(m, net)
+    define_site_expressions(m, net)
+    define_supply_balance(m, net)
+    define_conservation(m, net)
+    define_capacity(m, net)
+    define_linking(m, net, strong_linking)
+    define_costs(m, net)
+    define_policies(m, net, policies)
 
 
 def define_policies(m: pyo.ConcreteModel, net: Network, policies: Sequence) -> None:

@@ -1,0 +1,176 @@
+"""Planning horizon: periods, timed builds, discounting, per-period runs and their checks."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from siting.instance.load import load_instance
+from siting.model.horizon import build_horizon_model
+from siting.run import prepare
+from siting.scenario import Scenario
+from siting.solve import SolverProfile, solve_model
+from siting.verify import verify_run
+from support import cli, solve_verified, write_instance
+
+YEARS = [2025, 2027, 2029, 2031]
+# One region 5 km from a candidate plant (sizes S and L) and an existing plant of 15 t/yr.
+# A collected tonne saves 100 of penalty and costs 5 + 10, so 85 net. S (2400 a year) pays
+# from 2029 on (85 x 45 t > 2400, but 85 x 15 t < 2400 in 2027); L (7500 a year) pays only
+# in 2031 (85 x 115 t), and less over the horizon than S from 2029.
+HORIZON_TOML = """
+[instance]
+name = "horizon"
+[layers]
+regions = "regions.csv"
+sites = "sites.csv"
+supply = "supply.csv"
+distances = "distances.csv"
+[distance]
+method = "matrix"
+[periods]
+years = [2025, 2027, 2029, 2031]
+weights = [2, 2, 2, 3]
+discount_rate = 0.05
+[streams.s]
+transport_cost = 1.0
+uncollected_penalty = 100
+[tiers.plant]
+processing_cost = 10
+sizes = [{ name = "S", capacity = 50, fixed_cost = 2400 },
+         { name = "L", capacity = 120, fixed_cost = 7500 }]
+"""
+SITES = ("id,name,tier,lon,lat,existing_capacity,existing_fixed_cost\n"
+         "f1,F1,plant,0,0,0,0\nold,Old,plant,0,0,15,300\n")
+DISTANCES = "origin,destination,km\nr1,f1,5\nr1,old,5\n"
+
+
+def horizon_instance(folder, tonnes=(10, 30, 60, 130), toml=HORIZON_TOML):
+    supply = "region,stream,year,tonnes\n" + "".join(
+        f"r1,s,{y},{t}\n" for y, t in zip(YEARS, tonnes, strict=True))
+    return write_instance(folder, toml, "id,name,province,lon,lat\nr1,R1,P,0,0\n", SITES,
+                          supply__csv=supply, distances__csv=DISTANCES)
+
+
+def plan_cost(instance, plan: dict[int, int | None]) -> float:
+    """Objective of the horizon LP with every build fixed by ``plan`` (option -> first period)."""
+    nets = [prepare(instance, Scenario(), supply) for supply in instance.period_supply]
+    periods = instance.spec.periods
+    m = build_horizon_model(nets, periods.discount_weights, periods.weights)
+    for t, block in m.period.items():
+        for j in block.OPTIONS:
+            block.build[j].fix(int(plan.get(j) is not None and t >= plan[j]))
+    return solve_model(m, SolverProfile()).objective
+
+
+def test_build_is_timed_as_brute_force_over_build_periods(tmp_path):
+    folder = horizon_instance(tmp_path / "inst")
+    meta = solve_verified(folder, tmp_path / "run")
+    instance = load_instance(folder)
+    plans = [{}] + [{j: t} for j, t in itertools.product((0, 1), range(len(YEARS)))]
+    costs = [plan_cost(instance, plan) for plan in plans]
+    best = plans[min(range(len(plans)), key=costs.__getitem__)]
+    assert best == {0: 2}  # size S from 2029: earlier idles, later pays the penalty
+    assert meta["objective"] == pytest.approx(min(costs), rel=1e-6)
+    assert meta["kpis"]["horizon"]["builds"] == [
+        {"site": "f1", "tier": "plant", "size": "S", "year": 2029}]
+    early, late = costs[plans.index({0: 1})], costs[plans.index({0: 3})]
+    assert min(early, late) > min(costs)
+
+
+def test_periods_files_capacity_follows_supply(tmp_path):
+    meta = solve_verified(horizon_instance(tmp_path / "inst"), tmp_path / "run")
+    timeline = (tmp_path / "run" / "periods.csv").read_text().splitlines()
+    assert timeline[0].startswith("year,years,weight,supply_t")
+    rows = [dict(zip(timeline[0].split(","), line.split(","), strict=True))
+            for line in timeline[1:]]
+    assert [float(r["capacity_t"]) for r in rows] == [15, 15, 65, 65]
+    assert [float(r["capacity_added_t"]) for r in rows] == [0, 0, 50, 0]
+    assert float(rows[0]["weight"]) == pytest.approx(1 + 1 / 1.05)
+    assert float(rows[3]["weight"]) == pytest.approx(sum(1.05 ** -i for i in (6, 7, 8)))
+    assert meta["periods"]["years"] == YEARS
+    facilities = (tmp_path / "run" / "facilities.csv").read_text().splitlines()
+    assert facilities[0].endswith(",build_year")
+    assert facilities[1].endswith(",2029")  # f1; the existing plant has no build year
+    assert facilities[2].endswith(",")
+
+
+def test_verifier_catches_a_wrong_build_year_and_objective(tmp_path):
+    run = tmp_path / "run"
+    solve_verified(horizon_instance(tmp_path / "inst"), run)
+    path = run / "facilities.csv"
+    path.write_text(path.read_text().replace(",2029\n", ",2027\n"))
+    meta = json.loads((run / "solution.json").read_text())
+    meta["objective"] *= 0.99
+    (run / "solution.json").write_text(json.dumps(meta))
+    problems = verify_run(run).problems
+    assert any("build year" in p for p in problems)
+    assert any("discounted sum" in p for p in problems)
+
+
+def test_verifier_catches_a_size_switched_between_periods(tmp_path):
+    run = tmp_path / "run"
+    solve_verified(horizon_instance(tmp_path / "inst"), run)
+    path = run / "periods" / "2031" / "facilities.csv"
+    path.write_text(path.read_text().replace("f1,F1,plant,,0.0,0.0,false,true,S,",
+                                             "f1,F1,plant,,0.0,0.0,false,true,L,"))
+    problems = verify_run(run).problems
+    assert any("open in 2029 but 'L' in 2031" in p for p in problems)
+    assert any(p.startswith("period 2031: site 'f1'") for p in problems)
+
+
+def test_policies_hold_in_every_period(tmp_path):
+    scenario = tmp_path / "full.toml"
+    scenario.write_text('[scenario]\nname = "full"\n[[policy]]\ntype = "min_collection_rate"\n'
+                        "rate = 1.0\n")
+    solve_verified(horizon_instance(tmp_path / "inst"), tmp_path / "run", "--scenario", scenario)
+    for year in YEARS:
+        period = json.loads((tmp_path / "run" / "periods" / str(year) / "solution.json").read_text())
+        assert period["kpis"]["uncollected_t"] == pytest.approx(0, abs=1e-6)
+    # 10 t in 2025 still fits the existing plant; 30 t in 2027 needs S two periods earlier
+    meta = json.loads((tmp_path / "run" / "solution.json").read_text())
+    assert meta["kpis"]["horizon"]["builds"][0]["year"] == 2027
+
+
+def test_growth_factors_scale_one_supply_table(tmp_path):
+    toml = HORIZON_TOML.replace("discount_rate = 0.05", "discount_rate = 0.05\n"
+                                "growth = [1, 3, 6, 13]")
+    folder = write_instance(tmp_path / "inst", toml, "id,name,province,lon,lat\nr1,R1,P,0,0\n",
+                            SITES, supply__csv="region,stream,tonnes\nr1,s,10\n",
+                            distances__csv=DISTANCES)
+    meta = solve_verified(folder, tmp_path / "run")
+    reference = solve_verified(horizon_instance(tmp_path / "ref"), tmp_path / "ref-run")
+    assert meta["objective"] == pytest.approx(reference["objective"], rel=1e-9)
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("weights = [2, 2, 2, 3]", "weights = [2, 2, 3]"), "weights has 3 values for 4 years"),
+    (("weights = [2, 2, 2, 3]", "weights = [3, 2, 2, 3]"), "past the next period 2027"),
+    (("weights = [2, 2, 2, 3]", "weights = [2, 2, 2, 3]\ngrowth = [1, 2, 3, 4]"),
+     "supply.csv: column 'year': give supply per year or periods.growth, not both"),
+    (("years = [2025, 2027, 2029, 2031]", "years = [2025, 2027, 2029, 2033]"),
+     "supply.csv: row 4, column 'year': unknown year '2031'"),
+    (("years = [2025, 2027, 2029, 2031]\nweights = [2, 2, 2, 3]",
+      "years = [2023, 2025, 2027, 2029, 2031]\nweights = [2, 2, 2, 2, 3]"),
+     "supply.csv: column 'year': no rows for periods [2023]"),
+])
+def test_bad_periods_are_one_line_exit_2(tmp_path, change, expected):
+    folder = horizon_instance(tmp_path / "inst", toml=HORIZON_TOML.replace(*change))
+    result = cli("solve", folder, "--out", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_horizon_wide_policy_is_refused(tmp_path):
+    scenario = tmp_path / "budget.toml"
+    scenario.write_text('[scenario]\nname = "budget"\n[[policy]]\ntype = "capex_budget"\n'
+                        "amount = 1000\n")
+    result = cli("solve", horizon_instance(tmp_path / "inst"), "--scenario", scenario,
+                 "--out", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert "policy[1].type: capex_budget is not supported with [periods]" in result.output
+    assert not (tmp_path / "run").exists()
