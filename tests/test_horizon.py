@@ -57,8 +57,7 @@ def horizon_instance(folder, tonnes=(10, 30, 60, 130), toml=HORIZON_TOML):
 def plan_cost(instance, plan: dict[int, int | None]) -> float:
     """Objective of the horizon LP with every build fixed by ``plan`` (option -> first period)."""
     nets = [prepare(instance, Scenario(), supply) for supply in instance.period_supply]
-    periods = instance.spec.periods
-    m = build_horizon_model(nets, periods.discount_weights, periods.weights)
+    m = build_horizon_model(nets, instance.spec.periods)
     for t, block in m.period.items():
         for j in block.OPTIONS:
             block.build[j].fix(int(plan.get(j) is not None and t >= plan[j]))
@@ -95,6 +94,12 @@ def test_periods_files_capacity_follows_supply(tmp_path):
     assert facilities[0].endswith(",build_year")
     assert facilities[1].endswith(",2029")  # f1; the existing plant has no build year
     assert facilities[2].endswith(",")
+    page = (tmp_path / "run" / "timeline.html").read_text()
+    assert "<svg" in page
+    assert "+50</text>" in page  # the capacity added in 2029, under its year
+    assert "<script" not in page
+    assert "src=" not in page
+    assert "new, size S, built 2029" in (tmp_path / "run" / "map.html").read_text()
 
 
 def test_verifier_catches_a_wrong_build_year_and_objective(tmp_path):
@@ -174,3 +179,32 @@ def test_horizon_wide_policy_is_refused(tmp_path):
     assert result.exit_code == 2, result.output
     assert "policy[1].type: capex_budget is not supported with [periods]" in result.output
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("closure_cost", "closed"), [(1000, [{"site": "old", "year": 2025}]),
+                                                      (1e6, [])])
+def test_existing_facility_closes_when_its_savings_pay_for_closing(tmp_path, closure_cost, closed):
+    # the existing plant costs 2000 a year and saves at most 85 x 15 = 1275 of penalty
+    folder = horizon_instance(tmp_path / "inst")
+    (folder / "sites.csv").write_text(
+        "id,name,tier,lon,lat,existing_capacity,existing_fixed_cost,closure_cost\n"
+        f"f1,F1,plant,0,0,0,0,\nold,Old,plant,0,0,15,2000,{closure_cost}\n")
+    meta = solve_verified(folder, tmp_path / "run")
+    assert meta["kpis"]["horizon"]["closures"] == closed
+    assert meta["kpis"]["horizon"]["closure_cost"] == pytest.approx(closure_cost if closed else 0)
+
+
+@pytest.mark.parametrize(("toml", "sites", "expected"), [
+    (HORIZON_TOML, "f1,F1,plant,0,0,0,0,5\nold,Old,plant,0,0,15,300,\n",
+     "sites.csv: row 1, column 'closure_cost': only an existing facility"),
+    (HORIZON_TOML.split("[periods]")[0] + "[streams" + HORIZON_TOML.split("[streams", 1)[1],
+     "f1,F1,plant,0,0,0,0,\nold,Old,plant,0,0,15,300,5\n",
+     "sites.csv: column 'closure_cost': closing a facility needs [periods]"),
+])
+def test_closure_cost_only_on_existing_facilities_with_periods(tmp_path, toml, sites, expected):
+    folder = horizon_instance(tmp_path / "inst", toml=toml)
+    (folder / "sites.csv").write_text(
+        "id,name,tier,lon,lat,existing_capacity,existing_fixed_cost,closure_cost\n" + sites)
+    result = cli("solve", folder, "--out", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert expected in result.output

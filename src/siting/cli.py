@@ -18,6 +18,7 @@ from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.model.policies import REGISTRY
 from siting.render.maps import render_map
+from siting.render.timeline import render_timeline
 from siting.run import solve as solve_instance
 from siting.runfiles import write_run
 from siting.solution import Solution
@@ -72,9 +73,16 @@ def solve(
     with console.status("solving..."):
         solution = solve_instance(instance, scenario, solver, strong)
     out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
-    folder = write_run(solution, out, extra=lambda tmp: render_map(tmp, tmp / "map.html"))
+    folder = write_run(solution, out, extra=render_pages)
     print_solution(solution)
     console.print(f"wrote [bold]{folder}[/]")
+
+
+def render_pages(folder: Path) -> None:
+    """Render the map of a run folder, and its timeline when it has periods."""
+    render_map(folder, folder / "map.html")
+    if (folder / "periods.csv").is_file():
+        render_timeline(folder, folder / "timeline.html")
 
 
 def print_solution(solution: Solution) -> None:

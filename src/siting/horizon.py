@@ -38,8 +38,7 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
     periods = instance.spec.periods
     t0 = time.perf_counter()
     nets = [prepare(instance, scenario, supply) for supply in instance.period_supply]
-    m = build_horizon_model(nets, periods.discount_weights, periods.weights, scenario.policies,
-                            scenario.objective, strong_linking)
+    m = build_horizon_model(nets, periods, scenario.policies, scenario.objective, strong_linking)
     meta["timings"]["build_s"] = time.perf_counter() - t0
     result = solve_stages(m, scenario.objective, profile)
     if not result.has_solution:
@@ -63,7 +62,10 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
                        "discount_weights": periods.discount_weights}}
     del top["period"]
     kpis = {**last.kpis, "horizon": {
-        "discounted_cost": float((timeline["total_cost"] * timeline["weight"]).sum()),
+        "discounted_cost": float((timeline["total_cost"] * timeline["weight"]).sum()
+                                 + pyo.value(m.closure_cost)),
+        "closure_cost": float(pyo.value(m.closure_cost)),
+        "closures": closures(by_year),
         "builds": [{"site": row.id, "tier": row.tier, "size": row.size, "year": int(row.build_year)}
                    for row in facilities[facilities["build_year"].notna()].itertuples()]}}
     return Solution(top, facilities, last.flows, last.regions, kpis, by_year, timeline)
@@ -79,6 +81,18 @@ def _check_supported(scenario: Scenario, profile: SolverProfile) -> None:
         if getattr(profile, option):
             raise InputError(f"solvers/{profile.name}.toml", f"solver.{option}",
                              "not supported with [periods]")
+
+
+def closures(by_year: dict[int, Solution]) -> list[dict]:
+    """Existing facilities closed over the horizon, with the first year they are closed."""
+    found, seen = [], set()
+    for year, solution in by_year.items():
+        fac = solution.facilities
+        for site in fac["id"][fac["existing"] & ~fac["open"]]:
+            if site not in seen:
+                seen.add(site)
+                found.append({"site": site, "year": year})
+    return found
 
 
 def build_years(by_year: dict[int, Solution]) -> pd.Series:

@@ -49,8 +49,10 @@ def extract_solution(m: pyo.ConcreteModel, net: Network, result: SolveResult,
     """Read the decisions of a solved model into a :class:`Solution`."""
     x = _clean(np.array([m.flow[k].value or 0.0 for k in m.FLOWS]))
     built = np.array([(m.build[j].value or 0.0) > 0.5 for j in m.OPTIONS], dtype=bool)
+    closed = np.zeros(len(net.site_existing), dtype=bool)
+    closed[list(m.CLOSABLE)] = [(m.keep[f].value or 0.0) < 0.5 for f in m.CLOSABLE]
     flows = flow_frame(net, x)
-    facilities = facility_frame(net, x, built)
+    facilities = facility_frame(net, x, built, closed)
     regions = region_frame(net, x)
     meta = {**meta, "status": result.status, "has_solution": result.has_solution,
             "objective": result.objective, "best_bound": result.best_bound,
@@ -89,8 +91,12 @@ def flow_frame(net: Network, x: np.ndarray) -> pd.DataFrame:
     })
 
 
-def facility_frame(net: Network, x: np.ndarray, built: np.ndarray) -> gpd.GeoDataFrame:
-    """One row per site: open, size built, capacity, throughput by stream, utilisation."""
+def facility_frame(net: Network, x: np.ndarray, built: np.ndarray,
+                   closed: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """One row per site: open, size built, capacity, throughput by stream, utilisation.
+
+    ``closed`` marks existing facilities closed (their capacity and fixed cost are gone).
+    """
     sites = net.instance.sites
     n = len(sites)
     chosen = np.flatnonzero(built)
@@ -99,7 +105,8 @@ def facility_frame(net: Network, x: np.ndarray, built: np.ndarray) -> gpd.GeoDat
     new_cap = np.bincount(net.option_site[chosen], net.option_capacity[chosen], minlength=n)
     fixed = np.bincount(net.option_site[chosen], net.option_fixed[chosen], minlength=n)
     capex = np.bincount(net.option_site[chosen], net.option_capex[chosen], minlength=n)
-    existing = net.site_existing
+    kept = 1.0 if closed is None else ~closed
+    existing = net.site_existing * kept
     capacity = existing + new_cap
     by_stream = {s: np.bincount(net.flow_dest, x * (net.flow_stream == j), minlength=n)
                  for j, s in enumerate(net.instance.streams)}
@@ -107,7 +114,7 @@ def facility_frame(net: Network, x: np.ndarray, built: np.ndarray) -> gpd.GeoDat
     frame = gpd.GeoDataFrame({
         "id": sites["id"], "name": sites["name"], "tier": sites["tier"],
         "province": sites["province"], "lon": sites["lon"], "lat": sites["lat"],
-        "existing": existing > 0,
+        "existing": net.site_existing > 0,
         "open": (existing > 0) | (new_cap > 0),
         "size": size,
         "existing_capacity": existing,
@@ -115,7 +122,7 @@ def facility_frame(net: Network, x: np.ndarray, built: np.ndarray) -> gpd.GeoDat
         "capacity": capacity,
         "throughput": throughput,
         "utilisation": np.divide(throughput, capacity, out=np.full(n, np.nan), where=capacity > 0),
-        "fixed_cost": fixed + sites["existing_fixed_cost"].to_numpy(),
+        "fixed_cost": fixed + sites["existing_fixed_cost"].to_numpy() * kept,
         "capex": capex,
     }, geometry=sites.geometry.values, crs=sites.crs)
     for s, values in by_stream.items():

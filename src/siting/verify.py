@@ -183,6 +183,11 @@ def _check_facilities(run: RunView) -> list[str]:
         tier = inst.spec.tiers[site.tier]
         sizes = {s.name: s for s in tier.sizes}
         cap = site.existing_capacity
+        if cap > 0 and not row["open"]:
+            if np.isnan(site.closure_cost):
+                problems.append(f"site {site_id!r}: an existing facility without a "
+                                "closure_cost is closed")
+            cap = 0.0
         minimum = 0.0
         if size:
             if size not in site.sizes:
@@ -208,7 +213,7 @@ def recompute_costs(run: RunView) -> dict[str, float]:
     spec = inst.spec
     sites = inst.sites.set_index("id")
     fac = run.facilities.set_index("id").reindex(sites.index)
-    fixed = float(sites["existing_fixed_cost"].sum())
+    fixed = float(sites["existing_fixed_cost"][fac["open"]].sum())
     capex = 0.0
     for site_id, size in fac["size"].items():
         if size:
@@ -285,22 +290,28 @@ def verify_horizon(run_dir: Path, meta: dict, instance: Instance, report: Report
     if spec is None or meta["periods"]["years"] != spec.years:
         report.problems.append("the run's periods differ from the instance's [periods]")
         return report
-    sizes, objectives = {}, {}
+    sizes, shut, objectives = {}, {}, {}
     for year in spec.years:
         folder = run_dir / "periods" / str(year)
         sub = verify_run(folder, instance)
         report.problems.extend(f"period {year}: {p}" for p in sub.problems)
-        sizes[year] = read_table(folder, "facilities").set_index("id")["size"]
+        facilities = read_table(folder, "facilities").set_index("id")
+        sizes[year] = facilities["size"]
+        shut[year] = facilities["existing"] & ~facilities["open"]
         objectives[year] = read_meta(folder)["objective"]
     report.checked.append(f"each of {len(spec.years)} periods")
     report.expect("builds over time", _check_builds(run_dir, sizes))
+    report.expect("closures over time", _check_closures(shut))
     report.expect("timeline", _check_timeline(run_dir, spec.years))
     mode = meta["scenario"]["objective"]["mode"]
     if mode in ("cost", "value"):
         r = spec.discount_rate
         weights = [np.sum((1 + r) ** -(year - spec.years[0] + np.arange(n)))
                    for year, n in zip(spec.years, spec.weights, strict=True)]
-        expected = float(np.dot(weights, [objectives[y] for y in spec.years]))
+        closure = instance.sites.set_index("id")["closure_cost"]
+        closed_in = pd.DataFrame(shut).idxmax(axis=1)[pd.DataFrame(shut).any(axis=1)]
+        expected = float(np.dot(weights, [objectives[y] for y in spec.years])) + sum(
+            closure[site] * (1 + r) ** -(year - spec.years[0]) for site, year in closed_in.items())
         report.expect("discounted objective", [] if close(meta["objective"], expected) else [
             f"objective {meta['objective']:.10g} differs from the discounted sum of the "
             f"periods' objectives {expected:.10g}"])
@@ -333,6 +344,16 @@ def _check_builds(run_dir: Path, sizes: dict[int, pd.Series]) -> list[str]:
     if not top.drop(columns="build_year").equals(read_table(last, "facilities").set_index("id")):
         problems.append("facilities.csv differs from the last period's")
     return problems
+
+
+def _check_closures(shut: dict[int, pd.Series]) -> list[str]:
+    """Check that an existing facility once closed stays closed."""
+    years = list(shut)
+    for before, after in zip(years, years[1:], strict=False):
+        reopened = shut[before] & ~shut[after]
+        if reopened.any():
+            return [f"site {reopened.idxmax()!r}: closed in {before} but open again in {after}"]
+    return []
 
 
 def _check_timeline(run_dir: Path, years: list[int]) -> list[str]:

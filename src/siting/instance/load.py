@@ -169,6 +169,7 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
             "province": text_column(frame, "province", ""),
             "existing_capacity": existing,
             "existing_fixed_cost": number_column(frame, "existing_fixed_cost", path, default=0.0),
+            "closure_cost": _closure_cost(frame, path, existing, spec),
             "sizes": sizes,
             "streams": streams,
             "fixed_cost_factor": number_column(frame, "fixed_cost_factor", path, default=1.0,
@@ -180,6 +181,20 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
         geometry=frame.geometry.values,
         crs=frame.crs,
     ).reset_index(drop=True)
+
+
+def _closure_cost(frame: pd.DataFrame, path: Path, existing: np.ndarray,
+                  spec: InstanceFile) -> np.ndarray:
+    """Cost of closing each existing facility; nan where it cannot close."""
+    cost = number_column(frame, "closure_cost", path, default=np.nan)
+    given = ~np.isnan(cost)
+    if given.any() and spec.periods is None:
+        raise InstanceError(path, "column 'closure_cost'", "closing a facility needs [periods]")
+    if (given & (existing == 0)).any():
+        i = int(np.argmax(given & (existing == 0)))
+        raise InstanceError(path, f"row {i + 1}, column 'closure_cost'",
+                            "only an existing facility (existing_capacity > 0) can close")
+    return cost
 
 
 def _name_list(frame: pd.DataFrame, column: str, i: int, default: tuple) -> tuple:

@@ -30,6 +30,7 @@ class Network:
     penalty: np.ndarray  # (S,) per uncollected tonne; nan where collection is mandatory
     site_tier: np.ndarray  # (F,) tier position
     site_existing: np.ndarray  # (F,) existing capacity, t/yr
+    site_closure_cost: np.ndarray  # (F,) one-off cost of closing; nan where it cannot close
     arc_origin: np.ndarray  # (A,) region position if arc_from_region else site position
     arc_from_region: np.ndarray  # (A,) bool
     arc_dest: np.ndarray  # (A,) site position
@@ -121,6 +122,7 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
                           for s in stream_specs]),
         site_tier=site_tier,
         site_existing=sites["existing_capacity"].to_numpy(dtype=float),
+        site_closure_cost=sites["closure_cost"].to_numpy(dtype=float),
         arc_origin=origin[arc_first],
         arc_from_region=from_region[arc_first],
         arc_dest=dest[arc_first],

@@ -95,6 +95,11 @@ class Periods(Strict):
         return self
 
     @property
+    def start_discounts(self) -> list[float]:
+        """Discount factor of a one-off cost at the start of each period: (1 + r)^-(year - first)."""
+        return [(1 + self.discount_rate) ** -(year - self.years[0]) for year in self.years]
+
+    @property
     def discount_weights(self) -> list[float]:
         """Weight of each period: sum over the years it stands for of (1 + r)^-(year - first)."""
         first, r = self.years[0], self.discount_rate

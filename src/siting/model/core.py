@@ -8,6 +8,7 @@ MODEL.md                       Pyomo                        index
 ``x[a,s]`` flow                ``m.flow[k]``                network flow k (arc, stream)
 ``u[r,s]`` uncollected         ``m.uncollected[i]``         supplied pair i (region, stream)
 ``b[f,l]`` build size          ``m.build[j]``               build option j (site, size)
+existing f kept open           ``m.keep[f]``                closable existing site f
 throughput of f                ``m.throughput[f]``          site f
 capacity of f                  ``m.capacity[f]``            site f
 f is open                      ``m.is_open[f]``             site f
@@ -126,9 +127,13 @@ def define_sets(m: pyo.ConcreteModel, net: Network) -> None:
 
 
 def define_variables(m: pyo.ConcreteModel, net: Network) -> None:
-    """Flows x, uncollected tonnes u (only for streams with a penalty), builds b."""
+    """Flows x, uncollected tonnes u (only for streams with a penalty), builds b, and
+    whether each closable existing facility is kept open.
+    """
     m.flow = pyo.Var(m.FLOWS, domain=pyo.NonNegativeReals)
     m.build = pyo.Var(m.OPTIONS, domain=pyo.Binary)
+    m.CLOSABLE = pyo.Set(initialize=np.flatnonzero(~np.isnan(net.site_closure_cost)).tolist())
+    m.keep = pyo.Var(m.CLOSABLE, domain=pyo.Binary)
     optional = ~np.isnan(net.penalty[m.supplied_s])
     m.UNCOLLECTABLE = pyo.Set(initialize=np.flatnonzero(optional).tolist())
     m.uncollected = pyo.Var(m.UNCOLLECTABLE, domain=pyo.NonNegativeReals)
@@ -143,13 +148,18 @@ def define_site_expressions(m: pyo.ConcreteModel, net: Network) -> None:
     def throughput(m, f):
         return pyo.quicksum(m.flow[k] for k in m.flows_into[f])
 
+    closable = set(m.CLOSABLE)
+
     @m.Expression(m.SITES)
     def capacity(m, f):
-        return existing[f] + linear((cap[j] for j in m.options_of[f]),
-                                    (m.build[j] for j in m.options_of[f]))
+        kept = existing[f] * m.keep[f] if f in closable else existing[f]
+        return kept + linear((cap[j] for j in m.options_of[f]),
+                             (m.build[j] for j in m.options_of[f]))
 
     @m.Expression(m.SITES)
     def is_open(m, f):
+        if f in closable:
+            return m.keep[f]
         if existing[f] > 0:
             return 1
         return pyo.quicksum(m.build[j] for j in m.options_of[f])
@@ -249,18 +259,22 @@ def define_linking(m: pyo.ConcreteModel, net: Network, strong: bool | None) -> N
 def define_costs(m: pyo.ConcreteModel, net: Network) -> None:
     """The objective's named cost terms, and emissions in tonnes of CO2.
 
-    Formulation: fixed ``sum fix*b`` (+ existing facilities' constant), capex
+    Formulation: fixed ``sum fix*b`` (+ existing facilities', x keep where closable), capex
     ``annuity * sum capex*b`` (only with ``[finance]``, else capex serves the budget policy),
     transport ``sum c_tr*d*x``, processing ``sum c_proc*x``, penalty ``sum pen*u``.
     """
     finance = net.instance.spec.finance
     annuity = finance.annuity_factor if finance else 0.0
-    existing_fixed = float(net.instance.sites["existing_fixed_cost"].sum())
+    existing_fixed = net.instance.sites["existing_fixed_cost"].to_numpy(dtype=float)
+    closable = list(m.CLOSABLE)
+    always = float(np.delete(existing_fixed, closable).sum())
     builds = [m.build[j] for j in m.OPTIONS]
     flows = [m.flow[k] for k in m.FLOWS]
     pen = net.penalty[m.supplied_s]
     uncollected = list(m.UNCOLLECTABLE)
-    m.cost_fixed = pyo.Expression(expr=existing_fixed + linear(net.option_fixed.tolist(), builds))
+    m.cost_fixed = pyo.Expression(expr=always + linear(existing_fixed[closable].tolist(),
+                                                       (m.keep[f] for f in closable))
+                                  + linear(net.option_fixed.tolist(), builds))
     m.cost_capex = pyo.Expression(expr=linear((annuity * net.option_capex).tolist(), builds))
     m.cost_transport = pyo.Expression(expr=linear(net.flow_transport_cost.tolist(), flows))
     m.cost_processing = pyo.Expression(expr=linear(net.flow_processing_cost.tolist(), flows))

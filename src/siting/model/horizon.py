@@ -5,7 +5,9 @@ Period ``t`` is ``m.period[t]``, a block holding the whole single-period model o
 operating indicator ``o[f,l,t]``; the build decision is its increase,
 ``b[f,l,t] = o[f,l,t] - o[f,l,t-1]``, and ``o[f,l,t] >= o[f,l,t-1]`` keeps a size
 open from its build period on (``m.stay_built``). With one size per site in every
-period, a site can never switch sizes, which is ``sum_{l,t} b[f,l,t] <= 1``.
+period, a site can never switch sizes, which is ``sum_{l,t} b[f,l,t] <= 1``. A closable
+existing facility's ``keep[f]`` never rises again once it fell (``m.stay_closed``); its
+closure cost is charged once, in the period it closes, discounted to the first year.
 
 The objective adds the periods' yearly costs weighted by ``w[t]`` (years the period
 stands for, discounted); the lexicographic gap and idle capacity are summed over the
@@ -20,12 +22,12 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from siting.instance.network import Network
+from siting.instance.schema import Periods
 from siting.model.core import define_network
 from siting.model.objective import define_objective
 
 
-def build_horizon_model(nets: Sequence[Network], weights: Sequence[float],
-                        years_per_period: Sequence[int], policies: Sequence = (),
+def build_horizon_model(nets: Sequence[Network], periods: Periods, policies: Sequence = (),
                         objective: str = "cost",
                         strong_linking: bool | None = None) -> pyo.ConcreteModel:
     """Build the multi-period model from one network per period.
@@ -34,33 +36,43 @@ def build_horizon_model(nets: Sequence[Network], weights: Sequence[float],
     ----------
     nets
         The network of each period (same sites and build options, own supply).
-    weights
-        Discounted weight ``w[t]`` of each period's yearly costs.
-    years_per_period
-        Years each period stands for (weights the gap and idle capacity).
+    periods
+        The horizon: years each period stands for, discount rate.
     policies, objective, strong_linking
         As in :func:`siting.model.core.build_model`; policies hold in every period.
     """
-    periods = range(len(nets))
+    later = range(1, len(nets))
     with PauseGC():
         m = pyo.ConcreteModel(name=nets[0].instance.name)
-        m.PERIODS = pyo.Set(initialize=list(periods))
+        m.PERIODS = pyo.Set(initialize=list(range(len(nets))))
         m.period = pyo.Block(m.PERIODS)
-        for t in periods:
+        for t in m.PERIODS:
             define_network(m.period[t], nets[t], policies, strong_linking)
-        options = list(m.period[0].OPTIONS)
+        first = m.period[0]
 
-        @m.Constraint([(t, j) for t in periods if t > 0 for j in options])
+        @m.Constraint([(t, j) for t in later for j in first.OPTIONS])
         def stay_built(m, t, j):
             return m.period[t].build[j] >= m.period[t - 1].build[j]
 
-        def weighted(name: str, factors: Sequence[float]) -> pyo.Expression:
-            return pyo.Expression(expr=pyo.quicksum(
-                w * m.period[t].component(name) for t, w in zip(periods, factors, strict=True)))
+        @m.Constraint([(t, f) for t in later for f in first.CLOSABLE])
+        def stay_closed(m, t, f):
+            return m.period[t].keep[f] <= m.period[t - 1].keep[f]
 
-        for name in ("total_cost", "policy_cost", "revenue"):
-            m.add_component(name, weighted(name, weights))
+        closure = nets[0].site_closure_cost
+        m.closure_cost = pyo.Expression(expr=pyo.quicksum(
+            d * closure[f] * ((m.period[t - 1].keep[f] if t else 1) - m.period[t].keep[f])
+            for t, d in zip(m.PERIODS, periods.start_discounts, strict=True)
+            for f in first.CLOSABLE))
+
+        def weighted(name: str, factors: Sequence[float]) -> pyo.Expression:
+            return pyo.quicksum(w * m.period[t].component(name)
+                                for t, w in zip(m.PERIODS, factors, strict=True))
+
+        m.total_cost = pyo.Expression(expr=weighted("total_cost", periods.discount_weights)
+                                      + m.closure_cost)
+        for name in ("policy_cost", "revenue"):
+            m.add_component(name, pyo.Expression(expr=weighted(name, periods.discount_weights)))
         for name in ("gap_t", "idle_capacity"):
-            m.add_component(name, weighted(name, years_per_period))
+            m.add_component(name, pyo.Expression(expr=weighted(name, periods.weights)))
         define_objective(m, objective)
     return m
