@@ -13,7 +13,7 @@ from siting.run import prepare
 from siting.scenario import Scenario
 from siting.solve import SolverProfile, solve_model
 from siting.verify import verify_run
-from support import cli, solve_verified, write_instance
+from support import ROOT, cli, solve_verified, write_instance
 
 YEARS = [2025, 2027, 2029, 2031]
 # One region 5 km from a candidate plant (sizes S and L) and an existing plant of 15 t/yr.
@@ -74,7 +74,7 @@ def test_build_is_timed_as_brute_force_over_build_periods(tmp_path):
     assert best == {0: 2}  # size S from 2029: earlier idles, later pays the penalty
     assert meta["objective"] == pytest.approx(min(costs), rel=1e-6)
     assert meta["kpis"]["horizon"]["builds"] == [
-        {"site": "f1", "tier": "plant", "size": "S", "year": 2029}]
+        {"site": "f1", "tier": "plant", "size": "S", "added_t": 50.0, "year": 2029}]
     early, late = costs[plans.index({0: 1})], costs[plans.index({0: 3})]
     assert min(early, late) > min(costs)
 
@@ -132,7 +132,8 @@ def test_policies_hold_in_every_period(tmp_path):
                         "rate = 1.0\n")
     solve_verified(horizon_instance(tmp_path / "inst"), tmp_path / "run", "--scenario", scenario)
     for year in YEARS:
-        period = json.loads((tmp_path / "run" / "periods" / str(year) / "solution.json").read_text())
+        period = json.loads((tmp_path / "run" / "periods" / str(year) / "solution.json")
+                            .read_text())
         assert period["kpis"]["uncollected_t"] == pytest.approx(0, abs=1e-6)
     # 10 t in 2025 still fits the existing plant; 30 t in 2027 needs S two periods earlier
     meta = json.loads((tmp_path / "run" / "solution.json").read_text())
@@ -208,3 +209,46 @@ def test_closure_cost_only_on_existing_facilities_with_periods(tmp_path, toml, s
     result = cli("solve", folder, "--out", tmp_path / "run")
     assert result.exit_code == 2, result.output
     assert expected in result.output
+
+
+def test_modules_are_added_when_supply_needs_them_as_brute_force(tmp_path):
+    toml = (HORIZON_TOML.split("sizes = [")[0] + 'sizes = [{ name = "S", capacity = 50, '
+            'fixed_cost = 2400 }]\nexpansion = "modules"\nmax_modules = 3\n')
+    folder = horizon_instance(tmp_path / "inst", toml=toml)
+    meta = solve_verified(folder, tmp_path / "run")
+    # 2029: 45 t beyond the existing plant pay for one module; 2031: 115 t pay for a second
+    # (85 x 50 > 2400) but not a third (85 x 15 < 2400)
+    assert [(e["size"], e["year"]) for e in meta["kpis"]["horizon"]["builds"]] == [
+        ("S", 2029), ("S+S", 2031)]
+    instance = load_instance(folder)
+    nets = [prepare(instance, Scenario(), supply) for supply in instance.period_supply]
+    costs = []
+    for units in itertools.combinations_with_replacement(range(4), len(YEARS)):
+        m = build_horizon_model(nets, instance.spec.periods)
+        for t, block in m.period.items():
+            block.build[0].fix(units[t])
+        costs.append(solve_model(m, SolverProfile()).objective)
+    assert meta["objective"] == pytest.approx(min(costs), rel=1e-6)
+
+
+def test_modules_need_periods(tmp_path):
+    toml = (HORIZON_TOML.split("[periods]")[0] + "[streams" + HORIZON_TOML.split("[streams", 1)[1]
+            + 'expansion = "modules"\n')
+    result = cli("solve", horizon_instance(tmp_path / "inst", toml=toml), "--out", tmp_path / "r")
+    assert result.exit_code == 2, result.output
+    assert "tiers.plant.expansion = 'modules' needs [periods]" in result.output
+
+
+def test_shipped_horizon_instance_loads_six_periods():
+    instance = load_instance(ROOT / "instances" / "china-2025-2035")
+    assert instance.spec.periods.years == [2025, 2027, 2029, 2031, 2033, 2035]
+    totals = [float(s.to_numpy().sum()) for s in instance.period_supply]
+    assert totals == sorted(totals)  # supply grows period on period
+    assert totals[0] == pytest.approx(754_745)
+
+
+@pytest.mark.slow
+def test_shipped_horizon_instance_solves_and_verifies(tmp_path):
+    meta = solve_verified(ROOT / "instances" / "china-2025-2035", tmp_path / "run")
+    assert meta["status"] == "optimal"
+    assert (tmp_path / "run" / "timeline.html").is_file()

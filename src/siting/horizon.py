@@ -24,6 +24,8 @@ from siting.solve import SolverProfile
 
 # Policies whose meaning spans the whole horizon, not one year: not supported with periods.
 HORIZON_WIDE = {"capex_budget": "its budget would be spent again in every period"}
+# Policies that read a site's units as open or not: not supported with a tier of modules.
+SITE_COUNTING = ("facility_count", "force_open")
 
 
 def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile,
@@ -34,7 +36,7 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
     a policy that has no per-period meaning and :class:`~siting.errors.InfeasibleError`
     when no plan meets the scenario.
     """
-    _check_supported(scenario, profile)
+    _check_supported(instance, scenario, profile)
     periods = instance.spec.periods
     t0 = time.perf_counter()
     nets = [prepare(instance, scenario, supply) for supply in instance.period_supply]
@@ -54,8 +56,8 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
     last = by_year[periods.years[-1]]
     facilities = last.facilities.copy()
     facilities["build_year"] = build_years(by_year)
-    timeline = timeline_frame(by_year, facilities["build_year"], periods.weights,
-                              periods.discount_weights)
+    events = builds(by_year)
+    timeline = timeline_frame(by_year, events, periods.weights, periods.discount_weights)
     top = {**last.meta, "objective": result.objective, "best_bound": result.best_bound,
            "mip_gap": result.mip_gap,
            "periods": {**periods.model_dump(mode="json"),
@@ -66,17 +68,21 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
                                  + pyo.value(m.closure_cost)),
         "closure_cost": float(pyo.value(m.closure_cost)),
         "closures": closures(by_year),
-        "builds": [{"site": row.id, "tier": row.tier, "size": row.size, "year": int(row.build_year)}
-                   for row in facilities[facilities["build_year"].notna()].itertuples()]}}
+        "builds": events}}
     return Solution(top, facilities, last.flows, last.regions, kpis, by_year, timeline)
 
 
-def _check_supported(scenario: Scenario, profile: SolverProfile) -> None:
+def _check_supported(instance: Instance, scenario: Scenario, profile: SolverProfile) -> None:
+    modular = any(t.expansion == "modules" for t in instance.spec.tiers.values())
     for i, policy in enumerate(scenario.policies, start=1):
         if policy.type in HORIZON_WIDE:
             raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
                                 f"{policy.type} is not supported with [periods]: "
                                 f"{HORIZON_WIDE[policy.type]}")
+        if modular and policy.type in SITE_COUNTING:
+            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
+                                f"{policy.type} is not supported with a tier of modules "
+                                "(it reads a site with several units as several sites)")
     for option in ("nearest_sites", "heuristic_start"):
         if getattr(profile, option):
             raise InputError(f"solvers/{profile.name}.toml", f"solver.{option}",
@@ -104,15 +110,31 @@ def build_years(by_year: dict[int, Solution]) -> pd.Series:
                      index=by_year[years[-1]].facilities.index).astype("Int64")
 
 
-def timeline_frame(by_year: dict[int, Solution], build_year: pd.Series, spans: list[int],
+def builds(by_year: dict[int, Solution]) -> list[dict]:
+    """Every build and every added module: site, tier, size after it, capacity added, year."""
+    events, before = [], None
+    for year, solution in by_year.items():
+        fac = solution.facilities
+        grown = fac["new_capacity"] - (0 if before is None else before["new_capacity"])
+        events += [{"site": row.id, "tier": row.tier, "size": row.size,
+                    "added_t": float(added), "year": year}
+                   for row, added in zip(fac[grown > 0].itertuples(), grown[grown > 0],
+                                         strict=True)]
+        before = fac
+    return events
+
+
+def timeline_frame(by_year: dict[int, Solution], events: list[dict], spans: list[int],
                    weights: list[float]) -> pd.DataFrame:
-    """One row per period: supply, gap, capacity added and available, utilisation, costs."""
+    """One row per period: supply, gap, capacity added and available, utilisation, costs.
+
+    ``builds`` lists the sites built or grown in the period, with the size they reach.
+    """
     rows = []
     for (year, solution), span, weight in zip(by_year.items(), spans, weights, strict=True):
         k = solution.kpis
-        fac = solution.facilities
-        new = fac[(build_year == year).fillna(False).to_numpy()]
-        added = new["new_capacity"][new["tier"] == solution.meta["tiers"][-1]].sum()
+        new = [e for e in events if e["year"] == year]
+        added = sum(e["added_t"] for e in new if e["tier"] == solution.meta["tiers"][-1])
         rows.append({
             "year": year, "years": span, "weight": weight,
             "supply_t": k["supply_t"], "collected_t": k["collected_t"],
@@ -120,7 +142,7 @@ def timeline_frame(by_year: dict[int, Solution], build_year: pd.Series, spans: l
             "capacity_t": k["capacity_t"], "capacity_added_t": float(added),
             "throughput_t": k["throughput_t"], "utilisation": k["utilisation"],
             "capacity_to_supply": k["capacity_to_supply"],
-            "builds": ";".join(f"{r.id}:{r.size}" for r in new.itertuples()),
+            "builds": ";".join(f"{e['site']}:{e['size']}" for e in new),
             "total_cost": k["total_cost"], "recovered_value": k["recovered_value"],
         })
     return pd.DataFrame(rows)

@@ -133,7 +133,8 @@ def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
     text = {"id", "name", "province", "tier", "size", "origin", "destination", "stream",
             "origin_type"}
     frame = pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
-                        na_values={c: [""] for c in ("utilisation", "collection_rate", "build_year")})
+                        na_values={c: [""] for c in ("utilisation", "collection_rate",
+                                                     "build_year")})
     for col in frame.columns:
         if col in ("existing", "open"):
             frame[col] = frame[col].astype(str).str.lower() == "true"

@@ -48,7 +48,7 @@ def extract_solution(m: pyo.ConcreteModel, net: Network, result: SolveResult,
                      meta: dict[str, Any]) -> Solution:
     """Read the decisions of a solved model into a :class:`Solution`."""
     x = _clean(np.array([m.flow[k].value or 0.0 for k in m.FLOWS]))
-    built = np.array([(m.build[j].value or 0.0) > 0.5 for j in m.OPTIONS], dtype=bool)
+    built = np.rint([m.build[j].value or 0.0 for j in m.OPTIONS]).astype(int)
     closed = np.zeros(len(net.site_existing), dtype=bool)
     closed[list(m.CLOSABLE)] = [(m.keep[f].value or 0.0) < 0.5 for f in m.CLOSABLE]
     flows = flow_frame(net, x)
@@ -95,16 +95,21 @@ def facility_frame(net: Network, x: np.ndarray, built: np.ndarray,
                    closed: np.ndarray | None = None) -> gpd.GeoDataFrame:
     """One row per site: open, size built, capacity, throughput by stream, utilisation.
 
-    ``closed`` marks existing facilities closed (their capacity and fixed cost are gone).
+    ``built`` holds the units of each build option (0 or 1 for an exclusive size); the
+    ``size`` of a site with modules lists them joined by ``+`` (``S+S+M``). ``closed``
+    marks existing facilities closed (their capacity and fixed cost are gone).
     """
     sites = net.instance.sites
     n = len(sites)
     chosen = np.flatnonzero(built)
     size = np.full(n, "", dtype=object)
-    size[net.option_site[chosen]] = net.option_size[chosen]
-    new_cap = np.bincount(net.option_site[chosen], net.option_capacity[chosen], minlength=n)
-    fixed = np.bincount(net.option_site[chosen], net.option_fixed[chosen], minlength=n)
-    capex = np.bincount(net.option_site[chosen], net.option_capex[chosen], minlength=n)
+    for j in chosen:
+        f = net.option_site[j]
+        size[f] = "+".join(filter(None, [size[f]] + [net.option_size[j]] * built[j]))
+    site, units = net.option_site[chosen], built[chosen]
+    new_cap = np.bincount(site, net.option_capacity[chosen] * units, minlength=n)
+    fixed = np.bincount(site, net.option_fixed[chosen] * units, minlength=n)
+    capex = np.bincount(site, net.option_capex[chosen] * units, minlength=n)
     kept = 1.0 if closed is None else ~closed
     existing = net.site_existing * kept
     capacity = existing + new_cap

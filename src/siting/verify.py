@@ -7,6 +7,7 @@ every core constraint and every active policy within tolerance.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,7 +180,7 @@ def _check_facilities(run: RunView) -> list[str]:
     throughput = flows.groupby("destination")["tonnes"].sum().reindex(sites.index).fillna(0.0)
     for site_id, site in sites.iterrows():
         row = fac.loc[site_id]
-        size = row["size"]
+        parts = row["size"].split("+") if row["size"] else []
         tier = inst.spec.tiers[site.tier]
         sizes = {s.name: s for s in tier.sizes}
         cap = site.existing_capacity
@@ -189,17 +190,20 @@ def _check_facilities(run: RunView) -> list[str]:
                                 "closure_cost is closed")
             cap = 0.0
         minimum = 0.0
-        if size:
-            if size not in site.sizes:
-                problems.append(f"site {site_id!r}: size {size!r} is not allowed there")
+        if parts:
+            most = tier.max_modules if tier.expansion == "modules" else 1
+            if any(p not in site.sizes for p in parts) or (most == 1 and len(parts) > 1):
+                problems.append(f"site {site_id!r}: size {row['size']!r} is not allowed there")
                 continue
-            cap += sizes[size].capacity
-            minimum = sizes[size].min_throughput
+            if max(Counter(parts).values()) > most:
+                problems.append(f"site {site_id!r}: more than {most} units of a module")
+            cap += sum(sizes[p].capacity for p in parts)
+            minimum = sum(sizes[p].min_throughput for p in parts)
         if not close(row["capacity"], cap, cap):
             problems.append(f"site {site_id!r}: capacity {row['capacity']:.6g} recorded, {cap:.6g} built")
         if throughput[site_id] > cap + ABS + REL * cap:
             problems.append(f"site {site_id!r}: {throughput[site_id]:.6g} t exceeds capacity {cap:.6g}")
-        if size and throughput[site_id] < minimum - ABS - REL * minimum:
+        if parts and throughput[site_id] < minimum - ABS - REL * minimum:
             problems.append(f"site {site_id!r}: {throughput[site_id]:.6g} t below minimum {minimum:.6g}")
         if not close(row["throughput"], throughput[site_id], cap):
             problems.append(f"site {site_id!r}: throughput recorded {row['throughput']:.6g}, "
@@ -216,10 +220,10 @@ def recompute_costs(run: RunView) -> dict[str, float]:
     fixed = float(sites["existing_fixed_cost"][fac["open"]].sum())
     capex = 0.0
     for site_id, size in fac["size"].items():
-        if size:
-            chosen = next(s for s in spec.tiers[sites.at[site_id, "tier"]].sizes if s.name == size)
-            fixed += chosen.fixed_cost * sites.at[site_id, "fixed_cost_factor"]
-            capex += chosen.capex * sites.at[site_id, "fixed_cost_factor"]
+        by_name = {s.name: s for s in spec.tiers[sites.at[site_id, "tier"]].sizes}
+        for part in size.split("+") if size else []:
+            fixed += by_name[part].fixed_cost * sites.at[site_id, "fixed_cost_factor"]
+            capex += by_name[part].capex * sites.at[site_id, "fixed_cost_factor"]
     dest_tier = flows["destination"].map(sites["tier"])
     per_t_km = [spec.streams[s].transport_cost * spec.tiers[t].transport_cost_factor
                 for s, t in zip(flows["stream"], dest_tier, strict=True)]
@@ -319,15 +323,14 @@ def verify_horizon(run_dir: Path, meta: dict, instance: Instance, report: Report
 
 
 def _check_builds(run_dir: Path, sizes: dict[int, pd.Series]) -> list[str]:
-    """Check that a size once open stays open, unchanged, from its build year on."""
+    """Check that what is built stays open from its build year on (modules may be added)."""
     problems = []
     years = list(sizes)
     for before, after in zip(years, years[1:], strict=False):
-        changed = (sizes[before] != "") & (sizes[after] != sizes[before])
-        if changed.any():
-            site = changed.idxmax()
-            problems.append(f"site {site!r}: size {sizes[before][site]!r} open in {before} "
-                            f"but {sizes[after][site]!r} in {after}")
+        for site, size in sizes[before][sizes[before] != ""].items():
+            if Counter(size.split("+")) - Counter(sizes[after][site].split("+")):
+                problems.append(f"site {site!r}: size {size!r} open in {before} "
+                                f"but {sizes[after][site]!r} in {after}")
     table = pd.DataFrame(sizes)
     first = table.ne("").idxmax(axis=1).where(table.ne("").any(axis=1))
     top = read_table(run_dir, "facilities").set_index("id")

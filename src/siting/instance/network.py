@@ -47,6 +47,7 @@ class Network:
     option_min: np.ndarray  # (B,)
     option_fixed: np.ndarray  # (B,) yearly fixed cost
     option_capex: np.ndarray  # (B,) up-front cost
+    option_most: np.ndarray  # (B,) most units of the option at its site (1: an exclusive size)
 
     @property
     def n_tiers(self) -> int:
@@ -212,12 +213,14 @@ def _build_options(instance: Instance) -> dict[str, np.ndarray]:
     rows = []
     for f, (tier, allowed, factor) in enumerate(
             zip(sites["tier"], sites["sizes"], sites["fixed_cost_factor"], strict=True)):
-        for size in spec.tiers[tier].sizes:
+        spec_tier = spec.tiers[tier]
+        most = spec_tier.max_modules if spec_tier.expansion == "modules" else 1
+        for size in spec_tier.sizes:
             if size.name in allowed:
                 rows.append((f, size.name, size.capacity, size.min_throughput,
-                             size.fixed_cost * factor, size.capex * factor))
-    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
+                             size.fixed_cost * factor, size.capex * factor, most))
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 7
     names = ("option_site", "option_size", "option_capacity", "option_min", "option_fixed",
-             "option_capex")
-    dtypes = (int, object, float, float, float, float)
+             "option_capex", "option_most")
+    dtypes = (int, object, float, float, float, float, int)
     return {n: np.array(c, dtype=d) for n, c, d in zip(names, cols, dtypes, strict=True)}

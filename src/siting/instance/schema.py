@@ -96,7 +96,7 @@ class Periods(Strict):
 
     @property
     def start_discounts(self) -> list[float]:
-        """Discount factor of a one-off cost at the start of each period: (1 + r)^-(year - first)."""
+        """Discount factor of a one-off cost at each period's start: (1 + r)^-(year - first)."""
         return [(1 + self.discount_rate) ** -(year - self.years[0]) for year in self.years]
 
     @property
@@ -141,6 +141,10 @@ class Tier(Strict):
     co2_kg_per_t: PerStream = 0.0
     recovery: Annotated[float, Field(ge=0, le=1)] | dict[str, Annotated[float, Field(ge=0, le=1)]] | None = None
     sizes: list[Size] = []
+    expansion: Literal["exclusive", "modules"] = "exclusive"
+    """``exclusive``: a site opens at most one size; ``modules``: sizes are modules a site
+    adds over time, up to ``max_modules`` of each (needs ``[periods]``)."""
+    max_modules: Annotated[int, Field(ge=1, le=100)] = 4
 
     @field_validator("sizes")
     @classmethod
@@ -175,6 +179,9 @@ class InstanceFile(Strict):
                             f"tiers.{tier_name}.{field}: unknown streams {unknown}; "
                             f"expected some of {sorted(self.streams)}"
                         )
+        modular = [name for name, tier in self.tiers.items() if tier.expansion == "modules"]
+        if modular and self.periods is None:
+            raise ValueError(f"tiers.{modular[0]}.expansion = 'modules' needs [periods]")
         if self.distance.method == "matrix" and self.layers.distances is None:
             raise ValueError("distance.method = 'matrix' needs layers.distances")
         return self

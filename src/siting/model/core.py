@@ -7,7 +7,8 @@ MODEL.md                       Pyomo                        index
 =============================  ===========================  ================================
 ``x[a,s]`` flow                ``m.flow[k]``                network flow k (arc, stream)
 ``u[r,s]`` uncollected         ``m.uncollected[i]``         supplied pair i (region, stream)
-``b[f,l]`` build size          ``m.build[j]``               build option j (site, size)
+``b[f,l]`` build size          ``m.build[j]``               build option j (site, size);
+                                                            units of a module (integer)
 existing f kept open           ``m.keep[f]``                closable existing site f
 throughput of f                ``m.throughput[f]``          site f
 capacity of f                  ``m.capacity[f]``            site f
@@ -127,11 +128,14 @@ def define_sets(m: pyo.ConcreteModel, net: Network) -> None:
 
 
 def define_variables(m: pyo.ConcreteModel, net: Network) -> None:
-    """Flows x, uncollected tonnes u (only for streams with a penalty), builds b, and
-    whether each closable existing facility is kept open.
-    """
+    """Flows x, uncollected tonnes u (with a penalty), builds b, closable sites kept open."""
     m.flow = pyo.Var(m.FLOWS, domain=pyo.NonNegativeReals)
-    m.build = pyo.Var(m.OPTIONS, domain=pyo.Binary)
+    most = net.option_most.tolist()
+    if any(n > 1 for n in most):
+        m.build = pyo.Var(m.OPTIONS, domain=pyo.NonNegativeIntegers,
+                          bounds=lambda m, j: (0, most[j]))
+    else:
+        m.build = pyo.Var(m.OPTIONS, domain=pyo.Binary)
     m.CLOSABLE = pyo.Set(initialize=np.flatnonzero(~np.isnan(net.site_closure_cost)).tolist())
     m.keep = pyo.Var(m.CLOSABLE, domain=pyo.Binary)
     optional = ~np.isnan(net.penalty[m.supplied_s])
@@ -208,7 +212,8 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     """Capacity, minimum throughput when open, and one size per site.
 
     Formulation: ``sum_l min[f,l] b[f,l] <= throughput[f] <= existing[f] + sum_l cap[f,l] b[f,l]``
-    and ``sum_l b[f,l] <= 1``.
+    and ``sum_l b[f,l] <= 1`` (sites of tiers with exclusive sizes; a tier of modules has
+    ``b[f,l]`` in ``0..max_modules`` instead).
     """
     minimum = net.option_min.tolist()
     used = [f for f in m.SITES if m.flows_into[f]]
@@ -224,7 +229,10 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
         opts = m.options_of[f]
         return m.throughput[f] >= linear((minimum[j] for j in opts), (m.build[j] for j in opts))
 
-    @m.Constraint([f for f in m.SITES if len(m.options_of[f]) > 1])
+    most = net.option_most.tolist()
+
+    @m.Constraint([f for f in m.SITES if len(m.options_of[f]) > 1
+                   and all(most[j] == 1 for j in m.options_of[f])])
     def one_size(m, f):
         return m.is_open[f] <= 1
 

@@ -123,7 +123,7 @@ def exceeds(value: float, limit: float) -> bool:
 
 def supply_under(policies: tuple[Policy, ...] | list[Policy], instance: Instance,
                  supply: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The instance's supply (or ``supply``, one period's) after every policy that scales it."""
+    """Supply (the instance's, or one period's) after every policy that scales it."""
     supply = instance.supply if supply is None else supply
     for policy in policies:
         supply = policy.scale_supply(supply, instance.regions)
