@@ -252,3 +252,82 @@ def test_shipped_horizon_instance_solves_and_verifies(tmp_path):
     meta = solve_verified(ROOT / "instances" / "china-2025-2035", tmp_path / "run")
     assert meta["status"] == "optimal"
     assert (tmp_path / "run" / "timeline.html").is_file()
+
+
+def test_materials_recovered_per_period_and_priced_in_the_value_objective(tmp_path):
+    toml = HORIZON_TOML.replace("uncollected_penalty = 100\n", (
+        "uncollected_penalty = 100\ncontents = { li = 0.02, co = 0.01 }\n"
+        "[materials.li]\nprice = 1000\n[materials.co]\nprice = 5000\n")).replace(
+        "processing_cost = 10\n", "processing_cost = 10\nrecovery = 0.9\n")
+    scenario = tmp_path / "value.toml"
+    scenario.write_text('[scenario]\nname = "value"\n[objective]\nmode = "value"\n')
+    run = tmp_path / "run"
+    meta = solve_verified(horizon_instance(tmp_path / "inst", toml=toml), run,
+                          "--scenario", scenario)
+    for year in YEARS:
+        kpis = json.loads((run / "periods" / str(year) / "solution.json").read_text())["kpis"]
+        processed = kpis["throughput_t"]
+        assert kpis["materials"]["li"]["recovered_t"] == pytest.approx(processed * 0.9 * 0.02)
+        assert kpis["materials"]["co"]["value"] == pytest.approx(processed * 0.9 * 0.01 * 5000)
+        assert kpis["recovered_value"] == pytest.approx(processed * 0.9 * (20 + 50))
+    assert "recovered_li_t" in (run / "periods.csv").read_text().splitlines()[0]
+    # a collected tonne is worth 63 more in the value mode (85 + 0.9 x 70 = 148): L from
+    # 2031 (115 t x 148 - 7500 a year) now beats S from 2029, as in the cost mode it did not
+    assert [(e["size"], e["year"]) for e in meta["kpis"]["horizon"]["builds"]] == [("L", 2031)]
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("transport_cost = 1.0\n", "transport_cost = 1.0\ncontents = { ni = 0.1 }\n"),
+     "streams.s.contents: unknown materials ['ni']"),
+    (("transport_cost = 1.0\n", "transport_cost = 1.0\ncontents = { ni = 0.1 }\nvalue = 5\n"),
+     "give value or contents, not both"),
+])
+def test_bad_materials_are_one_line_exit_2(tmp_path, change, expected):
+    toml = HORIZON_TOML.replace(*change) + "[materials.li]\nprice = 1\n"
+    result = cli("solve", horizon_instance(tmp_path / "inst", toml=toml), "--out", tmp_path / "r")
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+
+
+PROCESSES = """
+[materials.li]
+price = 1000
+[materials.co]
+price = 5000
+[tiers.plant.processes.hydro]
+processing_cost = 30
+recovery = { li = 0.9, co = 0.95 }
+cost_factor = 1.2
+[tiers.plant.processes.pyro]
+processing_cost = 10
+recovery = { co = 0.9 }
+"""
+
+
+def process_instance(folder, allowed: str):
+    toml = HORIZON_TOML.replace("uncollected_penalty = 100\n", "uncollected_penalty = 100\n"
+                                "contents = { li = 0.02, co = 0.01 }\n") + PROCESSES
+    folder = horizon_instance(folder, toml=toml)
+    (folder / "sites.csv").write_text(
+        "id,name,tier,lon,lat,existing_capacity,existing_fixed_cost,process\n"
+        f"f1,F1,plant,0,0,0,0,{allowed}\nold,Old,plant,0,0,15,300,pyro\n")
+    return folder
+
+
+def test_process_choice_matches_solving_each_process_alone(tmp_path):
+    scenario = tmp_path / "value.toml"
+    scenario.write_text('[scenario]\nname = "value"\n[objective]\nmode = "value"\n')
+    runs = {allowed: solve_verified(process_instance(tmp_path / f"i-{allowed}", allowed),
+                                    tmp_path / f"r-{allowed}", "--scenario", scenario)
+            for allowed in ("", "hydro", "pyro")}
+    best = min(("hydro", "pyro"), key=lambda p: runs[p]["objective"])
+    assert runs[""]["objective"] == pytest.approx(runs[best]["objective"], rel=1e-6)
+    facilities = (tmp_path / "r-" / "facilities.csv").read_text()
+    assert "f1/hydro" in facilities
+    assert "f1/pyro" in facilities
+    built = {e["site"] for e in runs[""]["kpis"]["horizon"]["builds"]}
+    assert built == {f"f1/{best}"}
+    # pyro recovers no lithium: the existing pyro plant's lithium is zero in 2025
+    first = json.loads((tmp_path / "r-" / "periods" / "2025" / "solution.json").read_text())
+    assert first["kpis"]["materials"]["li"]["recovered_t"] == pytest.approx(0)
+    assert first["kpis"]["materials"]["co"]["recovered_t"] == pytest.approx(10 * 0.01 * 0.9)

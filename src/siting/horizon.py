@@ -26,6 +26,8 @@ from siting.solve import SolverProfile
 HORIZON_WIDE = {"capex_budget": "its budget would be spent again in every period"}
 # Policies that read a site's units as open or not: not supported with a tier of modules.
 SITE_COUNTING = ("facility_count", "force_open")
+# Policies whose checks read tier-level emissions or recovery: not supported with processes.
+TIER_RATES = ("carbon_cap", "carbon_price", "min_recovery")
 
 
 def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile,
@@ -74,6 +76,7 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
 
 def _check_supported(instance: Instance, scenario: Scenario, profile: SolverProfile) -> None:
     modular = any(t.expansion == "modules" for t in instance.spec.tiers.values())
+    processes = any(t.processes for t in instance.spec.tiers.values())
     for i, policy in enumerate(scenario.policies, start=1):
         if policy.type in HORIZON_WIDE:
             raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
@@ -83,6 +86,10 @@ def _check_supported(instance: Instance, scenario: Scenario, profile: SolverProf
             raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
                                 f"{policy.type} is not supported with a tier of modules "
                                 "(it reads a site with several units as several sites)")
+        if processes and policy.type in TIER_RATES:
+            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
+                                f"{policy.type} is not supported with processes yet (it reads "
+                                "the tier's emissions and recovery, not the process's)")
     for option in ("nearest_sites", "heuristic_start"):
         if getattr(profile, option):
             raise InputError(f"solvers/{profile.name}.toml", f"solver.{option}",
@@ -144,5 +151,6 @@ def timeline_frame(by_year: dict[int, Solution], events: list[dict], spans: list
             "capacity_to_supply": k["capacity_to_supply"],
             "builds": ";".join(f"{e['site']}:{e['size']}" for e in new),
             "total_cost": k["total_cost"], "recovered_value": k["recovered_value"],
+            **{f"recovered_{m}_t": v["recovered_t"] for m, v in k["materials"].items()},
         })
     return pd.DataFrame(rows)

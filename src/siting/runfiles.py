@@ -131,7 +131,7 @@ def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(path, None, "missing from the run folder")
     text = {"id", "name", "province", "tier", "size", "origin", "destination", "stream",
-            "origin_type"}
+            "origin_type", "location", "process"}
     frame = pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
                         na_values={c: [""] for c in ("utilisation", "collection_rate",
                                                      "build_year")})

@@ -88,6 +88,8 @@ def flow_frame(net: Network, x: np.ndarray) -> pd.DataFrame:
         "processing_cost": tonnes * net.flow_processing_cost[used],
         "co2_t": tonnes * net.flow_co2_kg[used] / 1000,
         "revenue": tonnes * net.flow_revenue[used],
+        **{f"recovered_{m}": tonnes * net.flow_material[used, i]
+           for i, m in enumerate(inst.spec.materials)},
     })
 
 
@@ -130,6 +132,9 @@ def facility_frame(net: Network, x: np.ndarray, built: np.ndarray,
         "fixed_cost": fixed + sites["existing_fixed_cost"].to_numpy() * kept,
         "capex": capex,
     }, geometry=sites.geometry.values, crs=sites.crs)
+    for column in ("location", "process"):
+        if column in sites.columns:
+            frame[column] = sites[column].to_numpy()
     for s, values in by_stream.items():
         frame[f"throughput_{s}"] = values
     return frame
@@ -222,6 +227,9 @@ def compute_kpis(net: Network, facilities: pd.DataFrame, flows: pd.DataFrame,
         "tonne_km": float((flows["tonnes"] * flows["km"]).sum()),
         "co2_t": float(flows["co2_t"].sum()),
         "recovered_value": float(flows["revenue"].sum()),
+        "materials": {m: {"recovered_t": float(flows[f"recovered_{m}"].sum()),
+                          "value": float(flows[f"recovered_{m}"].sum()) * spec.price}
+                      for m, spec in inst.spec.materials.items()},
         "facilities_open": {t: v["open"] for t, v in by_tier.items()},
         "facilities_new": {t: v["new"] for t, v in by_tier.items()},
         "by_tier": by_tier,

@@ -117,7 +117,9 @@ def _expected_km(inst: Instance, flows: pd.DataFrame) -> np.ndarray:
     """Arc lengths recomputed: great circle x circuity, or looked up in the distance matrix."""
     if inst.distances is not None:
         table = inst.distances.set_index(["origin", "destination"])["km"]
-        keys = pd.MultiIndex.from_arrays([flows["origin"], flows["destination"]])
+        sites = inst.sites.set_index("id")
+        place = sites["location"] if "location" in sites.columns else sites.index.to_series()
+        keys = pd.MultiIndex.from_arrays([flows["origin"], flows["destination"].map(place)])
         return table.reindex(keys).to_numpy(dtype=float)
     points = pd.concat([inst.regions.set_index("id")[["lon", "lat"]].add_prefix("r_"),
                         inst.sites.set_index("id")[["lon", "lat"]].add_prefix("s_")], axis=1)
@@ -208,6 +210,10 @@ def _check_facilities(run: RunView) -> list[str]:
         if not close(row["throughput"], throughput[site_id], cap):
             problems.append(f"site {site_id!r}: throughput recorded {row['throughput']:.6g}, "
                             f"flows give {throughput[site_id]:.6g}")
+    if "location" in fac.columns:
+        open_at = fac[fac["open"]].groupby("location").size()
+        if (open_at > 1).any():
+            problems.append(f"location {open_at.idxmax()!r}: {open_at.max()} processes open")
     return problems
 
 
@@ -227,8 +233,9 @@ def recompute_costs(run: RunView) -> dict[str, float]:
     dest_tier = flows["destination"].map(sites["tier"])
     per_t_km = [spec.streams[s].transport_cost * spec.tiers[t].transport_cost_factor
                 for s, t in zip(flows["stream"], dest_tier, strict=True)]
-    proc = [per_stream(spec.tiers[t].processing_cost, s)
-            for s, t in zip(flows["stream"], dest_tier, strict=True)]
+    process = flows["destination"].map(_processes(inst))
+    proc = [per_stream((p or spec.tiers[t]).processing_cost, s)
+            for s, t, p in zip(flows["stream"], dest_tier, process, strict=True)]
     penalty = sum((spec.streams[s].uncollected_penalty or 0.0)
                   * float(run.regions[f"uncollected_{s}"].sum()) for s in inst.streams)
     annuity = spec.finance.annuity_factor if spec.finance else 0.0
@@ -242,19 +249,40 @@ def recompute_costs(run: RunView) -> dict[str, float]:
     }
 
 
-def recompute_revenue(run: RunView) -> float:
-    """Value recovered at last-tier plants: tonnes x stream value x the plant's recovery."""
+def recompute_recovery(run: RunView) -> tuple[float, dict[str, float]]:
+    """Value recovered at last-tier plants, and tonnes recovered of each material.
+
+    A tonne delivered recovers the plant's rate times the stream's value, or times each of
+    its material contents (valued at the material's price).
+    """
     inst = run.instance
+    spec = inst.spec
     sites = inst.sites.set_index("id")
     last = run.flows[run.flows["destination"].map(sites["tier"]) == inst.tiers[-1]]
-    total = 0.0
+    total, materials = 0.0, dict.fromkeys(spec.materials, 0.0)
+    process = _processes(inst)
     for row in last.itertuples():
         site = sites.loc[row.destination]
-        tier_rate = inst.spec.tiers[site.tier].recovery
+        tier_rate = spec.tiers[site.tier].recovery
         rate = site.recovery if not np.isnan(site.recovery) else (
             1.0 if tier_rate is None else per_stream(tier_rate, row.stream))
-        total += row.tonnes * inst.spec.streams[row.stream].value * rate
-    return total
+        stream = spec.streams[row.stream]
+        total += row.tonnes * stream.value * rate
+        for material, share in stream.contents.items():
+            own = rate if process[row.destination] is None else (
+                process[row.destination].recovery.get(material, 0.0))
+            materials[material] += row.tonnes * own * share
+            total += row.tonnes * own * share * spec.materials[material].price
+    return total, materials
+
+
+def _processes(inst: Instance) -> pd.Series:
+    """Return the process spec of every site by id (None where the site has no process)."""
+    sites = inst.sites
+    names = sites["process"] if "process" in sites.columns else pd.Series("", index=sites.index)
+    return pd.Series([inst.spec.tiers[t].processes.get(p) for t, p in zip(sites["tier"], names,
+                                                                           strict=True)],
+                     index=sites["id"].to_numpy(), dtype=object)
 
 
 def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
@@ -269,7 +297,12 @@ def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
         if not close(recorded, value, total):
             problems.append(f"cost {name}: {recorded:.10g} recorded, {value:.10g} recomputed")
     mode = meta["scenario"]["objective"]["mode"]
-    revenue = recompute_revenue(run)
+    revenue, materials = recompute_recovery(run)
+    for material, tonnes in materials.items():
+        recorded = kpis["materials"][material]["recovered_t"]
+        if not close(recorded, tonnes, tonnes):
+            problems.append(f"recovered {material} {recorded:.10g} t recorded, "
+                            f"{tonnes:.10g} t recomputed")
     if not close(kpis["recovered_value"], revenue, total):
         problems.append(f"recovered value {kpis['recovered_value']:.10g} recorded, {revenue:.10g} recomputed")
     expected = {"cost": total, "value": total - revenue}.get(mode)

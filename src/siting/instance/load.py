@@ -20,6 +20,7 @@ from siting.instance.layers import (
     read_table,
     text_column,
 )
+from siting.instance.processes import expand_processes
 from siting.instance.schema import InstanceFile
 
 INSTANCE_FILE = "instance.toml"
@@ -134,7 +135,7 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
         raise InstanceError(path, "column 'tier'", f"missing; expected one of {list(spec.tiers)}")
     tiers = text_column(frame, "tier", "")
     existing = number_column(frame, "existing_capacity", path, default=0.0, maximum=MAX_TONNES)
-    sizes, streams = [], []
+    sizes, streams, processes = [], [], []
     for i, site_id in enumerate(ids):
         where = f"row {i + 1} (id {site_id!r})"
         tier = spec.tiers.get(tiers.iloc[i])
@@ -161,7 +162,8 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
                                 f"unknown streams {unknown}; expected some of {list(spec.streams)}")
         sizes.append(tuple(allowed))
         streams.append(tuple(accepted))
-    return gpd.GeoDataFrame(
+        processes.append(_name_list(frame, "process", i, default=()))
+    return expand_processes(gpd.GeoDataFrame(
         {
             "id": ids,
             "name": text_column(frame, "name", ids),
@@ -180,7 +182,7 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
         },
         geometry=frame.geometry.values,
         crs=frame.crs,
-    ).reset_index(drop=True)
+    ).reset_index(drop=True), processes, path, spec)
 
 
 def _closure_cost(frame: pd.DataFrame, path: Path, existing: np.ndarray,
@@ -303,7 +305,7 @@ def _distances(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
         if col not in table.columns:
             raise InstanceError(path, f"column {col!r}", "missing; expected origin,destination,km")
     km = number_column(table, "km", path, maximum=1e6)
-    _check_known(table, "destination", set(sites["id"]), path)
+    _check_known(table, "destination", set(sites.get("location", sites["id"])), path)
     _check_known(table, "origin", set(regions["id"]) | set(sites["id"]), path)
     dup = table.duplicated(["origin", "destination"])
     if dup.any():

@@ -16,6 +16,7 @@ import pandas as pd
 
 from siting.errors import InstanceError
 from siting.instance.load import Instance
+from siting.instance.processes import site_process_rates
 from siting.instance.schema import per_stream
 
 EARTH_RADIUS_KM = 6371.0088
@@ -41,6 +42,8 @@ class Network:
     flow_processing_cost: np.ndarray  # (X,) per tonne, at the destination
     flow_co2_kg: np.ndarray  # (X,) per tonne: transport plus processing at the destination
     flow_revenue: np.ndarray  # (X,) value recovered per tonne delivered to a last-tier plant
+    flow_material: np.ndarray  # (X, M) tonnes of each material recovered per tonne; 0 before
+                               # the last tier
     option_site: np.ndarray  # (B,) site position
     option_size: np.ndarray  # (B,) size name
     option_capacity: np.ndarray  # (B,)
@@ -72,7 +75,7 @@ class Network:
     def keep_flows(self, keep: np.ndarray) -> Network:
         """The network with only the flows where ``keep`` is true."""
         fields = ("flow_arc", "flow_stream", "flow_transport_cost", "flow_processing_cost",
-                  "flow_co2_kg", "flow_revenue")
+                  "flow_co2_kg", "flow_revenue", "flow_material")
         return replace(self, **{name: getattr(self, name)[keep] for name in fields})
 
 
@@ -109,13 +112,17 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
     stream_specs = [spec.streams[s] for s in streams]
     tr = np.array([s.transport_cost for s in stream_specs])
     factor = np.array([t.transport_cost_factor for t in tier_specs])
-    proc = np.array([[per_stream(t.processing_cost, s) for s in streams] for t in tier_specs])
-    co2_t = np.array([[per_stream(t.co2_kg_per_t, s) for s in streams] for t in tier_specs])
+    proc, co2_t, process_rates = site_process_rates(instance)
     co2_tkm = np.array([s.co2_kg_per_tkm for s in stream_specs])
     options = _build_options(instance)
     value = np.array([s.value for s in stream_specs])
     is_last = dest_tier == len(tiers) - 1
-    rec = recovery_rates(instance)
+    recovery = np.where(is_last, np.nan_to_num(recovery_rates(instance)[dest, stream], nan=1.0), 0)
+    contents = np.array([[s.contents.get(m, 0.0) for m in spec.materials] for s in stream_specs])
+    rates = recovery[:, None] if process_rates is None else np.where(
+        np.isnan(process_rates[dest]), recovery[:, None], process_rates[dest])
+    material = np.where(is_last[:, None], contents[stream] * rates, 0.0).reshape(len(stream), -1)
+    prices = np.array([m.price for m in spec.materials.values()])
     return Network(
         instance=instance,
         supply=supply,
@@ -131,9 +138,10 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
         flow_arc=flow_arc,
         flow_stream=stream,
         flow_transport_cost=tr[stream] * factor[dest_tier] * km,
-        flow_processing_cost=proc[dest_tier, stream],
-        flow_co2_kg=co2_tkm[stream] * km + co2_t[dest_tier, stream],
-        flow_revenue=np.where(is_last, value[stream] * np.nan_to_num(rec[dest, stream], nan=1.0), 0),
+        flow_processing_cost=proc[dest, stream],
+        flow_co2_kg=co2_tkm[stream] * km + co2_t[dest, stream],
+        flow_revenue=value[stream] * recovery + material @ prices,
+        flow_material=material,
         **options,
     )
 
@@ -187,12 +195,14 @@ def _distance_matrix(instance: Instance, origin_ids: pd.Series, lon: pd.Series, 
         return dist.circuity * haversine_km(lon.to_numpy()[:, None], lat.to_numpy()[:, None],
                                             d_lon[None, :], d_lat[None, :])
     table = instance.distances
+    places, back = np.unique(sites.get("location", sites["id"]).to_numpy()[dest],
+                             return_inverse=True)  # sites of one location share its distances
     o_pos = pd.Index(origin_ids.to_numpy()).get_indexer(table["origin"])
-    d_pos = pd.Index(sites["id"].to_numpy()[dest]).get_indexer(table["destination"])
+    d_pos = pd.Index(places).get_indexer(table["destination"])
     hit = (o_pos >= 0) & (d_pos >= 0)
-    km = np.full((len(origin_ids), len(dest)), np.nan)
+    km = np.full((len(origin_ids), len(places)), np.nan)
     km[o_pos[hit], d_pos[hit]] = table["km"].to_numpy()[hit]
-    return km
+    return km[:, back]
 
 
 def _check_matrix_pairs(instance: Instance, km: np.ndarray, needed: np.ndarray,

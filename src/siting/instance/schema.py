@@ -107,14 +107,31 @@ class Periods(Strict):
                 for year, weight in zip(self.years, self.weights, strict=True)]
 
 
+class Material(Strict):
+    """One ``[materials.<id>]`` table: a recovered material (Li, Co, Ni...) and its price."""
+
+    label: str = ""
+    price: NonNegative  # per tonne of material recovered
+
+
 class Stream(Strict):
-    """One ``[streams.<id>]`` table: costs, penalty, emissions, value."""
+    """One ``[streams.<id>]`` table: costs, penalty, emissions, value or material contents."""
 
     label: str = ""
     transport_cost: NonNegative
     uncollected_penalty: NonNegative | None = None
     co2_kg_per_tkm: NonNegative = 0.0
     value: NonNegative = 0.0
+    contents: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
+    """Tonnes of each material per tonne of the stream (its value then comes from them)."""
+
+    @model_validator(mode="after")
+    def _value_or_contents(self) -> Stream:
+        if self.contents and self.value:
+            raise ValueError("give value or contents, not both")
+        if sum(self.contents.values()) > 1:
+            raise ValueError("contents add up to more than one tonne per tonne")
+        return self
 
 
 class Size(Strict):
@@ -133,6 +150,25 @@ class Size(Strict):
         return self
 
 
+Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+class Process(Strict):
+    """One ``[tiers.<last>.processes.<id>]`` table: a recycling process a plant may use.
+
+    Its costs and emissions replace the tier's at a plant using it; ``recovery`` is the
+    share of each material recovered (materials not listed are not recovered);
+    ``cost_factor`` multiplies the sizes' fixed cost and capex.
+    """
+
+    label: str = ""
+    processing_cost: PerStream = 0.0
+    co2_kg_per_t: PerStream = 0.0
+    streams: list[str] | None = None
+    recovery: dict[str, Rate] = {}
+    cost_factor: Positive = 1.0
+
+
 class Tier(Strict):
     """One ``[tiers.<name>]`` table: per-tonne costs, emissions, recovery, sizes."""
 
@@ -145,6 +181,7 @@ class Tier(Strict):
     """``exclusive``: a site opens at most one size; ``modules``: sizes are modules a site
     adds over time, up to ``max_modules`` of each (needs ``[periods]``)."""
     max_modules: Annotated[int, Field(ge=1, le=100)] = 4
+    processes: dict[str, Process] = {}
 
     @field_validator("sizes")
     @classmethod
@@ -164,6 +201,7 @@ class InstanceFile(Strict):
     distance: Distance = Distance()
     finance: Finance | None = None
     periods: Periods | None = None
+    materials: dict[str, Material] = {}
     streams: dict[str, Stream] = Field(min_length=1)
     tiers: dict[str, Tier] = Field(min_length=1)
 
@@ -179,9 +217,34 @@ class InstanceFile(Strict):
                             f"tiers.{tier_name}.{field}: unknown streams {unknown}; "
                             f"expected some of {sorted(self.streams)}"
                         )
+        for stream_id, stream in self.streams.items():
+            unknown = sorted(set(stream.contents) - set(self.materials))
+            if unknown:
+                raise ValueError(f"streams.{stream_id}.contents: unknown materials {unknown}; "
+                                 f"expected some of {sorted(self.materials)}")
+        for tier_name, tier in self.tiers.items():
+            for name, process in tier.processes.items():
+                where = f"tiers.{tier_name}.processes.{name}"
+                if tier_name != list(self.tiers)[-1]:
+                    raise ValueError(f"{where}: processes belong to the last tier")
+                unknown = sorted(set(process.streams or []) - set(self.streams))
+                for field in ("processing_cost", "co2_kg_per_t"):
+                    value = getattr(process, field)
+                    if isinstance(value, dict):
+                        unknown += sorted(set(value) - set(self.streams))
+                if unknown:
+                    raise ValueError(f"{where}: unknown streams {unknown}")
+                if set(process.recovery) - set(self.materials):
+                    raise ValueError(f"{where}.recovery: unknown materials "
+                                     f"{sorted(set(process.recovery) - set(self.materials))}")
         modular = [name for name, tier in self.tiers.items() if tier.expansion == "modules"]
         if modular and self.periods is None:
             raise ValueError(f"tiers.{modular[0]}.expansion = 'modules' needs [periods]")
+        with_processes = [name for name, tier in self.tiers.items() if tier.processes]
+        if with_processes and self.periods is None:
+            raise ValueError(f"tiers.{with_processes[0]}.processes needs [periods]")
+        if set(with_processes) & set(modular):
+            raise ValueError(f"tiers.{modular[0]}: processes with modules are not supported")
         if self.distance.method == "matrix" and self.layers.distances is None:
             raise ValueError("distance.method = 'matrix' needs layers.distances")
         return self

@@ -213,7 +213,7 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
 
     Formulation: ``sum_l min[f,l] b[f,l] <= throughput[f] <= existing[f] + sum_l cap[f,l] b[f,l]``
     and ``sum_l b[f,l] <= 1`` (sites of tiers with exclusive sizes; a tier of modules has
-    ``b[f,l]`` in ``0..max_modules`` instead).
+    ``b[f,l]`` in ``0..max_modules`` instead); at most one process open per location.
     """
     minimum = net.option_min.tolist()
     used = [f for f in m.SITES if m.flows_into[f]]
@@ -235,6 +235,14 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
                    and all(most[j] == 1 for j in m.options_of[f])])
     def one_size(m, f):
         return m.is_open[f] <= 1
+
+    sites = net.instance.sites
+    located = sites.groupby("location").indices if "location" in sites.columns else {}
+    shared = [rows.tolist() for rows in located.values() if len(rows) > 1]
+
+    @m.Constraint(range(len(shared)))
+    def one_process(m, i):
+        return pyo.quicksum(m.is_open[f] for f in shared[i]) <= 1
 
 
 def link_rows(net: Network) -> np.ndarray:
