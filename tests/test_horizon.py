@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import pandas as pd
 import pytest
 
 from siting.instance.load import load_instance
@@ -331,3 +332,59 @@ def test_process_choice_matches_solving_each_process_alone(tmp_path):
     first = json.loads((tmp_path / "r-" / "periods" / "2025" / "solution.json").read_text())
     assert first["kpis"]["materials"]["li"]["recovered_t"] == pytest.approx(0)
     assert first["kpis"]["materials"]["co"]["recovered_t"] == pytest.approx(10 * 0.01 * 0.9)
+
+
+GRADING_TOML = """
+[instance]
+name = "grading"
+[layers]
+regions = "regions.csv"
+sites = "sites.csv"
+distances = "distances.csv"
+[distance]
+method = "matrix"
+[streams.a]
+transport_cost = 1.0
+uncollected_penalty = 1000
+[streams.b]
+transport_cost = 1.0
+uncollected_penalty = 1000
+[tiers.collection]
+sizes = [{ name = "C", capacity = 500, fixed_cost = 10 }]
+[tiers.second_life]
+processing_cost = 5
+branch = { source = "collection", share = { a = 0.3, b = 0.0 }, scope = "SCOPE" }
+sizes = [{ name = "X", capacity = 500, fixed_cost = 10 }]
+[tiers.plant]
+processing_cost = 20
+sizes = [{ name = "P", capacity = 500, fixed_cost = 10 }]
+"""
+
+
+@pytest.mark.parametrize("scope", ["each", "all"])
+def test_graded_share_goes_to_second_life(tmp_path, scope):
+    regions = "id,name,lon,lat,supply_a,supply_b\nr1,R1,0,0,100,50\nr2,R2,0,0,40,0\n"
+    sites = ("id,name,tier,lon,lat\nc1,C1,collection,0,0\nc2,C2,collection,0,0\n"
+             "s1,S1,second_life,0,0\np1,P1,plant,0,0\n")
+    distances = ("origin,destination,km\nr1,c1,1\nr1,c2,9\nr2,c1,9\nr2,c2,1\n"
+                 "c1,s1,1\nc2,s1,1\nc1,p1,1\nc2,p1,1\n")
+    folder = write_instance(tmp_path / "inst", GRADING_TOML.replace("SCOPE", scope), regions,
+                            sites, distances__csv=distances)
+    run = tmp_path / "run"
+    solve_verified(folder, run)
+    flows = pd.read_csv(run / "flows.csv")
+    graded = flows[flows["destination"] == "s1"].groupby("stream")["tonnes"].sum()
+    assert graded.to_dict() == pytest.approx({"a": 0.3 * (100 + 40)})  # none of b
+    flows.loc[flows["destination"] == "s1", "tonnes"] *= 0.9
+    flows.to_csv(run / "flows.csv", index=False)
+    problems = verify_run(run).problems
+    assert any("branch second_life, a" in p for p in problems)
+
+
+def test_branch_from_the_last_tier_is_refused(tmp_path):
+    toml = GRADING_TOML.replace("SCOPE", "each").replace('source = "collection"', 'source = "plant"')
+    folder = write_instance(tmp_path / "inst", toml, "id,name,lon,lat,supply_a\nr1,R1,0,0,1\n",
+                            "id,name,tier,lon,lat\n", distances__csv="origin,destination,km\n")
+    result = cli("validate", folder)
+    assert result.exit_code == 2, result.output
+    assert "branch.source: expected one of ['collection']" in result.output

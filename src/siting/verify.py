@@ -71,6 +71,7 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     report.expect("arcs", _check_arcs(view))
     report.expect("supply balance", _check_supply(view, supply))
     report.expect("conservation", _check_conservation(view))
+    report.expect("branch shares", _check_branches(view))
     report.expect("capacity and sizes", _check_facilities(view))
     report.expect("costs and KPIs", _check_costs(view, meta, supply, policies))
     for policy in policies:
@@ -91,8 +92,12 @@ def _check_arcs(run: RunView) -> list[str]:
     dest_tier = flows["destination"].map(sites["tier"]).map(tier_pos)
     from_region = flows["origin_type"] == "region"
     bad_first = from_region & ((dest_tier != 0) | ~flows["origin"].isin(inst.regions["id"]))
-    origin_tier = flows["origin"].map(sites["tier"]).map(tier_pos)
-    bad_next = ~from_region & (origin_tier + 1 != dest_tier)
+    chain = [t for t, spec in inst.spec.tiers.items() if spec.branch is None]
+    links = set(zip(chain, chain[1:], strict=False)) | {
+        (spec.branch.source, t) for t, spec in inst.spec.tiers.items() if spec.branch}
+    pairs = zip(flows["origin"].map(sites["tier"]), flows["destination"].map(sites["tier"]),
+                strict=True)
+    bad_next = ~from_region & ~np.array([pair in links for pair in pairs], dtype=bool)
     for mask, what in ((bad_first, "region flow not into a first-tier site"),
                        (bad_next, "site flow not into the next tier")):
         if mask.any():
@@ -162,8 +167,8 @@ def _check_supply(run: RunView, supply_table: pd.DataFrame) -> list[str]:
 
 def _check_conservation(run: RunView) -> list[str]:
     inst, flows = run.instance, run.flows
-    last = inst.tiers[-1]
-    inner = set(inst.sites["id"][inst.sites["tier"] != last])
+    ends = [inst.tiers[-1]] + [t for t, spec in inst.spec.tiers.items() if spec.branch]
+    inner = set(inst.sites["id"][~inst.sites["tier"].isin(ends)])
     into = flows[flows["destination"].isin(inner)].groupby(["destination", "stream"])["tonnes"].sum()
     out = flows[flows["origin_type"] == "site"].groupby(["origin", "stream"])["tonnes"].sum()
     both = pd.concat([into.rename("in"), out.rename("out")], axis=1).fillna(0.0)
@@ -172,6 +177,32 @@ def _check_conservation(run: RunView) -> list[str]:
         (site, stream), row = next(iter(both[bad].iterrows()))
         return [f"site {site!r}, {stream}: {row['in']:.6g} t in but {row['out']:.6g} t out"]
     return []
+
+
+def _check_branches(run: RunView) -> list[str]:
+    """Each branch tier gets its share of what its source sites receive (each or all)."""
+    inst, flows = run.instance, run.flows
+    tier_of = inst.sites.set_index("id")["tier"]
+    problems = []
+    for name, spec in inst.spec.tiers.items():
+        if spec.branch is None:
+            continue
+        source = spec.branch.source
+        into = flows[flows["destination"].map(tier_of) == source]
+        out = flows[(flows["origin_type"] == "site") & (flows["destination"].map(tier_of) == name)]
+        for stream in inst.streams:
+            share = per_stream(spec.branch.share, stream)
+            received = into[into["stream"] == stream].groupby("destination")["tonnes"].sum()
+            sent = out[out["stream"] == stream].groupby("origin")["tonnes"].sum()
+            if spec.branch.scope == "all":
+                received, sent = pd.Series([received.sum()]), pd.Series([sent.sum()])
+            both = pd.concat([received.rename("in"), sent.rename("out")], axis=1).fillna(0.0)
+            bad = ~np.isclose(both["out"], share * both["in"], rtol=REL, atol=ABS * 10)
+            if bad.any():
+                row = both[bad].iloc[0]
+                problems.append(f"branch {name}, {stream}: {row['out']:.6g} t sent of "
+                                f"{row['in']:.6g} t received, share {share:g}")
+    return problems
 
 
 def _check_facilities(run: RunView) -> list[str]:

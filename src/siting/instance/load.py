@@ -21,7 +21,7 @@ from siting.instance.layers import (
     text_column,
 )
 from siting.instance.processes import expand_processes
-from siting.instance.schema import InstanceFile
+from siting.instance.schema import InstanceFile, per_stream
 
 INSTANCE_FILE = "instance.toml"
 MAX_TONNES = 1e10  # far above any real supply or capacity; larger values are typos
@@ -292,7 +292,8 @@ def _check_known(table: pd.DataFrame, column: str, known: set[str], path: Path) 
 def _check_streams_accepted(sites: gpd.GeoDataFrame, supply: pd.DataFrame, spec: InstanceFile,
                             path: Path) -> None:
     for stream in supply.columns[supply.sum().to_numpy() > 0]:
-        for tier in spec.tiers:
+        for tier in (t for t, s in spec.tiers.items()
+                     if s.branch is None or per_stream(s.branch.share, stream) > 0):
             at_tier = sites[sites["tier"] == tier]
             if not any(stream in accepted for accepted in at_tier["streams"]):
                 raise InstanceError(path, "column 'streams'",

@@ -102,7 +102,8 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
     accepts = accepts.reshape(len(sites), len(streams))
 
     parts = [_region_flows(instance, supply, site_tier, accepts)]
-    parts += [_site_flows(instance, site_tier, accepts, k) for k in range(1, len(tiers))]
+    parts += [_site_flows(instance, site_tier, accepts, origin, dest)
+              for origin, dest in tier_links(instance)]
     origin, from_region, dest, km, stream = (np.concatenate(a) for a in zip(*parts, strict=True))
 
     arc_key = np.where(from_region, origin, len(instance.regions) + origin) * len(sites) + dest
@@ -171,9 +172,21 @@ def _region_flows(instance: Instance, supply: np.ndarray, site_tier: np.ndarray,
     return r, np.ones(len(r), dtype=bool), first[j], km[r, j], s
 
 
+def tier_links(instance: Instance) -> list[tuple[int, int]]:
+    """(origin, destination) tier positions of site-to-site arcs: along the chain of tiers,
+    and from a branch's source to the branch.
+    """
+    tiers = instance.spec.tiers
+    position = {name: i for i, name in enumerate(tiers)}
+    chain = [position[name] for name, tier in tiers.items() if tier.branch is None]
+    return list(zip(chain, chain[1:], strict=False)) + [
+        (position[tier.branch.source], position[name])
+        for name, tier in tiers.items() if tier.branch is not None]
+
+
 def _site_flows(instance: Instance, site_tier: np.ndarray, accepts: np.ndarray,
-                tier: int) -> tuple[np.ndarray, ...]:
-    prev, nxt = np.flatnonzero(site_tier == tier - 1), np.flatnonzero(site_tier == tier)
+                origin: int, dest: int) -> tuple[np.ndarray, ...]:
+    prev, nxt = np.flatnonzero(site_tier == origin), np.flatnonzero(site_tier == dest)
     sites = instance.sites
     km = _distance_matrix(instance, sites["id"].iloc[prev], sites["lon"].iloc[prev],
                           sites["lat"].iloc[prev], nxt)

@@ -169,6 +169,19 @@ class Process(Strict):
     cost_factor: Positive = 1.0
 
 
+class Branch(Strict):
+    """A tier fed by a fixed share of what an earlier tier receives (second-life use).
+
+    ``share`` (per stream) of the tonnes each ``source`` site receives (``scope = "each"``),
+    or of all its sites together (``"all"``), goes to this tier; the rest moves on along
+    the chain. A branch tier ends its flows.
+    """
+
+    source: str = Field(min_length=1)
+    share: Rate | dict[str, Rate]
+    scope: Literal["each", "all"] = "each"
+
+
 class Tier(Strict):
     """One ``[tiers.<name>]`` table: per-tonne costs, emissions, recovery, sizes."""
 
@@ -182,6 +195,7 @@ class Tier(Strict):
     adds over time, up to ``max_modules`` of each (needs ``[periods]``)."""
     max_modules: Annotated[int, Field(ge=1, le=100)] = 4
     processes: dict[str, Process] = {}
+    branch: Branch | None = None
 
     @field_validator("sizes")
     @classmethod
@@ -237,6 +251,17 @@ class InstanceFile(Strict):
                 if set(process.recovery) - set(self.materials):
                     raise ValueError(f"{where}.recovery: unknown materials "
                                      f"{sorted(set(process.recovery) - set(self.materials))}")
+        chain = [name for name, tier in self.tiers.items() if tier.branch is None]
+        for name, tier in self.tiers.items():
+            if tier.branch is not None and tier.branch.source not in chain[:-1]:
+                raise ValueError(f"tiers.{name}.branch.source: expected one of {chain[:-1]}, "
+                                 "a tier before the last of the chain")
+            if tier.branch is not None and isinstance(tier.branch.share, dict):
+                unknown = sorted(set(tier.branch.share) - set(self.streams))
+                if unknown:
+                    raise ValueError(f"tiers.{name}.branch.share: unknown streams {unknown}")
+        if list(self.tiers)[-1] not in chain:
+            raise ValueError("the last tier processes: it cannot be a branch")
         modular = [name for name, tier in self.tiers.items() if tier.expansion == "modules"]
         if modular and self.periods is None:
             raise ValueError(f"tiers.{modular[0]}.expansion = 'modules' needs [periods]")

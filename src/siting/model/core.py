@@ -27,6 +27,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from siting.instance.network import Network
+from siting.instance.schema import per_stream
 
 LINK_ROWS_AUTO_LIMIT = 250_000
 
@@ -191,9 +192,11 @@ def define_conservation(m: pyo.ConcreteModel, net: Network) -> None:
     Formulation: ``sum_{a into f} x[a,s] = sum_{a out of f} x[a,s]`` for f not in the last tier.
     """
     last = net.n_tiers - 1
+    spec = net.instance.spec
+    ends = [i for i, tier in enumerate(spec.tiers.values()) if tier.branch is not None]
     streams = net.flow_stream.tolist()
     rows = {}
-    for f in np.flatnonzero(net.site_tier < last).tolist():
+    for f in np.flatnonzero((net.site_tier < last) & ~np.isin(net.site_tier, ends)).tolist():
         for s in range(m.n_streams):
             into = [k for k in m.flows_into[f] if streams[k] == s]
             out = [k for k in m.flows_out_of[f] if streams[k] == s]
@@ -206,6 +209,38 @@ def define_conservation(m: pyo.ConcreteModel, net: Network) -> None:
         into, out = rows[f, s]
         return (pyo.quicksum(m.flow[k] for k in into)
                 == pyo.quicksum(m.flow[k] for k in out))
+
+    define_branch_shares(m, net)
+
+
+def define_branch_shares(m: pyo.ConcreteModel, net: Network) -> None:
+    """Fixed shares to branch tiers (second-life), at each source site or over all of them.
+
+    Formulation: ``sum_{a: f -> branch} x[a,s] = share[s] * sum_{a into f} x[a,s]`` per
+    source site f (scope ``each``) or summed over the source tier's sites (``all``).
+    """
+    tiers = list(net.instance.spec.tiers.values())
+    dest_tier = net.site_tier[net.flow_dest]
+    rows = []
+    for b, tier in enumerate(tiers):
+        if tier.branch is None:
+            continue
+        source = list(net.instance.spec.tiers).index(tier.branch.source)
+        for s, stream in enumerate(net.instance.streams):
+            into = (dest_tier == source) & (net.flow_stream == s)
+            out = (dest_tier == b) & (net.flow_stream == s) & ~net.flow_from_region
+            key = net.flow_dest if tier.branch.scope == "each" else np.zeros_like(net.flow_dest)
+            okey = net.flow_origin if tier.branch.scope == "each" else key
+            for site in np.unique(key[into]):
+                rows.append((per_stream(tier.branch.share, stream),
+                             np.flatnonzero(into & (key == site)).tolist(),
+                             np.flatnonzero(out & (okey == site)).tolist()))
+
+    @m.Constraint(range(len(rows)))
+    def branch_share(m, i):
+        share, into, out = rows[i]
+        return (pyo.quicksum(m.flow[k] for k in out)
+                == share * pyo.quicksum(m.flow[k] for k in into))
 
 
 def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
