@@ -382,9 +382,35 @@ def test_graded_share_goes_to_second_life(tmp_path, scope):
 
 
 def test_branch_from_the_last_tier_is_refused(tmp_path):
-    toml = GRADING_TOML.replace("SCOPE", "each").replace('source = "collection"', 'source = "plant"')
+    toml = GRADING_TOML.replace("SCOPE", "each").replace('source = "collection"',
+                                                         'source = "plant"')
     folder = write_instance(tmp_path / "inst", toml, "id,name,lon,lat,supply_a\nr1,R1,0,0,1\n",
                             "id,name,tier,lon,lat\n", distances__csv="origin,destination,km\n")
     result = cli("validate", folder)
     assert result.exit_code == 2, result.output
     assert "branch.source: expected one of ['collection']" in result.output
+
+
+@pytest.mark.parametrize(("group", "collected"), [("", 80), ("hub", 100)])
+def test_roles_at_one_site_share_capacity(tmp_path, group, collected):
+    # collection C holds 80 t and second-life X 50 t; pooled, 100 t collected + 30 t graded fit
+    toml = (GRADING_TOML.replace("SCOPE", "each").replace("capacity = 500, fixed_cost = 10 }]\n"
+                                                          "[tiers.second_life]",
+                                                          "capacity = 80, fixed_cost = 10 }]\n"
+                                                          "[tiers.second_life]")
+            .replace('{ name = "X", capacity = 500', '{ name = "X", capacity = 50'))
+    sites = ("id,name,tier,lon,lat,capacity_group\n"
+             f"c1,C1,collection,0,0,{group}\ns1,S1,second_life,0,0,{group}\np1,P1,plant,0,0,\n")
+    folder = write_instance(tmp_path / "inst", toml, "id,name,lon,lat,supply_a\nr1,R1,0,0,100\n",
+                            sites, distances__csv="origin,destination,km\nr1,c1,1\nc1,s1,1\n"
+                            "c1,p1,1\n")
+    meta = solve_verified(folder, tmp_path / "run")
+    assert meta["kpis"]["collected_t"] == pytest.approx(collected)
+
+
+def test_verifier_catches_a_shared_capacity_exceeded(tmp_path):
+    test_roles_at_one_site_share_capacity(tmp_path, "hub", 100)
+    flows = pd.read_csv(tmp_path / "run" / "flows.csv")
+    flows["tonnes"] *= 1.2
+    flows.to_csv(tmp_path / "run" / "flows.csv", index=False)
+    assert any("capacity group 'hub'" in p for p in verify_run(tmp_path / "run").problems)

@@ -234,13 +234,18 @@ def _check_facilities(run: RunView) -> list[str]:
             minimum = sum(sizes[p].min_throughput for p in parts)
         if not close(row["capacity"], cap, cap):
             problems.append(f"site {site_id!r}: capacity {row['capacity']:.6g} recorded, {cap:.6g} built")
-        if throughput[site_id] > cap + ABS + REL * cap:
+        if not site.capacity_group and throughput[site_id] > cap + ABS + REL * cap:
             problems.append(f"site {site_id!r}: {throughput[site_id]:.6g} t exceeds capacity {cap:.6g}")
         if parts and throughput[site_id] < minimum - ABS - REL * minimum:
             problems.append(f"site {site_id!r}: {throughput[site_id]:.6g} t below minimum {minimum:.6g}")
         if not close(row["throughput"], throughput[site_id], cap):
             problems.append(f"site {site_id!r}: throughput recorded {row['throughput']:.6g}, "
                             f"flows give {throughput[site_id]:.6g}")
+    grouped = sites[sites["capacity_group"] != ""].assign(used=throughput, cap=fac["capacity"])
+    for group, members in grouped.groupby("capacity_group"):
+        if members["used"].sum() > members["cap"].sum() * (1 + REL) + ABS:
+            problems.append(f"capacity group {group!r}: {members['used'].sum():.6g} t exceeds "
+                            f"the shared capacity {members['cap'].sum():.6g}")
     if "location" in fac.columns:
         open_at = fac[fac["open"]].groupby("location").size()
         if (open_at > 1).any():

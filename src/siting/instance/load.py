@@ -172,6 +172,7 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
             "existing_capacity": existing,
             "existing_fixed_cost": number_column(frame, "existing_fixed_cost", path, default=0.0),
             "closure_cost": _closure_cost(frame, path, existing, spec),
+            "capacity_group": text_column(frame, "capacity_group", ""),
             "sizes": sizes,
             "streams": streams,
             "fixed_cost_factor": number_column(frame, "fixed_cost_factor", path, default=1.0,

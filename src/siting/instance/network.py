@@ -173,8 +173,9 @@ def _region_flows(instance: Instance, supply: np.ndarray, site_tier: np.ndarray,
 
 
 def tier_links(instance: Instance) -> list[tuple[int, int]]:
-    """(origin, destination) tier positions of site-to-site arcs: along the chain of tiers,
-    and from a branch's source to the branch.
+    """Return the (origin, destination) tier positions of site-to-site arcs.
+
+    Arcs run along the chain of tiers, and from a branch's source to the branch.
     """
     tiers = instance.spec.tiers
     position = {name: i for i, name in enumerate(tiers)}

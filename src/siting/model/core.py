@@ -214,7 +214,7 @@ def define_conservation(m: pyo.ConcreteModel, net: Network) -> None:
 
 
 def define_branch_shares(m: pyo.ConcreteModel, net: Network) -> None:
-    """Fixed shares to branch tiers (second-life), at each source site or over all of them.
+    """Send fixed shares to branch tiers (second-life), per source site or over all of them.
 
     Formulation: ``sum_{a: f -> branch} x[a,s] = share[s] * sum_{a into f} x[a,s]`` per
     source site f (scope ``each``) or summed over the source tier's sites (``all``).
@@ -249,13 +249,22 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     Formulation: ``sum_l min[f,l] b[f,l] <= throughput[f] <= existing[f] + sum_l cap[f,l] b[f,l]``
     and ``sum_l b[f,l] <= 1`` (sites of tiers with exclusive sizes; a tier of modules has
     ``b[f,l]`` in ``0..max_modules`` instead); at most one process open per location.
+    Sites of one ``capacity_group`` (several roles at one physical site) share their
+    capacity: ``sum_f throughput[f] <= sum_f capacity[f]`` over the group.
     """
     minimum = net.option_min.tolist()
     used = [f for f in m.SITES if m.flows_into[f]]
+    pooled = capacity_groups(net)
+    alone = sorted(set(used) - {f for group in pooled for f in group})
 
-    @m.Constraint(used)
+    @m.Constraint(alone)
     def capacity_limit(m, f):
         return m.throughput[f] <= m.capacity[f]
+
+    @m.Constraint(range(len(pooled)))
+    def shared_capacity(m, i):
+        return (pyo.quicksum(m.throughput[f] for f in pooled[i])
+                <= pyo.quicksum(m.capacity[f] for f in pooled[i]))
 
     with_min = [f for f in used if any(minimum[j] > 0 for j in m.options_of[f])]
 
@@ -278,6 +287,12 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     @m.Constraint(range(len(shared)))
     def one_process(m, i):
         return pyo.quicksum(m.is_open[f] for f in shared[i]) <= 1
+
+
+def capacity_groups(net: Network) -> list[list[int]]:
+    """Sites that share one capacity: the positions of each named ``capacity_group``."""
+    groups = net.instance.sites.groupby("capacity_group").indices
+    return [rows.tolist() for name, rows in groups.items() if name]
 
 
 def link_rows(net: Network) -> np.ndarray:
