@@ -122,7 +122,7 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
     contents = np.array([[s.contents.get(m, 0.0) for m in spec.materials] for s in stream_specs])
     rates = recovery[:, None] if process_rates is None else np.where(
         np.isnan(process_rates[dest]), recovery[:, None], process_rates[dest])
-    material = np.where(is_last[:, None], contents[stream] * rates, 0.0).reshape(len(stream), -1)
+    material = np.where(is_last[:, None], contents[stream] * rates, 0.0)
     prices = np.array([m.price for m in spec.materials.values()])
     return Network(
         instance=instance,
