@@ -110,6 +110,10 @@ def print_solution(solution: Solution) -> None:
           for tier, n in k["facilities_open"].items()),
         ("build / solve", f"{meta['timings']['build_s']:.2f} s / {meta['timings']['solve_s']:.2f} s"),
     ]
+    if "horizon" in k:
+        plan = k["horizon"]
+        rows[1:1] = [("horizon, discounted", f"{plan['discounted_cost']:,.0f} {currency}"),
+                     ("builds (then: last period)", str(len(plan["builds"])))]
     for row in rows:
         table.add_row(*row)
     console.print(table)
