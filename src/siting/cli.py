@@ -17,6 +17,7 @@ from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.model.policies import REGISTRY
 from siting.render.maps import render_map
+from siting.render.timeline import render_timeline
 from siting.run import prepare, resolve_scenario
 from siting.run import solve as solve_instance
 from siting.runfiles import write_run
@@ -75,9 +76,16 @@ def solve(
     with console.status("solving..."):
         solution = solve_instance(instance, scenario, solver, strong)
     out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
-    folder = write_run(solution, out, extra=lambda tmp: render_map(tmp, tmp / "map.html"))
+    folder = write_run(solution, out, extra=render_pages)
     print_solution(solution)
     console.print(f"wrote [bold]{folder}[/]")
+
+
+def render_pages(folder: Path) -> None:
+    """Render the map of a run folder, and its timeline when it has periods."""
+    render_map(folder, folder / "map.html")
+    if (folder / "periods.csv").is_file():
+        render_timeline(folder, folder / "timeline.html")
 
 
 def print_solution(solution: Solution) -> None:
@@ -105,6 +113,10 @@ def print_solution(solution: Solution) -> None:
           for tier, n in k["facilities_open"].items()),
         ("build / solve", f"{meta['timings']['build_s']:.2f} s / {meta['timings']['solve_s']:.2f} s"),
     ]
+    if "horizon" in k:
+        plan = k["horizon"]
+        rows[1:1] = [("horizon, discounted", f"{plan['discounted_cost']:,.0f} {currency}"),
+                     ("builds (then: last period)", str(len(plan["builds"])))]
     for row in rows:
         table.add_row(*row)
     console.print(table)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import highspy
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from siting.errors import InfeasibleError, ScenarioError
@@ -39,17 +40,18 @@ def resolve_scenario(instance_dir: Path, scenario: str | Path | Scenario | None)
     return load_scenario(find_scenario(scenario, instance_dir))
 
 
-def prepare(instance: Instance, scenario: Scenario) -> Network:
+def prepare(instance: Instance, scenario: Scenario, supply: pd.DataFrame | None = None) -> Network:
     """The network of ``instance`` after the scenario's policies changed it (pruned arcs...).
 
-    Raises :class:`~siting.errors.ScenarioError` for a policy that does not fit the instance.
+    ``supply`` replaces the instance's supply (one period's). Raises
+    :class:`~siting.errors.ScenarioError` for a policy that does not fit the instance.
     """
     for i, policy in enumerate(scenario.policies, start=1):
         problem = policy.problem_with(instance)
         if problem is not None:
             field, message = problem
             raise ScenarioError(scenario.path or "scenario", f"policy[{i}].{field}", message)
-    net = build_network(instance, supply_under(scenario.policies, instance))
+    net = build_network(instance, supply_under(scenario.policies, instance, supply))
     for policy in scenario.policies:
         net = policy.prepare(net)
     return net
@@ -81,6 +83,11 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     scenario = resolve_scenario(instance.path, scenario)
     profile = solver if isinstance(solver, SolverProfile) else load_profile(solver)
     t1 = time.perf_counter()
+    if instance.spec.periods is not None:
+        from siting.horizon import solve_horizon
+
+        return solve_horizon(instance, scenario, profile, strong_linking, run_meta(
+            instance, scenario, profile, {"load_s": t1 - t0}))
     m, pruned = build(instance, scenario, profile, strong_linking)
     net = m.net
     t2 = time.perf_counter()
@@ -91,7 +98,20 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
         raise InfeasibleError(f"{instance.name} / {scenario.name}: no network meets the scenario"
                               + (": " + "; ".join(causes[:5]) if causes else
                                  f" (HiGHS: {result.status.replace('_', ' ')})"))
-    meta = {
+    meta = run_meta(instance, scenario, profile, {"load_s": t1 - t0, "build_s": t2 - t1})
+    solution = extract_solution(m, net, result, meta)
+    if pruned:
+        flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
+        solution.meta["pruning"] = {"nearest_sites": pruned.nearest,
+                                    "binding_regions": binding_regions(pruned, flows)}
+    solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
+    return solution
+
+
+def run_meta(instance: Instance, scenario: Scenario, profile: SolverProfile,
+             timings: dict[str, float]) -> dict:
+    """Provenance of a run: instance, scenario, solver, versions, streams, tiers, timings."""
+    return {
         "siting_version": version("siting"),
         "instance": {"name": instance.name, "path": str(instance.path), "hash": instance.hash,
                      "currency": instance.spec.instance.currency},
@@ -101,15 +121,8 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
         "streams": [{"id": s, "label": instance.spec.streams[s].label or s}
                     for s in instance.streams],
         "tiers": instance.tiers,
-        "timings": {"load_s": t1 - t0, "build_s": t2 - t1},
+        "timings": timings,
     }
-    solution = extract_solution(m, net, result, meta)
-    if pruned:
-        flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
-        solution.meta["pruning"] = {"nearest_sites": pruned.nearest,
-                                    "binding_regions": binding_regions(pruned, flows)}
-    solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
-    return solution
 
 
 def solve_stages(m, mode: str, profile: SolverProfile) -> SolveResult:

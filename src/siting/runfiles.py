@@ -82,6 +82,11 @@ def _write_files(solution: Solution, folder: Path) -> None:
     solution.facilities.to_file(gpkg, layer="facilities", engine="pyogrio")
     flow_lines(solution).to_file(gpkg, layer="flows", engine="pyogrio")
     solution.regions.to_file(gpkg, layer="regions", engine="pyogrio")
+    if solution.timeline is not None:
+        solution.timeline.to_csv(folder / "periods.csv", index=False, lineterminator="\n")
+        for year, period in solution.periods.items():
+            (folder / "periods" / str(year)).mkdir(parents=True)
+            _write_files(period, folder / "periods" / str(year))
 
 
 def _json_default(value: object) -> object:
@@ -126,9 +131,10 @@ def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(path, None, "missing from the run folder")
     text = {"id", "name", "province", "tier", "size", "origin", "destination", "stream",
-            "origin_type"}
+            "origin_type", "location", "process"}
     frame = pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
-                        na_values={c: [""] for c in ("utilisation", "collection_rate")})
+                        na_values={c: [""] for c in ("utilisation", "collection_rate",
+                                                     "build_year")})
     for col in frame.columns:
         if col in ("existing", "open"):
             frame[col] = frame[col].astype(str).str.lower() == "true"

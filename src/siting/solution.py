@@ -6,7 +6,7 @@ Everything a planner sees (CLI tables, files, maps, bench tables) is computed fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -26,6 +26,8 @@ class Solution:
 
     ``facilities``, ``flows`` and ``regions`` have the columns of docs/run-folder.md;
     ``meta`` holds the provenance, solver status and timings; ``kpis`` the key figures.
+    A multi-period run also has the solution of each period by year and the ``timeline``
+    (one row per period, ``periods.csv``); its own frames are those of the last period.
     """
 
     meta: dict[str, Any]
@@ -33,6 +35,8 @@ class Solution:
     flows: pd.DataFrame
     regions: gpd.GeoDataFrame
     kpis: dict[str, Any]
+    periods: dict[int, Solution] = field(default_factory=dict)
+    timeline: pd.DataFrame | None = None
 
     @property
     def status(self) -> str:
@@ -44,9 +48,11 @@ def extract_solution(m: pyo.ConcreteModel, net: Network, result: SolveResult,
                      meta: dict[str, Any]) -> Solution:
     """Read the decisions of a solved model into a :class:`Solution`."""
     x = _clean(np.array([m.flow[k].value or 0.0 for k in m.FLOWS]))
-    built = np.array([(m.build[j].value or 0.0) > 0.5 for j in m.OPTIONS], dtype=bool)
+    built = np.rint([m.build[j].value or 0.0 for j in m.OPTIONS]).astype(int)
+    closed = np.zeros(len(net.site_existing), dtype=bool)
+    closed[list(m.CLOSABLE)] = [(m.keep[f].value or 0.0) < 0.5 for f in m.CLOSABLE]
     flows = flow_frame(net, x)
-    facilities = facility_frame(net, x, built)
+    facilities = facility_frame(net, x, built, closed)
     regions = region_frame(net, x)
     meta = {**meta, "status": result.status, "has_solution": result.has_solution,
             "objective": result.objective, "best_bound": result.best_bound,
@@ -82,20 +88,32 @@ def flow_frame(net: Network, x: np.ndarray) -> pd.DataFrame:
         "processing_cost": tonnes * net.flow_processing_cost[used],
         "co2_t": tonnes * net.flow_co2_kg[used] / 1000,
         "revenue": tonnes * net.flow_revenue[used],
+        **{f"recovered_{m}": tonnes * net.flow_material[used, i]
+           for i, m in enumerate(inst.spec.materials)},
     })
 
 
-def facility_frame(net: Network, x: np.ndarray, built: np.ndarray) -> gpd.GeoDataFrame:
-    """One row per site: open, size built, capacity, throughput by stream, utilisation."""
+def facility_frame(net: Network, x: np.ndarray, built: np.ndarray,
+                   closed: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """One row per site: open, size built, capacity, throughput by stream, utilisation.
+
+    ``built`` holds the units of each build option (0 or 1 for an exclusive size); the
+    ``size`` of a site with modules lists them joined by ``+`` (``S+S+M``). ``closed``
+    marks existing facilities closed (their capacity and fixed cost are gone).
+    """
     sites = net.instance.sites
     n = len(sites)
     chosen = np.flatnonzero(built)
     size = np.full(n, "", dtype=object)
-    size[net.option_site[chosen]] = net.option_size[chosen]
-    new_cap = np.bincount(net.option_site[chosen], net.option_capacity[chosen], minlength=n)
-    fixed = np.bincount(net.option_site[chosen], net.option_fixed[chosen], minlength=n)
-    capex = np.bincount(net.option_site[chosen], net.option_capex[chosen], minlength=n)
-    existing = net.site_existing
+    for j in chosen:
+        f = net.option_site[j]
+        size[f] = "+".join(filter(None, [size[f]] + [net.option_size[j]] * built[j]))
+    site, units = net.option_site[chosen], built[chosen]
+    new_cap = np.bincount(site, net.option_capacity[chosen] * units, minlength=n)
+    fixed = np.bincount(site, net.option_fixed[chosen] * units, minlength=n)
+    capex = np.bincount(site, net.option_capex[chosen] * units, minlength=n)
+    kept = 1.0 if closed is None else ~closed
+    existing = net.site_existing * kept
     capacity = existing + new_cap
     by_stream = {s: np.bincount(net.flow_dest, x * (net.flow_stream == j), minlength=n)
                  for j, s in enumerate(net.instance.streams)}
@@ -103,7 +121,7 @@ def facility_frame(net: Network, x: np.ndarray, built: np.ndarray) -> gpd.GeoDat
     frame = gpd.GeoDataFrame({
         "id": sites["id"], "name": sites["name"], "tier": sites["tier"],
         "province": sites["province"], "lon": sites["lon"], "lat": sites["lat"],
-        "existing": existing > 0,
+        "existing": net.site_existing > 0,
         "open": (existing > 0) | (new_cap > 0),
         "size": size,
         "existing_capacity": existing,
@@ -111,9 +129,12 @@ def facility_frame(net: Network, x: np.ndarray, built: np.ndarray) -> gpd.GeoDat
         "capacity": capacity,
         "throughput": throughput,
         "utilisation": np.divide(throughput, capacity, out=np.full(n, np.nan), where=capacity > 0),
-        "fixed_cost": fixed + sites["existing_fixed_cost"].to_numpy(),
+        "fixed_cost": fixed + sites["existing_fixed_cost"].to_numpy() * kept,
         "capex": capex,
     }, geometry=sites.geometry.values, crs=sites.crs)
+    for column in ("location", "process"):
+        if column in sites.columns:
+            frame[column] = sites[column].to_numpy()
     for s, values in by_stream.items():
         frame[f"throughput_{s}"] = values
     return frame
@@ -206,6 +227,9 @@ def compute_kpis(net: Network, facilities: pd.DataFrame, flows: pd.DataFrame,
         "tonne_km": float((flows["tonnes"] * flows["km"]).sum()),
         "co2_t": float(flows["co2_t"].sum()),
         "recovered_value": float(flows["revenue"].sum()),
+        "materials": {m: {"recovered_t": float(flows[f"recovered_{m}"].sum()),
+                          "value": float(flows[f"recovered_{m}"].sum()) * spec.price}
+                      for m, spec in inst.spec.materials.items()},
         "facilities_open": {t: v["open"] for t, v in by_tier.items()},
         "facilities_new": {t: v["new"] for t, v in by_tier.items()},
         "by_tier": by_tier,

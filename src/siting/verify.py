@@ -7,6 +7,7 @@ every core constraint and every active policy within tolerance.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,13 +59,19 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     report = Report()
     if instance.hash != meta["instance"]["hash"]:
         report.problems.append("the instance files changed since this run was solved")
+    if "periods" in meta:
+        return verify_horizon(run_dir, meta, instance, report)
     policies = [parse_policy(raw, run_dir / "solution.json", i)
                 for i, raw in enumerate(meta["scenario"]["policies"], start=1)]
-    supply = supply_under(policies, instance)
+    period_supply = None
+    if "period" in meta:
+        period_supply = instance.period_supply[instance.spec.periods.years.index(meta["period"])]
+    supply = supply_under(policies, instance, period_supply)
     view = RunView(instance, facilities, flows, regions)
     report.expect("arcs", _check_arcs(view))
     report.expect("supply balance", _check_supply(view, supply))
     report.expect("conservation", _check_conservation(view))
+    report.expect("branch shares", _check_branches(view))
     report.expect("capacity and sizes", _check_facilities(view))
     report.expect("costs and KPIs", _check_costs(view, meta, supply, policies))
     for policy in policies:
@@ -85,8 +92,12 @@ def _check_arcs(run: RunView) -> list[str]:
     dest_tier = flows["destination"].map(sites["tier"]).map(tier_pos)
     from_region = flows["origin_type"] == "region"
     bad_first = from_region & ((dest_tier != 0) | ~flows["origin"].isin(inst.regions["id"]))
-    origin_tier = flows["origin"].map(sites["tier"]).map(tier_pos)
-    bad_next = ~from_region & (origin_tier + 1 != dest_tier)
+    chain = [t for t, spec in inst.spec.tiers.items() if spec.branch is None]
+    links = set(zip(chain, chain[1:], strict=False)) | {
+        (spec.branch.source, t) for t, spec in inst.spec.tiers.items() if spec.branch}
+    pairs = zip(flows["origin"].map(sites["tier"]), flows["destination"].map(sites["tier"]),
+                strict=True)
+    bad_next = ~from_region & ~np.array([pair in links for pair in pairs], dtype=bool)
     for mask, what in ((bad_first, "region flow not into a first-tier site"),
                        (bad_next, "site flow not into the next tier")):
         if mask.any():
@@ -111,7 +122,9 @@ def _expected_km(inst: Instance, flows: pd.DataFrame) -> np.ndarray:
     """Arc lengths recomputed: great circle x circuity, or looked up in the distance matrix."""
     if inst.distances is not None:
         table = inst.distances.set_index(["origin", "destination"])["km"]
-        keys = pd.MultiIndex.from_arrays([flows["origin"], flows["destination"]])
+        sites = inst.sites.set_index("id")
+        place = sites["location"] if "location" in sites.columns else sites.index.to_series()
+        keys = pd.MultiIndex.from_arrays([flows["origin"], flows["destination"].map(place)])
         return table.reindex(keys).to_numpy(dtype=float)
     points = pd.concat([inst.regions.set_index("id")[["lon", "lat"]].add_prefix("r_"),
                         inst.sites.set_index("id")[["lon", "lat"]].add_prefix("s_")], axis=1)
@@ -154,8 +167,8 @@ def _check_supply(run: RunView, supply_table: pd.DataFrame) -> list[str]:
 
 def _check_conservation(run: RunView) -> list[str]:
     inst, flows = run.instance, run.flows
-    last = inst.tiers[-1]
-    inner = set(inst.sites["id"][inst.sites["tier"] != last])
+    ends = [inst.tiers[-1]] + [t for t, spec in inst.spec.tiers.items() if spec.branch]
+    inner = set(inst.sites["id"][~inst.sites["tier"].isin(ends)])
     into = flows[flows["destination"].isin(inner)].groupby(["destination", "stream"])["tonnes"].sum()
     out = flows[flows["origin_type"] == "site"].groupby(["origin", "stream"])["tonnes"].sum()
     both = pd.concat([into.rename("in"), out.rename("out")], axis=1).fillna(0.0)
@@ -166,6 +179,32 @@ def _check_conservation(run: RunView) -> list[str]:
     return []
 
 
+def _check_branches(run: RunView) -> list[str]:
+    """Each branch tier gets its share of what its source sites receive (each or all)."""
+    inst, flows = run.instance, run.flows
+    tier_of = inst.sites.set_index("id")["tier"]
+    problems = []
+    for name, spec in inst.spec.tiers.items():
+        if spec.branch is None:
+            continue
+        source = spec.branch.source
+        into = flows[flows["destination"].map(tier_of) == source]
+        out = flows[(flows["origin_type"] == "site") & (flows["destination"].map(tier_of) == name)]
+        for stream in inst.streams:
+            share = per_stream(spec.branch.share, stream)
+            received = into[into["stream"] == stream].groupby("destination")["tonnes"].sum()
+            sent = out[out["stream"] == stream].groupby("origin")["tonnes"].sum()
+            if spec.branch.scope == "all":
+                received, sent = pd.Series([received.sum()]), pd.Series([sent.sum()])
+            both = pd.concat([received.rename("in"), sent.rename("out")], axis=1).fillna(0.0)
+            bad = ~np.isclose(both["out"], share * both["in"], rtol=REL, atol=ABS * 10)
+            if bad.any():
+                row = both[bad].iloc[0]
+                problems.append(f"branch {name}, {stream}: {row['out']:.6g} t sent of "
+                                f"{row['in']:.6g} t received, share {share:g}")
+    return problems
+
+
 def _check_facilities(run: RunView) -> list[str]:
     inst, flows = run.instance, run.flows
     fac = run.facilities.set_index("id")
@@ -174,26 +213,43 @@ def _check_facilities(run: RunView) -> list[str]:
     throughput = flows.groupby("destination")["tonnes"].sum().reindex(sites.index).fillna(0.0)
     for site_id, site in sites.iterrows():
         row = fac.loc[site_id]
-        size = row["size"]
+        parts = row["size"].split("+") if row["size"] else []
         tier = inst.spec.tiers[site.tier]
         sizes = {s.name: s for s in tier.sizes}
         cap = site.existing_capacity
+        if cap > 0 and not row["open"]:
+            if np.isnan(site.closure_cost):
+                problems.append(f"site {site_id!r}: an existing facility without a "
+                                "closure_cost is closed")
+            cap = 0.0
         minimum = 0.0
-        if size:
-            if size not in site.sizes:
-                problems.append(f"site {site_id!r}: size {size!r} is not allowed there")
+        if parts:
+            most = tier.max_modules if tier.expansion == "modules" else 1
+            if any(p not in site.sizes for p in parts) or (most == 1 and len(parts) > 1):
+                problems.append(f"site {site_id!r}: size {row['size']!r} is not allowed there")
                 continue
-            cap += sizes[size].capacity
-            minimum = sizes[size].min_throughput
+            if max(Counter(parts).values()) > most:
+                problems.append(f"site {site_id!r}: more than {most} units of a module")
+            cap += sum(sizes[p].capacity for p in parts)
+            minimum = sum(sizes[p].min_throughput for p in parts)
         if not close(row["capacity"], cap, cap):
             problems.append(f"site {site_id!r}: capacity {row['capacity']:.6g} recorded, {cap:.6g} built")
-        if throughput[site_id] > cap + ABS + REL * cap:
+        if not site.capacity_group and throughput[site_id] > cap + ABS + REL * cap:
             problems.append(f"site {site_id!r}: {throughput[site_id]:.6g} t exceeds capacity {cap:.6g}")
-        if size and throughput[site_id] < minimum - ABS - REL * minimum:
+        if parts and throughput[site_id] < minimum - ABS - REL * minimum:
             problems.append(f"site {site_id!r}: {throughput[site_id]:.6g} t below minimum {minimum:.6g}")
         if not close(row["throughput"], throughput[site_id], cap):
             problems.append(f"site {site_id!r}: throughput recorded {row['throughput']:.6g}, "
                             f"flows give {throughput[site_id]:.6g}")
+    grouped = sites[sites["capacity_group"] != ""].assign(used=throughput, cap=fac["capacity"])
+    for group, members in grouped.groupby("capacity_group"):
+        if members["used"].sum() > members["cap"].sum() * (1 + REL) + ABS:
+            problems.append(f"capacity group {group!r}: {members['used'].sum():.6g} t exceeds "
+                            f"the shared capacity {members['cap'].sum():.6g}")
+    if "location" in fac.columns:
+        open_at = fac[fac["open"]].groupby("location").size()
+        if (open_at > 1).any():
+            problems.append(f"location {open_at.idxmax()!r}: {open_at.max()} processes open")
     return problems
 
 
@@ -203,18 +259,19 @@ def recompute_costs(run: RunView) -> dict[str, float]:
     spec = inst.spec
     sites = inst.sites.set_index("id")
     fac = run.facilities.set_index("id").reindex(sites.index)
-    fixed = float(sites["existing_fixed_cost"].sum())
+    fixed = float(sites["existing_fixed_cost"][fac["open"]].sum())
     capex = 0.0
     for site_id, size in fac["size"].items():
-        if size:
-            chosen = next(s for s in spec.tiers[sites.at[site_id, "tier"]].sizes if s.name == size)
-            fixed += chosen.fixed_cost * sites.at[site_id, "fixed_cost_factor"]
-            capex += chosen.capex * sites.at[site_id, "fixed_cost_factor"]
+        by_name = {s.name: s for s in spec.tiers[sites.at[site_id, "tier"]].sizes}
+        for part in size.split("+") if size else []:
+            fixed += by_name[part].fixed_cost * sites.at[site_id, "fixed_cost_factor"]
+            capex += by_name[part].capex * sites.at[site_id, "fixed_cost_factor"]
     dest_tier = flows["destination"].map(sites["tier"])
     per_t_km = [spec.streams[s].transport_cost * spec.tiers[t].transport_cost_factor
                 for s, t in zip(flows["stream"], dest_tier, strict=True)]
-    proc = [per_stream(spec.tiers[t].processing_cost, s)
-            for s, t in zip(flows["stream"], dest_tier, strict=True)]
+    process = flows["destination"].map(_processes(inst))
+    proc = [per_stream((p or spec.tiers[t]).processing_cost, s)
+            for s, t, p in zip(flows["stream"], dest_tier, process, strict=True)]
     penalty = sum((spec.streams[s].uncollected_penalty or 0.0)
                   * float(run.regions[f"uncollected_{s}"].sum()) for s in inst.streams)
     annuity = spec.finance.annuity_factor if spec.finance else 0.0
@@ -228,19 +285,40 @@ def recompute_costs(run: RunView) -> dict[str, float]:
     }
 
 
-def recompute_revenue(run: RunView) -> float:
-    """Value recovered at last-tier plants: tonnes x stream value x the plant's recovery."""
+def recompute_recovery(run: RunView) -> tuple[float, dict[str, float]]:
+    """Value recovered at last-tier plants, and tonnes recovered of each material.
+
+    A tonne delivered recovers the plant's rate times the stream's value, or times each of
+    its material contents (valued at the material's price).
+    """
     inst = run.instance
+    spec = inst.spec
     sites = inst.sites.set_index("id")
     last = run.flows[run.flows["destination"].map(sites["tier"]) == inst.tiers[-1]]
-    total = 0.0
+    total, materials = 0.0, dict.fromkeys(spec.materials, 0.0)
+    process = _processes(inst)
     for row in last.itertuples():
         site = sites.loc[row.destination]
-        tier_rate = inst.spec.tiers[site.tier].recovery
+        tier_rate = spec.tiers[site.tier].recovery
         rate = site.recovery if not np.isnan(site.recovery) else (
             1.0 if tier_rate is None else per_stream(tier_rate, row.stream))
-        total += row.tonnes * inst.spec.streams[row.stream].value * rate
-    return total
+        stream = spec.streams[row.stream]
+        total += row.tonnes * stream.value * rate
+        for material, share in stream.contents.items():
+            own = rate if process[row.destination] is None else (
+                process[row.destination].recovery.get(material, 0.0))
+            materials[material] += row.tonnes * own * share
+            total += row.tonnes * own * share * spec.materials[material].price
+    return total, materials
+
+
+def _processes(inst: Instance) -> pd.Series:
+    """Return the process spec of every site by id (None where the site has no process)."""
+    sites = inst.sites
+    names = sites["process"] if "process" in sites.columns else pd.Series("", index=sites.index)
+    return pd.Series([inst.spec.tiers[t].processes.get(p) for t, p in zip(sites["tier"], names,
+                                                                           strict=True)],
+                     index=sites["id"].to_numpy(), dtype=object)
 
 
 def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
@@ -255,7 +333,12 @@ def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
         if not close(recorded, value, total):
             problems.append(f"cost {name}: {recorded:.10g} recorded, {value:.10g} recomputed")
     mode = meta["scenario"]["objective"]["mode"]
-    revenue = recompute_revenue(run)
+    revenue, materials = recompute_recovery(run)
+    for material, tonnes in materials.items():
+        recorded = kpis["materials"][material]["recovered_t"]
+        if not close(recorded, tonnes, tonnes):
+            problems.append(f"recovered {material} {recorded:.10g} t recorded, "
+                            f"{tonnes:.10g} t recomputed")
     if not close(kpis["recovered_value"], revenue, total):
         problems.append(f"recovered value {kpis['recovered_value']:.10g} recorded, {revenue:.10g} recomputed")
     expected = {"cost": total, "value": total - revenue}.get(mode)
@@ -266,4 +349,97 @@ def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
     collected = supply - float(run.regions["uncollected"].sum())
     if not close(kpis["collected_t"], collected, supply):
         problems.append(f"collected {kpis['collected_t']:.6g} t recorded, {collected:.6g} recomputed")
+    return problems
+
+
+def verify_horizon(run_dir: Path, meta: dict, instance: Instance, report: Report) -> Report:
+    """Check a multi-period run: each period's folder, then the plan across periods.
+
+    Every period's folder is verified as a run of its own; then sizes kept from their
+    build period on, build years, the files of the last period at the top, the timeline
+    and the discounted objective.
+    """
+    spec = instance.spec.periods
+    if spec is None or meta["periods"]["years"] != spec.years:
+        report.problems.append("the run's periods differ from the instance's [periods]")
+        return report
+    sizes, shut, objectives = {}, {}, {}
+    for year in spec.years:
+        folder = run_dir / "periods" / str(year)
+        sub = verify_run(folder, instance)
+        report.problems.extend(f"period {year}: {p}" for p in sub.problems)
+        facilities = read_table(folder, "facilities").set_index("id")
+        sizes[year] = facilities["size"]
+        shut[year] = facilities["existing"] & ~facilities["open"]
+        objectives[year] = read_meta(folder)["objective"]
+    report.checked.append(f"each of {len(spec.years)} periods")
+    report.expect("builds over time", _check_builds(run_dir, sizes))
+    report.expect("closures over time", _check_closures(shut))
+    report.expect("timeline", _check_timeline(run_dir, spec.years))
+    mode = meta["scenario"]["objective"]["mode"]
+    if mode in ("cost", "value"):
+        r = spec.discount_rate
+        weights = [np.sum((1 + r) ** -(year - spec.years[0] + np.arange(n)))
+                   for year, n in zip(spec.years, spec.weights, strict=True)]
+        closure = instance.sites.set_index("id")["closure_cost"]
+        closed_in = pd.DataFrame(shut).idxmax(axis=1)[pd.DataFrame(shut).any(axis=1)]
+        expected = float(np.dot(weights, [objectives[y] for y in spec.years])) + sum(
+            closure[site] * (1 + r) ** -(year - spec.years[0]) for site, year in closed_in.items())
+        report.expect("discounted objective", [] if close(meta["objective"], expected) else [
+            f"objective {meta['objective']:.10g} differs from the discounted sum of the "
+            f"periods' objectives {expected:.10g}"])
+    return report
+
+
+def _check_builds(run_dir: Path, sizes: dict[int, pd.Series]) -> list[str]:
+    """Check that what is built stays open from its build year on (modules may be added)."""
+    problems = []
+    years = list(sizes)
+    for before, after in zip(years, years[1:], strict=False):
+        for site, size in sizes[before][sizes[before] != ""].items():
+            if Counter(size.split("+")) - Counter(sizes[after][site].split("+")):
+                problems.append(f"site {site!r}: size {size!r} open in {before} "
+                                f"but {sizes[after][site]!r} in {after}")
+    table = pd.DataFrame(sizes)
+    first = table.ne("").idxmax(axis=1).where(table.ne("").any(axis=1))
+    top = read_table(run_dir, "facilities").set_index("id")
+    recorded = top["build_year"].reindex(first.index)
+    wrong = ~((recorded.isna() & first.isna()) | (recorded == first.astype(float)))
+    if wrong.any():
+        site = wrong.idxmax()
+        problems.append(f"site {site!r}: build year {recorded[site]} recorded, first open "
+                        f"in {first[site]}")
+    last = run_dir / "periods" / str(years[-1])
+    for name in ("flows", "regions"):
+        if (run_dir / f"{name}.csv").read_bytes() != (last / f"{name}.csv").read_bytes():
+            problems.append(f"{name}.csv differs from the last period's")
+    if not top.drop(columns="build_year").equals(read_table(last, "facilities").set_index("id")):
+        problems.append("facilities.csv differs from the last period's")
+    return problems
+
+
+def _check_closures(shut: dict[int, pd.Series]) -> list[str]:
+    """Check that an existing facility once closed stays closed."""
+    years = list(shut)
+    for before, after in zip(years, years[1:], strict=False):
+        reopened = shut[before] & ~shut[after]
+        if reopened.any():
+            return [f"site {reopened.idxmax()!r}: closed in {before} but open again in {after}"]
+    return []
+
+
+def _check_timeline(run_dir: Path, years: list[int]) -> list[str]:
+    """periods.csv agrees with each period's recorded (and verified) key figures."""
+    timeline = pd.read_csv(run_dir / "periods.csv", keep_default_na=False,
+                           na_values={"utilisation": [""], "collection_rate": [""]})
+    if timeline["year"].tolist() != years:
+        return [f"periods.csv lists years {timeline['year'].tolist()}, expected {years}"]
+    problems = []
+    for row in timeline.itertuples():
+        kpis = read_meta(run_dir / "periods" / str(row.year))["kpis"]
+        for key in ("supply_t", "collected_t", "uncollected_t", "capacity_t", "throughput_t",
+                    "total_cost", "recovered_value"):
+            if not close(getattr(row, key), kpis[key], kpis[key]):
+                problems.append(f"periods.csv {row.year} {key}: {getattr(row, key):.10g}, "
+                                f"the period's run says {kpis[key]:.10g}")
     return problems

@@ -20,7 +20,8 @@ from siting.instance.layers import (
     read_table,
     text_column,
 )
-from siting.instance.schema import MAX_AMOUNT, MAX_TONNES, InstanceFile
+from siting.instance.processes import expand_processes
+from siting.instance.schema import MAX_AMOUNT, MAX_TONNES, InstanceFile, per_stream
 
 INSTANCE_FILE = "instance.toml"
 
@@ -32,7 +33,9 @@ class Instance:
     ``regions`` has columns id, name, province, lon, lat (the representative point) and
     geometry; ``sites`` has id, name, tier, province, existing_capacity, existing_fixed_cost,
     sizes and streams (tuples of names), fixed_cost_factor, lon, lat and geometry;
-    ``supply`` is tonnes per year, one row per region and one column per stream.
+    ``supply`` is tonnes per year, one row per region and one column per stream (of the
+    first period when the instance has ``[periods]``); ``period_supply`` holds one such
+    table per period, or None without ``[periods]``.
     """
 
     path: Path
@@ -42,6 +45,7 @@ class Instance:
     supply: pd.DataFrame
     distances: pd.DataFrame | None
     hash: str
+    period_supply: tuple[pd.DataFrame, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -80,7 +84,8 @@ def load_instance(folder: str | Path) -> Instance:
     regions = _regions(read_layer(regions_path, spec.layers.regions.layer), regions_path)
     sites = _sites(read_layer(sites_path, spec.layers.sites.layer), sites_path, spec)
     supply_path = layer_path("supply") if spec.layers.supply else None
-    supply = _supply(regions, spec, regions_path, supply_path)
+    period_supply = _supply(regions, spec, regions_path, supply_path)
+    supply = period_supply[0]
     regions = regions[[c for c in regions.columns if not c.startswith("supply")]]
     _check_streams_accepted(sites, supply, spec, sites_path)
     distances, dist_path = None, None
@@ -88,7 +93,8 @@ def load_instance(folder: str | Path) -> Instance:
         dist_path = layer_path("distances")
         distances = _distances(read_table(dist_path), dist_path, regions, sites)
     files = [p for p in (toml_path, regions_path, sites_path, supply_path, dist_path) if p]
-    return Instance(folder.resolve(), spec, regions, sites, supply, distances, _digest(files))
+    return Instance(folder.resolve(), spec, regions, sites, supply, distances, _digest(files),
+                    period_supply if spec.periods else None)
 
 
 def _digest(files: list[Path]) -> str:
@@ -128,7 +134,7 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
         raise InstanceError(path, "column 'tier'", f"missing; expected one of {list(spec.tiers)}")
     tiers = text_column(frame, "tier", "")
     existing = number_column(frame, "existing_capacity", path, default=0.0, maximum=MAX_TONNES)
-    sizes, streams = [], []
+    sizes, streams, processes = [], [], []
     for i, site_id in enumerate(ids):
         where = f"row {i + 1} (id {site_id!r})"
         tier = spec.tiers.get(tiers.iloc[i])
@@ -155,7 +161,8 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
                                 f"unknown streams {unknown}; expected some of {list(spec.streams)}")
         sizes.append(tuple(allowed))
         streams.append(tuple(accepted))
-    return gpd.GeoDataFrame(
+        processes.append(_name_list(frame, "process", i, default=()))
+    return expand_processes(gpd.GeoDataFrame(
         {
             "id": ids,
             "name": text_column(frame, "name", ids),
@@ -164,6 +171,8 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
             "existing_capacity": existing,
             "existing_fixed_cost": number_column(frame, "existing_fixed_cost", path, default=0.0,
                                                  maximum=MAX_AMOUNT),
+            "closure_cost": _closure_cost(frame, path, existing, spec),
+            "capacity_group": text_column(frame, "capacity_group", ""),
             "sizes": sizes,
             "streams": streams,
             "fixed_cost_factor": number_column(frame, "fixed_cost_factor", path, default=1.0,
@@ -174,7 +183,21 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
         },
         geometry=frame.geometry.values,
         crs=frame.crs,
-    ).reset_index(drop=True)
+    ).reset_index(drop=True), processes, path, spec)
+
+
+def _closure_cost(frame: pd.DataFrame, path: Path, existing: np.ndarray,
+                  spec: InstanceFile) -> np.ndarray:
+    """Cost of closing each existing facility; nan where it cannot close."""
+    cost = number_column(frame, "closure_cost", path, default=np.nan)
+    given = ~np.isnan(cost)
+    if given.any() and spec.periods is None:
+        raise InstanceError(path, "column 'closure_cost'", "closing a facility needs [periods]")
+    if (given & (existing == 0)).any():
+        i = int(np.argmax(given & (existing == 0)))
+        raise InstanceError(path, f"row {i + 1}, column 'closure_cost'",
+                            "only an existing facility (existing_capacity > 0) can close")
+    return cost
 
 
 def _name_list(frame: pd.DataFrame, column: str, i: int, default: tuple) -> tuple:
@@ -188,7 +211,37 @@ def _name_list(frame: pd.DataFrame, column: str, i: int, default: tuple) -> tupl
 
 
 def _supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Path,
-            supply_path: Path | None) -> pd.DataFrame:
+            supply_path: Path | None) -> tuple[pd.DataFrame, ...]:
+    """Supply of every period (one table without ``[periods]``)."""
+    periods = spec.periods
+    if supply_path is not None and periods is not None:
+        table = read_table(supply_path)
+        if "year" in table.columns:
+            return _yearly_supply(table, supply_path, regions, spec)
+    base = _base_supply(regions, spec, regions_path, supply_path)
+    if periods is None:
+        return (base,)
+    return tuple(base * factor for factor in (periods.growth or [1.0] * len(periods.years)))
+
+
+def _yearly_supply(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
+                   spec: InstanceFile) -> tuple[pd.DataFrame, ...]:
+    """One supply table per period from a long table with a ``year`` column."""
+    years = spec.periods.years
+    if spec.periods.growth is not None:
+        raise InstanceError(path, "column 'year'", "give supply per year or periods.growth, "
+                            "not both")
+    _check_known(table, "year", {str(y) for y in years}, path)
+    year = number_column(table, "year", path).astype(int)
+    missing = sorted(set(years) - set(year))
+    if missing:
+        raise InstanceError(path, "column 'year'", f"no rows for periods {missing}")
+    return tuple(_supply_table(table[year == y].drop(columns="year").reset_index(drop=True),
+                               path, regions, list(spec.streams)) for y in years)
+
+
+def _base_supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Path,
+                 supply_path: Path | None) -> pd.DataFrame:
     streams = list(spec.streams)
     cols = [c for c in regions.columns if c.startswith("supply")]
     if supply_path is not None:
@@ -240,7 +293,8 @@ def _check_known(table: pd.DataFrame, column: str, known: set[str], path: Path) 
 def _check_streams_accepted(sites: gpd.GeoDataFrame, supply: pd.DataFrame, spec: InstanceFile,
                             path: Path) -> None:
     for stream in supply.columns[supply.sum().to_numpy() > 0]:
-        for tier in spec.tiers:
+        for tier in (t for t, s in spec.tiers.items()
+                     if s.branch is None or per_stream(s.branch.share, stream) > 0):
             at_tier = sites[sites["tier"] == tier]
             if not any(stream in accepted for accepted in at_tier["streams"]):
                 raise InstanceError(path, "column 'streams'",
@@ -253,7 +307,7 @@ def _distances(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
         if col not in table.columns:
             raise InstanceError(path, f"column {col!r}", "missing; expected origin,destination,km")
     km = number_column(table, "km", path, maximum=1e6)
-    _check_known(table, "destination", set(sites["id"]), path)
+    _check_known(table, "destination", set(sites.get("location", sites["id"])), path)
     _check_known(table, "origin", set(regions["id"]) | set(sites["id"]), path)
     dup = table.duplicated(["origin", "destination"])
     if dup.any():

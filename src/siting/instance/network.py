@@ -16,6 +16,7 @@ import pandas as pd
 
 from siting.errors import InstanceError
 from siting.instance.load import Instance
+from siting.instance.processes import site_process_rates
 from siting.instance.schema import per_stream
 
 EARTH_RADIUS_KM = 6371.0088
@@ -30,6 +31,7 @@ class Network:
     penalty: np.ndarray  # (S,) per uncollected tonne; nan where collection is mandatory
     site_tier: np.ndarray  # (F,) tier position
     site_existing: np.ndarray  # (F,) existing capacity, t/yr
+    site_closure_cost: np.ndarray  # (F,) one-off cost of closing; nan where it cannot close
     arc_origin: np.ndarray  # (A,) region position if arc_from_region else site position
     arc_from_region: np.ndarray  # (A,) bool
     arc_dest: np.ndarray  # (A,) site position
@@ -40,12 +42,15 @@ class Network:
     flow_processing_cost: np.ndarray  # (X,) per tonne, at the destination
     flow_co2_kg: np.ndarray  # (X,) per tonne: transport plus processing at the destination
     flow_revenue: np.ndarray  # (X,) value recovered per tonne delivered to a last-tier plant
+    flow_material: np.ndarray  # (X, M) tonnes of each material recovered per tonne; 0 before
+                               # the last tier
     option_site: np.ndarray  # (B,) site position
     option_size: np.ndarray  # (B,) size name
     option_capacity: np.ndarray  # (B,)
     option_min: np.ndarray  # (B,)
     option_fixed: np.ndarray  # (B,) yearly fixed cost
     option_capex: np.ndarray  # (B,) up-front cost
+    option_most: np.ndarray  # (B,) most units of the option at its site (1: an exclusive size)
 
     @property
     def n_tiers(self) -> int:
@@ -70,7 +75,7 @@ class Network:
     def keep_flows(self, keep: np.ndarray) -> Network:
         """The network with only the flows where ``keep`` is true."""
         fields = ("flow_arc", "flow_stream", "flow_transport_cost", "flow_processing_cost",
-                  "flow_co2_kg", "flow_revenue")
+                  "flow_co2_kg", "flow_revenue", "flow_material")
         return replace(self, **{name: getattr(self, name)[keep] for name in fields})
 
 
@@ -97,7 +102,8 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
     accepts = accepts.reshape(len(sites), len(streams))
 
     parts = [_region_flows(instance, supply, site_tier, accepts)]
-    parts += [_site_flows(instance, site_tier, accepts, k) for k in range(1, len(tiers))]
+    parts += [_site_flows(instance, site_tier, accepts, origin, dest)
+              for origin, dest in tier_links(instance)]
     origin, from_region, dest, km, stream = (np.concatenate(a) for a in zip(*parts, strict=True))
 
     arc_key = np.where(from_region, origin, len(instance.regions) + origin) * len(sites) + dest
@@ -107,13 +113,17 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
     stream_specs = [spec.streams[s] for s in streams]
     tr = np.array([s.transport_cost for s in stream_specs])
     factor = np.array([t.transport_cost_factor for t in tier_specs])
-    proc = np.array([[per_stream(t.processing_cost, s) for s in streams] for t in tier_specs])
-    co2_t = np.array([[per_stream(t.co2_kg_per_t, s) for s in streams] for t in tier_specs])
+    proc, co2_t, process_rates = site_process_rates(instance)
     co2_tkm = np.array([s.co2_kg_per_tkm for s in stream_specs])
     options = _build_options(instance)
     value = np.array([s.value for s in stream_specs])
     is_last = dest_tier == len(tiers) - 1
-    rec = recovery_rates(instance)
+    recovery = np.where(is_last, np.nan_to_num(recovery_rates(instance)[dest, stream], nan=1.0), 0)
+    contents = np.array([[s.contents.get(m, 0.0) for m in spec.materials] for s in stream_specs])
+    rates = recovery[:, None] if process_rates is None else np.where(
+        np.isnan(process_rates[dest]), recovery[:, None], process_rates[dest])
+    material = np.where(is_last[:, None], contents[stream] * rates, 0.0)
+    prices = np.array([m.price for m in spec.materials.values()])
     return Network(
         instance=instance,
         supply=supply,
@@ -121,6 +131,7 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
                           for s in stream_specs]),
         site_tier=site_tier,
         site_existing=sites["existing_capacity"].to_numpy(dtype=float),
+        site_closure_cost=sites["closure_cost"].to_numpy(dtype=float),
         arc_origin=origin[arc_first],
         arc_from_region=from_region[arc_first],
         arc_dest=dest[arc_first],
@@ -128,9 +139,10 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
         flow_arc=flow_arc,
         flow_stream=stream,
         flow_transport_cost=tr[stream] * factor[dest_tier] * km,
-        flow_processing_cost=proc[dest_tier, stream],
-        flow_co2_kg=co2_tkm[stream] * km + co2_t[dest_tier, stream],
-        flow_revenue=np.where(is_last, value[stream] * np.nan_to_num(rec[dest, stream], nan=1.0), 0),
+        flow_processing_cost=proc[dest, stream],
+        flow_co2_kg=co2_tkm[stream] * km + co2_t[dest, stream],
+        flow_revenue=value[stream] * recovery + material @ prices,
+        flow_material=material,
         **options,
     )
 
@@ -160,9 +172,22 @@ def _region_flows(instance: Instance, supply: np.ndarray, site_tier: np.ndarray,
     return r, np.ones(len(r), dtype=bool), first[j], km[r, j], s
 
 
+def tier_links(instance: Instance) -> list[tuple[int, int]]:
+    """Return the (origin, destination) tier positions of site-to-site arcs.
+
+    Arcs run along the chain of tiers, and from a branch's source to the branch.
+    """
+    tiers = instance.spec.tiers
+    position = {name: i for i, name in enumerate(tiers)}
+    chain = [position[name] for name, tier in tiers.items() if tier.branch is None]
+    return list(zip(chain, chain[1:], strict=False)) + [
+        (position[tier.branch.source], position[name])
+        for name, tier in tiers.items() if tier.branch is not None]
+
+
 def _site_flows(instance: Instance, site_tier: np.ndarray, accepts: np.ndarray,
-                tier: int) -> tuple[np.ndarray, ...]:
-    prev, nxt = np.flatnonzero(site_tier == tier - 1), np.flatnonzero(site_tier == tier)
+                origin: int, dest: int) -> tuple[np.ndarray, ...]:
+    prev, nxt = np.flatnonzero(site_tier == origin), np.flatnonzero(site_tier == dest)
     sites = instance.sites
     km = _distance_matrix(instance, sites["id"].iloc[prev], sites["lon"].iloc[prev],
                           sites["lat"].iloc[prev], nxt)
@@ -184,12 +209,14 @@ def _distance_matrix(instance: Instance, origin_ids: pd.Series, lon: pd.Series, 
         return dist.circuity * haversine_km(lon.to_numpy()[:, None], lat.to_numpy()[:, None],
                                             d_lon[None, :], d_lat[None, :])
     table = instance.distances
+    places, back = np.unique(sites.get("location", sites["id"]).to_numpy()[dest],
+                             return_inverse=True)  # sites of one location share its distances
     o_pos = pd.Index(origin_ids.to_numpy()).get_indexer(table["origin"])
-    d_pos = pd.Index(sites["id"].to_numpy()[dest]).get_indexer(table["destination"])
+    d_pos = pd.Index(places).get_indexer(table["destination"])
     hit = (o_pos >= 0) & (d_pos >= 0)
-    km = np.full((len(origin_ids), len(dest)), np.nan)
+    km = np.full((len(origin_ids), len(places)), np.nan)
     km[o_pos[hit], d_pos[hit]] = table["km"].to_numpy()[hit]
-    return km
+    return km[:, back]
 
 
 def _check_matrix_pairs(instance: Instance, km: np.ndarray, needed: np.ndarray,
@@ -210,12 +237,14 @@ def _build_options(instance: Instance) -> dict[str, np.ndarray]:
     rows = []
     for f, (tier, allowed, factor) in enumerate(
             zip(sites["tier"], sites["sizes"], sites["fixed_cost_factor"], strict=True)):
-        for size in spec.tiers[tier].sizes:
+        spec_tier = spec.tiers[tier]
+        most = spec_tier.max_modules if spec_tier.expansion == "modules" else 1
+        for size in spec_tier.sizes:
             if size.name in allowed:
                 rows.append((f, size.name, size.capacity, size.min_throughput,
-                             size.fixed_cost * factor, size.capex * factor))
-    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
+                             size.fixed_cost * factor, size.capex * factor, most))
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 7
     names = ("option_site", "option_size", "option_capacity", "option_min", "option_fixed",
-             "option_capex")
-    dtypes = (int, object, float, float, float, float)
+             "option_capex", "option_most")
+    dtypes = (int, object, float, float, float, float, int)
     return {n: np.array(c, dtype=d) for n, c, d in zip(names, cols, dtypes, strict=True)}

@@ -75,14 +75,70 @@ class Finance(Strict):
         return 1 / n if r == 0 else r / (1 - (1 + r) ** -n)
 
 
+class Periods(Strict):
+    """Table ``[periods]``: the planning horizon.
+
+    ``years`` are the first years of the periods, ``weights`` the number of years each
+    stands for, ``discount_rate`` discounts every year to the first; ``growth`` (optional)
+    multiplies a supply table without a year column, one factor per period.
+    """
+
+    years: list[int] = Field(min_length=1)
+    weights: list[Annotated[int, Field(ge=1, le=100)]]
+    discount_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    growth: list[NonNegative] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Periods:
+        for name in ("weights", "growth"):
+            values = getattr(self, name)
+            if values is not None and len(values) != len(self.years):
+                raise ValueError(f"{name} has {len(values)} values for {len(self.years)} years")
+        for (year, weight), following in zip(zip(self.years, self.weights, strict=True),
+                                             self.years[1:], strict=False):
+            if year + weight > following:
+                raise ValueError(f"period {year} stands for {weight} years, past the next "
+                                 f"period {following}; years must increase without overlap")
+        return self
+
+    @property
+    def start_discounts(self) -> list[float]:
+        """Discount factor of a one-off cost at each period's start: (1 + r)^-(year - first)."""
+        return [(1 + self.discount_rate) ** -(year - self.years[0]) for year in self.years]
+
+    @property
+    def discount_weights(self) -> list[float]:
+        """Weight of each period: sum over the years it stands for of (1 + r)^-(year - first)."""
+        first, r = self.years[0], self.discount_rate
+        return [sum((1 + r) ** -(year + i - first) for i in range(weight))
+                for year, weight in zip(self.years, self.weights, strict=True)]
+
+
+class Material(Strict):
+    """One ``[materials.<id>]`` table: a recovered material (Li, Co, Ni...) and its price."""
+
+    label: str = ""
+    price: NonNegative  # per tonne of material recovered
+
+
 class Stream(Strict):
-    """One ``[streams.<id>]`` table: costs, penalty, emissions, value."""
+    """One ``[streams.<id>]`` table: costs, penalty, emissions, value or material contents."""
 
     label: str = ""
     transport_cost: PerTonne
     uncollected_penalty: PerTonne | None = None
     co2_kg_per_tkm: Co2 = 0.0
     value: PerTonne = 0.0
+    contents: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
+    """Tonnes of each material per tonne of the stream (its value then comes from them)."""
+
+    @model_validator(mode="after")
+    def _value_or_contents(self) -> Stream:
+        if self.contents and self.value:
+            raise ValueError("give value or contents, not both")
+        if sum(self.contents.values()) > 1:
+            raise ValueError("contents add up to more than one tonne per tonne")
+        return self
 
 
 class Size(Strict):
@@ -101,6 +157,38 @@ class Size(Strict):
         return self
 
 
+Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+class Process(Strict):
+    """One ``[tiers.<last>.processes.<id>]`` table: a recycling process a plant may use.
+
+    Its costs and emissions replace the tier's at a plant using it; ``recovery`` is the
+    share of each material recovered (materials not listed are not recovered);
+    ``cost_factor`` multiplies the sizes' fixed cost and capex.
+    """
+
+    label: str = ""
+    processing_cost: PerStream = 0.0
+    co2_kg_per_t: PerStream = 0.0
+    streams: list[str] | None = None
+    recovery: dict[str, Rate] = {}
+    cost_factor: Positive = 1.0
+
+
+class Branch(Strict):
+    """A tier fed by a fixed share of what an earlier tier receives (second-life use).
+
+    ``share`` (per stream) of the tonnes each ``source`` site receives (``scope = "each"``),
+    or of all its sites together (``"all"``), goes to this tier; the rest moves on along
+    the chain. A branch tier ends its flows.
+    """
+
+    source: str = Field(min_length=1)
+    share: Rate | dict[str, Rate]
+    scope: Literal["each", "all"] = "each"
+
+
 class Tier(Strict):
     """One ``[tiers.<name>]`` table: per-tonne costs, emissions, recovery, sizes."""
 
@@ -109,6 +197,12 @@ class Tier(Strict):
     co2_kg_per_t: Co2 | dict[str, Co2] = 0.0
     recovery: Share | dict[str, Share] | None = None
     sizes: list[Size] = []
+    expansion: Literal["exclusive", "modules"] = "exclusive"
+    """``exclusive``: a site opens at most one size; ``modules``: sizes are modules a site
+    adds over time, up to ``max_modules`` of each (needs ``[periods]``)."""
+    max_modules: Annotated[int, Field(ge=1, le=100)] = 4
+    processes: dict[str, Process] = {}
+    branch: Branch | None = None
 
     @field_validator("sizes")
     @classmethod
@@ -127,6 +221,8 @@ class InstanceFile(Strict):
     layers: Layers
     distance: Distance = Distance()
     finance: Finance | None = None
+    periods: Periods | None = None
+    materials: dict[str, Material] = {}
     streams: dict[str, Stream] = Field(min_length=1)
     tiers: dict[str, Tier] = Field(min_length=1)
 
@@ -142,6 +238,45 @@ class InstanceFile(Strict):
                             f"tiers.{tier_name}.{field}: unknown streams {unknown}; "
                             f"expected some of {sorted(self.streams)}"
                         )
+        for stream_id, stream in self.streams.items():
+            unknown = sorted(set(stream.contents) - set(self.materials))
+            if unknown:
+                raise ValueError(f"streams.{stream_id}.contents: unknown materials {unknown}; "
+                                 f"expected some of {sorted(self.materials)}")
+        for tier_name, tier in self.tiers.items():
+            for name, process in tier.processes.items():
+                where = f"tiers.{tier_name}.processes.{name}"
+                if tier_name != list(self.tiers)[-1]:
+                    raise ValueError(f"{where}: processes belong to the last tier")
+                unknown = sorted(set(process.streams or []) - set(self.streams))
+                for field in ("processing_cost", "co2_kg_per_t"):
+                    value = getattr(process, field)
+                    if isinstance(value, dict):
+                        unknown += sorted(set(value) - set(self.streams))
+                if unknown:
+                    raise ValueError(f"{where}: unknown streams {unknown}")
+                if set(process.recovery) - set(self.materials):
+                    raise ValueError(f"{where}.recovery: unknown materials "
+                                     f"{sorted(set(process.recovery) - set(self.materials))}")
+        chain = [name for name, tier in self.tiers.items() if tier.branch is None]
+        for name, tier in self.tiers.items():
+            if tier.branch is not None and tier.branch.source not in chain[:-1]:
+                raise ValueError(f"tiers.{name}.branch.source: expected one of {chain[:-1]}, "
+                                 "a tier before the last of the chain")
+            if tier.branch is not None and isinstance(tier.branch.share, dict):
+                unknown = sorted(set(tier.branch.share) - set(self.streams))
+                if unknown:
+                    raise ValueError(f"tiers.{name}.branch.share: unknown streams {unknown}")
+        if list(self.tiers)[-1] not in chain:
+            raise ValueError("the last tier processes: it cannot be a branch")
+        modular = [name for name, tier in self.tiers.items() if tier.expansion == "modules"]
+        if modular and self.periods is None:
+            raise ValueError(f"tiers.{modular[0]}.expansion = 'modules' needs [periods]")
+        with_processes = [name for name, tier in self.tiers.items() if tier.processes]
+        if with_processes and self.periods is None:
+            raise ValueError(f"tiers.{with_processes[0]}.processes needs [periods]")
+        if set(with_processes) & set(modular):
+            raise ValueError(f"tiers.{modular[0]}: processes with modules are not supported")
         if self.distance.method == "matrix" and self.layers.distances is None:
             raise ValueError("distance.method = 'matrix' needs layers.distances")
         return self

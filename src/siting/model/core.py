@@ -7,7 +7,9 @@ MODEL.md                       Pyomo                        index
 =============================  ===========================  ================================
 ``x[a,s]`` flow                ``m.flow[k]``                network flow k (arc, stream)
 ``u[r,s]`` uncollected         ``m.uncollected[i]``         supplied pair i (region, stream)
-``b[f,l]`` build size          ``m.build[j]``               build option j (site, size)
+``b[f,l]`` build size          ``m.build[j]``               build option j (site, size);
+                                                            units of a module (integer)
+existing f kept open           ``m.keep[f]``                closable existing site f
 throughput of f                ``m.throughput[f]``          site f
 capacity of f                  ``m.capacity[f]``            site f
 f is open                      ``m.is_open[f]``             site f
@@ -25,6 +27,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from siting.instance.network import Network
+from siting.instance.schema import per_stream
 
 LINK_ROWS_AUTO_LIMIT = 250_000
 
@@ -49,18 +52,24 @@ def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
 
     with PauseGC():
         m = pyo.ConcreteModel(name=net.instance.name)
-        m.net = net
-        define_sets(m, net)
-        define_variables(m, net)
-        define_site_expressions(m, net)
-        define_supply_balance(m, net)
-        define_conservation(m, net)
-        define_capacity(m, net)
-        define_linking(m, net, strong_linking)
-        define_costs(m, net)
-        define_policies(m, net, policies)
+        define_network(m, net, policies, strong_linking)
         define_objective(m, objective)
     return m
+
+
+def define_network(m: pyo.Block, net: Network, policies: Sequence,
+                   strong_linking: bool | None) -> None:
+    """Everything but the objective on ``m`` (a model, or one period's block)."""
+    m.net = net
+    define_sets(m, net)
+    define_variables(m, net)
+    define_site_expressions(m, net)
+    define_supply_balance(m, net)
+    define_conservation(m, net)
+    define_capacity(m, net)
+    define_linking(m, net, strong_linking)
+    define_costs(m, net)
+    define_policies(m, net, policies)
 
 
 def define_policies(m: pyo.ConcreteModel, net: Network, policies: Sequence) -> None:
@@ -120,9 +129,16 @@ def define_sets(m: pyo.ConcreteModel, net: Network) -> None:
 
 
 def define_variables(m: pyo.ConcreteModel, net: Network) -> None:
-    """Flows x, uncollected tonnes u (only for streams with a penalty), builds b."""
+    """Flows x, uncollected tonnes u (with a penalty), builds b, closable sites kept open."""
     m.flow = pyo.Var(m.FLOWS, domain=pyo.NonNegativeReals)
-    m.build = pyo.Var(m.OPTIONS, domain=pyo.Binary)
+    most = net.option_most.tolist()
+    if any(n > 1 for n in most):
+        m.build = pyo.Var(m.OPTIONS, domain=pyo.NonNegativeIntegers,
+                          bounds=lambda m, j: (0, most[j]))
+    else:
+        m.build = pyo.Var(m.OPTIONS, domain=pyo.Binary)
+    m.CLOSABLE = pyo.Set(initialize=np.flatnonzero(~np.isnan(net.site_closure_cost)).tolist())
+    m.keep = pyo.Var(m.CLOSABLE, domain=pyo.Binary)
     optional = ~np.isnan(net.penalty[m.supplied_s])
     m.UNCOLLECTABLE = pyo.Set(initialize=np.flatnonzero(optional).tolist())
     m.uncollected = pyo.Var(m.UNCOLLECTABLE, domain=pyo.NonNegativeReals)
@@ -137,13 +153,18 @@ def define_site_expressions(m: pyo.ConcreteModel, net: Network) -> None:
     def throughput(m, f):
         return pyo.quicksum(m.flow[k] for k in m.flows_into[f])
 
+    closable = set(m.CLOSABLE)
+
     @m.Expression(m.SITES)
     def capacity(m, f):
-        return existing[f] + linear((cap[j] for j in m.options_of[f]),
-                                    (m.build[j] for j in m.options_of[f]))
+        kept = existing[f] * m.keep[f] if f in closable else existing[f]
+        return kept + linear((cap[j] for j in m.options_of[f]),
+                             (m.build[j] for j in m.options_of[f]))
 
     @m.Expression(m.SITES)
     def is_open(m, f):
+        if f in closable:
+            return m.keep[f]
         if existing[f] > 0:
             return 1
         return pyo.quicksum(m.build[j] for j in m.options_of[f])
@@ -171,9 +192,11 @@ def define_conservation(m: pyo.ConcreteModel, net: Network) -> None:
     Formulation: ``sum_{a into f} x[a,s] = sum_{a out of f} x[a,s]`` for f not in the last tier.
     """
     last = net.n_tiers - 1
+    spec = net.instance.spec
+    ends = [i for i, tier in enumerate(spec.tiers.values()) if tier.branch is not None]
     streams = net.flow_stream.tolist()
     rows = {}
-    for f in np.flatnonzero(net.site_tier < last).tolist():
+    for f in np.flatnonzero((net.site_tier < last) & ~np.isin(net.site_tier, ends)).tolist():
         for s in range(m.n_streams):
             into = [k for k in m.flows_into[f] if streams[k] == s]
             out = [k for k in m.flows_out_of[f] if streams[k] == s]
@@ -187,19 +210,61 @@ def define_conservation(m: pyo.ConcreteModel, net: Network) -> None:
         return (pyo.quicksum(m.flow[k] for k in into)
                 == pyo.quicksum(m.flow[k] for k in out))
 
+    define_branch_shares(m, net)
+
+
+def define_branch_shares(m: pyo.ConcreteModel, net: Network) -> None:
+    """Send fixed shares to branch tiers (second-life), per source site or over all of them.
+
+    Formulation: ``sum_{a: f -> branch} x[a,s] = share[s] * sum_{a into f} x[a,s]`` per
+    source site f (scope ``each``) or summed over the source tier's sites (``all``).
+    """
+    tiers = list(net.instance.spec.tiers.values())
+    dest_tier = net.site_tier[net.flow_dest]
+    rows = []
+    for b, tier in enumerate(tiers):
+        if tier.branch is None:
+            continue
+        source = list(net.instance.spec.tiers).index(tier.branch.source)
+        for s, stream in enumerate(net.instance.streams):
+            into = (dest_tier == source) & (net.flow_stream == s)
+            out = (dest_tier == b) & (net.flow_stream == s) & ~net.flow_from_region
+            key = net.flow_dest if tier.branch.scope == "each" else np.zeros_like(net.flow_dest)
+            okey = net.flow_origin if tier.branch.scope == "each" else key
+            for site in np.unique(key[into]):
+                rows.append((per_stream(tier.branch.share, stream),
+                             np.flatnonzero(into & (key == site)).tolist(),
+                             np.flatnonzero(out & (okey == site)).tolist()))
+
+    @m.Constraint(range(len(rows)))
+    def branch_share(m, i):
+        share, into, out = rows[i]
+        return (pyo.quicksum(m.flow[k] for k in out)
+                == share * pyo.quicksum(m.flow[k] for k in into))
+
 
 def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     """Capacity, minimum throughput when open, and one size per site.
 
     Formulation: ``sum_l min[f,l] b[f,l] <= throughput[f] <= existing[f] + sum_l cap[f,l] b[f,l]``
-    and ``sum_l b[f,l] <= 1``.
+    and ``sum_l b[f,l] <= 1`` (sites of tiers with exclusive sizes; a tier of modules has
+    ``b[f,l]`` in ``0..max_modules`` instead); at most one process open per location.
+    Sites of one ``capacity_group`` (several roles at one physical site) share their
+    capacity: ``sum_f throughput[f] <= sum_f capacity[f]`` over the group.
     """
     minimum = net.option_min.tolist()
     used = [f for f in m.SITES if m.flows_into[f]]
+    pooled = capacity_groups(net)
+    alone = sorted(set(used) - {f for group in pooled for f in group})
 
-    @m.Constraint(used)
+    @m.Constraint(alone)
     def capacity_limit(m, f):
         return m.throughput[f] <= m.capacity[f]
+
+    @m.Constraint(range(len(pooled)))
+    def shared_capacity(m, i):
+        return (pyo.quicksum(m.throughput[f] for f in pooled[i])
+                <= pyo.quicksum(m.capacity[f] for f in pooled[i]))
 
     with_min = [f for f in used if any(minimum[j] > 0 for j in m.options_of[f])]
 
@@ -208,9 +273,26 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
         opts = m.options_of[f]
         return m.throughput[f] >= linear((minimum[j] for j in opts), (m.build[j] for j in opts))
 
-    @m.Constraint([f for f in m.SITES if len(m.options_of[f]) > 1])
+    most = net.option_most.tolist()
+
+    @m.Constraint([f for f in m.SITES if len(m.options_of[f]) > 1
+                   and all(most[j] == 1 for j in m.options_of[f])])
     def one_size(m, f):
         return m.is_open[f] <= 1
+
+    sites = net.instance.sites
+    located = sites.groupby("location").indices if "location" in sites.columns else {}
+    shared = [rows.tolist() for rows in located.values() if len(rows) > 1]
+
+    @m.Constraint(range(len(shared)))
+    def one_process(m, i):
+        return pyo.quicksum(m.is_open[f] for f in shared[i]) <= 1
+
+
+def capacity_groups(net: Network) -> list[list[int]]:
+    """Sites that share one capacity: the positions of each named ``capacity_group``."""
+    groups = net.instance.sites.groupby("capacity_group").indices
+    return [rows.tolist() for name, rows in groups.items() if name]
 
 
 def link_rows(net: Network) -> np.ndarray:
@@ -243,18 +325,22 @@ def define_linking(m: pyo.ConcreteModel, net: Network, strong: bool | None) -> N
 def define_costs(m: pyo.ConcreteModel, net: Network) -> None:
     """The objective's named cost terms, and emissions in tonnes of CO2.
 
-    Formulation: fixed ``sum fix*b`` (+ existing facilities' constant), capex
+    Formulation: fixed ``sum fix*b`` (+ existing facilities', x keep where closable), capex
     ``annuity * sum capex*b`` (only with ``[finance]``, else capex serves the budget policy),
     transport ``sum c_tr*d*x``, processing ``sum c_proc*x``, penalty ``sum pen*u``.
     """
     finance = net.instance.spec.finance
     annuity = finance.annuity_factor if finance else 0.0
-    existing_fixed = float(net.instance.sites["existing_fixed_cost"].sum())
+    existing_fixed = net.instance.sites["existing_fixed_cost"].to_numpy(dtype=float)
+    closable = list(m.CLOSABLE)
+    always = float(np.delete(existing_fixed, closable).sum())
     builds = [m.build[j] for j in m.OPTIONS]
     flows = [m.flow[k] for k in m.FLOWS]
     pen = net.penalty[m.supplied_s]
     uncollected = list(m.UNCOLLECTABLE)
-    m.cost_fixed = pyo.Expression(expr=existing_fixed + linear(net.option_fixed.tolist(), builds))
+    m.cost_fixed = pyo.Expression(expr=always + linear(existing_fixed[closable].tolist(),
+                                                       (m.keep[f] for f in closable))
+                                  + linear(net.option_fixed.tolist(), builds))
     m.cost_capex = pyo.Expression(expr=linear((annuity * net.option_capex).tolist(), builds))
     m.cost_transport = pyo.Expression(expr=linear(net.flow_transport_cost.tolist(), flows))
     m.cost_processing = pyo.Expression(expr=linear(net.flow_processing_cost.tolist(), flows))

@@ -243,12 +243,16 @@ def candidate_features(run: Run, closed: pd.DataFrame) -> list[Feature]:
 
 def facility_popup(row: Record, run: Run, heading: str = "") -> str:
     """Return the popup of a site: status, capacity, throughput by stream, costs."""
-    if not row["open"]:
+    built = row.get("build_year")
+    if row["existing"] and not row["open"]:
+        status = "existing, closed"
+    elif not row["open"]:
         status = "not opened"
     elif row["existing"]:
         status = "existing"
     else:
         status = f"new, size {row['size']}" if row["size"] else "new"
+        status += f", built {built:.0f}" if built is not None and not pd.isna(built) else ""
     rows = [("Status", status), ("Capacity", f"{style.tonnes(row['capacity'])}/yr"),
             ("Throughput", f"{style.tonnes(row['throughput'])}/yr"),
             *per_stream(row, "throughput", run.stream_labels),

@@ -121,9 +121,10 @@ def exceeds(value: float, limit: float) -> bool:
     return value > limit + TOL * max(abs(limit), 1.0)
 
 
-def supply_under(policies: tuple[Policy, ...] | list[Policy], instance: Instance) -> pd.DataFrame:
-    """The instance's supply after every policy that scales it."""
-    supply = instance.supply
+def supply_under(policies: tuple[Policy, ...] | list[Policy], instance: Instance,
+                 supply: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Supply (the instance's, or one period's) after every policy that scales it."""
+    supply = instance.supply if supply is None else supply
     for policy in policies:
         supply = policy.scale_supply(supply, instance.regions)
     return supply

@@ -1,0 +1,156 @@
+"""The multi-period pipeline: networks per period, the horizon model, the plan over time.
+
+One network per period goes into the horizon model; its solution comes back as one
+:class:`Solution` per period, the timeline, and the network at the horizon's end.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from siting.errors import InfeasibleError, InputError, ScenarioError
+from siting.instance.load import Instance
+from siting.model.horizon import build_horizon_model
+from siting.model.objective import stages
+from siting.run import prepare, solve_stages
+from siting.scenario import Scenario
+from siting.solution import Solution, extract_solution
+from siting.solve import SolverProfile
+
+# Policies whose meaning spans the whole horizon, not one year: not supported with periods.
+HORIZON_WIDE = {"capex_budget": "its budget would be spent again in every period"}
+# Policies that read a site's units as open or not: not supported with a tier of modules.
+SITE_COUNTING = ("facility_count", "force_open")
+# Policies whose checks read tier-level emissions or recovery: not supported with processes.
+TIER_RATES = ("carbon_cap", "carbon_price", "min_recovery")
+
+
+def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile,
+                  strong_linking: bool | None, meta: dict) -> Solution:
+    """Solve an instance with ``[periods]`` and return the plan over the horizon.
+
+    Every policy holds in every period. Raises :class:`~siting.errors.ScenarioError` for
+    a policy that has no per-period meaning and :class:`~siting.errors.InfeasibleError`
+    when no plan meets the scenario.
+    """
+    _check_supported(instance, scenario, profile)
+    periods = instance.spec.periods
+    t0 = time.perf_counter()
+    nets = [prepare(instance, scenario, supply) for supply in instance.period_supply]
+    m = build_horizon_model(nets, periods, scenario.policies, scenario.objective, strong_linking)
+    meta["timings"]["build_s"] = time.perf_counter() - t0
+    result = solve_stages(m, scenario.objective, profile)
+    if not result.has_solution:
+        raise InfeasibleError(f"{instance.name} / {scenario.name}: no plan over the horizon "
+                              f"meets the scenario (HiGHS: {result.status.replace('_', ' ')})")
+    by_year = {}
+    for t, year in enumerate(periods.years):
+        block = m.period[t]
+        own_objective = stages(block, scenario.objective)[-1][1]
+        yearly = replace(result, objective=float(pyo.value(own_objective)), best_bound=None,
+                         mip_gap=None)
+        by_year[year] = extract_solution(block, nets[t], yearly, {**meta, "period": year})
+    last = by_year[periods.years[-1]]
+    facilities = last.facilities.copy()
+    facilities["build_year"] = build_years(by_year)
+    events = builds(by_year)
+    timeline = timeline_frame(by_year, events, periods.weights, periods.discount_weights)
+    top = {**last.meta, "objective": result.objective, "best_bound": result.best_bound,
+           "mip_gap": result.mip_gap,
+           "periods": {**periods.model_dump(mode="json"),
+                       "discount_weights": periods.discount_weights}}
+    del top["period"]
+    kpis = {**last.kpis, "horizon": {
+        "discounted_cost": float((timeline["total_cost"] * timeline["weight"]).sum()
+                                 + pyo.value(m.closure_cost)),
+        "closure_cost": float(pyo.value(m.closure_cost)),
+        "closures": closures(by_year),
+        "builds": events}}
+    return Solution(top, facilities, last.flows, last.regions, kpis, by_year, timeline)
+
+
+def _check_supported(instance: Instance, scenario: Scenario, profile: SolverProfile) -> None:
+    modular = any(t.expansion == "modules" for t in instance.spec.tiers.values())
+    processes = any(t.processes for t in instance.spec.tiers.values())
+    for i, policy in enumerate(scenario.policies, start=1):
+        if policy.type in HORIZON_WIDE:
+            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
+                                f"{policy.type} is not supported with [periods]: "
+                                f"{HORIZON_WIDE[policy.type]}")
+        if modular and policy.type in SITE_COUNTING:
+            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
+                                f"{policy.type} is not supported with a tier of modules "
+                                "(it reads a site with several units as several sites)")
+        if processes and policy.type in TIER_RATES:
+            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
+                                f"{policy.type} is not supported with processes yet (it reads "
+                                "the tier's emissions and recovery, not the process's)")
+    for option in ("nearest_sites", "heuristic_start"):
+        if getattr(profile, option):
+            raise InputError(f"solvers/{profile.name}.toml", f"solver.{option}",
+                             "not supported with [periods]")
+
+
+def closures(by_year: dict[int, Solution]) -> list[dict]:
+    """Existing facilities closed over the horizon, with the first year they are closed."""
+    found, seen = [], set()
+    for year, solution in by_year.items():
+        fac = solution.facilities
+        for site in fac["id"][fac["existing"] & ~fac["open"]]:
+            if site not in seen:
+                seen.add(site)
+                found.append({"site": site, "year": year})
+    return found
+
+
+def build_years(by_year: dict[int, Solution]) -> pd.Series:
+    """Year each new size was built (the first period it is open in), nan where none."""
+    years = list(by_year)
+    sized = np.array([(by_year[y].facilities["size"] != "").to_numpy() for y in years])
+    first = np.argmax(sized, axis=0)
+    return pd.Series(np.where(sized.any(axis=0), np.array(years)[first], np.nan),
+                     index=by_year[years[-1]].facilities.index).astype("Int64")
+
+
+def builds(by_year: dict[int, Solution]) -> list[dict]:
+    """Every build and every added module: site, tier, size after it, capacity added, year."""
+    events, before = [], None
+    for year, solution in by_year.items():
+        fac = solution.facilities
+        grown = fac["new_capacity"] - (0 if before is None else before["new_capacity"])
+        events += [{"site": row.id, "tier": row.tier, "size": row.size,
+                    "added_t": float(added), "year": year}
+                   for row, added in zip(fac[grown > 0].itertuples(), grown[grown > 0],
+                                         strict=True)]
+        before = fac
+    return events
+
+
+def timeline_frame(by_year: dict[int, Solution], events: list[dict], spans: list[int],
+                   weights: list[float]) -> pd.DataFrame:
+    """One row per period: supply, gap, capacity added and available, utilisation, costs.
+
+    ``builds`` lists the sites built or grown in the period, with the size they reach.
+    """
+    rows = []
+    for (year, solution), span, weight in zip(by_year.items(), spans, weights, strict=True):
+        k = solution.kpis
+        new = [e for e in events if e["year"] == year]
+        added = sum(e["added_t"] for e in new if e["tier"] == solution.meta["tiers"][-1])
+        rows.append({
+            "year": year, "years": span, "weight": weight,
+            "supply_t": k["supply_t"], "collected_t": k["collected_t"],
+            "uncollected_t": k["uncollected_t"], "collection_rate": k["collection_rate"],
+            "capacity_t": k["capacity_t"], "capacity_added_t": float(added),
+            "throughput_t": k["throughput_t"], "utilisation": k["utilisation"],
+            "capacity_to_supply": k["capacity_to_supply"],
+            "builds": ";".join(f"{e['site']}:{e['size']}" for e in new),
+            "total_cost": k["total_cost"], "recovered_value": k["recovered_value"],
+            **{f"recovered_{m}_t": v["recovered_t"] for m, v in k["materials"].items()},
+        })
+    return pd.DataFrame(rows)
