@@ -22,6 +22,9 @@ PerTonne = Annotated[float, Field(ge=0, le=MAX_PER_TONNE, allow_inf_nan=False)]
 Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 Co2 = Annotated[float, Field(ge=0, le=MAX_CO2_KG, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1)]
+Factor = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]  # growth, cost factors
+CostByStream = PerTonne | dict[str, PerTonne]
+Co2ByStream = Co2 | dict[str, Co2]
 
 
 class InstanceMeta(Strict):
@@ -86,7 +89,7 @@ class Periods(Strict):
     years: list[int] = Field(min_length=1)
     weights: list[Annotated[int, Field(ge=1, le=100)]]
     discount_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    growth: list[NonNegative] | None = None
+    growth: list[Factor] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Periods:
@@ -118,7 +121,7 @@ class Material(Strict):
     """One ``[materials.<id>]`` table: a recovered material (Li, Co, Ni...) and its price."""
 
     label: str = ""
-    price: NonNegative  # per tonne of material recovered
+    price: PerTonne  # per tonne of material recovered
 
 
 class Stream(Strict):
@@ -169,11 +172,11 @@ class Process(Strict):
     """
 
     label: str = ""
-    processing_cost: PerStream = 0.0
-    co2_kg_per_t: PerStream = 0.0
+    processing_cost: CostByStream = 0.0
+    co2_kg_per_t: Co2ByStream = 0.0
     streams: list[str] | None = None
     recovery: dict[str, Rate] = {}
-    cost_factor: Positive = 1.0
+    cost_factor: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 1.0
 
 
 class Branch(Strict):
@@ -192,9 +195,9 @@ class Branch(Strict):
 class Tier(Strict):
     """One ``[tiers.<name>]`` table: per-tonne costs, emissions, recovery, sizes."""
 
-    processing_cost: PerTonne | dict[str, PerTonne] = 0.0
+    processing_cost: CostByStream = 0.0
     transport_cost_factor: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 1.0
-    co2_kg_per_t: Co2 | dict[str, Co2] = 0.0
+    co2_kg_per_t: Co2ByStream = 0.0
     recovery: Share | dict[str, Share] | None = None
     sizes: list[Size] = []
     expansion: Literal["exclusive", "modules"] = "exclusive"
