@@ -23,6 +23,10 @@ class InputError(SitingError):
         location = f"{self.file}: {where}" if where else self.file
         super().__init__(f"{location}: {message}")
 
+    def __reduce__(self):
+        """Pickle with the three fields, so the error crosses from worker processes intact."""
+        return type(self), (self.file, self.where, self.message)
+
 
 class InstanceError(InputError):
     """An instance folder that cannot be read."""

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from siting.bench import OnDone, RunSpec, run_specs
-from siting.errors import InfeasibleError, ScenarioError
+from siting.errors import InfeasibleError, InstanceError, ScenarioError
 from siting.executor import run_all, workers
-from siting.instance.load import Instance, load_instance
+from siting.instance.load import INSTANCE_FILE, Instance, load_instance
 from siting.run import build, resolve_scenario
 from siting.runfiles import read_table, write_atomic
 from siting.scenario import Scenario
@@ -88,7 +88,13 @@ def costed_scenario(instance: Instance, scenario: str | Path | None, command: st
     ------
     siting.errors.ScenarioError
         If its objective is lexicographic (no single cost to compare).
+    siting.errors.InstanceError
+        If the instance has ``[periods]`` (these commands compare single-period networks).
     """
+    if instance.spec.periods is not None:
+        raise InstanceError(instance.path / INSTANCE_FILE, "[periods]",
+                            f"{command} takes single-period instances; solve a horizon "
+                            "with `siting solve`")
     base = resolve_scenario(instance.path, scenario)
     if base.objective == "lexicographic":
         raise ScenarioError(base.path or "scenario", "objective.mode",
