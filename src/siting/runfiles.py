@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +19,7 @@ import shapely
 from siting.errors import InputError
 from siting.solution import Solution
 
+GPKG_STAMP = "1970-01-01T00:00:00.000Z"  # every layer's last_change in solution.gpkg
 FILES = ("solution.json", "facilities.csv", "flows.csv", "regions.csv", "solution.gpkg")
 
 
@@ -82,6 +85,8 @@ def _write_files(solution: Solution, folder: Path) -> None:
     solution.facilities.to_file(gpkg, layer="facilities", engine="pyogrio")
     flow_lines(solution).to_file(gpkg, layer="flows", engine="pyogrio")
     solution.regions.to_file(gpkg, layer="regions", engine="pyogrio")
+    with closing(sqlite3.connect(gpkg)) as db, db:  # a fixed stamp: same run, same bytes
+        db.execute("UPDATE gpkg_contents SET last_change = ?", (GPKG_STAMP,))
 
 
 def _json_default(value: object) -> object:
