@@ -84,6 +84,7 @@ class SolveResult:
 
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kModelEmpty: "optimal",
     highspy.HighsModelStatus.kTimeLimit: "time_limit",
     highspy.HighsModelStatus.kInterrupt: "interrupted",
     highspy.HighsModelStatus.kSolutionLimit: "solution_limit",
@@ -115,7 +116,8 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
     t2 = time.perf_counter()
     status = _STATUS.get(highs.getModelStatus(), "error")
     info = highs.getInfo()
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    empty = highs.getModelStatus() == highspy.HighsModelStatus.kModelEmpty  # nothing to decide
+    has_solution = info.primal_solution_status == 2 or empty  # kSolutionStatusFeasible
     n_integer = sum(v.is_integer() for v in columns)
     is_mip = n_integer > 0
     result = SolveResult(
@@ -137,7 +139,7 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
         values = highs.getSolution().col_value
         for var, value in zip(columns, values, strict=True):
             var.set_value(value, skip_validation=True)
-        result.objective = float(info.objective_function_value)
+        result.objective = float(highs.getLp().offset_ if empty else info.objective_function_value)
         result.best_bound = float(info.mip_dual_bound) if is_mip else result.objective
         result.mip_gap = _gap(result.objective, result.best_bound)
         if not is_mip:
