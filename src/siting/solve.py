@@ -112,9 +112,11 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
     if start:
         _set_start(highs, columns, start)
     t1 = time.perf_counter()
-    highs.run()
+    highs.solve()
     t2 = time.perf_counter()
     status = _STATUS.get(highs.getModelStatus(), "error")
+    if status == "interrupted":  # Ctrl-C: HiGHS stopped; the run is abandoned, not written
+        raise KeyboardInterrupt
     info = highs.getInfo()
     empty = highs.getModelStatus() == highspy.HighsModelStatus.kModelEmpty  # nothing to decide
     has_solution = info.primal_solution_status == 2 or empty  # kSolutionStatusFeasible
@@ -187,6 +189,7 @@ def _quiet_highs() -> highspy.Highs:
 def _highs(profile: SolverProfile) -> highspy.Highs:
     highs = _quiet_highs()
     highs.setOptionValue("output_flag", False)
+    highs.HandleKeyboardInterrupt = True  # solve() runs HiGHS in a thread that Ctrl-C stops
     if _THREADS_IN_USE and _THREADS_IN_USE[0] != profile.threads:
         highspy.Highs.resetGlobalScheduler(True)
         _THREADS_IN_USE.clear()
