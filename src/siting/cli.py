@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from siting.errors import SitingError
@@ -38,7 +39,8 @@ def friendly(command):
         except SitingError as exc:
             if "--debug" in sys.argv:
                 raise
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[bold red]interrupted[/]: nothing was written for this run")
@@ -72,14 +74,14 @@ def solve(
     out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
     folder = write_run(solution, out, extra=lambda tmp: render_map(tmp, tmp / "map.html"))
     print_solution(solution)
-    console.print(f"wrote [bold]{folder}[/]")
+    console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 
 def print_solution(solution: Solution) -> None:
     """Print the headline KPIs of a solution as a table."""
     k, meta = solution.kpis, solution.meta
-    currency = meta["instance"]["currency"]
-    table = Table(title=f"{meta['instance']['name']} / {meta['scenario']['name']}",
+    currency = escape(meta["instance"]["currency"])
+    table = Table(title=escape(f"{meta['instance']['name']} / {meta['scenario']['name']}"),
                   show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -96,7 +98,7 @@ def print_solution(solution: Solution) -> None:
         ("utilisation", _pct(k["utilisation"])),
         ("tonne-km", f"{k['tonne_km']:,.0f}"),
         ("CO2", f"{k['co2_t']:,.0f} t"),
-        *((f"open {tier}", f"{n} ({k['facilities_new'][tier]} new)")
+        *((f"open {escape(tier)}", f"{n} ({k['facilities_new'][tier]} new)")
           for tier, n in k["facilities_open"].items()),
         ("build / solve", f"{meta['timings']['build_s']:.2f} s / {meta['timings']['solve_s']:.2f} s"),
     ]
@@ -115,9 +117,10 @@ def validate(instance: InstanceArg) -> None:
     """Check an instance folder without solving it."""
     inst = load_instance(instance)
     net = build_network(inst)
-    console.print(f"[green]ok[/]: {inst.name}: {len(inst.regions)} regions, {len(inst.sites)} "
-                  f"sites, {len(inst.streams)} streams, tiers {' -> '.join(inst.tiers)}, "
-                  f"{len(net.arc_km)} arcs, {len(net.option_site)} build options")
+    console.print("[green]ok[/]: " + escape(
+        f"{inst.name}: {len(inst.regions)} regions, {len(inst.sites)} sites, "
+        f"{len(inst.streams)} streams, tiers {' -> '.join(inst.tiers)}, "
+        f"{len(net.arc_km)} arcs, {len(net.option_site)} build options"))
 
 
 @app.command()
@@ -127,7 +130,7 @@ def verify(run_dir: Annotated[Path, typer.Argument(help="Run folder written by s
     report = verify_run(run_dir)
     if not report.ok:
         for problem in report.problems:
-            err_console.print(f"[red]FAIL[/] {problem}", highlight=False)
+            err_console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False)
         raise typer.Exit(5)
     console.print(f"[green]verified[/]: {', '.join(report.checked)}")
 
@@ -144,7 +147,7 @@ def generate(
 ) -> None:
     """Write a seeded synthetic instance (for tests and benchmarks)."""
     folder = generate_instance(out, regions, sites, streams, tiers, seed)
-    console.print(f"wrote [bold]{folder}[/]")
+    console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 
 @app.command()
