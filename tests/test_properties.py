@@ -187,7 +187,10 @@ def test_every_solution_of_a_generated_instance_passes_the_verifier(args, mandat
 @given(tiny=tinies())
 @example(tiny=Tiny(  # nothing to decide: HiGHS calls the model empty, still optimal
     supply=((0.0,),), transport=(0.5,), penalty=(None,), processing=(0.0,),
-                   sizes=(((10.0, 0.0, 0.0),),), sites=(Site(0, 0.0, (1.0,)),)))
+    sizes=(((10.0, 0.0, 0.0),),), sites=(Site(0, 0.0, (1.0,)),)))
+@example(tiny=Tiny(  # infeasible: 100 t must be collected, 60 t of capacity: exit code 4
+    supply=((100.0,),), transport=(1.0,), penalty=(None,), processing=(5.0,),
+    sizes=(((30.0, 10.0, 0.0),),), sites=(Site(0, 0.0, (1.0,)), Site(0, 0.0, (2.0,)))))
 def test_the_optimum_of_a_tiny_instance_equals_brute_force(tiny):
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_tiny(Path(tmp) / "inst", tiny)
