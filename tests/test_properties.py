@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from siting.instance.generate import generate_instance
@@ -115,10 +115,8 @@ def tinies(draw, max_sites: int = 4) -> Tiny:
     n_tiers = draw(st.integers(1, 2))
     supply = draw(st.lists(st.tuples(*[st.integers(0, 100).map(float)] * n_streams),
                            min_size=n_regions, max_size=n_regions))
-    counts = [draw(st.integers(1, max_sites - n_tiers + 1))]
-    if n_tiers == 2:
-        counts = [draw(st.integers(1, max_sites - 1))]
-        counts.append(draw(st.integers(1, max_sites - counts[0])))
+    per_tier = range(1, max_sites // n_tiers + 1)  # sampled, not shrunk towards 1 site
+    counts = [draw(st.sampled_from(per_tier)) for _ in range(n_tiers)]
     sizes = tuple(tuple(draw(st.lists(sizes_, min_size=1, max_size=2))) for _ in range(n_tiers))
     sites = []
     for tier, count in enumerate(counts):
@@ -183,7 +181,7 @@ def test_every_solution_of_a_generated_instance_passes_the_verifier(args, mandat
             assert mandatory
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=20)  # cheap: one solve per example
 @given(tiny=tinies())
 @example(tiny=Tiny(  # nothing to decide: HiGHS calls the model empty, still optimal
     supply=((0.0,),), transport=(0.5,), penalty=(None,), processing=(0.0,),
@@ -196,6 +194,8 @@ def test_the_optimum_of_a_tiny_instance_equals_brute_force(tiny):
         folder = write_tiny(Path(tmp) / "inst", tiny)
         expected = brute_force_optimum(folder)
         got = cost(solved(folder, Path(tmp) / "run"))
+    event(f"{tiny.n_tiers} tier(s), {len(tiny.sites)} sites")  # --hypothesis-show-statistics
+    event("infeasible" if np.isinf(expected) else "feasible")
     assert got == pytest.approx(expected, rel=REL, abs=1e-6)
 
 
@@ -228,6 +228,7 @@ def test_scaling_every_cost_leaves_the_build_decisions_unchanged(tiny, scale):
             return
         assert scaled["objective"] == pytest.approx(scale * base["objective"], rel=REL, abs=1e-6)
         chosen, other = builds(tmp / "runs" / "one"), builds(tmp / "runs" / "scaled")
+        event("same builds" if chosen == other else "a tie")
         if chosen != other:  # a tie: the scaled run's builds cost the same, unscaled
             assert priced_run_builds(one, tmp / "runs" / "scaled") == pytest.approx(
                 base["objective"], rel=REL, abs=1e-6)
