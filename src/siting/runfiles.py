@@ -30,13 +30,25 @@ def write_run(solution: Solution, out: str | Path,
     Files go to a temporary sibling folder that replaces ``out`` once every file is
     written; ``extra(folder)`` may add files (the map) before the swap.
     """
+    def fill(folder: Path) -> None:
+        _write_files(solution, folder)
+        if extra is not None:
+            extra(folder)
+
+    return write_folder(out, fill)
+
+
+def write_folder(out: str | Path, fill: Callable[[Path], None]) -> Path:
+    """Write the folder ``out`` atomically, and return its path.
+
+    ``fill(folder)`` writes into a temporary sibling folder that then replaces ``out``; if
+    ``fill`` fails (Ctrl-C included), ``out`` is left as it was and nothing else remains.
+    """
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _write_files(solution, tmp)
-        if extra is not None:
-            extra(tmp)
+        fill(tmp)
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
