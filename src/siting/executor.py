@@ -35,8 +35,8 @@ def workers(jobs: int = 1, executor: Executor | None = None) -> Iterator[Executo
     ------
     concurrent.futures.Executor
         The executor. A local pool is shut down on exit; on an exception (Ctrl-C included)
-        its workers are terminated at once, since their unfinished runs would be discarded
-        anyway.
+        its workers are terminated at once (and waited for), since their unfinished runs
+        would be discarded anyway.
 
     Notes
     -----
@@ -56,6 +56,8 @@ def workers(jobs: int = 1, executor: Executor | None = None) -> Iterator[Executo
         pool.shutdown(wait=False, cancel_futures=True)
         for process in running:
             process.terminate()
+        for process in running:
+            process.join()
         raise
     pool.shutdown()
 

@@ -56,6 +56,16 @@ def write_folder(out: str | Path, fill: Callable[[Path], None]) -> Path:
     return out
 
 
+def remove_partial(out: str | Path) -> None:
+    """Remove the temporary folders that writers of ``out`` killed mid-write left beside it.
+
+    Call it only when no writer of ``out`` can be running.
+    """
+    out = Path(out).resolve()
+    for partial in out.parent.glob(f".{out.name}.*"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def write_atomic(path: Path, text: str) -> Path:
     """Write a text file atomically: a temporary file in the same folder, then a rename."""
     path = Path(path)
