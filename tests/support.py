@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy.optimize import linprog
 from typer.testing import CliRunner
 
 from siting.cli import app
+from siting.instance.load import load_instance
+from siting.instance.network import Network, build_network
 from siting.verify import verify_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,3 +72,53 @@ def shared_or_skip(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: these tests need the shared data folder beside the project")
     return path
+
+
+def brute_force_optimum(instance_dir: Path) -> float:
+    """Enumerate every build decision, price each with scipy's LP; inf if none is feasible."""
+    net = build_network(load_instance(instance_dir))
+    per_site = [[None, *np.flatnonzero(net.option_site == f).tolist()]
+                for f in range(len(net.site_tier))]
+    return min((priced_builds(net, [j for j in choice if j is not None])
+                for choice in itertools.product(*per_site)), default=np.inf)
+
+
+def priced_builds(net: Network, built: list[int]) -> float:
+    """The least cost of a network with the build options ``built``; inf if infeasible.
+
+    Written from docs/model.md with scipy: flows and uncollected tonnes are the LP's
+    variables; supply balance, conservation at every tier but the last, capacity and
+    minimum throughput its rows; fixed costs (and annualised capex) of ``built`` are added.
+    """
+    n_flow, (n_region, n_stream) = len(net.flow_arc), net.supply.shape
+    n_pair, n_site = n_region * n_stream, len(net.site_tier)
+    flows = np.arange(n_flow)
+    cap, low = net.site_existing.astype(float), np.zeros(n_site)
+    np.add.at(cap, net.option_site[built], net.option_capacity[built])
+    np.add.at(low, net.option_site[built], net.option_min[built])
+    # variables: the flows, then the uncollected tonnes of each (region, stream) pair
+    penalty = np.tile(net.penalty, n_region)
+    c = np.concatenate([net.flow_transport_cost + net.flow_processing_cost,
+                        np.nan_to_num(penalty)])
+    bounds = [(0, None)] * n_flow + [(0, 0 if np.isnan(p) else None) for p in penalty]
+    supply = np.zeros((n_pair, n_flow + n_pair))
+    region = net.flow_from_region
+    supply[net.flow_origin[region] * n_stream + net.flow_stream[region], flows[region]] = 1
+    supply[np.arange(n_pair), n_flow + np.arange(n_pair)] = 1
+    conserve = np.zeros((n_site * n_stream, n_flow + n_pair))
+    np.add.at(conserve, (net.flow_dest * n_stream + net.flow_stream, flows), 1)
+    np.add.at(conserve, (net.flow_origin[~region] * n_stream + net.flow_stream[~region],
+                         flows[~region]), -1)
+    middle = np.repeat(net.site_tier < net.n_tiers - 1, n_stream)
+    into = np.zeros((n_site, n_flow + n_pair))
+    into[net.flow_dest, flows] = 1
+    lp = linprog(c, A_ub=np.vstack([into, -into]), b_ub=np.concatenate([cap, -low]),
+                 A_eq=np.vstack([supply, conserve[middle]]),
+                 b_eq=np.concatenate([net.supply.ravel(), np.zeros(middle.sum())]),
+                 bounds=bounds, method="highs-ds")
+    if lp.status != 0:
+        return np.inf
+    finance = net.instance.spec.finance
+    annuity = finance.annuity_factor if finance else 0.0
+    fixed = net.option_fixed[built] + annuity * net.option_capex[built]
+    return lp.fun + fixed.sum() + float(net.instance.sites["existing_fixed_cost"].sum())

@@ -167,3 +167,13 @@ def test_marginal_costs_read_largest_first_and_absent_is_empty():
     assert marginal_text(entries, "CNY") == ("min_collection_rate: 679 CNY per t; "
                                              "in_province_share (Hunan): 2.5 CNY per t")
     assert marginal_text([], "CNY") == ""
+
+
+def test_a_local_bench_removes_what_a_killed_worker_left_half_written(tmp_path):
+    specs = plan_bench([DEMO], "baseline", out=tmp_path)
+    partial = tmp_path / "demo" / ".baseline.k1ll3d"  # as write_folder names its temporaries
+    partial.mkdir(parents=True)
+    (partial / "solution.json").write_text("{")
+    table = run_bench(specs, tmp_path, jobs=1)
+    assert table["verified"].all()
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["baseline"]

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-
-import numpy as np
 import pytest
-from scipy.optimize import linprog
 
 from siting.instance.generate import generate_instance
-from siting.instance.load import load_instance
-from siting.instance.network import build_network
 from siting.run import solve
 from siting.runfiles import write_run
 from siting.verify import verify_run
-from support import DEMO, solve_verified
+from support import DEMO, brute_force_optimum, solve_verified
 
 
 def test_tiny_both_plants_open_when_fixed_cost_is_low(tiny, tmp_path):
@@ -43,38 +37,6 @@ def test_tiny_capacity_splits_supply(tiny, tmp_path):
     # Capacity 50 per plant: r2 sends 50 t to f2 and 10 t to f1 (10 km).
     meta = solve_verified(tiny(capacity=50, fixed=1), tmp_path / "run")
     assert meta["objective"] == pytest.approx(2 + 40 * 1 + 50 * 1 + 10 * 10 + 100 * 10)
-
-
-def brute_force_optimum(instance_dir) -> float:
-    """Enumerate every build decision; price the flows of each with scipy's LP solver."""
-    inst = load_instance(instance_dir)
-    net = build_network(inst)
-    per_site = [[None] + [j for j in range(len(net.option_site)) if net.option_site[j] == f]
-                for f in range(len(inst.sites))]
-    best = np.inf
-    n_flow, n_pair = len(net.flow_arc), net.supply.size
-    pen = np.tile(net.penalty, net.supply.shape[0])
-    for choice in itertools.product(*per_site):
-        built = [j for j in choice if j is not None]
-        cap = net.site_existing.copy()
-        low = np.zeros_like(cap)
-        for j in built:
-            cap[net.option_site[j]] += net.option_capacity[j]
-            low[net.option_site[j]] += net.option_min[j]
-        # variables: flows, then uncollected per (region, stream)
-        c = np.concatenate([net.flow_transport_cost + net.flow_processing_cost, pen])
-        a_eq = np.zeros((n_pair, n_flow + n_pair))
-        rows = net.flow_origin * net.supply.shape[1] + net.flow_stream
-        a_eq[rows, np.arange(n_flow)] = 1
-        a_eq[np.arange(n_pair), n_flow + np.arange(n_pair)] = 1
-        a_ub = np.zeros((2 * len(cap), n_flow + n_pair))
-        a_ub[net.flow_dest, np.arange(n_flow)] = 1
-        a_ub[len(cap) + net.flow_dest, np.arange(n_flow)] = -1
-        lp = linprog(c, A_ub=a_ub, b_ub=np.concatenate([cap, -low]), A_eq=a_eq,
-                     b_eq=net.supply.ravel(), bounds=(0, None), method="highs-ds")
-        if lp.status == 0:
-            best = min(best, lp.fun + sum(net.option_fixed[j] for j in built))
-    return best
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

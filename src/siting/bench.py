@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from siting.instance.load import Instance, load_instance
 from siting.render.maps import render_map
 from siting.render.report import comparison_html, comparison_markdown
 from siting.run import solve
-from siting.runfiles import write_atomic, write_run
+from siting.runfiles import remove_partial, write_atomic, write_folder, write_run
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solve import SolverProfile, load_profile
 from siting.verify import verify_run
@@ -178,10 +177,8 @@ def execute(task: tuple[RunSpec, bool]) -> str:
     except Exception as exc:  # any failure, a bug included, is this run's row, not the bench's end
         status = next(name for kind, name in FAILURES if isinstance(exc, kind))
         message = str(exc) if isinstance(exc, SitingError) else f"{type(exc).__name__}: {exc}"
-    shutil.rmtree(spec.folder, ignore_errors=True)
-    spec.folder.mkdir(parents=True)
-    write_atomic(spec.folder / FAILURE, json.dumps(
-        {**spec.inputs(), "status": status, "message": message}, indent=2) + "\n")
+    record = json.dumps({**spec.inputs(), "status": status, "message": message}, indent=2)
+    write_folder(spec.folder, lambda folder: (folder / FAILURE).write_text(record + "\n"))
     return status
 
 
@@ -348,12 +345,16 @@ def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: b
     -------
     pandas.DataFrame
         The comparison table (:func:`compare`). On Ctrl-C the comparison of the runs
-        finished so far is written, then ``KeyboardInterrupt`` propagates.
+        finished so far is written, then ``KeyboardInterrupt`` propagates. With the local
+        pool, what a worker killed mid-write left is removed.
     """
     try:
         with workers(jobs, executor) as running:
             run_specs(specs, running, force, maps, on_done)
     finally:
+        if executor is None:  # the local workers have ended, killed ones included
+            for spec in specs:
+                remove_partial(spec.folder)
         table = comparison(specs)
         write_comparison(table, out)
     return table

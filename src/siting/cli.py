@@ -78,7 +78,7 @@ def solve(
     out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
     folder = write_run(solution, out, extra=render_pages)
     print_solution(solution)
-    console.print(f"wrote [bold]{folder}[/]")
+    console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 
 def render_pages(folder: Path) -> None:
@@ -91,8 +91,8 @@ def render_pages(folder: Path) -> None:
 def print_solution(solution: Solution) -> None:
     """Print the headline KPIs of a solution as a table."""
     k, meta = solution.kpis, solution.meta
-    currency = meta["instance"]["currency"]
-    table = Table(title=f"{meta['instance']['name']} / {meta['scenario']['name']}",
+    currency = escape(meta["instance"]["currency"])
+    table = Table(title=escape(f"{meta['instance']['name']} / {meta['scenario']['name']}"),
                   show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -109,7 +109,7 @@ def print_solution(solution: Solution) -> None:
         ("utilisation", _pct(k["utilisation"])),
         ("tonne-km", f"{k['tonne_km']:,.0f}"),
         ("CO2", f"{k['co2_t']:,.0f} t"),
-        *((f"open {tier}", f"{n} ({k['facilities_new'][tier]} new)")
+        *((f"open {escape(tier)}", f"{n} ({k['facilities_new'][tier]} new)")
           for tier, n in k["facilities_open"].items()),
         ("build / solve", f"{meta['timings']['build_s']:.2f} s / {meta['timings']['solve_s']:.2f} s"),
     ]
@@ -135,9 +135,10 @@ def validate(instance: InstanceArg, scenario: ScenarioOption = None,
     resolved = resolve_scenario(inst.path, scenario)
     load_profile(solver)
     net = prepare(inst, resolved)
-    console.print(f"[green]ok[/]: {inst.name}: {len(inst.regions)} regions, {len(inst.sites)} "
-                  f"sites, {len(inst.streams)} streams, tiers {' -> '.join(inst.tiers)}, "
-                  f"{len(net.arc_km)} arcs, {len(net.option_site)} build options")
+    console.print("[green]ok[/]: " + escape(
+        f"{inst.name}: {len(inst.regions)} regions, {len(inst.sites)} sites, "
+        f"{len(inst.streams)} streams, tiers {' -> '.join(inst.tiers)}, "
+        f"{len(net.arc_km)} arcs, {len(net.option_site)} build options"))
 
 
 @app.command()
@@ -147,7 +148,7 @@ def verify(run_dir: Annotated[Path, typer.Argument(help="Run folder written by s
     report = verify_run(run_dir)
     if not report.ok:
         for problem in report.problems:
-            err_console.print(f"[red]FAIL[/] {problem}", highlight=False)
+            err_console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False)
         raise typer.Exit(5)
     console.print(f"[green]verified[/]: {', '.join(report.checked)}")
 
@@ -164,7 +165,7 @@ def generate(
 ) -> None:
     """Write a seeded synthetic instance (for tests and benchmarks)."""
     folder = generate_instance(out, regions, sites, streams, tiers, seed)
-    console.print(f"wrote [bold]{folder}[/]")
+    console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 
 @app.command()

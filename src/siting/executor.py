@@ -38,8 +38,8 @@ def workers(jobs: int = 1, executor: Executor | None = None) -> Iterator[Executo
     ------
     concurrent.futures.Executor
         The executor. A local pool is shut down on exit; on an exception (Ctrl-C included)
-        its workers are terminated at once, since a worker inside a HiGHS solve only sees
-        Ctrl-C when the solve ends, and its unfinished run would be discarded anyway.
+        its workers are terminated at once (and waited for), since their unfinished runs
+        would be discarded anyway.
 
     Notes
     -----
@@ -59,6 +59,8 @@ def workers(jobs: int = 1, executor: Executor | None = None) -> Iterator[Executo
         pool.shutdown(wait=False, cancel_futures=True)
         for process in running:
             process.terminate()
+        for process in running:
+            process.join()
         raise
     pool.shutdown()
 

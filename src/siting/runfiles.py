@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +19,7 @@ import shapely
 from siting.errors import InputError
 from siting.solution import Solution
 
+GPKG_STAMP = "1970-01-01T00:00:00.000Z"  # every layer's last_change in solution.gpkg
 FILES = ("solution.json", "facilities.csv", "flows.csv", "regions.csv", "solution.gpkg")
 
 
@@ -27,18 +30,40 @@ def write_run(solution: Solution, out: str | Path,
     Files go to a temporary sibling folder that replaces ``out`` once every file is
     written; ``extra(folder)`` may add files (the map) before the swap.
     """
+    def fill(folder: Path) -> None:
+        _write_files(solution, folder)
+        if extra is not None:
+            extra(folder)
+
+    return write_folder(out, fill)
+
+
+def write_folder(out: str | Path, fill: Callable[[Path], None]) -> Path:
+    """Write the folder ``out`` atomically, and return its path.
+
+    ``fill(folder)`` writes into a temporary sibling folder that then replaces ``out``; if
+    ``fill`` fails (Ctrl-C included), ``out`` is left as it was and nothing else remains.
+    """
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _write_files(solution, tmp)
-        if extra is not None:
-            extra(tmp)
+        fill(tmp)
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def remove_partial(out: str | Path) -> None:
+    """Remove the temporary folders that writers of ``out`` killed mid-write left beside it.
+
+    Call it only when no writer of ``out`` can be running.
+    """
+    out = Path(out).resolve()
+    for partial in out.parent.glob(f".{out.name}.*"):
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def write_atomic(path: Path, text: str) -> Path:
@@ -82,6 +107,8 @@ def _write_files(solution: Solution, folder: Path) -> None:
     solution.facilities.to_file(gpkg, layer="facilities", engine="pyogrio")
     flow_lines(solution).to_file(gpkg, layer="flows", engine="pyogrio")
     solution.regions.to_file(gpkg, layer="regions", engine="pyogrio")
+    with closing(sqlite3.connect(gpkg)) as db, db:  # a fixed stamp: same run, same bytes
+        db.execute("UPDATE gpkg_contents SET last_change = ?", (GPKG_STAMP,))
     if solution.timeline is not None:
         solution.timeline.to_csv(folder / "periods.csv", index=False, lineterminator="\n")
         for year, period in solution.periods.items():

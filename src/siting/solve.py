@@ -85,6 +85,7 @@ class SolveResult:
 
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kModelEmpty: "optimal",
     highspy.HighsModelStatus.kTimeLimit: "time_limit",
     highspy.HighsModelStatus.kInterrupt: "interrupted",
     highspy.HighsModelStatus.kSolutionLimit: "solution_limit",
@@ -112,11 +113,14 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
     if start:
         _set_start(highs, columns, start)
     t1 = time.perf_counter()
-    highs.run()
+    highs.solve()
     t2 = time.perf_counter()
     status = _STATUS.get(highs.getModelStatus(), "error")
+    if status == "interrupted":  # Ctrl-C: HiGHS stopped; the run is abandoned, not written
+        raise KeyboardInterrupt
     info = highs.getInfo()
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    empty = highs.getModelStatus() == highspy.HighsModelStatus.kModelEmpty  # nothing to decide
+    has_solution = info.primal_solution_status == 2 or empty  # kSolutionStatusFeasible
     n_integer = sum(v.is_integer() for v in columns)
     is_mip = n_integer > 0
     result = SolveResult(
@@ -138,7 +142,7 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
         values = highs.getSolution().col_value
         for var, value in zip(columns, values, strict=True):
             var.set_value(value, skip_validation=True)
-        result.objective = float(info.objective_function_value)
+        result.objective = float(highs.getLp().offset_ if empty else info.objective_function_value)
         result.best_bound = float(info.mip_dual_bound) if is_mip else result.objective
         result.mip_gap = _gap(result.objective, result.best_bound)
         if not is_mip:
@@ -187,6 +191,7 @@ def _quiet_highs() -> highspy.Highs:
 
 def _highs(profile: SolverProfile) -> highspy.Highs:
     highs = _quiet_highs()
+    highs.HandleKeyboardInterrupt = True  # solve() runs HiGHS in a thread that Ctrl-C stops
     if _THREADS_IN_USE and _THREADS_IN_USE[0] != profile.threads:
         highspy.Highs.resetGlobalScheduler(True)
         _THREADS_IN_USE.clear()

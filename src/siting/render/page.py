@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 import folium
-from branca.element import Element
+from branca.element import Element, Figure
 
 from siting.errors import SitingError
 from siting.render import assets
@@ -156,6 +156,23 @@ def add_layers(m: folium.Map, layers: Sequence[FeatureLayer]) -> None:
     m.add_child(folium.LayerControl(collapsed=False))
 
 
+def number_elements(root: Element) -> None:
+    """Give every element under ``root`` an id from its place in the tree.
+
+    folium names each element's JavaScript variable and HTML id after a random hex id;
+    numbering them in tree order instead makes the same map render to the same bytes.
+    """
+    stack, number = [root], 0
+    while stack:
+        element = stack.pop()
+        element._id = f"{number:032x}"
+        number += 1
+        children = list(element._children.values())
+        if isinstance(element, Figure):
+            children = [element.header, element.html, element.script, *children]
+        stack.extend(reversed(children))
+
+
 def write_page(m: folium.Map, out: Path, offline: bool) -> Path:
     """Render the page and write it atomically (temporary file, then rename).
 
@@ -164,7 +181,9 @@ def write_page(m: folium.Map, out: Path, offline: bool) -> Path:
     MapError
         If an offline page would still load a script or style from the network.
     """
-    html = m.get_root().render()
+    root = m.get_root()
+    number_elements(root)
+    html = root.render()
     if offline and REMOTE_LINK.search(html):
         raise MapError(f"{out}: the offline map still links {REMOTE_LINK.search(html)[0]}")
     out = Path(out)

@@ -1,0 +1,138 @@
+"""Solver limits and Ctrl-C: the best incumbent on a time limit, exit 3 without one, and
+an interrupted solve or bench (a real SIGINT to a real process) that keeps every finished
+run whole and leaves nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from siting.instance.generate import generate_instance
+from siting.verify import verify_run
+from support import DEMO, ROOT, cli
+
+SIGINT_WAIT_S = 120  # a process that outlives this after Ctrl-C has ignored it
+
+
+def profile(folder: Path, name: str, **settings: float | bool) -> Path:
+    """Write a solver profile of exact solves (gap 0) with ``settings``; return its path."""
+    lines = ["[solver]", "mip_rel_gap = 0", "threads = 1"]
+    lines += [f"{key} = {str(value).lower()}" for key, value in settings.items()]
+    path = folder / f"{name}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    """300 regions x 60 sites: far from solved to optimality in a few seconds."""
+    return generate_instance(tmp_path_factory.mktemp("big") / "big", regions=300, sites=60,
+                             seed=1)
+
+
+def mandatory(folder: Path) -> Path:
+    """Make collection mandatory in every stream: leaving all supply uncollected, the
+    trivial solution, is then infeasible."""
+    toml = folder / "instance.toml"
+    toml.write_text("".join(line for line in toml.read_text().splitlines(keepends=True)
+                            if not line.startswith("uncollected_penalty")))
+    return folder
+
+
+def leftovers(root: Path) -> list[Path]:
+    """Temporary folders and files (names starting with a dot) anywhere under ``root``."""
+    return list(root.rglob(".*"))
+
+
+def test_a_time_limit_keeps_the_best_incumbent_and_its_gap(tmp_path, big):
+    limited = profile(tmp_path, "limited", time_limit=2, heuristic_start=True)
+    result = cli("solve", big, "--solver", limited, "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "run" / "solution.json").read_text())
+    assert meta["status"] == "time_limit"
+    assert meta["has_solution"]
+    assert meta["mip_gap"] > 0
+    assert meta["objective"] > meta["best_bound"]
+    assert f"time_limit (best incumbent), gap {meta['mip_gap']:.3%}" in result.output
+    report = verify_run(tmp_path / "run")
+    assert report.ok, report.problems
+
+
+def test_a_time_limit_before_any_incumbent_is_exit_3_and_writes_nothing(tmp_path):
+    instance = mandatory(generate_instance(tmp_path / "inst", regions=40, sites=10, seed=1))
+    instant = profile(tmp_path, "instant", time_limit=1e-6)
+    runs = tmp_path / "runs"
+    result = cli("solve", instance, "--solver", instant, "--out", runs / "run")
+    assert result.exit_code == 3
+    message = result.output.strip()
+    assert message.startswith("error: HiGHS stopped (Time limit reached) before finding any "
+                              "feasible solution")
+    assert "\n" not in message
+    assert "Traceback" not in message
+    assert not runs.exists()
+
+
+def start(*args: str | Path, cwd: Path) -> subprocess.Popen:
+    """Start ``siting ARGS`` as a new process group that takes Ctrl-C as a terminal would
+    (a test runner may have started us with SIGINT ignored)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.Popen(
+        [sys.executable, "-c", "from siting.cli import app; app()", *map(str, args)],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        process_group=0, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def ctrl_c(process: subprocess.Popen) -> str:
+    """Press Ctrl-C: SIGINT to the whole process group; return the output once it exits."""
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=SIGINT_WAIT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    return output
+
+
+def wait_for(path: Path, process: subprocess.Popen) -> None:
+    """Wait until ``path`` exists, failing if the process ends first."""
+    while not path.exists():
+        assert process.poll() is None, process.communicate()[0]
+        time.sleep(0.1)
+
+
+def test_ctrl_c_during_a_solve_stops_it_and_writes_nothing(tmp_path, big):
+    slow = profile(tmp_path, "slow", time_limit=600)
+    process = start("solve", big, "--solver", slow, "--out", "runs/big", cwd=tmp_path)
+    time.sleep(8)  # loading, building and solving; HiGHS alone would run for minutes
+    output = ctrl_c(process)
+    assert process.returncode == 130, output
+    assert "interrupted: nothing was written" in output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_ctrl_c_during_a_bench_keeps_every_finished_run(tmp_path, big):
+    slow = profile(tmp_path, "slow", time_limit=600)
+    out = tmp_path / "bench"
+    process = start("bench", DEMO, big, "--solver", slow, "--jobs", "1", "--out", out,
+                    cwd=tmp_path)
+    wait_for(out / "demo" / "mandate-95", process)  # the demo's two runs are done
+    time.sleep(1)  # the big run is being solved
+    output = ctrl_c(process)
+    assert process.returncode == 130, output
+    assert "interrupted: finished runs are kept" in output
+    for run in ("baseline", "mandate-95"):
+        report = verify_run(out / "demo" / run)
+        assert report.ok, report.problems
+        assert json.loads((out / "demo" / run / "verification.json").read_text())["ok"]
+    assert not (out / "big").exists()
+    assert leftovers(out) == []
+    table = pd.read_csv(out / "comparison.csv")
+    assert list(table["status"]) == ["optimal", "optimal", "not run"]

@@ -1,0 +1,140 @@
+"""What a planner opens is safe: names from input files come out escaped in every HTML,
+SVG and Markdown page and on the terminal, and no input file can run code."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from siting.instance.generate import generate_instance
+from support import ROOT, cli
+
+SCRIPT = "<script>alert(1)</script>"
+LINK = "a|b](javascript:x)"
+SCRIPT_TAG = re.compile(r"<script[^>]*>\s*alert", re.IGNORECASE)
+JS_URL = re.compile(r"(?:href|src|action)\s*=\s*[\"']?\s*javascript:", re.IGNORECASE)
+MD_LINK = re.compile(r"(?<!\\)\]\((?:javascript:)")
+NAMES = (SCRIPT, LINK)
+
+
+def evil_instance(folder: Path) -> Path:
+    """A small generated instance whose every name is one of :data:`NAMES`."""
+    generate_instance(folder, regions=12, sites=4, streams=2, seed=4)
+    toml = folder / "instance.toml"
+    text = toml.read_text().replace('name = "synthetic 12x4 seed 4"',
+                                    f"name = {json.dumps(SCRIPT + ' ' + LINK)}")
+    text = text.replace('label = "LFP"', f"label = {json.dumps(SCRIPT)}")
+    text = text.replace('label = "NCM"', f"label = {json.dumps(LINK)}")
+    text = text.replace("uncollected_penalty = 6000", "uncollected_penalty = 1500")
+    toml.write_text(text.replace('name = "S"', f"name = {json.dumps(LINK)}"))
+    for layer in ("regions", "sites"):
+        table = pd.read_csv(folder / f"{layer}.csv", dtype=str, keep_default_na=False)
+        table["name"] = [NAMES[i % 2] for i in range(len(table))]
+        table["province"] = [NAMES[(i + 1) % 2] for i in range(len(table))]
+        if layer == "sites":
+            table["sizes"] = table["sizes"].str.replace("S;", f"{LINK};")
+        table.to_csv(folder / f"{layer}.csv", index=False)
+    scenarios = folder / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "baseline.toml").write_text(f"[scenario]\nname = {json.dumps(LINK)}\n")
+    (scenarios / "mandate.toml").write_text(
+        f"[scenario]\nname = {json.dumps(SCRIPT)}\n"
+        '[[policy]]\ntype = "min_collection_rate"\nrate = 0.95\n')
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> list[Path]:
+    """Every page the tool writes about the evil instance: solve, map, bench, pareto."""
+    tmp = tmp_path_factory.mktemp("escaping")
+    instance = evil_instance(tmp / "evil")
+    commands = [
+        ("solve", instance, "--out", tmp / "a"),
+        ("solve", instance, "--scenario", "mandate", "--out", tmp / "b"),
+        ("map", tmp / "a", "--offline", "--out", tmp / "offline.html"),
+        ("map", "--compare", tmp / "a", tmp / "b", "--out", tmp / "compare.html"),
+        ("bench", instance, "--jobs", "1", "--out", tmp / "bench"),
+        ("pareto", instance, "--points", "2", "--jobs", "1", "--maps", "--out", tmp / "pareto"),
+    ]
+    for args in commands:
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+    return sorted(path for suffix in ("html", "svg", "md") for path in tmp.rglob(f"*.{suffix}"))
+
+
+def test_every_page_is_checked(pages):
+    names = {path.name for path in pages}
+    assert names == {"map.html", "offline.html", "compare.html", "comparison.html",
+                     "comparison.md", "pareto.html", "pareto.svg"}
+    assert len(pages) >= 11  # 2 solves, 2 bench runs and 2 pareto points draw a map.html
+
+
+def test_html_and_svg_show_names_as_text(pages):
+    for page in (p for p in pages if p.suffix != ".md"):
+        text = page.read_text(encoding="utf-8")
+        assert not SCRIPT_TAG.search(text), page
+        assert not JS_URL.search(text), page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text, page
+
+
+def test_markdown_shows_names_as_text(pages):
+    for page in (p for p in pages if p.suffix == ".md"):
+        text = page.read_text(encoding="utf-8")
+        assert "<script" not in text.lower()
+        assert not MD_LINK.search(text)
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+        assert "a\\|b\\](javascript:x)" in text  # no link: its "]" is escaped
+
+
+MARKUP = "[/x] [bold]b"  # rich console markup: an unmatched closing tag used to crash the CLI
+
+
+def test_the_terminal_prints_names_as_text(tmp_path):
+    instance = generate_instance(tmp_path / "inst", regions=5, sites=3, seed=2)
+    toml = instance / "instance.toml"
+    toml.write_text(toml.read_text().replace('name = "synthetic 5x3 seed 2"',
+                                             f"name = {json.dumps(MARKUP)}"))
+    for args in (("validate", instance), ("solve", instance, "--out", tmp_path / "run")):
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+        assert MARKUP in result.output
+    regions = instance / "regions.csv"
+    rows = regions.read_text().splitlines()
+    rows[1:3] = [f'"{MARKUP}",' + row.split(",", 1)[1] for row in rows[1:3]]
+    regions.write_text("\n".join(rows) + "\n")
+    result = cli("validate", instance)
+    assert result.exit_code == 2
+    assert f"duplicate id '{MARKUP}'" in result.output
+
+
+UNSAFE_BUILTINS = {"eval", "exec", "compile", "__import__"}
+UNSAFE_METHODS = {"read_pickle", "loads", "load"}
+UNSAFE_MODULES = {"pickle", "marshal", "shelve", "dill", "joblib", "yaml", "cloudpickle"}
+SAFE_LOADERS = {"json", "tomllib"}  # json.load(s) and tomllib.load(s) parse, never run code
+
+
+def test_no_input_reader_can_run_code():
+    """Inputs are read by parsers only (tomllib, json, pandas CSV, GDAL via pyogrio)."""
+    found = []
+    for path in sorted((ROOT / "src" / "siting").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) \
+                    else [node.module or ""]
+                found += [f"{path.name}: import {m}" for m in modules
+                          if m.split(".")[0] in UNSAFE_MODULES]
+            elif isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Name) and func.id in UNSAFE_BUILTINS:
+                    found.append(f"{path.name}:{node.lineno}: {func.id}(...)")
+                if isinstance(func, ast.Attribute) and func.attr in UNSAFE_METHODS and not (
+                        isinstance(func.value, ast.Name) and func.value.id in SAFE_LOADERS):
+                    found.append(f"{path.name}:{node.lineno}: .{func.attr}(...)")
+                if any(k.arg == "allow_pickle" for k in node.keywords):
+                    found.append(f"{path.name}:{node.lineno}: allow_pickle")
+    assert found == []
