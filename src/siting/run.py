@@ -11,16 +11,18 @@ import highspy
 import numpy as np
 
 from siting.errors import InfeasibleError, ScenarioError
+from siting.heuristic import builds_start
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
-from siting.instance.prune import binding_regions, prune_nearest
+from siting.instance.prune import binding_regions, prune_nearest, pruning_check
+from siting.lagrangian import LagrangianResult, lagrangian_bound, not_applicable
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.core import build_model
 from siting.model.objective import hold_and_advance, stages
 from siting.model.policies.base import supply_under
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solution import Solution, extract_solution
-from siting.solve import SolveResult, SolverProfile, load_profile, solve_model
+from siting.solve import SolveResult, SolverProfile, gap, load_profile, solve_model
 
 
 def versions() -> dict[str, str]:
@@ -69,11 +71,16 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     profile = solver if isinstance(solver, SolverProfile) else load_profile(solver)
     t1 = time.perf_counter()
     net = prepare(instance, scenario)
+    skipped = not_applicable(net, scenario.policies, scenario.objective)
+    relaxed = (lagrangian_bound(net, profile.lagrangian_iterations, 0.25 * profile.time_limit,
+                                profile.mip_rel_gap)
+               if profile.lagrangian and skipped is None else None)
     pruned = prune_nearest(net, profile.nearest_sites) if profile.nearest_sites else None
     net = pruned.net if pruned else net
     m = build_model(net, scenario.policies, scenario.objective, strong_linking)
     t2 = time.perf_counter()
-    result = solve_stages(m, scenario.objective, profile)
+    start = builds_start(m, relaxed.builds) if relaxed and relaxed.builds is not None else None
+    result = solve_stages(m, scenario.objective, profile, start)
     units = policy_units(m, scenario)
     if not result.has_solution:
         causes = diagnose_infeasibility(m, profile, units) if result.status != "unbounded" else []
@@ -93,18 +100,49 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
         "timings": {"load_s": t1 - t0, "build_s": t2 - t1},
     }
     solution = extract_solution(m, net, result, meta)
+    report_bound(solution.meta, pruned is not None, relaxed)
+    if profile.lagrangian:
+        solution.meta["lagrangian"] = (
+            {"skipped": skipped} if relaxed is None else
+            {"bound": relaxed.bound, "heuristic_cost": relaxed.cost,
+             "iterations": relaxed.iterations, "seconds": relaxed.seconds})
     if pruned:
         flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
-        solution.meta["pruning"] = {"nearest_sites": pruned.nearest,
-                                    "binding_regions": binding_regions(pruned, flows)}
+        full = solution.meta["best_bound"] if solution.meta["bound_valid"] else None
+        solution.meta["pruning"] = {
+            "nearest_sites": pruned.nearest, "binding_regions": binding_regions(pruned, flows),
+            **pruning_check(solution.meta["objective"], full, max(profile.mip_rel_gap, 1e-6))}
     solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
     return solution
 
 
-def solve_stages(m, mode: str, profile: SolverProfile) -> SolveResult:
-    """Solve the stages of an objective mode in turn (one stage for cost and value)."""
+def report_bound(meta: dict, pruned: bool, relaxed: LagrangianResult | None) -> None:
+    """Make ``meta``'s best bound and gap those of the full problem, and say where it comes from.
+
+    The bound is the larger of HiGHS's (valid only on an unpruned model) and the Lagrangian
+    one; with pruning and no Lagrangian bound, HiGHS's bound of the pruned model stays, with
+    ``bound_valid`` false: it bounds only the pruned problem.
+    """
+    meta["highs_bound"] = meta["best_bound"]
+    candidates = [] if pruned or meta["best_bound"] is None else [(meta["best_bound"], "highs")]
+    if relaxed is not None:
+        candidates.append((relaxed.bound, "lagrangian"))
+    meta["bound_valid"] = bool(candidates)
+    if not candidates:
+        meta["bound_source"] = "pruned_model"
+        return
+    bound, meta["bound_source"] = max(candidates)
+    meta["best_bound"] = bound
+    meta["mip_gap"] = gap(meta["objective"], bound)
+
+
+def solve_stages(m, mode: str, profile: SolverProfile, start: dict | None = None) -> SolveResult:
+    """Solve the stages of an objective mode in turn (one stage for cost and value).
+
+    ``start`` is a MIP start for the first stage.
+    """
     steps = stages(m, mode)
-    result = solve_model(m, profile)
+    result = solve_model(m, profile, start)
     for i in range(1, len(steps)):
         if not result.has_solution:
             break
