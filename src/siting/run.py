@@ -72,7 +72,7 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     t1 = time.perf_counter()
     net = prepare(instance, scenario)
     skipped = not_applicable(net, scenario.policies, scenario.objective)
-    relaxed = (lagrangian_bound(net, profile.lagrangian_iterations, 0.25 * profile.time_limit,
+    relaxed = (lagrangian_bound(net, profile.lagrangian_iterations, profile.lagrangian_seconds,
                                 profile.mip_rel_gap)
                if profile.lagrangian and skipped is None else None)
     pruned = prune_nearest(net, profile.nearest_sites) if profile.nearest_sites else None

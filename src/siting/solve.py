@@ -49,6 +49,8 @@ class SolverProfile(BaseModel):
     """Run the Lagrangian relaxation first (siting.lagrangian): its network is the MIP start
     and its bound, valid for the unpruned problem, enters the reported gap."""
     lagrangian_iterations: Annotated[int, Field(ge=1)] = 300
+    lagrangian_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30.0
+    """Time budget of the Lagrangian iterations (the final bound on every arc comes after)."""
     options: dict[str, bool | int | float | str] = {}
 
 

@@ -45,7 +45,8 @@ def prune_nearest(net: Network, nearest: int) -> Pruned:
     region = net.flow_from_region
     group = np.where(region, net.flow_origin * net.supply.shape[1] + net.flow_stream, -1)
     km = net.arc_km[net.flow_arc]
-    order = np.lexsort((km, group))
+    by_km = np.argsort(km)  # then a stable sort by group: several times faster than lexsort
+    order = by_km[np.argsort(group[by_km], kind="stable")]
     sorted_group = group[order]
     starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
     sizes = np.diff(np.r_[starts, len(order)])
