@@ -106,8 +106,9 @@ def _largest(net: Network) -> np.ndarray:
     return largest
 
 
-def size_and_route(net: Network, router: Router, open_sites: np.ndarray) -> tuple[float, np.ndarray]:
-    """Cost and build options of a network with ``open_sites`` open, sized to what they get.
+def size_and_route(net: Network, router: Router,
+                   open_sites: np.ndarray) -> tuple[float, np.ndarray]:
+    """Size and route a network with ``open_sites`` open; return its cost and build options.
 
     Routes with every open site at its largest size, gives each the cheapest size that
     holds what it received, and routes again. The cost (routing, penalties, option prices,
@@ -123,7 +124,10 @@ def size_and_route(net: Network, router: Router, open_sites: np.ndarray) -> tupl
 
 
 def builds_start(m: pyo.ConcreteModel, chosen: np.ndarray) -> ComponentMap:
-    """A MIP start for ``m``: build variables set to the options ``chosen`` (HiGHS adds flows)."""
+    """Return a MIP start for ``m``: build variables set to the options ``chosen``.
+
+    HiGHS completes the flows.
+    """
     built = set(chosen.tolist())
     return ComponentMap((m.build[j], float(j in built)) for j in m.OPTIONS)
 

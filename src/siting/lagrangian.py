@@ -30,7 +30,7 @@ from siting.heuristic import MANDATORY, Router, option_prices, size_and_route
 from siting.instance.network import Network
 from siting.instance.prune import prune_nearest
 
-WORK_NEAREST = 10  # sites per pair in the working set (25 gave the same bound at 1000x100, 3x slower)
+WORK_NEAREST = 10  # sites per pair in the working set (25: same bound at 1000x100, 3x slower)
 REPAIR_EVERY = 10  # iterations between two primal repairs
 STALL = 20  # iterations without a better bound before the step halves
 AVERAGE = 0.1  # weight of the newest subgradient in the averaged direction
@@ -168,7 +168,7 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
 
 def _repair(net: Network, router: Router, relax: _Relaxation,
             chosen: np.ndarray) -> tuple[float, np.ndarray]:
-    """A feasible network from the sites the subproblem builds at, sized and routed greedily.
+    """Build a feasible network at the sites the subproblem builds at, sized and routed greedily.
 
     When mandatory supply exceeds the capacity of those sites, more sites open, those with
     the most capacity first, until it fits. Returns (cost, build options); the cost is
