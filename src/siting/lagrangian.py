@@ -142,10 +142,10 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
     upper, builds = _repair(work, router, relax, chosen)
     step, fails, done = 1.0, 0, 1
     while done < iterations and time.perf_counter() - t0 < max_seconds:
-        if np.isfinite(upper) and upper - best <= gap * abs(upper):
-            break
-        target = min(upper, best + TARGET * abs(best))
         unit = direction / scale
+        if unit @ unit == 0 or np.isfinite(upper) and upper - best <= gap * abs(upper):
+            break  # the relaxed solution meets every supply, or the gap is closed
+        target = min(upper, best + TARGET * abs(best))
         lam = np.fmin(centre + step * (target - best) / (unit @ unit) * unit / scale,
                       relax.penalty)
         value, subgradient, chosen = relax.solve(lam)
