@@ -78,6 +78,11 @@ def solve(
     out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
     folder = write_run(solution, out, extra=render_pages)
     print_solution(solution)
+    check = solution.meta.get("pruning", {})
+    if check.get("proven") is False:
+        console.print(f"[yellow]warning[/]: pruning to {check['nearest_sites']} nearest sites may "
+                      f"have cut off the optimum: the cost is {check['gap_to_full_bound']:.2%} "
+                      "above the full problem's lower bound; raise nearest_sites to check")
     console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 

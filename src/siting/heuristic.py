@@ -21,7 +21,7 @@ from siting.instance.network import Network
 MANDATORY = 1e12  # price of a tonne that must be collected but found no room
 
 
-class _Router:
+class Router:
     """Greedy routing of every supplied (region, stream) pair, prepared once per network."""
 
     def __init__(self, net: Network):
@@ -75,22 +75,10 @@ def greedy_builds(net: Network, max_seconds: float = 30.0) -> np.ndarray | None:
     if net.n_tiers != 1 or len(net.option_site) == 0:
         return None
     deadline = time.perf_counter() + max_seconds
-    router = _Router(net)
-    finance = net.instance.spec.finance
-    price = net.option_fixed + (finance.annuity_factor if finance else 0.0) * net.option_capex
-    largest = np.zeros(len(net.site_tier))
-    np.maximum.at(largest, net.option_site, net.option_capacity)
-
-    def evaluate(open_sites: np.ndarray) -> tuple[float, np.ndarray]:
-        _, received = router.route(net.site_existing + np.where(open_sites, largest, 0.0))
-        chosen = _sizes(net, price, received, open_sites)
-        capacity = net.site_existing.copy()
-        np.add.at(capacity, net.option_site[chosen], net.option_capacity[chosen])
-        routing, _ = router.route(capacity)
-        return routing + price[chosen].sum(), chosen
-
+    router = Router(net)
+    largest = _largest(net)
     open_sites = largest > 0
-    best, chosen = evaluate(open_sites)
+    best, chosen = size_and_route(net, router, open_sites)
     _, received = router.route(net.site_existing + np.where(open_sites, largest, 0.0))
     for f in np.argsort(received, kind="stable"):
         if time.perf_counter() > deadline:
@@ -98,12 +86,50 @@ def greedy_builds(net: Network, max_seconds: float = 30.0) -> np.ndarray | None:
         if not open_sites[f]:
             continue
         open_sites[f] = False
-        cost, trial = evaluate(open_sites)
+        cost, trial = size_and_route(net, router, open_sites)
         if cost < best:
             best, chosen = cost, trial
         else:
             open_sites[f] = True
     return chosen
+
+
+def option_prices(net: Network) -> np.ndarray:
+    """Yearly price of every build option: fixed cost plus annualised capex (with finance)."""
+    finance = net.instance.spec.finance
+    return net.option_fixed + (finance.annuity_factor if finance else 0.0) * net.option_capex
+
+
+def _largest(net: Network) -> np.ndarray:
+    largest = np.zeros(len(net.site_tier))
+    np.maximum.at(largest, net.option_site, net.option_capacity)
+    return largest
+
+
+def size_and_route(net: Network, router: Router,
+                   open_sites: np.ndarray) -> tuple[float, np.ndarray]:
+    """Size and route a network with ``open_sites`` open; return its cost and build options.
+
+    Routes with every open site at its largest size, gives each the cheapest size that
+    holds what it received, and routes again. The cost (routing, penalties, option prices,
+    without the fixed cost of existing sites) is an upper bound of the network's optimum.
+    """
+    price = option_prices(net)
+    _, received = router.route(net.site_existing + np.where(open_sites, _largest(net), 0.0))
+    chosen = _sizes(net, price, received, open_sites)
+    capacity = net.site_existing.copy()
+    np.add.at(capacity, net.option_site[chosen], net.option_capacity[chosen])
+    routing, _ = router.route(capacity)
+    return routing + price[chosen].sum(), chosen
+
+
+def builds_start(m: pyo.ConcreteModel, chosen: np.ndarray) -> ComponentMap:
+    """Return a MIP start for ``m``: build variables set to the options ``chosen``.
+
+    HiGHS completes the flows.
+    """
+    built = set(chosen.tolist())
+    return ComponentMap((m.build[j], float(j in built)) for j in m.OPTIONS)
 
 
 def _sizes(net: Network, price: np.ndarray, received: np.ndarray,
@@ -114,7 +140,7 @@ def _sizes(net: Network, price: np.ndarray, received: np.ndarray,
             & (net.option_min <= received[net.option_site]))
     candidates = np.flatnonzero(fits)
     order = candidates[np.lexsort((price[candidates], net.option_site[candidates]))]
-    first = np.r_[True, net.option_site[order][1:] != net.option_site[order][:-1]]
+    first = np.diff(net.option_site[order], prepend=-1) != 0
     return order[first]
 
 
@@ -125,7 +151,4 @@ def greedy_start(m: pyo.ConcreteModel, max_seconds: float = 30.0) -> ComponentMa
     network (more than one tier).
     """
     chosen = greedy_builds(m.net, max_seconds)
-    if chosen is None:
-        return None
-    built = set(chosen.tolist())
-    return ComponentMap((m.build[j], float(j in built)) for j in m.OPTIONS)
+    return None if chosen is None else builds_start(m, chosen)

@@ -13,16 +13,18 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from siting.errors import InfeasibleError, ScenarioError
+from siting.heuristic import builds_start
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
-from siting.instance.prune import Pruned, binding_regions, prune_nearest
+from siting.instance.prune import Pruned, binding_regions, prune_nearest, pruning_check
+from siting.lagrangian import LagrangianResult, lagrangian_bound, not_applicable
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.core import build_model
 from siting.model.objective import hold_and_advance, stages
 from siting.model.policies.base import supply_under
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solution import Solution, extract_solution
-from siting.solve import SolveResult, SolverProfile, load_profile, solve_model
+from siting.solve import SolveResult, SolverProfile, gap, load_profile, solve_model
 
 
 def versions() -> dict[str, str]:
@@ -63,7 +65,12 @@ def build(instance: Instance, scenario: Scenario, profile: SolverProfile,
 
     Returns the model (its network is ``m.net``) and the pruning, if any.
     """
-    net = prepare(instance, scenario)
+    return pruned_model(prepare(instance, scenario), scenario, profile, strong_linking)
+
+
+def pruned_model(net: Network, scenario: Scenario, profile: SolverProfile,
+                 strong_linking: bool | None = None) -> tuple[pyo.ConcreteModel, Pruned | None]:
+    """Build the model of a prepared network, its arcs pruned as ``profile`` says."""
     pruned = prune_nearest(net, profile.nearest_sites) if profile.nearest_sites else None
     net = pruned.net if pruned else net
     return build_model(net, scenario.policies, scenario.objective, strong_linking), pruned
@@ -88,10 +95,16 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
 
         return solve_horizon(instance, scenario, profile, strong_linking, run_meta(
             instance, scenario, profile, {"load_s": t1 - t0}))
-    m, pruned = build(instance, scenario, profile, strong_linking)
+    net = prepare(instance, scenario)
+    skipped = not_applicable(net, scenario.policies, scenario.objective)
+    relaxed = (lagrangian_bound(net, profile.lagrangian_iterations, profile.lagrangian_seconds,
+                                profile.mip_rel_gap)
+               if profile.lagrangian and skipped is None else None)
+    m, pruned = pruned_model(net, scenario, profile, strong_linking)
     net = m.net
     t2 = time.perf_counter()
-    result = solve_stages(m, scenario.objective, profile)
+    start = builds_start(m, relaxed.builds) if relaxed and relaxed.builds is not None else None
+    result = solve_stages(m, scenario.objective, profile, start)
     units = policy_units(m, scenario)
     if not result.has_solution:
         causes = diagnose_infeasibility(m, profile, units) if result.status != "unbounded" else []
@@ -100,10 +113,18 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
                                  f" (HiGHS: {result.status.replace('_', ' ')})"))
     meta = run_meta(instance, scenario, profile, {"load_s": t1 - t0, "build_s": t2 - t1})
     solution = extract_solution(m, net, result, meta)
+    report_bound(solution.meta, pruned is not None, relaxed)
+    if profile.lagrangian:
+        solution.meta["lagrangian"] = (
+            {"skipped": skipped} if relaxed is None else
+            {"bound": relaxed.bound, "heuristic_cost": relaxed.cost,
+             "iterations": relaxed.iterations, "seconds": relaxed.seconds})
     if pruned:
         flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
-        solution.meta["pruning"] = {"nearest_sites": pruned.nearest,
-                                    "binding_regions": binding_regions(pruned, flows)}
+        full = solution.meta["best_bound"] if solution.meta["bound_valid"] else None
+        solution.meta["pruning"] = {
+            "nearest_sites": pruned.nearest, "binding_regions": binding_regions(pruned, flows),
+            **pruning_check(solution.meta["objective"], full, max(profile.mip_rel_gap, 1e-6))}
     solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
     return solution
 
@@ -125,10 +146,33 @@ def run_meta(instance: Instance, scenario: Scenario, profile: SolverProfile,
     }
 
 
-def solve_stages(m, mode: str, profile: SolverProfile) -> SolveResult:
-    """Solve the stages of an objective mode in turn (one stage for cost and value)."""
+def report_bound(meta: dict, pruned: bool, relaxed: LagrangianResult | None) -> None:
+    """Make ``meta``'s best bound and gap those of the full problem, and say where it comes from.
+
+    The bound is the larger of HiGHS's (valid only on an unpruned model) and the Lagrangian
+    one; with pruning and no Lagrangian bound, HiGHS's bound of the pruned model stays, with
+    ``bound_valid`` false: it bounds only the pruned problem.
+    """
+    meta["highs_bound"] = meta["best_bound"]
+    candidates = [] if pruned or meta["best_bound"] is None else [(meta["best_bound"], "highs")]
+    if relaxed is not None:
+        candidates.append((relaxed.bound, "lagrangian"))
+    meta["bound_valid"] = bool(candidates)
+    if not candidates:
+        meta["bound_source"] = "pruned_model"
+        return
+    bound, meta["bound_source"] = max(candidates)
+    meta["best_bound"] = bound
+    meta["mip_gap"] = gap(meta["objective"], bound)
+
+
+def solve_stages(m, mode: str, profile: SolverProfile, start: dict | None = None) -> SolveResult:
+    """Solve the stages of an objective mode in turn (one stage for cost and value).
+
+    ``start`` is a MIP start for the first stage.
+    """
     steps = stages(m, mode)
-    result = solve_model(m, profile)
+    result = solve_model(m, profile, start)
     for i in range(1, len(steps)):
         if not result.has_solution:
             break

@@ -43,6 +43,12 @@ class SolverProfile(Strict):
     """Prune region arcs to this many nearest first-tier sites (siting.instance.prune)."""
     heuristic_start: bool = False
     """Give HiGHS the DROP heuristic's network as a MIP start (siting.heuristic)."""
+    lagrangian: bool = False
+    """Run the Lagrangian relaxation first (siting.lagrangian): its network is the MIP start
+    and its bound, valid for the unpruned problem, enters the reported gap."""
+    lagrangian_iterations: Annotated[int, Field(ge=1)] = 300
+    lagrangian_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30.0
+    """Time budget of the Lagrangian iterations (the final bound on every arc comes after)."""
     options: dict[str, bool | int | float | str] = {}
 
 
@@ -144,7 +150,7 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
             var.set_value(value, skip_validation=True)
         result.objective = float(highs.getLp().offset_ if empty else info.objective_function_value)
         result.best_bound = float(info.mip_dual_bound) if is_mip else result.objective
-        result.mip_gap = _gap(result.objective, result.best_bound)
+        result.mip_gap = gap(result.objective, result.best_bound)
         if not is_mip:
             result.duals = _duals(highs, form)
     return result
@@ -168,7 +174,8 @@ def to_highs(m: pyo.ConcreteModel, profile: SolverProfile) -> tuple[highspy.High
     return highs, form
 
 
-def _gap(objective: float, bound: float) -> float:
+def gap(objective: float, bound: float) -> float:
+    """Relative gap between an objective and a bound, as HiGHS reports it."""
     if objective == bound:
         return 0.0
     return abs(objective - bound) / max(abs(objective), 1e-9)

@@ -4,7 +4,8 @@ Far arcs rarely carry flow in an optimum, and dropping them shrinks the model by
 ratio k / sites. Pruning is a restriction, so it may cut off the optimum; the check
 :func:`binding_regions` reports regions whose flows reach their farthest kept site, the
 sign that a cut arc might have been used (with none, no region is shipping to the edge of
-what pruning left it).
+what pruning left it). That check is only a sign; :func:`pruning_check` can prove that
+pruning cost nothing, to within a tolerance, from a lower bound of the unpruned problem.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siting.instance.network import Network
+from siting.solve import gap
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ def prune_nearest(net: Network, nearest: int) -> Pruned:
     region = net.flow_from_region
     group = np.where(region, net.flow_origin * net.supply.shape[1] + net.flow_stream, -1)
     km = net.arc_km[net.flow_arc]
-    order = np.lexsort((km, group))
+    by_km = np.argsort(km)  # then a stable sort by group: several times faster than lexsort
+    order = by_km[np.argsort(group[by_km], kind="stable")]
     sorted_group = group[order]
     starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
     sizes = np.diff(np.r_[starts, len(order)])
@@ -65,3 +68,17 @@ def binding_regions(pruned: Pruned, x: np.ndarray, tol: float = 1e-6) -> list[st
     used = pruned.edge & (x > tol)
     ids = pruned.net.instance.regions["id"].to_numpy()
     return sorted(set(ids[pruned.net.flow_origin[used]].tolist()))
+
+
+def pruning_check(objective: float, full_bound: float | None, tol: float) -> dict:
+    """Whether a pruned solution is proven within ``tol`` of the unpruned optimum.
+
+    The unpruned optimum lies between ``full_bound`` (a lower bound of the unpruned problem,
+    such as the Lagrangian one) and ``objective`` (the pruned solution is feasible for it),
+    so a relative gap within ``tol`` proves that pruning cost at most that much. A larger
+    gap is reported, not proven either way: the bound may be weak, or pruning cut the optimum.
+    """
+    if full_bound is None:
+        return {"proven": None, "gap_to_full_bound": None}
+    excess = gap(objective, full_bound)
+    return {"proven": excess <= tol, "gap_to_full_bound": excess}

@@ -1,0 +1,116 @@
+"""Lagrangian relaxation: a valid bound, feasible networks, honest gaps and the pruning check."""
+
+from __future__ import annotations
+
+import pytest
+
+from siting.instance.generate import generate_instance
+from siting.instance.load import load_instance
+from siting.instance.network import build_network
+from siting.lagrangian import lagrangian_bound
+from siting.model.core import build_model
+from siting.run import solve
+from siting.solve import SolverProfile, solve_model
+from support import cli, shared_or_skip, solve_verified
+from test_orlib import EXACT, known_optima
+
+# HiGHS stops at its first improving solution (the start, when feasible) and logs to a file.
+FIRST = ("[options]\nmip_max_improving_sols = 1\noutput_flag = true\nlog_to_console = false\n"
+         "log_file = '{log}'\n")
+
+
+def profile_file(folder, text: str):
+    path = folder / "profile.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("regions", "sites", "ratio", "seed"), [
+    (30, 8, 1.5, 0), (60, 15, 1.1, 1), (50, 12, 1.2, 2)])
+def test_bound_is_below_the_exact_optimum(tmp_path, regions, sites, ratio, seed):
+    folder = generate_instance(tmp_path / "g", regions=regions, sites=sites, seed=seed,
+                               capacity_ratio=ratio)
+    net = build_network(load_instance(folder))
+    relaxed = lagrangian_bound(net, iterations=300)
+    exact = solve_model(build_model(net), SolverProfile(mip_rel_gap=0))
+    assert exact.status == "optimal"
+    assert relaxed.bound <= exact.objective * (1 + 1e-9)
+    assert relaxed.bound >= exact.objective * 0.95  # and it is not a trivial bound
+    assert relaxed.cost >= exact.objective * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("name", ["cap41", "cap71", "cap101", "cap131"])
+def test_bound_is_below_the_orlib_optimum(tmp_path, name):
+    optimum = known_optima()[name]
+    result = cli("import", "orlib-cap", shared_or_skip("data", "orlib", f"{name}.txt"),
+                 tmp_path / name)
+    assert result.exit_code == 0, result.output
+    relaxed = lagrangian_bound(build_network(load_instance(tmp_path / name)), iterations=300)
+    assert optimum * 0.95 <= relaxed.bound <= optimum * (1 + 1e-9)
+    assert relaxed.cost >= optimum * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("source", ["generated", "cap131"])
+def test_the_lagrangian_network_is_feasible(tmp_path, source):
+    if source == "generated":
+        folder = generate_instance(tmp_path / "g", regions=80, sites=20, seed=4,
+                                   capacity_ratio=1.1)
+    else:
+        folder = tmp_path / source
+        assert cli("import", "orlib-cap", shared_or_skip("data", "orlib", f"{source}.txt"),
+                   folder).exit_code == 0
+    log = tmp_path / "highs.log"
+    solver = profile_file(tmp_path, EXACT + "lagrangian = true\n" + FIRST.format(log=log))
+    meta = solve_verified(folder, tmp_path / "run", "--solver", solver)
+    lag = meta["lagrangian"]
+    assert "MIP start solution is feasible" in log.read_text()
+    assert meta["status"] in ("solution_limit", "optimal")
+    # HiGHS routes the start's network optimally: no dearer than the greedy routing.
+    assert meta["objective"] <= lag["heuristic_cost"] * (1 + 1e-9)
+    assert meta["best_bound"] >= lag["bound"]
+    assert meta["bound_source"] in ("highs", "lagrangian")
+    assert meta["bound_valid"]
+
+
+def test_pruning_check_fires_when_pruning_cuts_off_the_optimum(tiny, tmp_path):
+    # Capacity 50: r2's 60 t need both plants; with one neighbour each, 10 t go uncollected.
+    folder = tiny(capacity=50, fixed=1)
+    solver = profile_file(tmp_path, EXACT + "nearest_sites = 1\nlagrangian = true\n")
+    result = cli("solve", folder, "--out", tmp_path / "k1", "--solver", solver)
+    assert result.exit_code == 0, result.output
+    assert "may have cut off the optimum" in " ".join(result.output.split())
+    meta = solve_verified(folder, tmp_path / "k1b", "--solver", solver)
+    full = solve_verified(folder, tmp_path / "full", "--solver", profile_file(tmp_path, EXACT))
+    assert meta["pruning"]["proven"] is False
+    assert meta["bound_source"] == "lagrangian"
+    assert meta["best_bound"] <= full["objective"] * (1 + 1e-9) < meta["objective"]
+
+
+def test_pruning_check_proves_a_pruning_that_cut_nothing(tmp_path):
+    folder = generate_instance(tmp_path / "g", regions=200, sites=40, seed=3, capacity_ratio=1.2)
+    solver = profile_file(tmp_path, "[solver]\nmip_rel_gap = 0.01\nnearest_sites = 15\n"
+                          "lagrangian = true\n")
+    result = cli("solve", folder, "--out", tmp_path / "run", "--solver", solver)
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+    meta = solve_verified(folder, tmp_path / "run2", "--solver", solver)
+    assert meta["pruning"]["proven"] is True
+    assert meta["pruning"]["gap_to_full_bound"] <= 0.01
+    assert meta["mip_gap"] == meta["pruning"]["gap_to_full_bound"]
+
+
+def test_pruned_bound_without_lagrangian_is_marked_not_valid(tiny, tmp_path):
+    folder = tiny(capacity=50, fixed=1)
+    meta = solve_verified(folder, tmp_path / "run", "--solver",
+                          profile_file(tmp_path, EXACT + "nearest_sites = 1\n"))
+    assert meta["bound_source"] == "pruned_model"
+    assert meta["bound_valid"] is False
+    assert meta["pruning"]["proven"] is None
+
+
+def test_two_tiers_fall_back_to_highs_alone(tmp_path):
+    folder = generate_instance(tmp_path / "g", regions=30, sites=9, tiers=2, seed=5)
+    solution = solve(folder, solver=SolverProfile(lagrangian=True, mip_rel_gap=0))
+    assert solution.meta["lagrangian"] == {"skipped": "more than one tier"}
+    assert solution.meta["bound_source"] == "highs"
+    assert solution.meta["bound_valid"]
