@@ -22,7 +22,7 @@ from siting.runfiles import write_run
 from siting.scenario import Scenario
 from siting.uncertainty import Lognormal, Uncertainty, draw
 from siting.verify import verify_run
-from support import DEMO, cli
+from support import DEMO, ROOT, cli
 
 QUICK = "highs-quick"
 UNCERTAIN = """
@@ -243,3 +243,16 @@ def test_no_feasible_sample_is_an_infeasible_exit(tiny, tmp_path: Path):
                  "--solver", QUICK, "--out", tmp_path / "out")
     assert result.exit_code == 4, result.output
     assert "no sample has a solution" in result.output
+
+
+@pytest.mark.parametrize("command", [("robust", "--samples", "1"),
+                                     ("alternatives", "--count", "1")])
+def test_horizon_instance_is_refused_before_any_solve(tmp_path: Path, command: tuple[str, ...]):
+    out = tmp_path / "out"
+    result = cli(command[0], ROOT / "instances" / "china-2025-2035", *command[1:], "--out", out)
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line
+    assert "instance.toml: [periods]" in line
+    assert "single-period" in line
+    assert not out.exists()
