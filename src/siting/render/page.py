@@ -67,7 +67,7 @@ STYLE = """
 .siting-kpis { border-top: 1px solid #ccc; }
 .siting-status { padding: 2px 6px; margin-bottom: 5px; border-radius: 3px; font-weight: 600; }
 .siting-warn { background: #fff3cd; } .siting-bad { background: #f8d7da; }
-.siting-legend { max-width: 230px; max-height: calc(100vh - 330px); }
+.siting-legend { max-width: 230px; max-height: max(180px, calc(100vh - 330px)); }
 .siting-legend summary { cursor: pointer; font-weight: 600; }
 .siting-row { display: flex; align-items: center; gap: 6px; margin: 1px 0; }
 .siting-sym { display: inline-flex; justify-content: center; min-width: 40px; }

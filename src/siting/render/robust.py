@@ -94,7 +94,7 @@ def robust_html(result: Robust, title: str, currency: str) -> str:
         f"{ROBUST_SHARE:.0%} of the samples, a <b>bet</b> when selected in fewer. Files: "
         + ", ".join(link(f"{n}.csv", f"{n}.csv")
                     for n in ("frequency", "costs", "regret", "regret_matrix")) + ".</p>",
-        f"<iframe src='{MAP}' title='site selection map' style='width:100%;height:32em;"
+        f"<iframe src='{MAP}' title='site selection map' style='width:100%;height:44em;"
         "border:1px solid #ccc'></iframe>",
         "<h2>Sites selected in at least one sample</h2>",
         html_table(["site", "province / tier", "selected (sizes)", "mean throughput",
