@@ -83,7 +83,7 @@ def _moves(net: Network, router: Router, builds: np.ndarray, f: int,
             yield priced(net, router, trial), trial
     is_open = np.zeros(len(net.site_tier), dtype=bool)
     is_open[net.option_site[builds]] = True
-    closed = near[~is_open[near]]
+    closed = near[~is_open[near] & np.isin(near, net.option_site)]  # sites that can open
     without = is_open.copy()
     without[f] = False
     yield size_and_route(net, router, without)
