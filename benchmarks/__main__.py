@@ -6,7 +6,7 @@ import argparse
 
 from benchmarks import common, report
 
-SECTIONS = ("orlib", "overhead", "scaling", "pmedian", "robust")
+SECTIONS = ("orlib", "overhead", "scaling", "local_search", "pmedian", "robust")
 
 
 def main() -> None:
@@ -15,7 +15,8 @@ def main() -> None:
                         help=f"any of {', '.join(SECTIONS)}, or all (default); "
                         "'report' only re-renders RESULTS.md")
     parser.add_argument("--cap", type=float, default=120.0,
-                        help="time limit of each scaling run, seconds (default 120)")
+                        help="time limit of each scaling and local_search run, seconds "
+                        "(default 120)")
     args = parser.parse_args()
     chosen = SECTIONS if "all" in args.sections else [s for s in args.sections if s != "report"]
     for section in chosen:
@@ -28,6 +29,9 @@ def main() -> None:
         elif section == "scaling":
             from benchmarks.scaling import run
             common.save("scaling", {"cap_s": args.cap, "rows": run(args.cap)})
+        elif section == "local_search":
+            from benchmarks.local_search import run
+            common.save("local_search", {"cap_s": args.cap, "rows": run(args.cap)})
         elif section == "pmedian":
             from benchmarks.pmedian import run
             common.save("pmedian", run())

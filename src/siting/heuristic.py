@@ -37,11 +37,28 @@ class Router:
         supply = net.supply.ravel()[key]
         penalty = np.nan_to_num(net.penalty[key % n_streams], nan=MANDATORY)
         by_size = np.argsort(-supply, kind="stable")
-        dest = net.flow_dest[region].tolist()
+        self.sorted_pair, self.sorted_dest = pair, net.flow_dest[region]
+        self.pair_supply = net.supply.ravel()
+        dest = self.sorted_dest.tolist()
         cost_list = cost.tolist()
         self.pairs = [(supply[p], penalty[p], dest[starts[p]:ends[p]],
                        cost_list[starts[p]:ends[p]]) for p in by_size.tolist()]
         self.n_sites = len(net.site_tier)
+
+    def neighbours(self, k: int) -> list[np.ndarray]:
+        """Per site, up to ``k`` sites it competes with most, by tonnes of supply.
+
+        Two sites compete for a (region, stream) pair's tonnes when they are next to each
+        other in the pair's arcs sorted by cost; the weight is the pair's supply.
+        """
+        same = self.sorted_pair[1:] == self.sorted_pair[:-1]
+        a, b = self.sorted_dest[:-1][same], self.sorted_dest[1:][same]
+        weight = np.zeros((self.n_sites, self.n_sites))
+        np.add.at(weight, (a, b), self.pair_supply[self.sorted_pair[1:][same]])
+        weight += weight.T
+        np.fill_diagonal(weight, 0.0)
+        ranked = np.argsort(-weight, axis=1, kind="stable")[:, :k]
+        return [row[weight[f, row] > 0] for f, row in enumerate(ranked)]
 
     def route(self, capacity: np.ndarray) -> tuple[float, np.ndarray]:
         """Cost of routing and penalties, and tonnes received per site, under ``capacity``."""
@@ -117,10 +134,19 @@ def size_and_route(net: Network, router: Router,
     price = option_prices(net)
     _, received = router.route(net.site_existing + np.where(open_sites, _largest(net), 0.0))
     chosen = _sizes(net, price, received, open_sites)
+    return priced(net, router, chosen), chosen
+
+
+def built_capacity(net: Network, builds: np.ndarray) -> np.ndarray:
+    """Capacity of every site with the build options ``builds``, existing capacity included."""
     capacity = net.site_existing.copy()
-    np.add.at(capacity, net.option_site[chosen], net.option_capacity[chosen])
-    routing, _ = router.route(capacity)
-    return routing + price[chosen].sum(), chosen
+    np.add.at(capacity, net.option_site[builds], net.option_capacity[builds])
+    return capacity
+
+
+def priced(net: Network, router: Router, builds: np.ndarray) -> float:
+    """Cost of the network with ``builds``: greedy routing and penalties plus option prices."""
+    return router.route(built_capacity(net, builds))[0] + option_prices(net)[builds].sum()
 
 
 def builds_start(m: pyo.ConcreteModel, chosen: np.ndarray) -> ComponentMap:

@@ -13,11 +13,12 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from siting.errors import InfeasibleError, ScenarioError
-from siting.heuristic import builds_start
+from siting.heuristic import builds_start, greedy_builds
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
 from siting.instance.prune import Pruned, binding_regions, prune_nearest, pruning_check
 from siting.lagrangian import LagrangianResult, lagrangian_bound, not_applicable
+from siting.local_search import improve
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.core import build_model
 from siting.model.objective import hold_and_advance, stages
@@ -102,8 +103,8 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
                if profile.lagrangian and skipped is None else None)
     m, pruned = pruned_model(net, scenario, profile, strong_linking)
     net = m.net
+    start, start_meta = mip_start(m, relaxed, profile)
     t2 = time.perf_counter()
-    start = builds_start(m, relaxed.builds) if relaxed and relaxed.builds is not None else None
     result = solve_stages(m, scenario.objective, profile, start)
     units = policy_units(m, scenario)
     if not result.has_solution:
@@ -114,6 +115,8 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     meta = run_meta(instance, scenario, profile, {"load_s": t1 - t0, "build_s": t2 - t1})
     solution = extract_solution(m, net, result, meta)
     report_bound(solution.meta, pruned is not None, relaxed)
+    if start_meta:
+        solution.meta["start"] = start_meta
     if profile.lagrangian:
         solution.meta["lagrangian"] = (
             {"skipped": skipped} if relaxed is None else
@@ -127,6 +130,27 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
             **pruning_check(solution.meta["objective"], full, max(profile.mip_rel_gap, 1e-6))}
     solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
     return solution
+
+
+def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None,
+              profile: SolverProfile) -> tuple[dict | None, dict | None]:
+    """HiGHS's MIP start for ``m`` and what it is, or (None, None) when there is none.
+
+    The start is the Lagrangian network, else DROP's when the profile asks for it, then
+    improved by the local search within ``profile.local_search_seconds``. Costs are under
+    greedy routing, without the fixed cost of existing sites.
+    """
+    if relaxed is not None and relaxed.builds is not None:
+        source, builds = "lagrangian", relaxed.builds
+    else:
+        source = "drop"
+        builds = greedy_builds(m.net, 0.1 * profile.time_limit) if profile.heuristic_start else None
+    if builds is None:
+        return None, None
+    found = improve(m.net, builds, profile.local_search_seconds)
+    return builds_start(m, found.builds), {
+        "source": source, "cost": found.start_cost, "improved_cost": found.cost,
+        "moves": found.moves, "search_seconds": found.seconds}
 
 
 def run_meta(instance: Instance, scenario: Scenario, profile: SolverProfile,

@@ -49,6 +49,9 @@ class SolverProfile(Strict):
     lagrangian_iterations: Annotated[int, Field(ge=1)] = 300
     lagrangian_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30.0
     """Time budget of the Lagrangian iterations (the final bound on every arc comes after)."""
+    local_search_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    """Budget of the local search on the MIP start, DROP's or the Lagrangian's
+    (siting.local_search); 0 keeps the start as it is."""
     options: dict[str, bool | int | float | str] = {}
 
 
