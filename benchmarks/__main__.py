@@ -6,7 +6,7 @@ import argparse
 
 from benchmarks import common, report
 
-SECTIONS = ("orlib", "overhead", "scaling", "local_search", "pmedian", "robust")
+SECTIONS = ("orlib", "overhead", "scaling", "local_search", "horizon", "pmedian", "robust")
 
 
 def main() -> None:
@@ -32,6 +32,9 @@ def main() -> None:
         elif section == "local_search":
             from benchmarks.local_search import run
             common.save("local_search", {"cap_s": args.cap, "rows": run(args.cap)})
+        elif section == "horizon":
+            from benchmarks.horizon import run
+            common.save("horizon", run())
         elif section == "pmedian":
             from benchmarks.pmedian import run
             common.save("pmedian", run())

@@ -15,13 +15,14 @@ def render() -> str:
              f"HiGHS {m['highs']}, Pyomo {m['pyomo']}, numpy {m['numpy']}, scipy {m['scipy']}, "
              f"siting {m['siting']}. HiGHS runs on 1 thread (`threads = 1`).", "",
              f"Reproduce: `{COMMAND}` (sections: `orlib`, `overhead`, `scaling`, "
-             "`local_search`, `pmedian`, `robust`; each stores JSON in `benchmarks/results/`, "
-             "and this file is re-rendered).", "",
+             "`local_search`, `horizon`, `pmedian`, `robust`; each stores JSON in "
+             "`benchmarks/results/`, and this file is re-rendered).", "",
              "The machine is shared with other work while these ran, so times vary by tens of "
              "percent between runs; every ratio compares runs made in the same session.", ""]
     for title, section in (("OR-Library capacitated warehouse location", _orlib),
                            ("Modelling overhead", _overhead), ("Scaling", _scaling),
                            ("Local search on the MIP start", _local_search),
+                           ("Planning horizon: one period against six", _horizon),
                            ("p-median beside spopt", _pmedian),
                            ("Robust siting on a Dask cluster", _robust)):
         body = section()
@@ -185,6 +186,27 @@ def _local_search() -> list[str]:
                    f"{start['search_seconds']:.1f}, {start['moves']} | {r['status']} | "
                    f"{r['seconds']:.1f} | {to_gap} | {'' if gap is None else f'{gap:.2%}'} |")
     return out
+
+
+def _horizon() -> list[str]:
+    r = load("horizon")
+    if not r:
+        return []
+    one, six = r["rows"]
+    keys = ("variables", "binaries", "constraints", "nonzeros", "build_s", "handoff_s",
+            "solve_s")
+    lines = ["`instances/china-2025-2035` (31 regions, 120 sites, 2 streams, six periods) "
+             "against the same network with the one period 2035 (its supply rows only), "
+             "default profile, solved back to back in one process "
+             "(`python -m benchmarks horizon`).", "",
+             "| model | variables | binaries | rows | nonzeros | build (s) | hand-off (s) | "
+             "solve (s) | status |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row in (one, six):
+        lines.append(f"| {row['model']} | {row['variables']:,} | {row['binaries']:,} | "
+                     f"{row['constraints']:,} | {row['nonzeros']:,} | {row['build_s']:.2f} | "
+                     f"{row['handoff_s']:.2f} | {row['solve_s']:.1f} | {row['status']} |")
+    ratios = " | ".join(f"{six[k] / one[k]:.1f}x" for k in keys)
+    return [*lines, f"| ratio | {ratios} | |"]
 
 
 def _pmedian() -> list[str]:
