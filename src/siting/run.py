@@ -92,7 +92,7 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     profile = solver if isinstance(solver, SolverProfile) else load_profile(solver)
     t1 = time.perf_counter()
     if instance.spec.periods is not None:
-        from siting.horizon import solve_horizon
+        from siting.horizon import solve_horizon  # imported here: it builds on this module
 
         return solve_horizon(instance, scenario, profile, strong_linking, run_meta(
             instance, scenario, profile, {"load_s": t1 - t0}))
