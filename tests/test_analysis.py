@@ -24,8 +24,9 @@ def test_infeasible_scenario_names_the_policy_and_shortfall(tmp_path):
 
 
 def test_scoped_policy_names_the_province(tmp_path):
-    path = scenario(tmp_path, '[[policy]]\ntype = "min_collection_rate"\nrate = 1.0\nscope = "each"\n'
-                              '[[policy]]\ntype = "max_distance"\nkm = 40\n')
+    path = scenario(tmp_path,
+                    '[[policy]]\ntype = "min_collection_rate"\nrate = 1.0\nscope = "each"\n'
+                    '[[policy]]\ntype = "max_distance"\nkm = 40\n')
     result = cli("solve", DEMO, "--scenario", path, "--out", tmp_path / "run")
     assert result.exit_code == 4, result.output
     assert "min_collection_rate for North cannot hold: short by" in result.output

@@ -17,8 +17,9 @@ def test_solve_demo_prints_kpis_and_writes_the_run_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert "collection rate" in result.output
     assert "total cost" in result.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["solution.json", "facilities.csv", "flows.csv", "regions.csv", "solution.gpkg", "map.html"])
+    written = ["solution.json", "facilities.csv", "flows.csv", "regions.csv", "solution.gpkg",
+               "map.html"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(written)
     meta = json.loads((out / "solution.json").read_text())
     assert meta["scenario"]["name"] == "baseline"
     assert set(meta["versions"]) == {"siting", "pyomo", "highspy", "python"}
@@ -60,12 +61,14 @@ def test_verifier_catches_a_tampered_run(tmp_path):
     (("instance.toml", "circuity = 1.21", "circuity = 1.21\ncircuitty = 2"),
      "instance.toml: distance.circuitty"),
     (("instance.toml", "[tiers.plant]", "[tiers.plant"), "instance.toml: invalid TOML"),
-    (("sites.csv", "P-EX,Existing recycler (Central),plant", "P-B2,Existing recycler (Central),plant"),
+    (("sites.csv", "P-EX,Existing recycler (Central),plant",
+      "P-B2,Existing recycler (Central),plant"),
      "sites.csv: row 10: duplicate id 'P-B2'"),
     (("sites.csv", "C-C4,Collection point C4,collection", "C-C4,Collection point C4,depot"),
      "unknown tier 'depot'"),
     (("sites.csv", "113.20,23.30,8000", "113.20,23.30,nan"), "column 'existing_capacity'"),
-    (("instance.toml", 'sites = "sites.csv"', 'sites = "missing.csv"'), "layers.sites: file not found"),
+    (("instance.toml", 'sites = "sites.csv"', 'sites = "missing.csv"'),
+     "layers.sites: file not found"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, edit, expected):
     folder = tmp_path / "demo"

@@ -60,7 +60,8 @@ def test_strong_and_weak_linking_agree(tmp_path):
     for name, solution in (("strong", strong), ("weak", weak)):
         report = verify_run(write_run(solution, tmp_path / name))
         assert report.ok, report.problems
-    assert strong.meta["strong_linking"] and not weak.meta["strong_linking"]
+    assert strong.meta["strong_linking"]
+    assert not weak.meta["strong_linking"]
     assert strong.meta["objective"] == pytest.approx(weak.meta["objective"], rel=1e-6)
     assert strong.meta["model_size"]["constraints"] > weak.meta["model_size"]["constraints"]
 

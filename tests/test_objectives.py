@@ -19,7 +19,8 @@ def test_value_mode_collects_what_pays(tiny, tmp_path):
         "uncollected_penalty = 5", "uncollected_penalty = 5\nvalue = 20")
     (folder / "instance.toml").write_text(toml)
     cost = solve_verified(folder, tmp_path / "cost")
-    value = solve_verified(folder, tmp_path / "value", "--scenario", mode_scenario(tmp_path, "value"))
+    value_mode = mode_scenario(tmp_path, "value")
+    value = solve_verified(folder, tmp_path / "value", "--scenario", value_mode)
     assert cost["kpis"]["collection_rate"] == 0.0
     assert value["kpis"]["collection_rate"] == 1.0
     # two plants, each region 1 km away: 2*100 + 100 t * 11 - 100 t * 20 recovered
@@ -28,7 +29,8 @@ def test_value_mode_collects_what_pays(tiny, tmp_path):
 
 
 def test_lexicographic_closes_the_gap_first_then_costs_least(tmp_path):
-    lex = solve_verified(DEMO, tmp_path / "lex", "--scenario", mode_scenario(tmp_path, "lexicographic"))
+    lex_mode = mode_scenario(tmp_path, "lexicographic")
+    lex = solve_verified(DEMO, tmp_path / "lex", "--scenario", lex_mode)
     full = solve_verified(DEMO, tmp_path / "full", "--scenario", mode_scenario(
         tmp_path, "cost", '[[policy]]\ntype = "min_collection_rate"\nrate = 1.0\n'))
     assert lex["kpis"]["uncollected_t"] == pytest.approx(0, abs=1e-3)

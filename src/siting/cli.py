@@ -96,6 +96,7 @@ def render_pages(folder: Path) -> None:
 def print_solution(solution: Solution) -> None:
     """Print the headline KPIs of a solution as a table."""
     k, meta = solution.kpis, solution.meta
+    timings = meta["timings"]
     currency = escape(meta["instance"]["currency"])
     table = Table(title=escape(f"{meta['instance']['name']} / {meta['scenario']['name']}"),
                   show_header=False)
@@ -116,7 +117,7 @@ def print_solution(solution: Solution) -> None:
         ("CO2", f"{k['co2_t']:,.0f} t"),
         *((f"open {escape(tier)}", f"{n} ({k['facilities_new'][tier]} new)")
           for tier, n in k["facilities_open"].items()),
-        ("build / solve", f"{meta['timings']['build_s']:.2f} s / {meta['timings']['solve_s']:.2f} s"),
+        ("build / solve", f"{timings['build_s']:.2f} s / {timings['solve_s']:.2f} s"),
     ]
     if "horizon" in k:
         plan = k["horizon"]
@@ -165,7 +166,8 @@ def generate(
     regions: Annotated[int, typer.Option(min=1, help="Number of supply regions.")] = 100,
     sites: Annotated[int, typer.Option(min=1, help="Number of candidate sites.")] = 30,
     streams: Annotated[int, typer.Option(min=1, max=6, help="Number of waste streams.")] = 2,
-    tiers: Annotated[int, typer.Option(min=1, max=2, help="1: plants; 2: collection + plants.")] = 1,
+    tiers: Annotated[int, typer.Option(min=1, max=2,
+                                       help="1: plants; 2: collection + plants.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Write a seeded synthetic instance (for tests and benchmarks)."""

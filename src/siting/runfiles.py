@@ -123,7 +123,7 @@ def _json_default(value: object) -> object:
 
 
 def flow_lines(solution: Solution) -> gpd.GeoDataFrame:
-    """The flows as straight lines from origin to destination (for GIS and maps)."""
+    """Draw the flows as straight lines from origin to destination (for GIS and maps)."""
     flows = solution.flows
     regions = solution.regions.set_index("id")
     sites = solution.facilities.set_index("id")
@@ -142,7 +142,7 @@ def flow_lines(solution: Solution) -> gpd.GeoDataFrame:
 
 
 def read_meta(run_dir: str | Path) -> dict:
-    """The contents of a run folder's solution.json."""
+    """Read the contents of a run folder's solution.json."""
     path = Path(run_dir) / "solution.json"
     if not path.is_file():
         raise InputError(path, None, "not a run folder (no solution.json)")

@@ -27,14 +27,14 @@ class Scenario:
     path: Path | None = None
 
     def describe(self) -> dict[str, Any]:
-        """The resolved scenario as written into solution.json."""
+        """Return the resolved scenario as written into solution.json."""
         return {"name": self.name, "description": self.description,
                 "objective": {"mode": self.objective},
                 "policies": [p.describe() for p in self.policies]}
 
 
 def find_scenario(name_or_path: str | Path, instance_dir: Path) -> Path:
-    """A scenario file path from a path, or a name in the instance's ``scenarios/`` folder."""
+    """Find a scenario file from a path, or a name in the instance's ``scenarios/`` folder."""
     path = Path(name_or_path)
     if path.is_file():
         return path
@@ -70,11 +70,13 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
                                 f"this one: no such file {head['extends']!r}")
         parent = load_scenario(path.parent / head["extends"], (*_seen, path))
     objective = toml_table(data, "objective", path, ScenarioError)
-    if set(objective) - {"mode"}:
-        raise ScenarioError(path, f"objective.{sorted(set(objective) - {'mode'})[0]}", "unknown key")
+    objective_unknown = sorted(set(objective) - {"mode"})
+    if objective_unknown:
+        raise ScenarioError(path, f"objective.{objective_unknown[0]}", "unknown key")
     mode = objective.get("mode", parent.objective)
     if mode not in MODES:
-        raise ScenarioError(path, "objective.mode", f"unknown mode {mode!r}; expected one of {MODES}")
+        raise ScenarioError(path, "objective.mode",
+                            f"unknown mode {mode!r}; expected one of {MODES}")
     entries = data.get("policy", [])
     if not isinstance(entries, list):
         raise ScenarioError(path, "policy", "expected [[policy]] tables")

@@ -173,7 +173,7 @@ def _rate(collected: float, supply: float) -> float | None:
 
 def compute_kpis(net: Network, facilities: pd.DataFrame, flows: pd.DataFrame,
                  regions: pd.DataFrame, policy_cost: float = 0.0) -> dict[str, Any]:
-    """The key figures of MODEL.md, computed from the solution's frames.
+    """Compute the key figures of MODEL.md from the solution's frames.
 
     ``policy_cost`` is the sum of the policies' objective terms (carbon price, surcharges).
     """
@@ -192,7 +192,8 @@ def compute_kpis(net: Network, facilities: pd.DataFrame, flows: pd.DataFrame,
     }
     supply, collected = float(regions["supply"].sum()), float(regions["collected"].sum())
     last = facilities[facilities["tier"] == inst.tiers[-1]]
-    cap_last, thr_last = float(last["capacity"][last["open"]].sum()), float(last["throughput"].sum())
+    cap_last = float(last["capacity"][last["open"]].sum())
+    thr_last = float(last["throughput"].sum())
     by_tier = {}
     for tier in inst.tiers:
         at = facilities[facilities["tier"] == tier]

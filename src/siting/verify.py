@@ -169,7 +169,8 @@ def _check_conservation(run: RunView) -> list[str]:
     inst, flows = run.instance, run.flows
     ends = [inst.tiers[-1]] + [t for t, spec in inst.spec.tiers.items() if spec.branch]
     inner = set(inst.sites["id"][~inst.sites["tier"].isin(ends)])
-    into = flows[flows["destination"].isin(inner)].groupby(["destination", "stream"])["tonnes"].sum()
+    inward = flows[flows["destination"].isin(inner)]
+    into = inward.groupby(["destination", "stream"])["tonnes"].sum()
     out = flows[flows["origin_type"] == "site"].groupby(["origin", "stream"])["tonnes"].sum()
     both = pd.concat([into.rename("in"), out.rename("out")], axis=1).fillna(0.0)
     bad = ~np.isclose(both["in"], both["out"], rtol=REL, atol=ABS * 10)
@@ -233,14 +234,16 @@ def _check_facilities(run: RunView) -> list[str]:
             cap += sum(sizes[p].capacity for p in parts)
             minimum = sum(sizes[p].min_throughput for p in parts)
         if not close(row["capacity"], cap, cap):
-            problems.append(f"site {site_id!r}: capacity {row['capacity']:.6g} recorded, {cap:.6g} built")
-        if not site.capacity_group and throughput[site_id] > cap + ABS + REL * cap:
-            problems.append(f"site {site_id!r}: {throughput[site_id]:.6g} t exceeds capacity {cap:.6g}")
-        if parts and throughput[site_id] < minimum - ABS - REL * minimum:
-            problems.append(f"site {site_id!r}: {throughput[site_id]:.6g} t below minimum {minimum:.6g}")
-        if not close(row["throughput"], throughput[site_id], cap):
+            problems.append(f"site {site_id!r}: capacity {row['capacity']:.6g} recorded, "
+                            f"{cap:.6g} built")
+        used = throughput[site_id]
+        if not site.capacity_group and used > cap + ABS + REL * cap:
+            problems.append(f"site {site_id!r}: {used:.6g} t exceeds capacity {cap:.6g}")
+        if parts and used < minimum - ABS - REL * minimum:
+            problems.append(f"site {site_id!r}: {used:.6g} t below minimum {minimum:.6g}")
+        if not close(row["throughput"], used, cap):
             problems.append(f"site {site_id!r}: throughput recorded {row['throughput']:.6g}, "
-                            f"flows give {throughput[site_id]:.6g}")
+                            f"flows give {used:.6g}")
     grouped = sites[sites["capacity_group"] != ""].assign(used=throughput, cap=fac["capacity"])
     for group, members in grouped.groupby("capacity_group"):
         if members["used"].sum() > members["cap"].sum() * (1 + REL) + ABS:
@@ -340,7 +343,8 @@ def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
             problems.append(f"recovered {material} {recorded:.10g} t recorded, "
                             f"{tonnes:.10g} t recomputed")
     if not close(kpis["recovered_value"], revenue, total):
-        problems.append(f"recovered value {kpis['recovered_value']:.10g} recorded, {revenue:.10g} recomputed")
+        problems.append(f"recovered value {kpis['recovered_value']:.10g} recorded, "
+                        f"{revenue:.10g} recomputed")
     expected = {"cost": total, "value": total - revenue}.get(mode)
     if expected is not None and not close(meta["objective"], expected, total):
         problems.append(f"objective {meta['objective']:.10g} differs from the recomputed {mode} "
@@ -348,7 +352,8 @@ def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
     supply = float(supply_table.to_numpy().sum())
     collected = supply - float(run.regions["uncollected"].sum())
     if not close(kpis["collected_t"], collected, supply):
-        problems.append(f"collected {kpis['collected_t']:.6g} t recorded, {collected:.6g} recomputed")
+        problems.append(f"collected {kpis['collected_t']:.6g} t recorded, "
+                        f"{collected:.6g} recomputed")
     return problems
 
 

@@ -24,7 +24,8 @@ def read_table(path: Path) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise InstanceError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise InstanceError(path, None,
+                            f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InstanceError(path, None, f"cannot read CSV: {str(exc).splitlines()[0]}") from None
     separator = next((c for c in ";\t|" if c in table.columns[0]), None)
@@ -65,7 +66,8 @@ def _points_from_csv(path: Path) -> gpd.GeoDataFrame:
     table = read_table(path)
     missing = [c for c in ("lon", "lat") if c not in table.columns]
     if missing:
-        raise InstanceError(path, f"column {missing[0]!r}", "missing (a CSV layer needs lon and lat)")
+        raise InstanceError(path, f"column {missing[0]!r}",
+                            "missing (a CSV layer needs lon and lat)")
     lon = number_column(table, "lon", path, minimum=-1e12)
     lat = number_column(table, "lat", path, minimum=-1e12)
     return gpd.GeoDataFrame(table.drop(columns=["lon", "lat"]),
@@ -129,7 +131,8 @@ def number_column(frame: pd.DataFrame, column: str, path: Path, default: float |
     raw = frame[column]
     text = raw.map(_as_text)
     blank = (text == "").to_numpy() if default is not None else np.zeros(len(text), dtype=bool)
-    values = pd.to_numeric(text.where(~blank, "0"), errors="coerce").to_numpy(dtype=float, copy=True)
+    numbers = pd.to_numeric(text.where(~blank, "0"), errors="coerce")
+    values = numbers.to_numpy(dtype=float, copy=True)
     bad = ~np.isfinite(values) | (values < minimum) | (values > maximum)
     bad &= ~blank
     values[blank] = default if default is not None else np.nan

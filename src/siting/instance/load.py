@@ -140,7 +140,8 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
         tier = spec.tiers.get(tiers.iloc[i])
         if tier is None:
             raise InstanceError(path, f"{where}, column 'tier'",
-                                f"unknown tier {tiers.iloc[i]!r}; expected one of {list(spec.tiers)}")
+                                f"unknown tier {tiers.iloc[i]!r}; "
+                                f"expected one of {list(spec.tiers)}")
         names = [s.name for s in tier.sizes]
         allowed = _name_list(frame, "sizes", i, default=() if existing[i] > 0 else names)
         if existing[i] > 0 and allowed:
@@ -252,7 +253,8 @@ def _base_supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Pa
     if "supply" in cols:
         if len(streams) > 1:
             raise InstanceError(regions_path, "column 'supply'",
-                                f"ambiguous with several streams; use supply_<stream> for {streams}")
+                                "ambiguous with several streams; "
+                                f"use supply_<stream> for {streams}")
         return pd.DataFrame({streams[0]: regions["supply"].to_numpy()}, index=regions["id"])
     unknown = sorted({c.removeprefix("supply_") for c in cols} - set(streams))
     if unknown:
@@ -311,5 +313,6 @@ def _distances(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
     _check_known(table, "origin", set(regions["id"]) | set(sites["id"]), path)
     dup = table.duplicated(["origin", "destination"])
     if dup.any():
-        raise InstanceError(path, f"row {int(np.argmax(dup)) + 1}", "duplicate origin and destination")
+        raise InstanceError(path, f"row {int(np.argmax(dup)) + 1}",
+                            "duplicate origin and destination")
     return pd.DataFrame({"origin": table["origin"], "destination": table["destination"], "km": km})

@@ -73,7 +73,7 @@ class Network:
         return self.arc_from_region[self.flow_arc]
 
     def keep_flows(self, keep: np.ndarray) -> Network:
-        """The network with only the flows where ``keep`` is true."""
+        """Return the network with only the flows where ``keep`` is true."""
         fields = ("flow_arc", "flow_stream", "flow_transport_cost", "flow_processing_cost",
                   "flow_co2_kg", "flow_revenue", "flow_material")
         return replace(self, **{name: getattr(self, name)[keep] for name in fields})
@@ -148,8 +148,9 @@ def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Net
 
 
 def recovery_rates(instance: Instance) -> np.ndarray:
-    """Recovery rate per site and stream: the site's ``recovery`` column, else its tier's
-    ``recovery``; nan where neither states one.
+    """Return the recovery rate per site and stream.
+
+    The site's ``recovery`` column, else its tier's ``recovery``; nan where neither states one.
     """
     sites = instance.sites
     tier_rate = np.array([[np.nan if instance.spec.tiers[t].recovery is None

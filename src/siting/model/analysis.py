@@ -1,5 +1,6 @@
-"""Questions asked of a built model after a solve: why is it infeasible, and what does
-each binding policy cost at the margin.
+"""Questions asked of a built model after a solve.
+
+Why is it infeasible, and what does each binding policy cost at the margin.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def _describe(row, slack: float, units: dict[str, str]) -> str:
         where = "" if index is None else f" for {index}"
         return f"{policy}{where} cannot hold: short by {slack:,.6g} {units.get(policy, '')}".strip()
     region = row.index()
-    return f"mandatory collection cannot hold (supplied pair {region}): {slack:,.6g} t cannot be collected"
+    return (f"mandatory collection cannot hold (supplied pair {region}): "
+            f"{slack:,.6g} t cannot be collected")
 
 
 def marginal_costs(m: pyo.ConcreteModel, profile: SolverProfile,

@@ -323,7 +323,7 @@ def define_linking(m: pyo.ConcreteModel, net: Network, strong: bool | None) -> N
 
 
 def define_costs(m: pyo.ConcreteModel, net: Network) -> None:
-    """The objective's named cost terms, and emissions in tonnes of CO2.
+    """Define the objective's named cost terms, and emissions in tonnes of CO2.
 
     Formulation: fixed ``sum fix*b`` (+ existing facilities', x keep where closable), capex
     ``annuity * sum capex*b`` (only with ``[finance]``, else capex serves the budget policy),

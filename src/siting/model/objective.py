@@ -16,7 +16,7 @@ MODES = ("cost", "value", "lexicographic")
 
 
 def stages(m: pyo.ConcreteModel, mode: str) -> list[tuple[str, pyo.Expression]]:
-    """The (name, expression to minimise) stages of ``mode``."""
+    """Return the (name, expression to minimise) stages of ``mode``."""
     cost = m.total_cost + m.policy_cost
     if mode == "cost":
         return [("cost", cost)]

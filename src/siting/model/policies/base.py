@@ -57,7 +57,7 @@ class Policy(Strict):
     unit: ClassVar[str] = "t"  # unit of the rows' right-hand side, for diagnosis and duals
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
-        """A parameter that does not fit the instance, as (field, message), else None."""
+        """Return a parameter that does not fit the instance, as (field, message), else None."""
         return None
 
     def scale_supply(self, supply: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
@@ -76,7 +76,7 @@ class Policy(Strict):
         return []
 
     def cost(self, run: RunView) -> float:
-        """This policy's objective term recomputed from a solution's files (default: 0)."""
+        """Recompute this policy's objective term from a solution's files (default: 0)."""
         return 0.0
 
     def describe(self) -> dict[str, Any]:
@@ -95,7 +95,7 @@ def groups_of(scope: Scope, provinces: pd.Series) -> dict[str, list[str]]:
 
 
 def unknown_provinces(scope: Scope, instance: Instance) -> tuple[str, str] | None:
-    """The scope field's problem when it lists provinces the instance does not have."""
+    """Report the scope field if it lists provinces the instance does not have."""
     if isinstance(scope, list):
         missing = sorted(set(scope) - set(instance.regions["province"]))
         if missing:
@@ -104,7 +104,7 @@ def unknown_provinces(scope: Scope, instance: Instance) -> tuple[str, str] | Non
 
 
 def unknown_tier(tier: str | None, instance: Instance) -> tuple[str, str] | None:
-    """The tier field's problem when it names a tier the instance does not have."""
+    """Report the tier field if it names a tier the instance does not have."""
     if tier is not None and tier not in instance.tiers:
         return "tier", f"unknown tier {tier!r}; expected one of {instance.tiers}"
     return None

@@ -24,7 +24,7 @@ class CarbonPrice(Policy):
     per_tonne_co2: PerTonne
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
-        """The carbon cost as the block's cost term."""
+        """Set the carbon cost as the block's cost term."""
         block.cost = pyo.Expression(expr=self.per_tonne_co2 * m.co2_t)
 
     def cost(self, run: RunView) -> float:
@@ -36,7 +36,7 @@ def emissions_t(run: RunView) -> float:
     """Tonnes of CO2 of a solution: transport t-km x stream factor + processing factor."""
     spec = run.instance.spec
     tiers = run.flows["destination"].map(run.instance.sites.set_index("id")["tier"])
+    legs = zip(run.flows["tonnes"], run.flows["km"], run.flows["stream"], tiers, strict=True)
     kg = [t * km * spec.streams[s].co2_kg_per_tkm + t * per_stream(spec.tiers[tier].co2_kg_per_t, s)
-          for t, km, s, tier in zip(run.flows["tonnes"], run.flows["km"], run.flows["stream"], tiers,
-                                    strict=True)]
+          for t, km, s, tier in legs]
     return sum(kg) / 1000

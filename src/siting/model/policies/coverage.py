@@ -15,8 +15,9 @@ from siting.model.policies.base import SPHERE, Policy, RunView
 
 @register
 class Coverage(Policy):
-    """Every region with supply (or regions holding ``share`` of supply) has an open
-    first-tier facility within ``km`` (arc length).
+    """Cover regions with an open first-tier facility within ``km`` (arc length).
+
+    Every region with supply is covered or, with ``share``, regions holding that share of supply.
 
     Formulation: ``c[r] <= sum_{f: d[r,f] <= km} open[f]``, ``0 <= c[r] <= 1``, and
     ``c[r] = 1`` for all r, or ``sum_r q[r] c[r] >= share * sum_r q[r]``.

@@ -27,7 +27,7 @@ class CrossBorderSurcharge(Policy):
     by: Literal["province"] = "province"
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
-        """The surcharge as the block's cost term."""
+        """Set the surcharge as the block's cost term."""
         origin, dest = flow_provinces(net)
         crossing = np.flatnonzero(origin != dest).tolist()
         block.cost = pyo.Expression(expr=self.per_tonne * pyo.quicksum(m.flow[k] for k in crossing))

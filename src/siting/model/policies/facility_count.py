@@ -18,8 +18,9 @@ Count = Annotated[int, Field(ge=0, le=1_000_000)]
 
 @register
 class FacilityCount(Policy):
-    """Keep the number of open facilities (of ``tier``; new ones only with ``new_only``)
-    between ``min`` and ``max``, or at ``exactly``.
+    """Keep the number of open facilities between ``min`` and ``max``, or at ``exactly``.
+
+    Only facilities of ``tier`` count, and only new ones with ``new_only``.
 
     Formulation: ``min <= sum_f open[f] <= max``.
     """
@@ -51,7 +52,7 @@ class FacilityCount(Policy):
         return self.min, self.max
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
-        """The tier must exist."""
+        """Check that the tier exists."""
         return unknown_tier(self.tier, instance)
 
     def _counted(self, sites, existing: np.ndarray) -> list[int]:

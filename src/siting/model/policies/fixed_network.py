@@ -27,7 +27,7 @@ class FixedNetwork(Policy):
     builds: dict[str, str] = {}
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
-        """Every site must exist and allow its size."""
+        """Check that every site exists and allows its size."""
         allowed = instance.sites.set_index("id")["sizes"]
         for site, size in self.builds.items():
             if site not in allowed.index:

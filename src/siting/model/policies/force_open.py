@@ -19,7 +19,7 @@ class _SiteList(Policy):
     opened: ClassVar[bool] = True
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
-        """Sites must exist; an existing facility cannot be forbidden (it is built)."""
+        """Check that the sites exist; an existing facility cannot be forbidden (it is built)."""
         known = instance.sites.set_index("id")["existing_capacity"]
         missing = sorted(set(self.sites) - set(known.index))
         if missing:
@@ -42,7 +42,8 @@ class _SiteList(Policy):
         """Open status of the listed sites in the facilities table."""
         status = run.facilities.set_index("id")["open"].reindex(self.sites)
         wrong = status[np.asarray(status) != self.opened]
-        return [f"{self.type}: site {s} is {'closed' if self.opened else 'open'}" for s in wrong.index]
+        state = "closed" if self.opened else "open"
+        return [f"{self.type}: site {s} is {state}" for s in wrong.index]
 
 
 @register

@@ -27,8 +27,10 @@ def flow_provinces(net: Network) -> tuple[np.ndarray, np.ndarray]:
 
 @register
 class InProvinceShare(Policy):
-    """Ship at least ``share`` of the tonnes leaving a province's regions and sites to
-    destinations in the same province, on every leg of the network.
+    """Ship at least ``share`` of a province's outgoing tonnes within the province.
+
+    This holds for the tonnes leaving the province's regions and sites, on every leg of the
+    network.
 
     Formulation: ``sum_{a from p to p} x[a,s] >= share * sum_{a from p} x[a,s]`` per group of
     the scope. With one tier this is exactly "processed in the province of origin".
@@ -40,7 +42,7 @@ class InProvinceShare(Policy):
     scope: Scope = "each"
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
-        """Provinces must exist."""
+        """Check that the provinces exist."""
         return unknown_provinces(self.scope, instance)
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:

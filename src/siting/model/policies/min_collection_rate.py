@@ -29,7 +29,7 @@ class MinCollectionRate(Policy):
     stream: str | None = None
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
-        """Stream and provinces must exist."""
+        """Check that the stream and provinces exist."""
         if self.stream is not None and self.stream not in instance.streams:
             return "stream", f"unknown stream {self.stream!r}; expected one of {instance.streams}"
         return unknown_provinces(self.scope, instance)
@@ -56,7 +56,7 @@ class MinCollectionRate(Policy):
             return gap <= (1 - self.rate) * float(q[pairs].sum())
 
     def check(self, run: RunView) -> list[str]:
-        """Collected share per group from the regions table."""
+        """Check the collected share per group from the regions table."""
         regions = run.regions
         suffix = f"_{self.stream}" if self.stream else ""
         out = []

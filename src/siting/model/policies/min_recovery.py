@@ -28,7 +28,7 @@ class MinRecovery(Policy):
     rate: Annotated[float, Field(ge=0, le=1)]
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
-        """The stream must exist."""
+        """Check that the stream exists."""
         if self.stream not in instance.streams:
             return "stream", f"unknown stream {self.stream!r}; expected one of {instance.streams}"
         return None

@@ -28,7 +28,7 @@ class MinUtilisation(Policy):
     tier: str | None = None
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
-        """The tier must exist."""
+        """Check that the tier exists."""
         return unknown_tier(self.tier, instance)
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:

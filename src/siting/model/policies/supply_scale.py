@@ -26,7 +26,7 @@ class SupplyScale(Policy):
     scope: Scope = "all"
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
-        """Stream and provinces must exist."""
+        """Check that the stream and provinces exist."""
         if self.stream is not None and self.stream not in instance.streams:
             return "stream", f"unknown stream {self.stream!r}; expected one of {instance.streams}"
         return unknown_provinces(self.scope, instance)
