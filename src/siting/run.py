@@ -35,7 +35,7 @@ def versions() -> dict[str, str]:
 
 
 def resolve_scenario(instance_dir: Path, scenario: str | Path | Scenario | None) -> Scenario:
-    """A Scenario object from a name in the instance's scenarios/ folder, a path, or None."""
+    """Return the Scenario of a name in the instance's scenarios/ folder, a path, or None."""
     if isinstance(scenario, Scenario):
         return scenario
     if scenario is None:
@@ -44,7 +44,7 @@ def resolve_scenario(instance_dir: Path, scenario: str | Path | Scenario | None)
 
 
 def prepare(instance: Instance, scenario: Scenario, supply: pd.DataFrame | None = None) -> Network:
-    """The network of ``instance`` after the scenario's policies changed it (pruned arcs...).
+    """Return the network of ``instance`` as the scenario's policies change it (pruned arcs...).
 
     ``supply`` replaces the instance's supply (one period's). Raises
     :class:`~siting.errors.ScenarioError` for a policy that does not fit the instance.
@@ -209,6 +209,6 @@ def solve_stages(m, mode: str, profile: SolverProfile, start: dict | None = None
 
 
 def policy_units(m, scenario: Scenario) -> dict[str, str]:
-    """Unit of each policy block's rows, by block name."""
+    """Return the unit of each policy block's rows, by block name."""
     blocks = [b.local_name for b in m.policies.component_objects(descend_into=False)]
     return {name: policy.unit for name, policy in zip(blocks, scenario.policies, strict=True)}

@@ -220,7 +220,7 @@ def _set_options(highs: highspy.Highs, options: dict, path: str | Path) -> None:
 
 
 def _to_highs_lp(form) -> highspy.HighsLp:
-    """The compiled matrix form as a HighsLp: bounds and integrality from the Pyomo vars."""
+    """Convert the compiled matrix form to a HighsLp, bounds and integrality from the vars."""
     lp = highspy.HighsLp()
     A = form.A.tocsc()
     n_col, n_row = A.shape[1], A.shape[0]
