@@ -143,6 +143,19 @@ def test_policies_hold_in_every_period(tmp_path):
     assert meta["kpis"]["horizon"]["builds"][0]["year"] == 2027
 
 
+def test_infeasible_horizon_names_the_policy_the_period_and_the_shortfall(tmp_path):
+    # 200 t in 2031 against at most 135 t/yr of capacity (L 120 + the existing 15)
+    scenario = tmp_path / "full.toml"
+    scenario.write_text('[scenario]\nname = "full"\n[[policy]]\ntype = "min_collection_rate"\n'
+                        "rate = 1.0\n")
+    folder = horizon_instance(tmp_path / "inst", tonnes=(10, 30, 60, 200))
+    result = cli("solve", folder, "--scenario", scenario, "--out", tmp_path / "run")
+    assert result.exit_code == 4, result.output
+    assert "min_collection_rate for all cannot hold: short by 65 t in 2031" in result.output
+    assert "in 2029" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
 def test_growth_factors_scale_one_supply_table(tmp_path):
     toml = HORIZON_TOML.replace("discount_rate = 0.05", "discount_rate = 0.05\n"
                                 "growth = [1, 3, 6, 13]")

@@ -15,9 +15,10 @@ import pyomo.environ as pyo
 
 from siting.errors import InfeasibleError, InputError, ScenarioError
 from siting.instance.load import Instance
+from siting.model.analysis import diagnose_infeasibility
 from siting.model.horizon import build_horizon_model
 from siting.model.objective import stages
-from siting.run import prepare, solve_stages
+from siting.run import policy_units, prepare, solve_stages
 from siting.scenario import Scenario
 from siting.solution import Solution, extract_solution
 from siting.solve import SolverProfile
@@ -46,8 +47,12 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
     meta["timings"]["build_s"] = time.perf_counter() - t0
     result = solve_stages(m, scenario.objective, profile)
     if not result.has_solution:
+        causes = (diagnose_infeasibility(m, profile, policy_units(m.period[0], scenario),
+                                         periods.years)
+                  if result.status != "unbounded" else [])
         raise InfeasibleError(f"{instance.name} / {scenario.name}: no plan over the horizon "
-                              f"meets the scenario (HiGHS: {result.status.replace('_', ' ')})")
+                              "meets the scenario" + (": " + "; ".join(causes[:5]) if causes else
+                              f" (HiGHS: {result.status.replace('_', ' ')})"))
     by_year = {}
     for t, year in enumerate(periods.years):
         block = m.period[t]

@@ -12,24 +12,36 @@ from siting.solve import SolverProfile, solve_model
 SLACK_TOL = 1e-6
 
 
-def _relaxable(m: pyo.ConcreteModel) -> list:
-    """Rows a scenario can make infeasible: every policy row, and mandatory collection."""
-    rows = list(m.policies.component_data_objects(pyo.Constraint, active=True))
-    optional = set(m.UNCOLLECTABLE)
-    rows += [m.supply_balance[i] for i in m.supply_balance if i not in optional]
+def _periods(m: pyo.ConcreteModel) -> list:
+    """Return the single-period blocks of a model: itself, or each period of a horizon."""
+    return [m.period[t] for t in m.PERIODS] if hasattr(m, "PERIODS") else [m]
+
+
+def _relaxable(m: pyo.ConcreteModel) -> list[tuple[int, object]]:
+    """Return the rows a scenario can make infeasible, with their period's position.
+
+    They are every policy row, and every mandatory-collection row, of every period.
+    """
+    rows = []
+    for t, block in enumerate(_periods(m)):
+        rows += [(t, row) for row in block.policies.component_data_objects(pyo.Constraint,
+                                                                            active=True)]
+        optional = set(block.UNCOLLECTABLE)
+        rows += [(t, block.supply_balance[i]) for i in block.supply_balance if i not in optional]
     return rows
 
 
 def diagnose_infeasibility(m: pyo.ConcreteModel, profile: SolverProfile,
-                           units: dict[str, str]) -> list[str]:
-    """Which rows cannot hold, and by how much, from an elastic copy of the model.
+                           units: dict[str, str], years: list[int] | None = None) -> list[str]:
+    """Find which rows cannot hold, and by how much, from an elastic copy of the model.
 
     Every policy row and every mandatory-collection row gets non-negative slacks (scaled by
     the row's bound, so tonnes and currency compare); the elastic model minimises their
-    sum. ``units`` maps a policy block name to the unit of its rows. Returns one phrase per
-    violated row, largest first.
+    sum. ``units`` maps a policy block name to the unit of its rows; ``years`` names the
+    periods of a horizon model. Returns one phrase per violated row, largest first.
     """
-    rows = _relaxable(m)
+    located = _relaxable(m)
+    rows = [row for _, row in located]
     m.objective.deactivate()
     m.elastic = pyo.Block()
     m.elastic.up = pyo.Var(range(len(rows)), domain=pyo.NonNegativeReals)
@@ -48,7 +60,8 @@ def diagnose_infeasibility(m: pyo.ConcreteModel, profile: SolverProfile,
     for i, row in enumerate(rows):
         slack = (m.elastic.up[i].value or 0.0) + (m.elastic.down[i].value or 0.0)
         if slack > SLACK_TOL * max(1.0, 1.0 / scale[i]):
-            found.append((slack * scale[i], _describe(row, slack, units)))
+            where = f" in {years[located[i][0]]}" if years else ""
+            found.append((slack * scale[i], _describe(row, slack, units) + where))
     return [text for _, text in sorted(found, key=lambda item: -item[0])]
 
 
