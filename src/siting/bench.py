@@ -232,12 +232,14 @@ def marginal_text(entries: list[dict[str, Any]], currency: str) -> str:
 
     Each entry (solution.json ``marginal_costs``) is the dual of a policy row in the LP
     with the build decisions fixed; its magnitude is what tightening the policy by one
-    unit costs, e.g. ``min_collection_rate: 4,812 CNY per t`` (the last tonne collected).
+    unit costs, e.g. ``min_collection_rate: 4,812 CNY per t`` (the last tonne collected);
+    a horizon run's entries also name their period, e.g. ``min_collection_rate (2031): ...``.
     """
     parts = []
     for entry in sorted(entries, key=lambda e: -abs(e["value"])):
-        group = entry.get("group")
-        where = f" ({group})" if group not in (None, "", "all") else ""
+        labels = [str(entry[key]) for key in ("group", "year")
+                  if entry.get(key) not in (None, "", "all")]
+        where = f" ({', '.join(labels)})" if labels else ""
         value = abs(entry["value"])
         amount = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
         parts.append(f"{entry['policy']}{where}: {amount} {currency} {entry.get('unit', '')}"

@@ -15,7 +15,7 @@ import pyomo.environ as pyo
 
 from siting.errors import InfeasibleError, InputError, ScenarioError
 from siting.instance.load import Instance
-from siting.model.analysis import diagnose_infeasibility
+from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.horizon import build_horizon_model
 from siting.model.objective import stages
 from siting.run import policy_units, prepare, solve_stages
@@ -46,9 +46,9 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
     m = build_horizon_model(nets, periods, scenario.policies, scenario.objective, strong_linking)
     meta["timings"]["build_s"] = time.perf_counter() - t0
     result = solve_stages(m, scenario.objective, profile)
+    units = policy_units(m.period[0], scenario)
     if not result.has_solution:
-        causes = (diagnose_infeasibility(m, profile, policy_units(m.period[0], scenario),
-                                         periods.years)
+        causes = (diagnose_infeasibility(m, profile, units, periods.years)
                   if result.status != "unbounded" else [])
         raise InfeasibleError(f"{instance.name} / {scenario.name}: no plan over the horizon "
                               "meets the scenario" + (": " + "; ".join(causes[:5]) if causes else
@@ -67,6 +67,7 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
     timeline = timeline_frame(by_year, events, periods.weights, periods.discount_weights)
     top = {**last.meta, "objective": result.objective, "best_bound": result.best_bound,
            "mip_gap": result.mip_gap,
+           "marginal_costs": marginal_costs(m, profile, units, periods.years),
            "periods": {**periods.model_dump(mode="json"),
                        "discount_weights": periods.discount_weights}}
     del top["period"]

@@ -78,30 +78,36 @@ def _describe(row, slack: float, units: dict[str, str]) -> str:
 
 
 def marginal_costs(m: pyo.ConcreteModel, profile: SolverProfile,
-                   units: dict[str, str]) -> list[dict]:
-    """Duals of the policy rows in the LP with the build decisions fixed at their values.
+                   units: dict[str, str], years: list[int] | None = None) -> list[dict]:
+    """Return the duals of the policy rows in the LP with every integer decision fixed.
 
     Each entry gives the change in cost per unit increase of the row's bound (for a
     ``min_collection_rate`` row ``gap <= (1 - rate) * supply``: the cost of one more tonne
-    of allowed gap, so its negative is the price of the last tonne collected).
+    of allowed gap, so its negative is the price of the last tonne collected). In a horizon
+    model (``years`` names its periods) the cost is the discounted cost of the horizon and
+    each entry carries its period's year.
     """
-    rows = list(m.policies.component_data_objects(pyo.Constraint, active=True))
-    if not rows:
+    located = [(t, row) for t, block in enumerate(_periods(m))
+               for row in block.policies.component_data_objects(pyo.Constraint, active=True)]
+    if not located:
         return []
-    for var in m.build.values():
+    decisions = [var for var in m.component_data_objects(pyo.Var)
+                 if var.is_integer() and not var.fixed]
+    for var in decisions:
         var.fix(round(var.value or 0.0))
     try:
         result = solve_model(m, profile)
     finally:
-        for var in m.build.values():
+        for var in decisions:
             var.unfix()
     duals = result.duals or {}
     out = []
-    for row in rows:
+    for t, row in located:
         dual = duals.get(row, 0.0)
         if abs(dual) > 1e-9:
             policy = row.parent_block().local_name
             out.append({"policy": policy, "constraint": row.parent_component().local_name,
                         "group": None if row.index() is None else str(row.index()),
-                        "value": float(dual), "unit": f"per {units.get(policy, 'unit')}"})
+                        "value": float(dual), "unit": f"per {units.get(policy, 'unit')}",
+                        **({"year": years[t]} if years else {})})
     return out
