@@ -14,6 +14,7 @@ import pytest
 from distributed import LocalCluster
 
 from siting import executor
+from siting.instance.load import load_instance
 from siting.model.policies.cost_scale import CostScale
 from siting.model.policies.fixed_network import FixedNetwork
 from siting.robust import network_of, plan_samples, robust
@@ -256,3 +257,22 @@ def test_horizon_instance_is_refused_before_any_solve(tmp_path: Path, command: t
     assert "instance.toml: [periods]" in line
     assert "single-period" in line
     assert not out.exists()
+
+
+def test_supply_drawn_per_region_scales_each_region_by_its_own_factor(uncertain_tiny,
+                                                                      tmp_path: Path):
+    by_region = uncertain_tiny / "scenarios" / "by-region.toml"
+    by_region.write_text(UNCERTAIN.format(sigma=0.4).replace(
+        "sigma = 0.4 }", 'sigma = 0.4, by = "region" }'))
+    with ThreadPoolExecutor(1) as pool:
+        result = robust(uncertain_tiny, tmp_path / "out", by_region, samples=2, seed=3,
+                        solver=QUICK, executor=pool)
+    assert result.costs["verified"].all()  # each sample's scaled supply re-applied and checked
+    ids = load_instance(uncertain_tiny).regions["id"].astype(str).tolist()
+    base = pd.read_csv(tmp_path / "out" / "baseline" / "regions.csv").set_index("id")
+    for i, row in result.costs.iterrows():
+        sample = pd.read_csv(tmp_path / "out" / "samples" / f"{i:03d}" / "regions.csv")
+        factors = {region: row[f"supply:{region}"] for region in ids}
+        assert len(set(factors.values())) == len(ids)  # one factor per region
+        for region, supply in sample.set_index("id")["supply"].items():
+            assert supply == pytest.approx(base.loc[region, "supply"] * factors[str(region)])

@@ -34,7 +34,7 @@ from siting.run import build, resolve_scenario
 from siting.runfiles import read_table, write_atomic
 from siting.scenario import Scenario
 from siting.solve import load_profile, to_highs
-from siting.uncertainty import draw, load_uncertainty, sample_scenario
+from siting.uncertainty import draw, load_uncertainty, sample_scenario, supply_groups
 
 ROBUST_SHARE = 0.9  # a site selected in at least this share of samples is robust
 BASELINE = "baseline"
@@ -71,9 +71,9 @@ def plan_samples(instance: str | Path, out: str | Path, scenario: str | Path | N
     uncertainty = load_uncertainty(base)
     profile = load_profile(solver)
     root = Path(out)
-    provinces = sorted(inst.regions["province"].unique())
+    groups = supply_groups(uncertainty, inst.regions)
     width = max(3, len(str(samples - 1)))
-    draws = [draw(uncertainty, provinces, seed, i) for i in range(samples)]
+    draws = [draw(uncertainty, groups, seed, i) for i in range(samples)]
     runs = [RunSpec.of(inst, sample_scenario(base, uncertainty, factors,
                                              f"{base.name} sample {i:0{width}d}"),
                        profile, root, f"samples/{i:0{width}d}")

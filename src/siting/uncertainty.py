@@ -10,8 +10,9 @@
 
 Each entry is a distribution of a factor on the nominal input: ``lognormal`` (``median``,
 default 1, and ``sigma`` of the log), ``uniform`` (``low``, ``high``) or ``triangular``
-(``low``, ``mode``, ``high``). Supply is drawn once for all regions (``by = "all"``) or
-once per province (``by = "province"``), for one ``stream`` or all. ``value`` scales the
+(``low``, ``mode``, ``high``). Supply is drawn once for all regions (``by = "all"``),
+once per province (``by = "province"``) or once per region (``by = "region"``), for one
+``stream`` or all. ``value`` scales the
 value of material, which the model prices as the penalty on each uncollected tonne.
 
 Sample ``i`` of seed ``s`` is drawn from ``numpy.random.SeedSequence(s, spawn_key=(i,))``,
@@ -25,6 +26,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
+import pandas as pd
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -42,7 +44,7 @@ class _Factor(BaseModel):
     """A factor's distribution; ``by`` and ``stream`` say where a supply factor applies."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    by: Literal["all", "province"] = "all"
+    by: Literal["all", "province", "region"] = "all"
     stream: str | None = None
 
 
@@ -139,18 +141,19 @@ def load_uncertainty(scenario: Scenario) -> Uncertainty:
         raise validation_error(scenario.path, exc, "uncertainty.", ScenarioError) from None
 
 
-def draw(uncertainty: Uncertainty, provinces: list[str], seed: int, index: int
+def draw(uncertainty: Uncertainty, groups: list[str], seed: int, index: int
          ) -> dict[str, float]:
     """Draw sample ``index``: a factor per uncertain input, named as in samples.csv.
 
-    Supply factors are named ``supply`` (``by = "all"``) or ``supply:<province>`` (in the
-    order of ``provinces``); cost factors by their table key.
+    Supply factors are named ``supply`` (``by = "all"``) or ``supply:<group>``, in the
+    order of ``groups`` (the provinces, or the region ids, that ``by`` names); cost factors
+    by their table key.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
     factors: dict[str, float] = {}
     supply = uncertainty.supply
     if supply is not None:
-        names = ["supply"] if supply.by == "all" else [f"supply:{p}" for p in provinces]
+        names = ["supply"] if supply.by == "all" else [f"supply:{g}" for g in groups]
         factors.update(zip(names, supply.draw(rng, len(names)).tolist(), strict=True))
     for key in COSTS:
         distribution = getattr(uncertainty, key)
@@ -162,9 +165,8 @@ def draw(uncertainty: Uncertainty, provinces: list[str], seed: int, index: int
 def sample_scenario(base: Scenario, uncertainty: Uncertainty, factors: dict[str, float],
                     name: str) -> Scenario:
     """Return the base scenario plus the policies that apply one sample's ``factors``."""
-    stream = uncertainty.supply.stream if uncertainty.supply is not None else None
-    policies = [SupplyScale(factor=value, stream=stream,
-                            scope=[key.split(":", 1)[1]] if ":" in key else "all")
+    supply = uncertainty.supply
+    policies = [SupplyScale(factor=value, stream=supply.stream, **_where(supply.by, key))
                 for key, value in factors.items() if key.startswith("supply")]
     costs = {field: factors[key] for field, key in zip(("transport", "fixed", "value"), COSTS,
                                                        strict=True) if key in factors}
@@ -173,3 +175,19 @@ def sample_scenario(base: Scenario, uncertainty: Uncertainty, factors: dict[str,
     return Scenario(name=name, description=base.description, objective=base.objective,
                     policies=base.policies + tuple(policies))
 
+
+
+def _where(by: str, key: str) -> dict:
+    """Return the ``supply_scale`` fields that aim a factor named ``key`` where ``by`` says."""
+    if by == "all":
+        return {}
+    group = key.split(":", 1)[1]
+    return {"regions": [group]} if by == "region" else {"scope": [group]}
+
+
+def supply_groups(uncertainty: Uncertainty, regions: pd.DataFrame) -> list[str]:
+    """Return the provinces or region ids that get a supply factor each, in draw order."""
+    by = uncertainty.supply.by if uncertainty.supply is not None else "all"
+    if by == "province":
+        return sorted(regions["province"].unique())
+    return regions["id"].astype(str).tolist() if by == "region" else []
