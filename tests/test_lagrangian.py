@@ -8,9 +8,6 @@ from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.lagrangian import lagrangian_bound
-from siting.model.core import build_model
-from siting.run import solve
-from siting.solve import SolverProfile, solve_model
 from support import cli, shared_or_skip, solve_verified
 from test_orlib import EXACT, known_optima
 
@@ -32,11 +29,11 @@ def test_bound_is_below_the_exact_optimum(tmp_path, regions, sites, ratio, seed)
                                capacity_ratio=ratio)
     net = build_network(load_instance(folder))
     relaxed = lagrangian_bound(net, iterations=300)
-    exact = solve_model(build_model(net), SolverProfile(mip_rel_gap=0))
-    assert exact.status == "optimal"
-    assert relaxed.bound <= exact.objective * (1 + 1e-9)
-    assert relaxed.bound >= exact.objective * 0.95  # and it is not a trivial bound
-    assert relaxed.cost >= exact.objective * (1 - 1e-9)
+    exact = solve_verified(folder, tmp_path / "exact", "--solver", profile_file(tmp_path, EXACT))
+    assert exact["status"] == "optimal"
+    assert relaxed.bound <= exact["objective"] * (1 + 1e-9)
+    assert relaxed.bound >= exact["objective"] * 0.95  # and it is not a trivial bound
+    assert relaxed.cost >= exact["objective"] * (1 - 1e-9)
 
 
 @pytest.mark.parametrize("name", ["cap41", "cap71", "cap101", "cap131"])
@@ -110,7 +107,8 @@ def test_pruned_bound_without_lagrangian_is_marked_not_valid(tiny, tmp_path):
 
 def test_two_tiers_fall_back_to_highs_alone(tmp_path):
     folder = generate_instance(tmp_path / "g", regions=30, sites=9, tiers=2, seed=5)
-    solution = solve(folder, solver=SolverProfile(lagrangian=True, mip_rel_gap=0))
-    assert solution.meta["lagrangian"] == {"skipped": "more than one tier"}
-    assert solution.meta["bound_source"] == "highs"
-    assert solution.meta["bound_valid"]
+    meta = solve_verified(folder, tmp_path / "run", "--solver",
+                          profile_file(tmp_path, EXACT + "lagrangian = true\n"))
+    assert meta["lagrangian"] == {"skipped": "more than one tier"}
+    assert meta["bound_source"] == "highs"
+    assert meta["bound_valid"]

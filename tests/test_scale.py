@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from siting.heuristic import greedy_builds, greedy_start
+from siting.heuristic import builds_start, greedy_builds
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
@@ -63,7 +63,7 @@ def test_greedy_builds_are_a_feasible_network(small):
 def test_highs_uses_the_heuristic_start(small, tmp_path):
     # HiGHS's log says whether it took the start: it completes the flows by an LP first.
     m = build_model(build_network(load_instance(small)))
-    start = greedy_start(m)
+    start = builds_start(m, greedy_builds(m.net))
     log = tmp_path / "highs.log"
     profile = SolverProfile(mip_rel_gap=0, options={"output_flag": True, "log_to_console": False,
                                                     "log_file": str(log)})

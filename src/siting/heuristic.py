@@ -168,13 +168,3 @@ def _sizes(net: Network, price: np.ndarray, received: np.ndarray,
     order = candidates[np.lexsort((price[candidates], net.option_site[candidates]))]
     first = np.diff(net.option_site[order], prepend=-1) != 0
     return order[first]
-
-
-def greedy_start(m: pyo.ConcreteModel, max_seconds: float = 30.0) -> ComponentMap | None:
-    """Return a MIP start for ``m``: its build variables set to the DROP network.
-
-    HiGHS completes the flows from the builds. None when there is no heuristic for the
-    network (more than one tier).
-    """
-    chosen = greedy_builds(m.net, max_seconds)
-    return None if chosen is None else builds_start(m, chosen)

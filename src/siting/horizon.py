@@ -85,17 +85,16 @@ def _check_supported(instance: Instance, scenario: Scenario, profile: SolverProf
     processes = any(t.processes for t in instance.spec.tiers.values())
     for i, policy in enumerate(scenario.policies, start=1):
         if policy.type in HORIZON_WIDE:
-            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
-                                f"{policy.type} is not supported with [periods]: "
-                                f"{HORIZON_WIDE[policy.type]}")
-        if modular and policy.type in SITE_COUNTING:
-            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
-                                f"{policy.type} is not supported with a tier of modules "
-                                "(it reads a site with several units as several sites)")
-        if processes and policy.type in TIER_RATES:
-            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
-                                f"{policy.type} is not supported with processes yet (it reads "
-                                "the tier's emissions and recovery, not the process's)")
+            why = f"with [periods]: {HORIZON_WIDE[policy.type]}"
+        elif modular and policy.type in SITE_COUNTING:
+            why = "with a tier of modules (it reads a site with several units as several sites)"
+        elif processes and policy.type in TIER_RATES:
+            why = ("with processes yet (it reads the tier's emissions and recovery, not the "
+                   "process's)")
+        else:
+            continue
+        raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
+                            f"{policy.type} is not supported {why}")
     for option in ("nearest_sites", "heuristic_start"):
         if getattr(profile, option):
             raise InputError(f"solvers/{profile.name}.toml", f"solver.{option}",

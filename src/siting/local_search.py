@@ -52,8 +52,10 @@ def improve(net: Network, builds: np.ndarray, max_seconds: float,
     """
     t0 = time.perf_counter()
     router = Router(net)
-    near = router.neighbours(neighbours)
     cost = start_cost = priced(net, router, builds)
+    if max_seconds <= 0:  # no search: only the start's cost, for solution.json
+        return Improved(builds, start_cost, cost, 0, time.perf_counter() - t0)
+    near = router.neighbours(neighbours)
     moves, changed = 0, True
     while changed:
         changed = False

@@ -23,7 +23,6 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.errors import InputError, SolverError
-from siting.heuristic import greedy_start
 from siting.inputs import Strict, read_toml, toml_table, validation_error
 
 SOLVERS_DIR = Path(__file__).resolve().parents[2] / "solvers"
@@ -109,14 +108,12 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
                 start: dict | None = None) -> SolveResult:
     """Solve ``m`` with HiGHS under ``profile`` and load the solution into its variables.
 
-    ``start`` maps Pyomo variables to values for a MIP start (HiGHS completes the rest);
-    without one, ``profile.heuristic_start`` computes one (its time counts as hand-off).
+    ``start`` maps Pyomo variables to values for a MIP start (HiGHS completes the rest;
+    :func:`siting.run.mip_start` makes it from ``profile``).
     Infeasible and unbounded models come back as a status, not an exception; a run that
     stops with no solution at all raises :class:`SolverError`.
     """
     t0 = time.perf_counter()
-    if start is None and profile.heuristic_start:
-        start = greedy_start(m, max_seconds=0.1 * profile.time_limit)
     highs, form = to_highs(m, profile)
     columns = form.columns
     if start:
