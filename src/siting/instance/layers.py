@@ -6,6 +6,8 @@ the row or column, so a planner can fix a spreadsheet made by someone else.
 
 from __future__ import annotations
 
+import json
+import math
 import warnings
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pandas as pd
 import shapely
 
 from siting.errors import InstanceError
+from siting.instance.schema import COORDINATE, Number
 
 WGS84 = "EPSG:4326"
 
@@ -57,9 +60,50 @@ def _read_gis(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
         raise InstanceError(path, f"layer {layer!r}" if layer else None,
                             f"cannot read layer: {str(exc).splitlines()[0]}") from None
+    if path.suffix.lower() in (".geojson", ".json"):
+        frame = _with_json_properties(frame, path)
     if frame.crs is not None and not frame.crs.equals(WGS84):
-        frame = frame.to_crs(WGS84)
+        frame = _to_wgs84(frame, path)
     return frame.set_crs(WGS84, allow_override=True)
+
+
+def _with_json_properties(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """Replace GDAL's reading of GeoJSON properties by the values as written.
+
+    GDAL reads ``true`` in a number column as 1 and ``NaN`` like ``null``; here ``true``
+    stays a boolean, ``null`` is an empty cell and ``NaN`` the text ``"NaN"``, so that the
+    number checks refuse what is not a number.
+    """
+    try:
+        features = json.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))["features"]
+        properties = [feature.get("properties") or {} for feature in features]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return frame  # GDAL read a variant (a lone Feature, GeoJSON sequence): keep its values
+    if len(properties) != len(frame):
+        return frame
+    written = set().union(*properties)
+    columns = [c for c in frame.columns if c in written and c != frame.geometry.name]
+    return frame.assign(**{c: pd.Series([_json_cell(p.get(c)) for p in properties],
+                                        index=frame.index, dtype=object) for c in columns})
+
+
+def _json_cell(value: object) -> object:
+    return "NaN" if isinstance(value, float) and math.isnan(value) else value
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """Reproject to WGS84, refusing coordinates outside the layer's CRS (PROJ clamps them)."""
+    wgs84 = frame.to_crs(WGS84)
+    given = shapely.get_coordinates(frame.geometry.values)
+    back = shapely.get_coordinates(wgs84.to_crs(frame.crs).geometry.values)
+    parts = shapely.get_num_coordinates(frame.geometry.values)
+    off = ~np.isclose(given, back, rtol=1e-6, atol=1e-3).all(axis=1)
+    if off.any():
+        i = int(np.searchsorted(np.cumsum(parts), int(np.argmax(off)), side="right"))
+        raise InstanceError(path, _row(frame, i),
+                            f"coordinates outside the range of the layer's CRS "
+                            f"({frame.crs.to_string()}): fix them or the CRS")
+    return wgs84
 
 
 def _points_from_csv(path: Path) -> gpd.GeoDataFrame:
@@ -68,8 +112,8 @@ def _points_from_csv(path: Path) -> gpd.GeoDataFrame:
     if missing:
         raise InstanceError(path, f"column {missing[0]!r}",
                             "missing (a CSV layer needs lon and lat)")
-    lon = number_column(table, "lon", path, minimum=-1e12)
-    lat = number_column(table, "lat", path, minimum=-1e12)
+    lon = number_column(table, "lon", path, COORDINATE)
+    lat = number_column(table, "lat", path, COORDINATE)
     return gpd.GeoDataFrame(table.drop(columns=["lon", "lat"]),
                             geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
 
@@ -121,30 +165,45 @@ def text_column(frame: pd.DataFrame, column: str, default: pd.Series | str) -> p
     return values.where(values != "", fallback)
 
 
-def number_column(frame: pd.DataFrame, column: str, path: Path, default: float | None = None,
-                  minimum: float = 0.0, maximum: float = 1e12) -> np.ndarray:
-    """Return a finite float column within [minimum, maximum]; empty cells take the default."""
+def number_column(frame: pd.DataFrame, column: str, path: Path, spec: Number) -> np.ndarray:
+    """Return a finite float column within the range of ``spec``.
+
+    An empty cell (empty text, ``null``) takes ``spec.empty`` if it has one, else it is
+    refused like NaN, infinities, booleans and text; a missing column takes ``spec.absent``.
+    """
     if column not in frame.columns:
-        if default is None:
+        if spec.absent is None:
             raise InstanceError(path, f"column {column!r}", "missing")
-        return np.full(len(frame), default, dtype=float)
+        return np.full(len(frame), spec.absent, dtype=float)
     raw = frame[column]
     text = raw.map(_as_text)
-    blank = (text == "").to_numpy() if default is not None else np.zeros(len(text), dtype=bool)
-    numbers = pd.to_numeric(text.where(~blank, "0"), errors="coerce")
-    values = numbers.to_numpy(dtype=float, copy=True)
-    bad = ~np.isfinite(values) | (values < minimum) | (values > maximum)
-    bad &= ~blank
-    values[blank] = default if default is not None else np.nan
+    blank = (text == "").to_numpy()
+    values = pd.to_numeric(text.where(~blank, "0"), errors="coerce").to_numpy(float, copy=True)
+    bad = ~np.isfinite(values) | (values < spec.minimum) | (values > spec.maximum)
+    if spec.empty is None:
+        bad |= blank
+    else:
+        bad &= ~blank
+        values[blank] = spec.empty
     if bad.any():
         i = int(np.argmax(bad))
+        got = "an empty cell" if blank[i] else repr(raw.iloc[i])
         raise InstanceError(path, f"{_row(frame, i)}, column {column!r}",
-                            f"expected a finite number in [{minimum:g}, {maximum:g}], "
-                            f"got {raw.iloc[i]!r}")
+                            f"expected a finite number in [{spec.minimum:g}, {spec.maximum:g}], "
+                            f"got {got}")
     return values
 
 
+def empty_cells(frame: pd.DataFrame, column: str) -> int:
+    """Count the empty cells (empty text, null) of a column; 0 where it is absent."""
+    if column not in frame.columns:
+        return 0
+    return int((frame[column].map(_as_text) == "").sum())
+
+
 def _as_text(value: object) -> str:
+    if not pd.api.types.is_scalar(value):
+        return str(value)
     if value is None or pd.isna(value):
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +14,7 @@ import pydantic
 from siting.errors import InstanceError
 from siting.inputs import read_toml, validation_error
 from siting.instance.layers import (
+    empty_cells,
     id_column,
     number_column,
     read_layer,
@@ -21,7 +22,7 @@ from siting.instance.layers import (
     text_column,
 )
 from siting.instance.processes import expand_processes
-from siting.instance.schema import MAX_AMOUNT, MAX_TONNES, InstanceFile, per_stream
+from siting.instance.schema import LAYER_NUMBERS, InstanceFile, per_stream
 
 INSTANCE_FILE = "instance.toml"
 
@@ -35,7 +36,8 @@ class Instance:
     sizes and streams (tuples of names), fixed_cost_factor, lon, lat and geometry;
     ``supply`` is tonnes per year, one row per region and one column per stream (of the
     first period when the instance has ``[periods]``); ``period_supply`` holds one such
-    table per period, or None without ``[periods]``.
+    table per period, or None without ``[periods]``. ``empty_cells`` counts, per
+    ``layer.column`` where an empty cell has a meaning, the cells that took it.
     """
 
     path: Path
@@ -46,6 +48,7 @@ class Instance:
     distances: pd.DataFrame | None
     hash: str
     period_supply: tuple[pd.DataFrame, ...] | None = None
+    empty_cells: dict[str, int] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -82,7 +85,8 @@ def load_instance(folder: str | Path) -> Instance:
 
     regions_path, sites_path = layer_path("regions"), layer_path("sites")
     regions = _regions(read_layer(regions_path, spec.layers.regions.layer), regions_path)
-    sites = _sites(read_layer(sites_path, spec.layers.sites.layer), sites_path, spec)
+    site_frame = read_layer(sites_path, spec.layers.sites.layer)
+    sites = _sites(site_frame, sites_path, spec)
     supply_path = layer_path("supply") if spec.layers.supply else None
     period_supply = _supply(regions, spec, regions_path, supply_path)
     supply = period_supply[0]
@@ -93,8 +97,16 @@ def load_instance(folder: str | Path) -> Instance:
         dist_path = layer_path("distances")
         distances = _distances(read_table(dist_path), dist_path, regions, sites)
     files = [p for p in (toml_path, regions_path, sites_path, supply_path, dist_path) if p]
+    empty = {f"sites.{column}": empty_cells(site_frame, column)
+             for column, number in LAYER_NUMBERS["sites"].items()
+             if number.empty is not None and column in site_frame.columns}
     return Instance(folder.resolve(), spec, regions, sites, supply, distances, _digest(files),
-                    period_supply if spec.periods else None)
+                    period_supply if spec.periods else None, empty)
+
+
+def _number(frame: pd.DataFrame, layer: str, column: str, path: Path) -> np.ndarray:
+    """Read the numeric ``column`` of ``layer`` as :data:`LAYER_NUMBERS` says."""
+    return number_column(frame, column, path, LAYER_NUMBERS[layer][column])
 
 
 def _digest(files: list[Path]) -> str:
@@ -105,8 +117,17 @@ def _digest(files: list[Path]) -> str:
     return h.hexdigest()
 
 
+REGION_GEOMETRIES = ("Polygon", "MultiPolygon", "Point")
+
+
 def _regions(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     ids = id_column(frame, path)
+    kind = frame.geom_type.to_numpy()
+    wrong = ~np.isin(kind, REGION_GEOMETRIES)
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        raise InstanceError(path, f"row {i + 1} (id {ids.iloc[i]!r})",
+                            f"a region must be a Polygon, MultiPolygon or Point, got {kind[i]}")
     points = frame.geometry.representative_point()
     out = gpd.GeoDataFrame(
         {
@@ -121,7 +142,7 @@ def _regions(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     )
     supply_cols = [c for c in frame.columns if c == "supply" or c.startswith("supply_")]
     for col in supply_cols:
-        out[col] = number_column(frame, col, path, default=0.0, maximum=MAX_TONNES)
+        out[col] = frame[col].to_numpy()
     return out.reset_index(drop=True)
 
 
@@ -133,7 +154,7 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
     if "tier" not in frame.columns:
         raise InstanceError(path, "column 'tier'", f"missing; expected one of {list(spec.tiers)}")
     tiers = text_column(frame, "tier", "")
-    existing = number_column(frame, "existing_capacity", path, default=0.0, maximum=MAX_TONNES)
+    existing = _number(frame, "sites", "existing_capacity", path)
     sizes, streams, processes = [], [], []
     for i, site_id in enumerate(ids):
         where = f"row {i + 1} (id {site_id!r})"
@@ -170,15 +191,13 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
             "tier": tiers,
             "province": text_column(frame, "province", ""),
             "existing_capacity": existing,
-            "existing_fixed_cost": number_column(frame, "existing_fixed_cost", path, default=0.0,
-                                                 maximum=MAX_AMOUNT),
+            "existing_fixed_cost": _number(frame, "sites", "existing_fixed_cost", path),
             "closure_cost": _closure_cost(frame, path, existing, spec),
             "capacity_group": text_column(frame, "capacity_group", ""),
             "sizes": sizes,
             "streams": streams,
-            "fixed_cost_factor": number_column(frame, "fixed_cost_factor", path, default=1.0,
-                                               maximum=100.0),
-            "recovery": number_column(frame, "recovery", path, default=np.nan, maximum=1.0),
+            "fixed_cost_factor": _number(frame, "sites", "fixed_cost_factor", path),
+            "recovery": _number(frame, "sites", "recovery", path),
             "lon": frame.geometry.x.to_numpy(),
             "lat": frame.geometry.y.to_numpy(),
         },
@@ -190,7 +209,7 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
 def _closure_cost(frame: pd.DataFrame, path: Path, existing: np.ndarray,
                   spec: InstanceFile) -> np.ndarray:
     """Cost of closing each existing facility; nan where it cannot close."""
-    cost = number_column(frame, "closure_cost", path, default=np.nan)
+    cost = _number(frame, "sites", "closure_cost", path)
     given = ~np.isnan(cost)
     if given.any() and spec.periods is None:
         raise InstanceError(path, "column 'closure_cost'", "closing a facility needs [periods]")
@@ -205,6 +224,8 @@ def _name_list(frame: pd.DataFrame, column: str, i: int, default: tuple) -> tupl
     if column not in frame.columns:
         return tuple(default)
     cell = frame[column].iloc[i]
+    if not pd.api.types.is_scalar(cell):  # a GeoJSON list of names
+        return tuple(str(n).strip() for n in cell if str(n).strip())
     if cell is None or (not isinstance(cell, str) and pd.isna(cell)):
         return tuple(default)
     names = tuple(n.strip() for n in str(cell).replace(",", ";").split(";") if n.strip())
@@ -215,11 +236,14 @@ def _supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Path,
             supply_path: Path | None) -> tuple[pd.DataFrame, ...]:
     """Supply of every period (one table without ``[periods]``)."""
     periods = spec.periods
-    if supply_path is not None and periods is not None:
-        table = read_table(supply_path)
-        if "year" in table.columns:
-            return _yearly_supply(table, supply_path, regions, spec)
-    base = _base_supply(regions, spec, regions_path, supply_path)
+    table = read_table(supply_path) if supply_path is not None else None
+    if table is not None and "year" in table.columns:
+        if periods is None:
+            raise InstanceError(supply_path, "column 'year'", "supply per year needs [periods] "
+                                "in instance.toml (years and weights); without it remove "
+                                "the column")
+        return _yearly_supply(table, supply_path, regions, spec)
+    base = _base_supply(regions, spec, regions_path, supply_path, table)
     if periods is None:
         return (base,)
     return tuple(base * factor for factor in (periods.growth or [1.0] * len(periods.years)))
@@ -232,8 +256,13 @@ def _yearly_supply(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
     if spec.periods.growth is not None:
         raise InstanceError(path, "column 'year'", "give supply per year or periods.growth, "
                             "not both")
-    _check_known(table, "year", {str(y) for y in years}, path)
-    year = number_column(table, "year", path).astype(int)
+    year = _number(table, "supply", "year", path)
+    unknown = ~np.isin(year, years)
+    if unknown.any():
+        i = int(np.argmax(unknown))
+        raise InstanceError(path, f"row {i + 1}, column 'year'",
+                            f"unknown year {table['year'].iloc[i]!r}; expected one of {years}")
+    year = year.astype(int)
     missing = sorted(set(years) - set(year))
     if missing:
         raise InstanceError(path, "column 'year'", f"no rows for periods {missing}")
@@ -242,20 +271,24 @@ def _yearly_supply(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
 
 
 def _base_supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Path,
-                 supply_path: Path | None) -> pd.DataFrame:
+                 supply_path: Path | None, table: pd.DataFrame | None) -> pd.DataFrame:
     streams = list(spec.streams)
     cols = [c for c in regions.columns if c.startswith("supply")]
     if supply_path is not None:
         if cols:
             raise InstanceError(regions_path, f"column {cols[0]!r}",
                                 "supply is given both here and in layers.supply; keep one")
-        return _supply_table(read_table(supply_path), supply_path, regions, streams)
+        return _supply_table(table, supply_path, regions, streams)
+    numbers = LAYER_NUMBERS["regions"]
+    tonnes = {c: number_column(regions, c, regions_path,
+                               numbers["supply" if c == "supply" else "supply_<stream>"])
+              for c in cols}
     if "supply" in cols:
         if len(streams) > 1:
             raise InstanceError(regions_path, "column 'supply'",
                                 "ambiguous with several streams; "
                                 f"use supply_<stream> for {streams}")
-        return pd.DataFrame({streams[0]: regions["supply"].to_numpy()}, index=regions["id"])
+        return pd.DataFrame({streams[0]: tonnes["supply"]}, index=regions["id"])
     unknown = sorted({c.removeprefix("supply_") for c in cols} - set(streams))
     if unknown:
         raise InstanceError(regions_path, f"column 'supply_{unknown[0]}'",
@@ -263,7 +296,7 @@ def _base_supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Pa
     if not cols:
         raise InstanceError(regions_path, "columns", "no supply: expected 'supply', "
                             "'supply_<stream>' columns or a layers.supply table")
-    data = {s: regions[f"supply_{s}"].to_numpy() if f"supply_{s}" in cols
+    data = {s: tonnes[f"supply_{s}"] if f"supply_{s}" in cols
             else np.zeros(len(regions)) for s in streams}
     return pd.DataFrame(data, index=regions["id"])
 
@@ -273,7 +306,7 @@ def _supply_table(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
     for col in ("region", "stream", "tonnes"):
         if col not in table.columns:
             raise InstanceError(path, f"column {col!r}", "missing; expected region,stream,tonnes")
-    tonnes = number_column(table, "tonnes", path, maximum=MAX_TONNES)
+    tonnes = _number(table, "supply", "tonnes", path)
     _check_known(table, "region", set(regions["id"]), path)
     _check_known(table, "stream", set(streams), path)
     dup = table.duplicated(["region", "stream"])
@@ -308,7 +341,7 @@ def _distances(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
     for col in ("origin", "destination", "km"):
         if col not in table.columns:
             raise InstanceError(path, f"column {col!r}", "missing; expected origin,destination,km")
-    km = number_column(table, "km", path, maximum=1e6)
+    km = _number(table, "distances", "km", path)
     _check_known(table, "destination", set(sites.get("location", sites["id"])), path)
     _check_known(table, "origin", set(regions["id"]) | set(sites["id"]), path)
     dup = table.duplicated(["origin", "destination"])

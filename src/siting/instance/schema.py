@@ -6,6 +6,7 @@ Every quantity has a range: a value far outside any real one is a typo or a unit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -16,6 +17,38 @@ MAX_TONNES = 1e10  # t or t/yr: far above any real supply or capacity
 MAX_PER_TONNE = 1e9  # currency per tonne or tonne-km: dearer than any real handling
 MAX_AMOUNT = 1e13  # currency: the fixed cost or capex of one facility
 MAX_CO2_KG = 1e5  # kg CO2 per tonne or tonne-km: 100 t of CO2 per tonne moved or processed
+
+
+
+@dataclass(frozen=True)
+class Number:
+    """A numeric column of a layer: its range, and the value an empty cell or a missing column
+    takes (None: an empty cell is refused, a missing column is an error)."""
+
+    maximum: float
+    minimum: float = 0.0
+    empty: float | None = None
+    absent: float | None = None
+
+
+COORDINATE = Number(maximum=1e12, minimum=-1e12)  # range-checked later, as geometry
+SUPPLY = Number(maximum=MAX_TONNES)
+LAYER_NUMBERS: dict[str, dict[str, Number]] = {
+    "regions": {"supply": SUPPLY, "supply_<stream>": SUPPLY},
+    "sites": {
+        "lon": COORDINATE,
+        "lat": COORDINATE,
+        "existing_capacity": Number(MAX_TONNES, absent=0.0),
+        "existing_fixed_cost": Number(MAX_AMOUNT, absent=0.0),
+        "closure_cost": Number(MAX_AMOUNT, empty=float("nan"), absent=float("nan")),
+        "fixed_cost_factor": Number(100.0, absent=1.0),
+        "recovery": Number(1.0, empty=float("nan"), absent=float("nan")),
+    },
+    "supply": {"tonnes": SUPPLY, "year": Number(maximum=9999.0, minimum=1000.0)},
+    "distances": {"km": Number(maximum=1e6)},
+}
+"""Every numeric column the loader reads, by layer. An empty cell has a meaning only in
+``closure_cost`` (the facility cannot close) and a site's ``recovery`` (its tier's)."""
 
 Tonnes = Annotated[float, Field(ge=0, le=MAX_TONNES, allow_inf_nan=False)]
 PerTonne = Annotated[float, Field(ge=0, le=MAX_PER_TONNE, allow_inf_nan=False)]
