@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+import typing
 from pathlib import Path
 
 import pydantic
@@ -31,13 +32,55 @@ class Strict(BaseModel):
                                           {"key": unknown[0], "known": sorted(cls.model_fields)})
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                where = _boolean_at(value)
+                if where is not None and key in cls.model_fields and _numeric(
+                        cls.model_fields[key].annotation):
+                    raise PydanticCustomError("boolean_number", "expected a number, got a boolean",
+                                              {"key": f"{key}{where}"})
+        return data
+
+
+def _boolean_at(value: object) -> str | None:
+    """Where a boolean is: "" for the value itself, ".key" or ".index" inside a table or list."""
+    if isinstance(value, bool):
+        return ""
+    items = value.items() if isinstance(value, dict) else (
+        enumerate(value) if isinstance(value, list) else ())
+    return next((f".{k}" for k, v in items if isinstance(v, bool)), None)
+
+
+def _numeric(annotation: object) -> bool:
+    """Tell whether a field's type takes numbers but not booleans.
+
+    Numbers directly or in a list or table count; nested schemas check their own fields.
+    """
+    leaves, todo = set(), [annotation]
+    while todo:
+        kind = todo.pop()
+        args = typing.get_args(kind)
+        if typing.get_origin(kind) is typing.Annotated:
+            todo.append(args[0])
+        elif args:
+            todo.extend(args)
+        else:
+            leaves.add(kind)
+    return bool(leaves & {int, float}) and bool not in leaves
+
 
 def read_toml(path: Path, error: type[InputError] = InputError) -> dict:
-    """Parse a UTF-8 TOML file; a missing file, bad encoding or syntax raises ``error``."""
+    """Parse a UTF-8 TOML file, skipping a byte-order mark.
+
+    A missing file, bad encoding or syntax raises ``error``.
+    """
     if not path.is_file():
         raise error(path, None, "file not found")
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise error(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
@@ -67,7 +110,7 @@ def validation_error(path: Path, exc: pydantic.ValidationError, prefix: str = ""
     located = [([str(p) for p in err["loc"] if not str(p).startswith(_TAGS)], err)
                for err in exc.errors()]
     loc, err = max(located, key=telling)
-    if err["type"] == "unknown_key":
+    if err["type"] in ("unknown_key", "boolean_number"):
         loc.append(err["ctx"]["key"])
     field = prefix + ".".join(loc)
     given = err.get("input")

@@ -22,8 +22,10 @@ MAX_CO2_KG = 1e5  # kg CO2 per tonne or tonne-km: 100 t of CO2 per tonne moved o
 
 @dataclass(frozen=True)
 class Number:
-    """A numeric column of a layer: its range, and the value an empty cell or a missing column
-    takes (None: an empty cell is refused, a missing column is an error)."""
+    """A numeric column of a layer: its range, and what an empty cell or a missing column takes.
+
+    ``empty`` or ``absent`` None: an empty cell is refused, a missing column is an error.
+    """
 
     maximum: float
     minimum: float = 0.0
