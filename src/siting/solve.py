@@ -37,7 +37,7 @@ class SolverProfile(Strict):
     time_limit: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 600.0
     mip_rel_gap: Annotated[float, Field(ge=0, le=1)] = 1e-4
     threads: Annotated[int, Field(ge=1, le=256)] = 1
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0  # HiGHS's random_seed range
     nearest_sites: Annotated[int, Field(ge=1)] | None = None
     """Prune region arcs to this many nearest first-tier sites (siting.instance.prune)."""
     heuristic_start: bool = False
@@ -98,9 +98,21 @@ _STATUS = {
     highspy.HighsModelStatus.kInterrupt: "interrupted",
     highspy.HighsModelStatus.kSolutionLimit: "solution_limit",
     highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
+    highspy.HighsModelStatus.kObjectiveBound: "objective_bound",
+    highspy.HighsModelStatus.kObjectiveTarget: "objective_target",
     highspy.HighsModelStatus.kInfeasible: "infeasible",
     highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible_or_unbounded",
     highspy.HighsModelStatus.kUnbounded: "unbounded",
+}
+
+
+_LIMIT_FIX = {
+    "time_limit": "raise the time limit (--solver with a longer time_limit)",
+    "solution_limit": "raise or remove the profile's mip_max_nodes, mip_max_leaves or "
+                      "mip_max_improving_sols",
+    "iteration_limit": "raise or remove the profile's iteration limit "
+                       "(simplex_iteration_limit, ipm_iteration_limit)",
+    "objective_target": "remove the profile's objective_target",
 }
 
 
@@ -139,11 +151,15 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
         model_size={"variables": highs.getNumCol(), "binaries": n_integer,
                     "constraints": highs.getNumRow(), "nonzeros": int(form.A.nnz)},
     )
+    bound = profile.options.get("objective_bound")
+    if not result.has_solution and bound is not None and status != "unbounded":
+        raise SolverError(f"HiGHS found no solution within the objective_bound {bound:g} of "
+                          f"solver profile {profile.name!r}: raise or remove it")
     if not result.has_solution and status not in ("infeasible", "infeasible_or_unbounded",
                                                   "unbounded"):
         reason = highs.modelStatusToString(highs.getModelStatus())
         raise SolverError(f"HiGHS stopped ({reason}) before finding any feasible solution; "
-                          "raise the time limit (--solver with a longer time_limit)")
+                          f"{_LIMIT_FIX.get(status, 'see the solver profile')}")
     if result.has_solution:
         values = highs.getSolution().col_value
         for var, value in zip(columns, values, strict=True):
