@@ -31,7 +31,7 @@ from siting.model.objective import stages
 from siting.model.policies.fixed_network import FixedNetwork
 from siting.robust import Builds, costed_scenario, network_of
 from siting.run import build
-from siting.runfiles import read_meta, write_atomic
+from siting.runfiles import csv_text, read_meta, write_atomic
 from siting.scenario import Scenario
 from siting.solve import SolverProfile, load_profile, solve_model
 
@@ -95,7 +95,7 @@ def alternatives(instance: str | Path, out: str | Path, scenario: str | Path | N
         run_specs(specs, running, force, False, on_done)
     table = listing([optimum, *specs], row["total_cost"])
     root.mkdir(parents=True, exist_ok=True)
-    write_atomic(root / "alternatives.csv", table.to_csv(index=False, lineterminator="\n"))
+    write_atomic(root / "alternatives.csv", csv_text(table))
     return table
 
 

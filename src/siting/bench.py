@@ -30,7 +30,7 @@ from siting.instance.load import Instance, load_instance
 from siting.render.maps import render_map
 from siting.render.report import comparison_html, comparison_markdown
 from siting.run import solve
-from siting.runfiles import remove_partial, write_atomic, write_folder, write_run
+from siting.runfiles import csv_text, remove_partial, write_atomic, write_folder, write_run
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solve import SolverProfile, load_profile
 from siting.verify import verify_run
@@ -280,7 +280,7 @@ def write_comparison(table: pd.DataFrame, out: str | Path) -> list[Path]:
     """Write ``comparison.csv``, ``comparison.md`` and ``comparison.html`` into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    files = {"comparison.csv": table.to_csv(index=False, lineterminator="\n"),
+    files = {"comparison.csv": csv_text(table),
              "comparison.md": comparison_markdown(table),
              "comparison.html": comparison_html(table)}
     for name, text in files.items():

@@ -28,7 +28,7 @@ from siting.instance.load import load_instance
 from siting.model.policies.min_collection_rate import MinCollectionRate
 from siting.render.report import pareto_html, pareto_svg
 from siting.run import resolve_scenario
-from siting.runfiles import write_atomic
+from siting.runfiles import csv_text, write_atomic
 from siting.scenario import Scenario
 from siting.solve import load_profile
 
@@ -99,7 +99,7 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
     table = frontier([ends[0], *middle, ends[1]], [math.nan, *rates.values(), math.nan])
     title = f"{inst.name} / {base.name}: cost against collection rate"
     root.mkdir(parents=True, exist_ok=True)
-    write_atomic(root / "pareto.csv", table.to_csv(index=False, lineterminator="\n"))
+    write_atomic(root / "pareto.csv", csv_text(table))
     write_atomic(root / "pareto.svg", pareto_svg(table, title) + "\n")
     write_atomic(root / "pareto.html", pareto_html(table, title))
     return table

@@ -31,7 +31,7 @@ from siting.errors import InfeasibleError, InstanceError, ScenarioError
 from siting.executor import run_all, workers
 from siting.instance.load import INSTANCE_FILE, Instance, load_instance
 from siting.run import build, resolve_scenario
-from siting.runfiles import read_table, write_atomic
+from siting.runfiles import csv_text, read_table, write_atomic
 from siting.scenario import Scenario
 from siting.solve import load_profile, to_highs
 from siting.uncertainty import draw, load_uncertainty, sample_scenario, supply_groups
@@ -154,8 +154,7 @@ def robust(instance: str | Path, out: str | Path, scenario: str | Path | None = 
     root = Path(out)
     for name, table in (("frequency", result.frequency), ("costs", result.costs),
                         ("regret", result.regret), ("regret_matrix", result.matrix)):
-        write_atomic(root / f"{name}.csv", table.to_csv(index=name == "regret_matrix",
-                                                         lineterminator="\n"))
+        write_atomic(root / f"{name}.csv", csv_text(table, index=name == "regret_matrix"))
     return result
 
 

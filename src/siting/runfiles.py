@@ -21,6 +21,12 @@ from siting.solution import Solution
 
 GPKG_STAMP = "1970-01-01T00:00:00.000Z"  # every layer's last_change in solution.gpkg
 FILES = ("solution.json", "facilities.csv", "flows.csv", "regions.csv", "solution.gpkg")
+# A text cell starting with one of these is written with a leading "'", so a spreadsheet shows
+# it as text instead of running it as a formula; a leading "'" is escaped too, so that
+# reading removes exactly one.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+TEXT_COLUMNS = {"id", "name", "province", "tier", "size", "origin", "destination", "stream",
+                "origin_type", "location", "process"}
 
 
 def write_run(solution: Solution, out: str | Path,
@@ -100,9 +106,9 @@ def _write_files(solution: Solution, folder: Path) -> None:
     for col in ("existing", "open"):
         facilities[col] = facilities[col].map({True: "true", False: "false"})
     regions = pd.DataFrame(solution.regions.drop(columns="geometry"))
-    facilities.to_csv(folder / "facilities.csv", index=False, lineterminator="\n")
-    solution.flows.to_csv(folder / "flows.csv", index=False, lineterminator="\n")
-    regions.to_csv(folder / "regions.csv", index=False, lineterminator="\n")
+    (folder / "facilities.csv").write_text(csv_text(facilities), encoding="utf-8")
+    (folder / "flows.csv").write_text(csv_text(solution.flows), encoding="utf-8")
+    (folder / "regions.csv").write_text(csv_text(regions), encoding="utf-8")
     gpkg = folder / "solution.gpkg"
     solution.facilities.to_file(gpkg, layer="facilities", engine="pyogrio")
     flow_lines(solution).to_file(gpkg, layer="flows", engine="pyogrio")
@@ -110,10 +116,29 @@ def _write_files(solution: Solution, folder: Path) -> None:
     with closing(sqlite3.connect(gpkg)) as db, db:  # a fixed stamp: same run, same bytes
         db.execute("UPDATE gpkg_contents SET last_change = ?", (GPKG_STAMP,))
     if solution.timeline is not None:
-        solution.timeline.to_csv(folder / "periods.csv", index=False, lineterminator="\n")
+        (folder / "periods.csv").write_text(csv_text(solution.timeline), encoding="utf-8")
         for year, period in solution.periods.items():
             (folder / "periods" / str(year)).mkdir(parents=True)
             _write_files(period, folder / "periods" / str(year))
+
+
+def csv_text(frame: pd.DataFrame, index: bool = False) -> str:
+    """Return ``frame`` as CSV text, each text cell that a spreadsheet would run escaped."""
+    escaped = frame.copy()
+    for col in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            escaped[col] = frame[col].map(_escape)
+    if index:
+        escaped.index = escaped.index.map(_escape)
+    return escaped.to_csv(index=index, lineterminator="\n")
+
+
+def _escape(value: object) -> object:
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def _unescape(value: str) -> str:
+    return value[1:] if value.startswith("'") else value
 
 
 def _json_default(value: object) -> object:
@@ -153,18 +178,19 @@ def read_meta(run_dir: str | Path) -> dict:
 
 
 def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
-    """One of a run folder's CSV tables, with ids kept as text."""
+    """One of a run folder's CSV tables, with ids kept as text and text cells unescaped."""
     path = Path(run_dir) / f"{name}.csv"
     if not path.is_file():
         raise InputError(path, None, "missing from the run folder")
-    text = {"id", "name", "province", "tier", "size", "origin", "destination", "stream",
-            "origin_type", "location", "process"}
+    text = TEXT_COLUMNS
     frame = pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
                         na_values={c: [""] for c in ("utilisation", "collection_rate",
                                                      "build_year")})
     for col in frame.columns:
         if col in ("existing", "open"):
             frame[col] = frame[col].astype(str).str.lower() == "true"
-        elif col not in text:
+        elif col in text:
+            frame[col] = frame[col].map(_unescape)
+        else:
             frame[col] = frame[col].astype(float)
     return frame

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from siting.errors import InstanceError
-from siting.instance.schema import COORDINATE, Number
+from siting.instance.schema import LAT, LON, Number
 
 WGS84 = "EPSG:4326"
 
@@ -112,8 +112,8 @@ def _points_from_csv(path: Path) -> gpd.GeoDataFrame:
     if missing:
         raise InstanceError(path, f"column {missing[0]!r}",
                             "missing (a CSV layer needs lon and lat)")
-    lon = number_column(table, "lon", path, COORDINATE)
-    lat = number_column(table, "lat", path, COORDINATE)
+    lon = number_column(table, "lon", path, LON)
+    lat = number_column(table, "lat", path, LAT)
     return gpd.GeoDataFrame(table.drop(columns=["lon", "lat"]),
                             geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
 

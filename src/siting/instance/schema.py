@@ -33,13 +33,14 @@ class Number:
     absent: float | None = None
 
 
-COORDINATE = Number(maximum=1e12, minimum=-1e12)  # range-checked later, as geometry
+LON = Number(maximum=180.0, minimum=-180.0)  # CSV layers are in WGS84
+LAT = Number(maximum=90.0, minimum=-90.0)
 SUPPLY = Number(maximum=MAX_TONNES)
 LAYER_NUMBERS: dict[str, dict[str, Number]] = {
     "regions": {"supply": SUPPLY, "supply_<stream>": SUPPLY},
     "sites": {
-        "lon": COORDINATE,
-        "lat": COORDINATE,
+        "lon": LON,
+        "lat": LAT,
         "existing_capacity": Number(MAX_TONNES, absent=0.0),
         "existing_fixed_cost": Number(MAX_AMOUNT, absent=0.0),
         "closure_cost": Number(MAX_AMOUNT, empty=float("nan"), absent=float("nan")),
