@@ -8,18 +8,27 @@ and what was expected.
 
 from __future__ import annotations
 
+import csv
+import json
+import math
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
+import shapely.affinity
 
+from siting.instance import layers, load
+from siting.instance.layers import number_column
+from siting.instance.schema import LAYER_NUMBERS
 from support import ROOT, cli, solve_verified
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -73,8 +82,166 @@ def shapefile_without_dbf(folder: Path) -> None:
     _point_regions_to(folder, "regions.shp")
 
 
+def projected_point_out_of_range(folder: Path) -> None:
+    """A region in Web Mercator far beyond the projection's range (PROJ would clamp it)."""
+    frame = _regions(folder).to_crs("EPSG:3857")
+    frame.loc[2, "geometry"] = shapely.affinity.translate(frame.geometry[2], yoff=1e9)
+    frame.to_file(folder / "regions.geojson", driver="GeoJSON")
+
+
+def _regions_with_supply(folder: Path) -> gpd.GeoDataFrame:
+    """The regions with their supply as supply_<stream> attributes, r2's lfp null."""
+    frame = _regions(folder)
+    supply = pd.read_csv(folder / "supply.csv").pivot(index="region", columns="stream",
+                                                      values="tonnes")
+    for stream in supply.columns:
+        frame[f"supply_{stream}"] = supply[stream].reindex(frame["id"]).to_numpy(dtype=float)
+    frame.loc[1, "supply_lfp"] = None
+    _drop_supply_layer(folder)
+    return frame
+
+
+def _drop_supply_layer(folder: Path) -> None:
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace('supply = "supply.csv"\n', ""))
+
+
+def gpkg_null_supply(folder: Path) -> None:
+    """A GeoPackage region whose supply attribute is NULL."""
+    _regions_with_supply(folder).to_file(folder / "layers.gpkg", layer="regions", driver="GPKG")
+    _point_regions_to(folder, "layers.gpkg", "regions")
+
+
+def shapefile_null_supply(folder: Path) -> None:
+    """A Shapefile region whose supply attribute is null."""
+    _regions_with_supply(folder).to_file(folder / "regions.shp")
+    _point_regions_to(folder, "regions.shp")
+
+
 MAKERS = {f.__name__: f for f in (projected_regions, gpkg_empty_layer, gpkg_missing_layer,
-                                   gpkg_empty_geometry, shapefile_without_dbf)}
+                                   gpkg_empty_geometry, shapefile_without_dbf,
+                                   projected_point_out_of_range, gpkg_null_supply,
+                                   shapefile_null_supply)}
+
+# ---- generated cases: every numeric column of every layer, with every kind of bad value ----
+# Each value as written in a GeoJSON property (a JSON value) and in a CSV cell (text).
+BAD_NUMBERS = {"nan": (math.nan, "NaN"), "inf": (math.inf, "inf"), "-inf": (-math.inf, "-inf"),
+               "null": (None, "null"), "empty": ("", ""), "negative": (-1000, "-1000"),
+               "thousands": ("1,000", "1,000"), "boolean": (True, "true"),
+               "list": ([1000, 2000], None)}
+
+
+def _set_property(folder: Path, column: str, value: object) -> None:
+    """Give every region its supply in regions.geojson (``column``), r2's being ``value``."""
+    data = json.loads((folder / "regions.geojson").read_text())
+    supply = pd.read_csv(folder / "supply.csv").pivot(index="region", columns="stream",
+                                                      values="tonnes")
+    for feature in data["features"]:
+        props = feature["properties"]
+        streams = ["lfp"] if column == "supply" else list(supply.columns)
+        for stream in streams:
+            props["supply" if column == "supply" else f"supply_{stream}"] = float(
+                supply.loc[props["id"], stream])
+        if props["id"] == "r2":
+            props[column] = value
+    (folder / "regions.geojson").write_text(json.dumps(data, allow_nan=True))
+    _drop_supply_layer(folder)
+
+
+def _one_stream(folder: Path) -> None:
+    """Make the base a one-stream (lfp) instance."""
+    toml = folder / "instance.toml"
+    text = toml.read_text()
+    ncm = text[text.index("[streams.ncm]"):text.index("[tiers.collection]")]
+    for old, new in ((ncm, ""), ("{ lfp = 600, ncm = 900 }", "600"),
+                     ("{ lfp = 0.9, ncm = 0.95 }", "0.9")):
+        text = text.replace(old, new)
+    toml.write_text(text)
+    sites = folder / "sites.csv"
+    sites.write_text(sites.read_text().replace("lfp;ncm", "lfp"))
+
+
+def _add_periods(folder: Path) -> None:
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace("[finance]", "[periods]\nyears = [2025]\n"
+                                             "weights = [1]\n\n[finance]"))
+
+
+def _set_cell(folder: Path, name: str, column: str, row: int, value: str,
+              filler: str = "") -> None:
+    """Set a CSV cell (row counted from 1 after the header), adding the column if absent."""
+    path = folder / name
+    rows = list(csv.reader(path.read_text().splitlines()))
+    if column not in rows[0]:
+        rows = [rows[0] + [column]] + [r + [filler] for r in rows[1:]]
+    rows[row][rows[0].index(column)] = value
+    with path.open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+
+
+def _region_cell(column: str) -> Callable[[Path, object], None]:
+    def put(folder: Path, value: object) -> None:
+        if column == "supply":
+            _one_stream(folder)
+        _set_property(folder, column.replace("<stream>", "lfp"), value)
+    return put
+
+
+def _site_cell(column: str, row: int, filler: str = "") -> Callable[[Path, object], None]:
+    def put(folder: Path, value: object) -> None:
+        if column == "closure_cost":
+            _add_periods(folder)
+        _set_cell(folder, "sites.csv", column, row, value, filler)
+    return put
+
+
+def _supply_year(folder: Path, value: object) -> None:
+    _add_periods(folder)
+    _set_cell(folder, "supply.csv", "year", 3, value, filler="2025")
+
+
+# Where each numeric column of LAYER_NUMBERS is broken: (file, what locates the row, writer).
+CELLS = {
+    ("regions", "supply"): ("regions.geojson", "row 2 (id 'r2')", _region_cell("supply")),
+    ("regions", "supply_<stream>"): ("regions.geojson", "row 2 (id 'r2')",
+                                     _region_cell("supply_<stream>")),
+    ("sites", "lon"): ("sites.csv", "row 1 (id 'c1')", _site_cell("lon", 1)),
+    ("sites", "lat"): ("sites.csv", "row 1 (id 'c1')", _site_cell("lat", 1)),
+    ("sites", "existing_capacity"): ("sites.csv", "row 4 (id 'p2')",
+                                     _site_cell("existing_capacity", 4)),
+    ("sites", "existing_fixed_cost"): ("sites.csv", "row 4 (id 'p2')",
+                                       _site_cell("existing_fixed_cost", 4, filler="0")),
+    ("sites", "closure_cost"): ("sites.csv", "row 4 (id 'p2')", _site_cell("closure_cost", 4)),
+    ("sites", "fixed_cost_factor"): ("sites.csv", "row 2 (id 'c2')",
+                                     _site_cell("fixed_cost_factor", 2)),
+    ("sites", "recovery"): ("sites.csv", "row 3 (id 'p1')", _site_cell("recovery", 3)),
+    ("supply", "tonnes"): ("supply.csv", "row 3", lambda f, v: _set_cell(f, "supply.csv",
+                                                                          "tonnes", 3, v)),
+    ("supply", "year"): ("supply.csv", "row 3", _supply_year),
+    ("distances", "km"): ("distances.csv", "row 3", lambda f, v: _set_cell(f, "distances.csv",
+                                                                           "km", 3, v)),
+}
+
+
+def generated_cases() -> list[dict]:
+    """One case per numeric column and bad value; an empty cell only where it means nothing."""
+    cases = []
+    for (layer, column), (name, row, _) in CELLS.items():
+        geojson = name.endswith(".geojson")
+        for kind, (json_value, text) in BAD_NUMBERS.items():
+            value = json_value if geojson else text
+            if value is None and not geojson:
+                continue
+            if LAYER_NUMBERS[layer][column].empty is not None and kind == "empty":
+                continue  # a documented meaning: test_an_empty_cell_takes_its_documented_meaning
+            shown = column.replace("<stream>", "lfp")
+            cases.append({"id": f"{layer}-{column}-{kind}".replace("<stream>", "stream"),
+                          "cell": [layer, column, value],
+                          "expect": [name, f"{row}, column {shown!r}", "expected a finite number"]})
+    return cases
+
+
+GENERATED = generated_cases()
 
 
 def make_case(case: dict, tmp_path: Path) -> tuple[Path, list[str]]:
@@ -90,6 +257,9 @@ def make_case(case: dict, tmp_path: Path) -> tuple[Path, list[str]]:
         (folder / name).write_bytes(text.encode(encoding))
     if "make" in case:
         MAKERS[case["make"]](folder)
+    if "cell" in case:
+        layer, column, value = case["cell"]
+        CELLS[layer, column][2](folder, value)
     options = []
     if "scenario" in case:
         options += ["--scenario", case["scenario"]]
@@ -109,12 +279,13 @@ def assert_one_clear_line(case: dict, output: str) -> str:
 
 
 def test_the_corpus_is_large_and_each_case_is_distinct():
-    ids = [case["id"] for case in CASES]
-    print(f"\n{len(CASES)} bad inputs in {CORPUS / 'cases.toml'}")
+    ids = [case["id"] for case in CASES + GENERATED]
+    print(f"\n{len(CASES)} bad inputs in {CORPUS / 'cases.toml'}, {len(GENERATED)} generated "
+          f"(every numeric column of every layer): {len(ids)} in all")
     assert len(ids) == len(set(ids))
     assert len(CASES) >= 50
-    keys = {"id", "replace", "write", "encoding", "make", "scenario", "solver", "expect"}
-    for case in CASES:
+    keys = {"id", "replace", "write", "encoding", "make", "scenario", "solver", "expect", "cell"}
+    for case in CASES + GENERATED:
         assert set(case) <= keys, case["id"]
         assert re.search(r"\.(toml|csv|geojson|gpkg|shp)\b", case["expect"][0]), case["id"]
     assert set(MAKERS) <= {case.get("make") for case in CASES}
@@ -126,7 +297,44 @@ def test_the_base_of_the_corpus_is_valid(tmp_path):
     solve_verified(BASE, tmp_path / "run", "--scenario", "mandate")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+def test_every_numeric_column_of_every_layer_has_every_bad_value(tmp_path, monkeypatch):
+    """The columns are those of the loader's table LAYER_NUMBERS, and the loader reads none
+    outside it: every number it reads from the base and its variants is recorded."""
+    columns = {(layer, column) for layer, numbers in LAYER_NUMBERS.items() for column in numbers}
+    assert set(CELLS) == columns
+    specs = {column: spec for numbers in LAYER_NUMBERS.values()
+             for column, spec in numbers.items()}
+    read = []
+
+    def recording(frame, column, path, spec):
+        read.append((column, spec))
+        return number_column(frame, column, path, spec)
+
+    monkeypatch.setattr(load, "number_column", recording)
+    monkeypatch.setattr(layers, "number_column", recording)
+    variants = {"base": None, "supply": (("regions", "supply"), 2400.0),
+                "streams": (("regions", "supply_<stream>"), 2400.0),
+                "year": (("supply", "year"), "2025")}
+    for name, change in variants.items():
+        folder = tmp_path / name
+        shutil.copytree(BASE, folder)
+        if change:
+            CELLS[change[0]][2](folder, change[1])
+        load.load_instance(folder)
+    for column, spec in read:
+        key = column if column in specs else "supply_<stream>"
+        assert specs[key] == spec, column
+    assert {c for c, _ in read} | {"supply_<stream>"} >= set(specs)
+    for layer, column in columns:
+        tried = {case["id"].removeprefix(f"{layer}-{column}-".replace("<stream>", "stream"))
+                 for case in GENERATED if case["cell"][:2] == [layer, column]}
+        needed = {"nan", "inf", "-inf", "null", "negative", "thousands", "boolean"}
+        if LAYER_NUMBERS[layer][column].empty is None:
+            needed.add("empty")
+        assert needed <= tried, (layer, column, needed - tried)
+
+
+@pytest.mark.parametrize("case", CASES + GENERATED, ids=[case["id"] for case in CASES + GENERATED])
 def test_bad_input_is_one_clear_line_exit_2_and_writes_nothing(case, tmp_path):
     folder, options = make_case(case, tmp_path)
     out = tmp_path / "run"
