@@ -6,7 +6,8 @@ import argparse
 
 from benchmarks import common, report
 
-SECTIONS = ("orlib", "overhead", "scaling", "local_search", "horizon", "pmedian", "robust")
+SECTIONS = ("orlib", "overhead", "scaling", "local_search", "horizon", "pmedian", "robust",
+            "model_memory")
 
 
 def main() -> None:
@@ -41,6 +42,9 @@ def main() -> None:
         elif section == "robust":
             from benchmarks.robust import run
             common.save("robust", run())
+        elif section == "model_memory":
+            from benchmarks.model_memory import run
+            common.save("model_memory", run())
         else:
             parser.error(f"unknown section {section!r}; expected {SECTIONS}")
         report.write()

@@ -15,7 +15,7 @@ def render() -> str:
              f"HiGHS {m['highs']}, Pyomo {m['pyomo']}, numpy {m['numpy']}, scipy {m['scipy']}, "
              f"siting {m['siting']}. HiGHS runs on 1 thread (`threads = 1`).", "",
              f"Reproduce: `{COMMAND}` (sections: `orlib`, `overhead`, `scaling`, "
-             "`local_search`, `horizon`, `pmedian`, `robust`; each stores JSON in "
+             "`local_search`, `horizon`, `pmedian`, `robust`, `model_memory`; each stores JSON in "
              "`benchmarks/results/`, and this file is re-rendered).", "",
              "The machine is shared with other work while these ran, so times vary by tens of "
              "percent between runs; every ratio compares runs made in the same session.", ""]
@@ -24,7 +24,8 @@ def render() -> str:
                            ("Local search on the MIP start", _local_search),
                            ("Planning horizon: one period against six", _horizon),
                            ("p-median beside spopt", _pmedian),
-                           ("Robust siting on a Dask cluster", _robust)):
+                           ("Robust siting on a Dask cluster", _robust),
+                           ("Model memory against its estimate", _model_memory)):
         body = section()
         if body:
             lines += [f"## {title}", "", *body, ""]
@@ -240,6 +241,20 @@ def _robust() -> list[str]:
             f"Speed-up from one worker to two: **{r['speedup']:.2f}x**; the two runs' tables "
             f"are identical: **{'yes' if r['identical'] else 'NO'}**; every sample verified: "
             f"**{'yes' if r['verified'] else 'NO'}**. Reproduce: `python -m benchmarks robust`."]
+
+
+def _model_memory() -> list[str]:
+    rows = load("model_memory")
+    if not rows:
+        return []
+    lines = ["Peak memory added by network, model and HiGHS hand-off, against the estimate "
+             "that refuses an instance too large for the free memory (`siting.instance.size`).",
+             "", "| regions x sites | nearest | flows in model | estimate MB | measured MB | "
+             "measured / estimate |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['regions']}x{r['sites']} | {r['nearest'] or '-'} | {r['model_flows']:,} | "
+              f"{r['estimate_mb']:.0f} | {r['measured_mb']:.0f} | "
+              f"{r['measured_mb'] / r['estimate_mb']:.2f} |" for r in rows]
+    return lines
 
 
 def write() -> None:

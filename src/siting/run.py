@@ -17,6 +17,7 @@ from siting.heuristic import builds_start, greedy_builds
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
 from siting.instance.prune import Pruned, binding_regions, prune_nearest, pruning_check
+from siting.instance.size import check_fits_memory
 from siting.lagrangian import LagrangianResult, lagrangian_bound, not_applicable
 from siting.local_search import improve
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
@@ -90,6 +91,7 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
         instance = load_instance(instance)
     scenario = resolve_scenario(instance.path, scenario)
     profile = solver if isinstance(solver, SolverProfile) else load_profile(solver)
+    check_fits_memory(instance, profile.nearest_sites)
     t1 = time.perf_counter()
     if instance.spec.periods is not None:
         from siting.horizon import solve_horizon  # imported here: it builds on this module
@@ -159,7 +161,8 @@ def run_meta(instance: Instance, scenario: Scenario, profile: SolverProfile,
     return {
         "siting_version": version("siting"),
         "instance": {"name": instance.name, "path": str(instance.path), "hash": instance.hash,
-                     "currency": instance.spec.instance.currency},
+                     "currency": instance.spec.instance.currency,
+                     "empty_cells": instance.empty_cells},
         "scenario": scenario.describe(),
         "solver": profile.model_dump(mode="json"),
         "versions": versions(),
