@@ -36,7 +36,8 @@ BASE = CORPUS / "base"
 CASES = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))["case"]
 # Run through a real interpreter too, to prove that no traceback reaches stderr.
 SUBPROCESS = {"instance-toml-broken", "regions-projected-as-lonlat", "sites-not-utf8",
-              "scenario-extends-missing", "solver-wrong-type", "gpkg-empty-layer"}
+              "scenario-extends-missing", "solver-wrong-type", "gpkg-empty-layer",
+              "regions-supply_stream-list"}
 
 
 def _regions(folder: Path) -> gpd.GeoDataFrame:
