@@ -165,8 +165,9 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
         for var, value in zip(columns, values, strict=True):
             var.set_value(value, skip_validation=True)
         result.objective = float(highs.getLp().offset_ if empty else info.objective_function_value)
-        result.best_bound = float(info.mip_dual_bound) if is_mip else result.objective
-        result.mip_gap = gap(result.objective, result.best_bound)
+        bound = float(info.mip_dual_bound) if is_mip else result.objective
+        if np.isfinite(bound):  # a limit can stop HiGHS before it has any bound (-inf)
+            result.best_bound, result.mip_gap = bound, gap(result.objective, bound)
         if not is_mip:
             result.duals = _duals(highs, form)
     return result

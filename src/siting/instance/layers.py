@@ -79,7 +79,7 @@ def _with_json_properties(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFra
         properties = [feature.get("properties") or {} for feature in features]
     except (ValueError, KeyError, TypeError, AttributeError):
         return frame  # GDAL read a variant (a lone Feature, GeoJSON sequence): keep its values
-    if len(properties) != len(frame):
+    if len(properties) != len(frame) or not all(isinstance(p, dict) for p in properties):
         return frame
     written = set().union(*properties)
     columns = [c for c in frame.columns if c in written and c != frame.geometry.name]
@@ -97,7 +97,7 @@ def _to_wgs84(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     given = shapely.get_coordinates(frame.geometry.values)
     back = shapely.get_coordinates(wgs84.to_crs(frame.crs).geometry.values)
     parts = shapely.get_num_coordinates(frame.geometry.values)
-    off = ~np.isclose(given, back, rtol=1e-6, atol=1e-3).all(axis=1)
+    off = ~np.isclose(given, back, rtol=1e-6, atol=1e-3, equal_nan=True).all(axis=1)
     if off.any():
         i = int(np.searchsorted(np.cumsum(parts), int(np.argmax(off)), side="right"))
         raise InstanceError(path, _row(frame, i),
