@@ -8,11 +8,20 @@ run, and the messages of solver limits and of a model too large for the machine.
 from __future__ import annotations
 
 import csv
+import importlib
+import math
+import pkgutil
 import shutil
 from pathlib import Path
 
+import pydantic
 import pytest
 
+import siting.model.policies
+import siting.scenario
+import siting.solve
+import siting.uncertainty
+from siting.inputs import Strict, takes_numbers, validation_error
 from siting.instance import size
 from siting.instance.load import load_instance
 from siting.instance.network import build_network, recovery_rates
@@ -157,3 +166,32 @@ def test_pruning_shrinks_the_estimate(tmp_path):
     full, pruned = size.estimate_size(instance), size.estimate_size(instance, nearest_sites=1)
     assert pruned.model_flows < full.model_flows
     assert pruned.bytes < full.bytes
+
+
+def _schemas() -> list[type[Strict]]:
+    """Every TOML schema: the subclasses of Strict in the package (policies included)."""
+    for module in pkgutil.iter_modules(siting.model.policies.__path__):
+        importlib.import_module(f"siting.model.policies.{module.name}")
+    found, todo = set(), [Strict]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.add(sub)
+            todo.append(sub)
+    return sorted(found, key=lambda c: c.__qualname__)
+
+
+def test_every_numeric_field_of_every_toml_schema_refuses_nan_infinities_and_booleans():
+    """Derived from the schemas: each int or float field, given NaN, +-inf or a boolean, is
+    an error located at that field (TOML has no null or empty number)."""
+    fields = [(cls, name) for cls in _schemas() for name, info in cls.model_fields.items()
+              if takes_numbers(info.annotation)]
+    print(f"\n{len(fields)} numeric fields in {len(_schemas())} TOML schemas")
+    assert len(fields) > 40
+    for cls, name in fields:
+        for value in (math.nan, math.inf, -math.inf, True):
+            with pytest.raises(pydantic.ValidationError) as caught:
+                cls.model_validate({name: value})
+            line = str(validation_error(Path("x.toml"), caught.value))
+            located = [err for err in caught.value.errors()
+                       if err["loc"][:1] == (name,) or err.get("ctx", {}).get("key") == name]
+            assert located, (cls.__name__, name, value, line)

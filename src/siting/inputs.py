@@ -38,7 +38,7 @@ class Strict(BaseModel):
         if isinstance(data, dict):
             for key, value in data.items():
                 where = _boolean_at(value)
-                if where is not None and key in cls.model_fields and _numeric(
+                if where is not None and key in cls.model_fields and takes_numbers(
                         cls.model_fields[key].annotation):
                     raise PydanticCustomError("boolean_number", "expected a number, got a boolean",
                                               {"key": f"{key}{where}"})
@@ -54,7 +54,7 @@ def _boolean_at(value: object) -> str | None:
     return next((f".{k}" for k, v in items if isinstance(v, bool)), None)
 
 
-def _numeric(annotation: object) -> bool:
+def takes_numbers(annotation: object) -> bool:
     """Tell whether a field's type takes numbers but not booleans.
 
     Numbers directly or in a list or table count; nested schemas check their own fields.
