@@ -95,7 +95,8 @@ def solver_text(run: Run) -> str:
 def title_panel(title: str, runs: Sequence[tuple[str, Run]]) -> Panel:
     """Return the title panel: a title and a KPI table with one column per run.
 
-    With two runs a third column shows the change from the first to the second.
+    With two runs a third column shows the change from the first to the second; with more,
+    each later run's cell shows its change from the first in brackets.
     """
     columns = [kpis(run) for _, run in runs]
     heads = "".join(f"<th>{escape(head)}</th>" for head, _ in runs)
@@ -104,9 +105,13 @@ def title_panel(title: str, runs: Sequence[tuple[str, Run]]) -> Panel:
     body = f"<tr><th></th>{heads}</tr>" if any(head for head, _ in runs) else ""
     for i, first in enumerate(columns[0]):
         row = [column[i] for column in columns]
-        cells = "".join(f"<td>{escape(k.text)}</td>" for k in row)
+        texts = [k.text for k in row]
         if len(runs) == 2:
-            cells += f"<td>{escape(change(row[0], row[1]))}</td>"
+            texts.append(change(row[0], row[1]))
+        elif len(runs) > 2:
+            texts[1:] = [f"{k.text} ({change(row[0], k)})" if change(row[0], k) else k.text
+                         for k in row[1:]]
+        cells = "".join(f"<td>{escape(text)}</td>" for text in texts)
         body += f"<tr><th>{escape(first.label)}</th>{cells}</tr>"
     notes = "".join(f"<div class='siting-status siting-{_status_class(run)}'>"
                     f"{escape(f'{head}: ' if head else '')}{escape(_status_note(run))}</div>"

@@ -1,4 +1,4 @@
-"""The page around the layers: base map, tiles, Leaflet (linked or inlined), styles, writing."""
+"""The page around the layers: base map, tiles, Leaflet (inlined or linked), styles, writing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from html import escape
 from pathlib import Path
 
 import folium
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from folium.template import Template
 
 from siting.errors import SitingError
 from siting.render import assets
@@ -24,6 +25,8 @@ TILES = {  # name: (URL template, attribution)
 }
 FIT_PADDING_TOP_LEFT = (30, 200)  # pixels kept clear of the title panel and layer control
 FIT_PADDING_BOTTOM_RIGHT = (260, 30)  # ... and of the legend
+TILE_NOTICE = ("The base map cannot load (no network?): the map shows the instance's own "
+               "regions and sites only.")
 REMOTE_LINK = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//",
                          re.IGNORECASE)
 
@@ -48,6 +51,21 @@ var siting = {
                 layer.bindPopup(feature.properties.pop, {maxWidth: 420});
             }
         });
+    },
+    tileNotice: function (map, text) {
+        map.eachLayer(function (layer) {
+            if (!(layer instanceof L.TileLayer)) { return; }
+            layer.once("tileerror", function () {
+                var notice = L.control({position: "topright"});
+                notice.onAdd = function () {
+                    var div = L.DomUtil.create("div", "siting-panel siting-notice");
+                    div.setAttribute("role", "status");
+                    div.textContent = text;
+                    return div;
+                };
+                notice.addTo(map);
+            });
+        });
     }
 };
 """
@@ -66,7 +84,8 @@ STYLE = """
 .siting-kpis th:first-child { text-align: left; font-weight: 600; }
 .siting-kpis { border-top: 1px solid #ccc; }
 .siting-status { padding: 2px 6px; margin-bottom: 5px; border-radius: 3px; font-weight: 600; }
-.siting-warn { background: #fff3cd; } .siting-bad { background: #f8d7da; }
+.siting-warn, .siting-notice { background: #fff3cd; } .siting-bad { background: #f8d7da; }
+.siting-notice { max-width: 260px; font-weight: 600; }
 .siting-legend { max-width: 230px; max-height: max(180px, calc(100vh - 330px)); }
 .siting-legend summary { cursor: pointer; font-weight: 600; }
 .siting-row { display: flex; align-items: center; gap: 6px; margin: 1px 0; }
@@ -101,30 +120,48 @@ class MapError(SitingError):
 
 
 def new_map(title: str, bounds: Sequence[float], tiles: str, attribution: str | None,
-            offline: bool) -> folium.Map:
+            cdn: bool = False) -> folium.Map:
     """Return an empty map fitted to ``bounds`` (west, south, east, north), with its page.
 
-    ``offline`` inlines Leaflet and leaves tiles out; otherwise Leaflet comes from its CDN.
+    Leaflet is inlined (the page needs no network) unless ``cdn`` links it on its CDN. When
+    a tile of the base map cannot load, the page says so in a notice; the layers drawn on
+    top (the instance's own regions and sites) need no tiles.
     """
-    layer = None if offline else tile_layer(tiles, attribution)
-    leaflet = assets.leaflet_inline() if offline else None
-    m = folium.Map(tiles=layer, control_scale=True, zoom_control="bottomleft")
+    m = folium.Map(tiles=tile_layer(tiles, attribution), control_scale=True,
+                   zoom_control="bottomleft")
     m.get_root().title = escape(title)
-    if leaflet is None:
+    if cdn:
         m.default_js, m.default_css = assets.leaflet_links()
     else:
+        leaflet = assets.leaflet_inline()
         m.default_js, m.default_css = [], []
         m.get_root().header.add_child(Element(f"<style>{leaflet.css}</style>"
                                               f"<script>{leaflet.js}</script>"), name="leaflet")
     m.get_root().header.add_child(Element(f"<style>{STYLE}</style><script>{SCRIPT}</script>"),
                                   name="siting")
     m.get_root().html.add_child(Element(HATCH), name="siting_hatch")
+    m.add_child(TileNotice())
     for pane, z_index in PANES.items():
         m.add_child(folium.map.CustomPane(pane, z_index=z_index))
     west, south, east, north = bounds
     m.fit_bounds([[south, west], [north, east]], padding_top_left=FIT_PADDING_TOP_LEFT,
                  padding_bottom_right=FIT_PADDING_BOTTOM_RIGHT)
     return m
+
+
+class TileNotice(MacroElement):
+    """Show a notice on the map when a tile of its base map cannot load."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        siting.tileNotice({{ this._parent.get_name() }}, {{ this.text|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "TileNotice"
+        self.text = TILE_NOTICE
 
 
 def tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer | None:
@@ -173,19 +210,19 @@ def number_elements(root: Element) -> None:
         stack.extend(reversed(children))
 
 
-def write_page(m: folium.Map, out: Path, offline: bool) -> Path:
+def write_page(m: folium.Map, out: Path, cdn: bool = False) -> Path:
     """Render the page and write it atomically (temporary file, then rename).
 
     Raises
     ------
     MapError
-        If an offline page would still load a script or style from the network.
+        If a page without ``cdn`` would still load a script or style from the network.
     """
     root = m.get_root()
     number_elements(root)
     html = root.render()
-    if offline and REMOTE_LINK.search(html):
-        raise MapError(f"{out}: the offline map still links {REMOTE_LINK.search(html)[0]}")
+    if not cdn and REMOTE_LINK.search(html):
+        raise MapError(f"{out}: the self-contained map still links {REMOTE_LINK.search(html)[0]}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     return write_atomic(out, html)
