@@ -166,6 +166,12 @@ def gap_symbol(radius: float, outline: str = style.GAP_RED) -> str:
             f'stroke-width="2"/></svg>')
 
 
+def nothing_symbol() -> str:
+    """Return an inline SVG of the grey hatch of a province that collects nothing."""
+    return ('<svg width="34" height="16"><rect x="1" y="1" width="32" height="14" '
+            'fill="url(#siting-nothing)" stroke="#666666"/></svg>')
+
+
 def facility_entries(run: Run, scales: Scales) -> list[str]:
     """Return legend entries of facility symbols: size samples, tier shapes, outlines."""
     shapes = tier_shapes(run.tiers)
@@ -190,7 +196,8 @@ def flow_width_entries(scales: Scales, colour: str = "#555555") -> list[str]:
 
 def legend_panel(sections: Sequence[tuple[str, Sequence[str]]]) -> Panel:
     """Return the legend panel from (heading, entries) sections; empty sections are left out."""
-    html = "".join(f"<h4>{escape(heading)}</h4>{''.join(entries)}"
-                   for heading, entries in sections if entries)
-    return Panel(f"<details open><summary>Legend</summary>{html}</details>", "bottomright",
+    html = "".join(f"<div class='siting-section'><h4>{escape(heading)}</h4>"
+                   f"{''.join(entries)}</div>" for heading, entries in sections if entries)
+    return Panel(f"<details open><summary>Legend</summary><div class='siting-sections'>{html}"
+                 "</div></details>", "bottomright",
                  "siting-legend")

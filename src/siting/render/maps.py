@@ -17,7 +17,7 @@ from siting.render import layers as ly
 from siting.render import legend as lg
 from siting.render import style
 from siting.render.page import MapError, add_layers, new_map, write_page
-from siting.render.run import Run, load_run
+from siting.render.run import Run, load_run, provinces
 
 
 def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
@@ -62,8 +62,8 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
     opened = run.facilities[run.facilities["open"]]
     add_layers(m, [
         ly.FeatureLayer("Supply regions: collection rate", ly.region_features(
-            run, [style.COLLECTION_RAMP(r) for r in run.regions["collection_rate"]], scales),
-            "region"),
+            run, [style.COLLECTION_RAMP(r) for r in run.regions["collection_rate"]], scales,
+            mark_nothing=True), "region"),
         ly.FeatureLayer("Flows by stream", ly.flow_features(
             run, [streams.get(s, "#555555") for s in run.flows["stream"]], scales), "flow"),
         ly.FeatureLayer("Collection gap: uncollected tonnes", ly.gap_features(run, scales),
@@ -77,7 +77,8 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
     m.add_child(lg.title_panel(_title(run), [("", run)]))
     m.add_child(lg.legend_panel([
         ("Supply regions", [lg.ramp_bar("collection rate", style.COLLECTION_RAMP, "0 %",
-                                        "100 %"), *_supply_entries(run, scales)]),
+                                        "100 %"), *_nothing_entries(run),
+                            *_supply_entries(run, scales)]),
         ("Collection gap", _gap_entries(scales, [("uncollected", style.GAP_RED)])),
         ("Opened facilities", [lg.ramp_bar("utilisation", style.UTILISATION_RAMP, "0 %",
                                            "100 %"), *lg.facility_entries(run, scales)]),
@@ -202,6 +203,14 @@ def _supply_entries(run: Run, scales: ly.Scales) -> list[str]:
                           f"{style.tonnes(scales.supply)}/yr supply (area)")]
 
 
+def _nothing_entries(run: Run) -> list[str]:
+    nothing = provinces(run.regions)["collects_nothing"]
+    if not nothing.any():
+        return []
+    return [lg.symbol_row(lg.nothing_symbol(), f"province collects nothing ({nothing.sum()} "
+                          f"of {len(nothing)})")]
+
+
 def _gap_entries(scales: ly.Scales, outlines: Sequence[tuple[str, str]]) -> list[str]:
     if scales.uncollected <= ly.GAP_TOLERANCE_T:
         return ["<div class='siting-entry'>none: every tonne is collected</div>"]
@@ -263,8 +272,9 @@ def _paired_facility_popups(runs: dict[str, Run], ids: pd.Series) -> list[str]:
 
 def _paired_region_popups(runs: dict[str, Run]) -> list[str]:
     a, *_ = runs.values()
-    tables = [(key, run, {row["id"]: row for row in ly.records(run.regions)})
-              for key, run in runs.items()]
-    return ["".join(ly.region_popup(table[row["id"]], run.stream_labels, f"{key.upper()} · ")
-                    for key, run, table in tables if row["id"] in table)
+    tables = [(key, run, {row["id"]: row for row in ly.records(run.regions)},
+               provinces(run.regions)) for key, run in runs.items()]
+    return ["".join(ly.region_popup(table[row["id"]], run.stream_labels, by_province,
+                                    f"{key.upper()} · ")
+                    for key, run, table, by_province in tables if row["id"] in table)
             for row in ly.records(a.regions)]

@@ -31,8 +31,9 @@ REMOTE_LINK = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:
                          re.IGNORECASE)
 
 SCRIPT = """
+var FAR_ZOOM = 4, NEAR_ZOOM = 6;  // smaller symbols at or below, all labels at or above
 var siting = {
-    layer: function (data, pane, className, base) {
+    layer: function (data, pane, className, base, pointPane) {
         function look(feature) { return L.extend({}, base, feature.properties.style); }
         return L.geoJSON(data, {
             pane: pane, className: className, style: look,
@@ -43,14 +44,23 @@ var siting = {
                         className: className, html: icon.html, iconSize: [icon.size, icon.size]
                     })});
                 }
-                return L.circleMarker(latlng,
-                                      L.extend({pane: pane, className: className}, look(feature)));
+                return L.circleMarker(latlng, L.extend({pane: pointPane, className: className},
+                                                       look(feature)));
             },
             onEachFeature: function (feature, layer) {
                 layer.bindTooltip(feature.properties.tip, {sticky: true});
                 layer.bindPopup(feature.properties.pop, {maxWidth: 420});
             }
         });
+    },
+    zoomClasses: function (map) {
+        function mark() {
+            var zoom = map.getZoom(), box = map.getContainer().classList;
+            box.toggle("siting-far", zoom <= FAR_ZOOM);
+            box.toggle("siting-near", zoom >= NEAR_ZOOM);
+        }
+        map.on("zoomend", mark);
+        mark();
     },
     tileNotice: function (map, text) {
         map.eachLayer(function (layer) {
@@ -86,7 +96,16 @@ STYLE = """
 .siting-status { padding: 2px 6px; margin-bottom: 5px; border-radius: 3px; font-weight: 600; }
 .siting-warn, .siting-notice { background: #fff3cd; } .siting-bad { background: #f8d7da; }
 .siting-notice { max-width: 260px; font-weight: 600; }
-.siting-legend { max-width: 230px; max-height: max(180px, calc(100vh - 330px)); }
+.siting-legend { max-height: calc(100vh - 240px); }
+.siting-sections { display: grid; grid-template-columns: repeat(2, 230px); column-gap: 14px; }
+@media (max-width: 900px) { .siting-sections { grid-template-columns: 230px; } }
+.siting-section h4 { margin-top: 0; }
+.siting-label { position: absolute; left: 100%; top: 50%; transform: translateY(-50%);
+  margin-left: 3px; white-space: nowrap; font: 600 11px/1 system-ui, sans-serif; color: #222;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
+.siting-far .siting-facility svg { transform: scale(0.7); }
+.siting-label-existing { display: none; }
+.siting-near .siting-label-existing { display: block; }
 .siting-legend summary { cursor: pointer; font-weight: 600; }
 .siting-row { display: flex; align-items: center; gap: 6px; margin: 1px 0; }
 .siting-sym { display: inline-flex; justify-content: center; min-width: 40px; }
@@ -99,9 +118,6 @@ STYLE = """
   white-space: pre; }
 .siting-pop td { text-align: right; white-space: nowrap; }
 path.siting-gap, .siting-gap-sample { fill: url(#siting-hatch); fill-opacity: 1; }
-path.siting-gap { animation: siting-pulse 1.8s ease-in-out infinite; }
-@keyframes siting-pulse { 50% { stroke-width: 8px; stroke-opacity: 0.35; } }
-@media (prefers-reduced-motion: reduce) { path.siting-gap { animation: none; } }
 """
 
 HATCH = """
@@ -109,6 +125,9 @@ HATCH = """
 <pattern id="siting-hatch" patternUnits="userSpaceOnUse" width="6" height="6"
  patternTransform="rotate(45)"><rect width="6" height="6" fill="#d7191c" fill-opacity="0.2"/>
 <line x1="1.5" y1="0" x2="1.5" y2="6" stroke="#d7191c" stroke-width="2.5"/></pattern>
+<pattern id="siting-nothing" patternUnits="userSpaceOnUse" width="8" height="8"
+ patternTransform="rotate(-45)"><rect width="8" height="8" fill="#d9d9d9"/>
+<line x1="2" y1="0" x2="2" y2="8" stroke="#525252" stroke-width="2"/></pattern>
 </defs></svg>
 """
 
@@ -150,11 +169,16 @@ def new_map(title: str, bounds: Sequence[float], tiles: str, attribution: str | 
 
 
 class TileNotice(MacroElement):
-    """Show a notice on the map when a tile of its base map cannot load."""
+    """Show a notice when a tile of the base map cannot load; mark the zoom level's classes.
+
+    At a country's zoom (``siting-far``) facility symbols shrink; close up
+    (``siting-near``) every opened site is labelled, not only the new ones.
+    """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         siting.tileNotice({{ this._parent.get_name() }}, {{ this.text|tojson }});
+        siting.zoomClasses({{ this._parent.get_name() }});
         {% endmacro %}
     """)
 
