@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from maptools import CHROMIUM, CHROMIUM_ARGS, DATA, Opened, cli, solve
+from maptools import CHROMIUM, CHROMIUM_ARGS, DATA, INSTANCES, Opened, cli, solve
 
 from siting.render.maps import render_comparison, render_map
 
@@ -64,3 +64,10 @@ def big_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cli("generate", str(root / "instance"), "--regions", "3000", "--sites", "8", "--streams",
         "1", "--seed", "1")
     return solve(root / "instance", root / "run", "--solver", "highs-quick")
+
+
+@pytest.fixture(scope="session")
+def china(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped China 2028 instance under budget-cap (11 provinces collect nothing)."""
+    return solve(INSTANCES / "china-2028", tmp_path_factory.mktemp("china") / "budget-cap",
+                 "--scenario", "budget-cap", "--solver", "highs-quick")

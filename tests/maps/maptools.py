@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from siting.cli import app
 
 DATA = Path(__file__).parent / "data"
+INSTANCES = Path(__file__).parents[2] / "instances"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",

@@ -6,6 +6,7 @@ must show its own regions and sites, and say that the base map is missing.
 
 from __future__ import annotations
 
+import pandas as pd
 from maptools import SCRIPT_NAME, counts
 
 LEAFLET_MAP = "() => Object.values(window).some(v => v instanceof L.Map)"
@@ -93,4 +94,37 @@ def test_with_no_network_the_regions_show_and_the_page_says_the_base_map_is_miss
     assert box["width"] > 20
     assert box["height"] > 20
     opened.screenshot("no-network.png")
+    assert_clean(opened)
+
+
+def test_china_map_fits_1400x900_and_marks_provinces_that_collect_nothing(china, open_map):
+    opened = open_map(china / "map.html")  # written by solve, as a planner gets it
+    legend = opened.page.locator(".siting-legend")
+    box = legend.bounding_box()
+    assert box["y"] >= 0
+    assert box["y"] + box["height"] <= 900
+    assert legend.evaluate("e => e.scrollHeight <= e.clientHeight")  # nothing hidden
+    regions = pd.read_csv(china / "regions.csv")
+    collected = regions.groupby("province")["collected"].sum()
+    nothing = set(collected[collected <= 1e-6].index)
+    assert len(nothing) > 0
+    hatched = opened.page.locator("path.siting-region[fill='url(#siting-nothing)']")
+    assert hatched.count() == regions["province"].isin(nothing).sum()
+    assert f"province collects nothing ({len(nothing)} of" in legend.inner_text()
+    hatched.first.click(force=True)
+    popup = opened.page.locator(".leaflet-popup-content").last
+    assert "collects nothing" in popup.inner_text()
+    facilities = pd.read_csv(china / "facilities.csv")
+    new = facilities[facilities["open"] & ~facilities["existing"]]
+    labels = opened.page.locator(".siting-label-new")
+    assert sorted(labels.all_inner_texts()) == sorted(new["name"])
+    assert all(label.is_visible() for label in labels.all())
+    assert opened.page.locator(".siting-label-existing").first.is_hidden()  # until close up
+    z = opened.page.evaluate("() => Object.fromEntries([...document.querySelectorAll("
+                             "'.leaflet-pane')].map(p => [p.className, +getComputedStyle(p)"
+                             ".zIndex]))")
+    order = [z[f"leaflet-pane leaflet-siting-{pane}-pane"] for pane in (
+        "regions", "candidates", "region-points", "gap", "flows", "facilities")]
+    assert order == sorted(order)
+    opened.screenshot("china-budget-cap.png")
     assert_clean(opened)
