@@ -55,7 +55,24 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
         If Leaflet's installed package is incomplete.
     """
     run = load_run(run_dir)
-    scales = ly.Scales.of([run])
+    return draw_map(run, ly.Scales.of([run]), Path(out) if out else run.path / "map.html",
+                    tiles, cdn, attribution)
+
+
+def render_maps(run_dirs: Sequence[Path]) -> list[Path]:
+    """Draw the ``map.html`` of each run folder, all on one colour and size scale.
+
+    Symbol sizes and legends then mean the same on every map (e.g. the scenarios of a
+    bench); other options are :func:`render_map`'s defaults.
+    """
+    runs = [load_run(path) for path in run_dirs]
+    scales = ly.Scales.of(runs)
+    return [draw_map(run, scales, run.path / "map.html") for run in runs]
+
+
+def draw_map(run: Run, scales: ly.Scales, out: Path, tiles: str = "cartodb", cdn: bool = False,
+             attribution: str | None = None) -> Path:
+    """Draw the map of ``run`` with symbols sized on ``scales``; see :func:`render_map`."""
     m = new_map(_title(run), bounds([run]), tiles, attribution, cdn)
     streams = {s: style.STREAM_COLOURS[i % len(style.STREAM_COLOURS)]
                for i, s in enumerate(run.stream_labels)}
@@ -86,7 +103,7 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
                      for s, label in run.stream_labels.items()),
                    *lg.flow_width_entries(scales)]),
     ]))
-    return write_page(m, Path(out) if out else run.path / "map.html", cdn)
+    return write_page(m, out, cdn)
 
 
 def render_comparison(run_dirs: Sequence[Path], out: Path, tiles: str = "cartodb",
