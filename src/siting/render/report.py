@@ -260,7 +260,7 @@ def delta_chart(title: str, labels: Sequence[str], changes: Sequence[float], uni
     def offset(change: float) -> float:
         return half * math.log1p(abs(change)) / math.log1p(reach)
 
-    for tick in sorted({t for t in (1, 10, 100, 1000) if t < reach} | {reach}):
+    for tick in sorted({t for t in (10, 100, 1000) if t <= reach / 4} | {reach}):
         for sign, mark in ((1, "+"), (-1, "−")):
             x = zero + sign * offset(tick)
             parts.append(f'<line x1="{x:.1f}" y1="{top - 2}" x2="{x:.1f}" y2="{height - 16}" '
@@ -279,9 +279,9 @@ def delta_chart(title: str, labels: Sequence[str], changes: Sequence[float], uni
         x = zero if change >= 0 else zero - width
         parts.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{width:.1f}" height="{step - 6}" '
                      f'fill="{BAR}"/>')
-        text = _signed(change, lambda v: f"{v:.2g} {unit}" if v < 10 else f"{v:,.0f} {unit}")
+        text = _signed(change, lambda v: f"{v:.1f} {unit}" if v < 10 else f"{v:,.0f} {unit}")
         parts.append(f'<text x="{zero + half + 4}" y="{y + 13}" font-size="12">'
-                     f"{html.escape(text or '±0')}</text>")
+                     f"{html.escape(text)}</text>")
     parts.append("</svg>")
     return "".join(parts)
 
@@ -360,14 +360,21 @@ def cost_rate_chart(rates: Sequence[float], costs: Sequence[float], labels: Sequ
         points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in corners)
         parts.append(f'<polyline class="step" points="{points}" fill="none" stroke="{BAR}" '
                      'stroke-width="2"/>')
+    merged: dict[tuple[float, float], list[str]] = {}
+    for x, y, label in zip(xs, ys, labels, strict=True):  # runs at one point share a label
+        merged.setdefault((round(px(x) / 8), round(py(y) / 8)), []).append(label)  # 8 px
+    shown = {key: ", ".join(names) for key, names in merged.items()}
     for x, y, label in zip(xs, ys, labels, strict=True):
         tip = f"{label}: " if label else ""
         parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" fill="{BAR}"><title>'
                      f"{html.escape(tip + percent(x))}: {html.escape(money(y, currency))}"
                      "</title></circle>")
-        if label:
-            parts.append(f'<text x="{px(x) + 6:.1f}" y="{py(y) - 6:.1f}" font-size="11">'
-                         f"{html.escape(label)}</text>")
+        text = shown.pop((round(px(x) / 8), round(py(y) / 8)), "")
+        if text:
+            right = px(x) > left + 0.6 * (w - left - pad)  # label leftwards near the edge
+            parts.append(f'<text x="{px(x) + (-6 if right else 6):.1f}" y="{py(y) - 6:.1f}" '
+                         f'font-size="11" text-anchor="{"end" if right else "start"}">'
+                         f"{html.escape(text)}</text>")
     parts.append("</svg>")
     return "".join(parts)
 
