@@ -24,14 +24,14 @@ TILES = {  # name: (URL template, attribution)
                 f'{OSM_CREDIT} &copy; <a href="https://carto.com/attributions">CARTO</a>'),
 }
 FIT_PADDING_TOP_LEFT = (30, 200)  # pixels kept clear of the title panel and layer control
-FIT_PADDING_BOTTOM_RIGHT = (260, 30)  # ... and of the legend
+FIT_PADDING_BOTTOM_RIGHT = (500, 30)  # ... and of the legend (two columns)
 TILE_NOTICE = ("The base map cannot load (no network?): the map shows the instance's own "
                "regions and sites only.")
 REMOTE_LINK = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//",
                          re.IGNORECASE)
 
 SCRIPT = """
-var FAR_ZOOM = 4, NEAR_ZOOM = 6;  // smaller symbols at or below, all labels at or above
+var FAR_ZOOM = 4, NEAR_ZOOM = 7;  // smaller symbols at or below, all labels at or above
 var siting = {
     layer: function (data, pane, className, base, pointPane) {
         function look(feature) { return L.extend({}, base, feature.properties.style); }

@@ -323,6 +323,8 @@ def cost_rate_chart(rates: Sequence[float], costs: Sequence[float], labels: Sequ
     its rate, and it reaches every rate above the previous point's too. So the line rises
     at the previous point's rate and runs flat to the point: steps, not straight segments
     (no network between two points is known to cost what a straight line would say).
+    Points that another point dominates (as much collected for less, e.g. within the
+    solver's gap) are drawn hollow, off the line.
     """
     w, h, left, bottom, pad = 640, 380, 90, 50, 40
     xs = [float(x) for x in rates]
@@ -353,9 +355,11 @@ def cost_rate_chart(rates: Sequence[float], costs: Sequence[float], labels: Sequ
                      f'text-anchor="end">{html.escape(money(y, currency))}</text>')
     parts.append(f'<text x="{(left + w - pad) / 2}" y="{h - 10}" font-size="12" '
                  'text-anchor="middle">collection rate</text>')
+    on_frontier = [not step or not _dominated(i, xs, ys) for i in range(len(xs))]
     if step and xs:
-        corners = [(xs[0], ys[0])]
-        for x, y in zip(xs[1:], ys[1:], strict=True):
+        kept = sorted((x, y) for x, y, keep in zip(xs, ys, on_frontier, strict=True) if keep)
+        corners = [kept[0]]
+        for x, y in kept[1:]:
             corners += [(corners[-1][0], y), (x, y)]
         points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in corners)
         parts.append(f'<polyline class="step" points="{points}" fill="none" stroke="{BAR}" '
@@ -363,12 +367,15 @@ def cost_rate_chart(rates: Sequence[float], costs: Sequence[float], labels: Sequ
     merged: dict[tuple[float, float], list[str]] = {}
     for x, y, label in zip(xs, ys, labels, strict=True):  # runs at one point share a label
         merged.setdefault((round(px(x) / 8), round(py(y) / 8)), []).append(label)  # 8 px
-    shown = {key: ", ".join(names) for key, names in merged.items()}
-    for x, y, label in zip(xs, ys, labels, strict=True):
+    shown = {key: ", ".join(n for n in names if n) for key, names in merged.items()}
+    order = sorted(range(len(xs)), key=lambda i: on_frontier[i])  # frontier points on top
+    for x, y, label, keep in ((xs[i], ys[i], labels[i], on_frontier[i]) for i in order):
         tip = f"{label}: " if label else ""
-        parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" fill="{BAR}"><title>'
+        note = "" if keep else " (dominated: another point collects as much for less)"
+        paint = f'fill="{BAR}"' if keep else f'fill="white" stroke="{BAR}" stroke-width="1.5"'
+        parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" {paint}><title>'
                      f"{html.escape(tip + percent(x))}: {html.escape(money(y, currency))}"
-                     "</title></circle>")
+                     f"{note}</title></circle>")
         text = shown.pop((round(px(x) / 8), round(py(y) / 8)), "")
         if text:
             right = px(x) > left + 0.6 * (w - left - pad)  # label leftwards near the edge
@@ -377,6 +384,19 @@ def cost_rate_chart(rates: Sequence[float], costs: Sequence[float], labels: Sequ
                          f"{html.escape(text)}</text>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _dominated(i: int, xs: Sequence[float], ys: Sequence[float]) -> bool:
+    """Tell whether another point collects at least as much as point ``i`` for less.
+
+    Rates within 1e-9 and costs within a millionth are the same (solver noise).
+    """
+    def less(a: float, b: float) -> bool:
+        return a < b - 1e-6 * abs(b)
+
+    return any((xs[j] >= xs[i] - 1e-9 and less(ys[j], ys[i]))
+               or (xs[j] > xs[i] + 1e-9 and not less(ys[i], ys[j]))
+               for j in range(len(xs)) if j != i)
 
 
 def questions_html(frame: pd.DataFrame) -> str:
@@ -478,7 +498,9 @@ PARETO_NOTE = ("Epsilon-constraint frontier: the least total cost at each collec
                "The first point is the scenario's own optimum; the last collects as much as "
                "the network can (least gap, then least cost); the points between require "
                "evenly spaced minimum collection rates. 'Per extra t': the change of total "
-               "cost over the change of tonnes collected since the previous point.")
+               "cost over the change of tonnes collected since the previous point. The line "
+               "is a step: a point's cost buys every rate up to its own. A hollow point is "
+               "dominated (another collects as much for less, e.g. within the solver's gap).")
 
 
 def pareto_html(table: pd.DataFrame, title: str) -> str:
