@@ -324,7 +324,8 @@ def write_comparison(table: pd.DataFrame, out: str | Path,
 
 
 def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
-              maps: bool = False, on_done: OnDone | None = None) -> list[dict[str, Any]]:
+              maps: bool = False, on_done: OnDone | None = None, *,
+              cdn: bool = False) -> list[dict[str, Any]]:
     """Solve the runs whose folders are not current (every run with ``force``).
 
     Parameters
@@ -340,6 +341,8 @@ def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
     on_done
         Called in this process as ``on_done(spec, row, skipped)`` for every run, when it is
         found current (skipped) or finishes.
+    cdn
+        Link Leaflet on its CDN in the maps instead of inlining it.
 
     Returns
     -------
@@ -359,26 +362,28 @@ def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
             on_done(spec, read_row(spec), False)
     rows = [read_row(spec) for spec in specs]
     if maps:
-        draw_maps(specs, rows)
+        draw_maps(specs, rows, cdn)
     return rows
 
 
-def draw_maps(specs: Sequence[RunSpec], rows: Sequence[dict[str, Any]]) -> None:
+def draw_maps(specs: Sequence[RunSpec], rows: Sequence[dict[str, Any]],
+              cdn: bool = False) -> None:
     """Draw the ``map.html`` of every solved run, one common scale per instance and solver.
 
-    ``rows`` are the runs' rows (:func:`read_row`), in the order of ``specs``.
+    ``rows`` are the runs' rows (:func:`read_row`), in the order of ``specs``; ``cdn``
+    links Leaflet on its CDN instead of inlining it.
     """
     same: dict[tuple[str, str], list[Path]] = {}
     for spec, row in zip(specs, rows, strict=True):
         if row["has_solution"]:
             same.setdefault((str(spec.instance), spec.solver.name), []).append(spec.folder)
     for folders in same.values():
-        render_maps(folders)
+        render_maps(folders, cdn)
 
 
 def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: bool = False,
               maps: bool = False, on_done: OnDone | None = None,
-              executor: Executor | None = None) -> pd.DataFrame:
+              executor: Executor | None = None, *, cdn: bool = False) -> pd.DataFrame:
     """Run a bench and write its comparison, also when interrupted.
 
     Parameters
@@ -389,7 +394,7 @@ def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: b
         Folder of the comparison files (the runs' ``root``).
     jobs
         Worker processes of the local pool (ignored when ``executor`` is given).
-    force, maps, on_done
+    force, maps, on_done, cdn
         As in :func:`run_specs`.
     executor
         Another executor to use instead of a local pool (left open).
@@ -403,7 +408,7 @@ def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: b
     """
     try:
         with workers(jobs, executor) as running:
-            run_specs(specs, running, force, maps, on_done)
+            run_specs(specs, running, force, maps, on_done, cdn=cdn)
     finally:
         if executor is None:  # the local workers have ended, killed ones included
             for spec in specs:

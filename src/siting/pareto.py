@@ -41,7 +41,7 @@ FIRST_COLUMNS = ["point", "label", "target_rate", "collection_rate", "total_cost
 def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = None,
            points: int = 5, solver: str | Path = "highs", jobs: int = 1, force: bool = False,
            maps: bool = False, on_done: OnDone | None = None,
-           executor: Executor | None = None) -> pd.DataFrame:
+           executor: Executor | None = None, *, cdn: bool = False) -> pd.DataFrame:
     """Solve the cost vs collection-rate frontier of a scenario and write it to ``out``.
 
     Parameters
@@ -56,7 +56,7 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
         Number of points, both ends included (at least 2).
     solver
         Solver profile name or file.
-    jobs, force, maps, on_done, executor
+    jobs, force, maps, on_done, executor, cdn
         As in :func:`siting.bench.run_bench`.
 
     Returns
@@ -99,7 +99,7 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
     specs = [ends[0], *middle, ends[1]]
     table = frontier(specs, [math.nan, *rates.values(), math.nan])
     if maps:  # after every point is solved: one common scale
-        draw_maps(specs, table.to_dict("records"))
+        draw_maps(specs, table.to_dict("records"), cdn)
     title = f"{inst.name} / {base.name}: cost against collection rate"
     root.mkdir(parents=True, exist_ok=True)
     write_atomic(root / "pareto.csv", table.to_csv(index=False, lineterminator="\n"))

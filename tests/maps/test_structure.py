@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from maptools import SCRIPT_NAME, counts, layers_in
+from maptools import DATA, SCRIPT_NAME, cli, counts, layers_in, solve
+from typer.testing import CliRunner
 
+from siting.cli import app
 from siting.render import assets
 from siting.render.assets import AssetError, leaflet_inline
 from siting.render.maps import render_comparison, render_map
@@ -176,3 +178,39 @@ def test_a_solution_that_may_not_be_optimal_is_flagged(runs, tmp_path):
     assert "siting-warn" in html
     assert "time_limit: the solution may not be optimal" in html
     assert "time_limit, gap 5.0 %" in html
+
+
+def test_compare_draws_three_runs_each_site_in_the_group_of_the_runs_opening_it(runs, tmp_path):
+    scenario = tmp_path / "no-s2.toml"
+    scenario.write_text('[scenario]\nname = "no S2"\n[[policy]]\ntype = "forbid"\n'
+                        'sites = ["S2"]\n')
+    third = solve(DATA / "polygons", tmp_path / "no-s2", "--scenario", str(scenario))
+    out = tmp_path / "three.html"
+    cli("map", "--compare", str(runs["polygons"]), str(runs["swap"]), str(third),
+        "--out", str(out))
+    html = out.read_text()
+    opened_per_run = {key: counts(run)["facility"] for key, run in
+                      zip("ABC", (runs["polygons"], runs["swap"], third), strict=True)}
+    drawn = dict.fromkeys("ABC", 0)
+    for group, n in re.findall(r'"Opened in ([^"(]+) \((\d+)\)"', html):
+        members = "ABC" if group == "all" else re.findall(r"[ABC]", group)
+        for key in members:
+            drawn[key] += int(n)
+    assert drawn == opened_per_run
+    assert "C · no S2" in html
+    assert "Supply regions: change of collection rate, C \\u2212 A" in html
+
+
+def test_several_runs_without_compare_and_a_single_compared_run_are_refused(runs, tmp_path):
+    result = CliRunner().invoke(app, ["map", str(runs["polygons"]), str(runs["swap"])])
+    assert result.exit_code == 2
+    assert "add --compare" in result.output
+    with pytest.raises(MapError, match="2 to 6 run folders"):
+        render_comparison([runs["polygons"]], tmp_path / "one.html")
+
+
+def test_solve_with_cdn_links_leaflet_instead_of_inlining_it(tmp_path):
+    run = solve(DATA / "points", tmp_path / "run", "--cdn")
+    html = (run / "map.html").read_text()
+    assert f'src="{assets.LEAFLET_CDN}/leaflet.js"' in html
+    assert "Leaflet 1.9" not in html

@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from siting.cli import app, console, friendly
+from siting.cli import CdnOption, app, console, friendly
 from siting.render.maps import render_comparison, render_map
 
-CdnOption = Annotated[bool, typer.Option(help="Link Leaflet on its CDN instead of inlining "
-                                        "it (smaller page; needs the network).")]
 OfflineOption = Annotated[bool, typer.Option(help="No base map tiles either: the page makes "
                                              "no network request (same as --tiles none).")]
 

@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from siting.alternatives import alternatives as find_alternatives
-from siting.cli import app, console, friendly
+from siting.cli import CdnOption, app, console, friendly
 from siting.commands.bench import CPUS, ForceOption, JobsOption, SchedulerOption, print_table
 from siting.commands.bench import progress as progress_bar
-from siting.commands.maps import CdnOption, OfflineOption, base_map
+from siting.commands.maps import OfflineOption, base_map
 from siting.executor import cluster
 from siting.instance.load import load_instance
 from siting.render.robust import MAP, PAGE, write_report

@@ -59,15 +59,15 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
                     tiles, cdn, attribution)
 
 
-def render_maps(run_dirs: Sequence[Path]) -> list[Path]:
+def render_maps(run_dirs: Sequence[Path], cdn: bool = False) -> list[Path]:
     """Draw the ``map.html`` of each run folder, all on one colour and size scale.
 
     Symbol sizes and legends then mean the same on every map (e.g. the scenarios of a
-    bench); other options are :func:`render_map`'s defaults.
+    bench); ``cdn`` is as in :func:`render_map`, other options are its defaults.
     """
     runs = [load_run(path) for path in run_dirs]
     scales = ly.Scales.of(runs)
-    return [draw_map(run, scales, run.path / "map.html") for run in runs]
+    return [draw_map(run, scales, run.path / "map.html", cdn=cdn) for run in runs]
 
 
 def draw_map(run: Run, scales: ly.Scales, out: Path, tiles: str = "cartodb", cdn: bool = False,
