@@ -195,9 +195,14 @@ def flow_width_entries(scales: Scales, colour: str = "#555555") -> list[str]:
 
 
 def legend_panel(sections: Sequence[tuple[str, Sequence[str]]]) -> Panel:
-    """Return the legend panel from (heading, entries) sections; empty sections are left out."""
+    """Return the legend panel from (heading, entries) sections; empty sections are left out.
+
+    Sections flow in two columns, so that the legend of a busy map fits a laptop screen.
+    """
+    shown = [(heading, entries) for heading, entries in sections if entries]
     html = "".join(f"<div class='siting-section'><h4>{escape(heading)}</h4>"
-                   f"{''.join(entries)}</div>" for heading, entries in sections if entries)
-    return Panel(f"<details open><summary>Legend</summary><div class='siting-sections'>{html}"
+                   f"{''.join(entries)}</div>" for heading, entries in shown)
+    columns = "siting-sections" + (" siting-one" if len(shown) == 1 else "")
+    return Panel(f"<details open><summary>Legend</summary><div class='{columns}'>{html}"
                  "</div></details>", "bottomright",
                  "siting-legend")

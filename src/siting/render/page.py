@@ -98,6 +98,7 @@ STYLE = """
 .siting-notice { max-width: 260px; font-weight: 600; }
 .siting-legend { max-height: calc(100vh - 240px); }
 .siting-sections { display: grid; grid-template-columns: repeat(2, 230px); column-gap: 14px; }
+.siting-one { grid-template-columns: 230px; }
 @media (max-width: 900px) { .siting-sections { grid-template-columns: 230px; } }
 .siting-section h4 { margin-top: 0; }
 .siting-label { position: absolute; left: 100%; top: 50%; transform: translateY(-50%);
