@@ -23,7 +23,8 @@ TILES = {  # name: (URL template, attribution)
     "cartodb": ("https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
                 f'{OSM_CREDIT} &copy; <a href="https://carto.com/attributions">CARTO</a>'),
 }
-FIT_PADDING_TOP_LEFT = (30, 200)  # pixels kept clear of the title panel and layer control
+ZOOM_SNAP = 0.25  # fractional zoom: the instance fills the space beside the panels
+FIT_PADDING_TOP_LEFT = (30, 245)  # pixels kept clear of the title panel and layer control
 FIT_PADDING_BOTTOM_RIGHT = (500, 30)  # ... and of the legend (two columns)
 TILE_NOTICE = ("The base map cannot load (no network?): the map shows the instance's own "
                "regions and sites only.")
@@ -31,7 +32,7 @@ REMOTE_LINK = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:
                          re.IGNORECASE)
 
 SCRIPT = """
-var FAR_ZOOM = 4, NEAR_ZOOM = 7;  // smaller symbols at or below, all labels at or above
+var FAR_ZOOM = 4.75, NEAR_ZOOM = 7;  // smaller symbols at or below, all labels at or above
 var siting = {
     layer: function (data, pane, className, base, pointPane) {
         function look(feature) { return L.extend({}, base, feature.properties.style); }
@@ -148,7 +149,7 @@ def new_map(title: str, bounds: Sequence[float], tiles: str, attribution: str | 
     top (the instance's own regions and sites) need no tiles.
     """
     m = folium.Map(tiles=tile_layer(tiles, attribution), control_scale=True,
-                   zoom_control="bottomleft")
+                   zoom_control="bottomleft", zoom_snap=ZOOM_SNAP)
     m.get_root().title = escape(title)
     if cdn:
         m.default_js, m.default_css = assets.leaflet_links()
