@@ -315,7 +315,7 @@ def write_comparison(table: pd.DataFrame, out: str | Path,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = {"comparison.csv": table.to_csv(index=False, lineterminator="\n"),
-             "comparison.md": comparison_markdown(table),
+             "comparison.md": comparison_markdown(table, provinces),
              "comparison.html": comparison_html(table, provinces),
              "provinces.csv": provinces.to_csv(index=False, lineterminator="\n")}
     for name, text in files.items():

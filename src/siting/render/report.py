@@ -165,8 +165,11 @@ BENCH_NOTE = ("Each value is followed by its change against the instance's basel
               "confirmed the run.")
 
 
-def comparison_markdown(table: pd.DataFrame) -> str:
-    """Render the bench comparison as Markdown: the scenarios' questions, a table per instance."""
+def comparison_markdown(table: pd.DataFrame, provinces: pd.DataFrame) -> str:
+    """Render the bench comparison as Markdown: questions, KPIs and provinces per instance.
+
+    ``provinces`` is :func:`siting.bench.province_table` of the same runs.
+    """
     parts = ["# Bench comparison\n", f"{BENCH_NOTE}\n"]
     for name, folder, frame in groups(table):
         parts.append(f"## {escape_md(name)} ({escape_md(folder)})\n")
@@ -175,6 +178,10 @@ def comparison_markdown(table: pd.DataFrame) -> str:
         if questions:
             parts.append("\n".join(questions) + "\n")
         parts.append(markdown_table(*kpi_cells(frame)))
+        mine = provinces[provinces["instance_dir"] == folder]
+        for solver in dict.fromkeys(mine["solver"]):
+            parts.append(f"### {PROVINCES_TITLE}\n\n{PROVINCES_NOTE}\n")
+            parts.append(markdown_table(*province_cells(mine[mine["solver"] == solver])))
     return "\n".join(parts)
 
 
@@ -414,7 +421,7 @@ def province_cells(provinces: pd.DataFrame) -> tuple[list[str], list[list[Cell]]
     """
     scenarios = list(dict.fromkeys(provinces["scenario"]))
     supply = provinces.groupby("province", sort=False)["supply_t"].max()
-    cells = provinces.set_index(["province", "scenario"])
+    cells = provinces.set_index(["province", "scenario"], drop=False)
     rows = []
     for province in supply.sort_values(ascending=False, kind="stable").index:
         row: list[Cell] = [(province, f"supply {_tonnes(supply[province])} t")]
@@ -423,21 +430,24 @@ def province_cells(provinces: pd.DataFrame) -> tuple[list[str], list[list[Cell]]
                 row.append(("–", ""))
                 continue
             cell = cells.loc[(province, scenario)]
+            base = cell["scenario"] == cell["baseline"]
             note = NOTHING if cell["collects_nothing"] else (
-                "" if cell["scenario_is_base"] else _signed(cell["d_collected_t"], _tonnes))
+                "" if base else _signed(cell["d_collected_t"], _tonnes))
             row.append((_tonnes(cell["collected_t"]), note))
         rows.append(row)
     return ["province", *scenarios], rows
+
+
+PROVINCES_TITLE = "Tonnes collected per province"
+PROVINCES_NOTE = "Under each value: its change against the baseline, or 'collects nothing'."
 
 
 def province_section(provinces: pd.DataFrame) -> str:
     """Render the per-province table of one instance, or nothing without provinces."""
     if provinces.empty:
         return ""
-    provinces = provinces.assign(scenario_is_base=provinces["scenario"] == provinces["baseline"])
-    return ("<h3>Tonnes collected per province</h3><p class='note'>Under each value: its "
-            "change against the baseline; hatched: the province collects nothing.</p>"
-            + html_table(*province_cells(provinces)))
+    return (f"<h3>{PROVINCES_TITLE}</h3><p class='note'>{PROVINCES_NOTE} Hatched: the "
+            "province collects nothing.</p>" + html_table(*province_cells(provinces)))
 
 
 def page(title: str, body: str) -> str:
