@@ -334,8 +334,7 @@ def cost_rate_chart(rates: Sequence[float], costs: Sequence[float], labels: Sequ
     solver's gap) are drawn hollow, off the line.
     """
     w, h, left, bottom, pad = 640, 380, 90, 50, 40
-    xs = [float(x) for x in rates]
-    ys = [float(y) for y in costs]
+    xs, ys, labels = [float(x) for x in rates], [float(y) for y in costs], list(labels)
     x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
     y0, y1 = (min(ys), max(ys)) if ys else (0.0, 1.0)
     x0, x1 = (x0 - 0.01, x1 + 0.01) if x1 - x0 < 1e-9 else (x0, x1)
