@@ -30,7 +30,7 @@ def test_single_map_draws_every_feature_of_the_run(runs, default_maps, open_map)
              "gap": opened.count("path.siting-gap")}
     assert drawn == expected
     assert opened.count(".leaflet-control-layers-overlays input:checked") == 5
-    opened.screenshot("single-offline.png")
+    opened.screenshot("single.png")
     assert_clean(opened)
 
 
@@ -53,7 +53,7 @@ def test_names_show_as_text_and_run_no_script(runs, default_maps, open_map):
 def test_point_regions_are_circles(runs, default_maps, open_map):
     opened = open_map(default_maps["points"])
     assert opened.count("path.siting-region") == counts(runs["points"])["region"]
-    opened.screenshot("points-offline.png")
+    opened.screenshot("points.png")
     assert_clean(opened)
 
 
@@ -76,7 +76,7 @@ def test_comparison_map_shows_both_runs(runs, default_maps, open_map):
     title = opened.page.locator(".siting-title").inner_text()
     assert "A · baseline" in title
     assert "B · swap-east" in title
-    opened.screenshot("compare-offline.png")
+    opened.screenshot("compare.png")
     assert_clean(opened)
 
 
