@@ -22,7 +22,7 @@ from support import DEMO, cli
 EVIL = "<script>alert('x')</script>"
 SCENARIOS = {
     "base.toml": '[scenario]\nname = "baseline"\n',
-    "mandate.toml": f'[scenario]\nname = "{EVIL} | 90%"\n'
+    "mandate.toml": f'[scenario]\nname = "{EVIL} | 90%"\ndescription = "What does {EVIL} cost?"\n'
                     '[[policy]]\ntype = "min_collection_rate"\nrate = 0.9\n',
     "locked.toml": '[scenario]\nname = "locked"\n[[policy]]\ntype = "whitelist_only"\n'
                    '[[policy]]\ntype = "min_collection_rate"\nrate = 0.9\n',
@@ -93,7 +93,7 @@ def test_comparison_pages_escape_names_from_input_files(bench_run):
     assert "&lt;script&gt;alert('x')&lt;/script&gt; \\| 90%" in markdown
     lines = markdown.splitlines()
     header = next(line for line in lines if line.startswith("| scenario"))
-    row = next(line for line in lines if "90%" in line)
+    row = next(line for line in lines if "90%" in line and line.startswith("|"))
     unescaped_pipes = re.compile(r"(?<!\\)\|")
     assert len(unescaped_pipes.findall(row)) == len(unescaped_pipes.findall(header))
 
@@ -149,7 +149,7 @@ def test_baseline_is_the_first_scenario_when_none_is_named_baseline():
     rows = [{"instance_dir": "a", "solver": "highs", "scenario": name, "has_solution": True,
              "total_cost": cost, **dict.fromkeys(
                  ("collection_rate", "uncollected_t", "capacity_t", "utilisation", "tonne_km",
-                  "co2_t"), 1.0)}
+                  "co2_t", "facilities_new"), 1.0)}
             for name, cost in (("cap", 100.0), ("mandate", 150.0))]
     table = compare(rows)
     assert list(table["baseline"]) == ["cap", "cap"]
@@ -177,3 +177,48 @@ def test_a_local_bench_removes_what_a_killed_worker_left_half_written(tmp_path):
     table = run_bench(specs, tmp_path, jobs=1)
     assert table["verified"].all()
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["baseline"]
+
+
+def test_bench_page_shows_questions_new_plants_and_provinces(bench_run):
+    _, out, _ = bench_run
+    page = (out / "comparison.html").read_text()
+    assert "<dd>What does &lt;script&gt;" in page  # the scenario's question, escaped
+    assert "<th>new plants</th>" in page
+    assert "change against baseline" in page
+    assert "total cost / yr against collection rate" in page
+    table = pd.read_csv(out / "comparison.csv")
+    provinces = pd.read_csv(out / "provinces.csv")
+    solved = table[table["has_solution"]]
+    assert len(provinces.groupby(["instance_dir", "scenario"])) == len(solved)
+    for row in solved.itertuples():
+        regions = pd.read_csv(out / row.run / "regions.csv")
+        mine = provinces[(provinces["instance_dir"] == row.instance_dir)
+                         & (provinces["scenario"] == row.scenario)].set_index("province")
+        expected = regions.groupby("province")["collected"].sum()
+        assert mine["collected_t"].sort_index().to_numpy() == pytest.approx(
+            expected.sort_index().to_numpy(), abs=1e-6)
+        assert (mine["collects_nothing"] == (expected <= 1e-6)).all()
+    base = provinces[provinces["scenario"] == "baseline"]
+    assert (base["d_collected_t"].abs() < 1e-9).all()
+    assert "Tonnes collected per province" in page
+
+
+def test_bench_maps_of_an_instance_share_one_scale(bench_run):
+    _, out, _ = bench_run
+    for instance in ("demo", "small"):
+        runs = [out / instance / s for s in ("base", "mandate")]
+        largest = max(pd.read_csv(run / "facilities.csv")["capacity"].max() for run in runs)
+        legends = {re.findall(r"([\d,]+) t/yr capacity", (run / "map.html").read_text())[-1]
+                   for run in runs}
+        assert legends == {f"{largest:,.0f}"}
+
+
+def test_changes_against_the_baseline_show_a_two_percent_change():
+    from siting.render.report import delta_chart
+
+    svg = delta_chart("total cost", ["small", "large"], [2.0, 50.0], "%")
+    small, large = (float(w) for w in re.findall(r'<rect [^>]*width="([\d.]+)"', svg))
+    assert small >= 0.25 * large
+    assert small > 20
+    assert "+2.0 %" in svg
+    assert "+50 %" in svg

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from itertools import pairwise
+
 import pandas as pd
 
 from siting.pareto import pareto
@@ -29,7 +32,13 @@ def test_pareto_points_are_verified_runs_on_a_monotone_frontier(tmp_path):
     assert (costs[1:] >= costs[:-1] * (1 - 1e-4)).all()  # within the profile's MIP gap
     assert (table["cost_per_extra_t"].iloc[1:] > 0).all()
     assert pd.read_csv(out / "pareto.csv")["label"].tolist() == table["label"].tolist()
-    assert (out / "pareto.svg").read_text().count("<circle") == 4
+    svg = (out / "pareto.svg").read_text()
+    assert svg.count("<circle") == 4
+    step = re.search(r'class="step" points="([^"]+)"', svg)[1].split()
+    on_line = 4 - svg.count('fill="white"')  # hollow: dominated points, off the line
+    assert len(step) == 2 * on_line - 1 >= 3
+    corners = [tuple(map(float, c.split(","))) for c in step]
+    assert all(a[0] == b[0] or a[1] == b[1] for a, b in pairwise(corners))  # no slope
     assert "<script" not in (out / "pareto.html").read_text()
 
     result = cli("pareto", instance, "--points", "4", "--out", out)

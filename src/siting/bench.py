@@ -27,7 +27,7 @@ import pandas as pd
 from siting.errors import InfeasibleError, InputError, SitingError, SolverError
 from siting.executor import run_all, workers
 from siting.instance.load import Instance, load_instance
-from siting.render.maps import render_map
+from siting.render.maps import render_maps
 from siting.render.report import comparison_html, comparison_markdown
 from siting.run import solve
 from siting.runfiles import csv_text, remove_partial, write_atomic, write_folder, write_run
@@ -37,6 +37,7 @@ from siting.verify import verify_run
 
 KPIS = ("total_cost", "collection_rate", "uncollected_t", "capacity_t", "utilisation",
         "tonne_km", "co2_t")
+COMPARED = (*KPIS, "facilities_new")  # changes against the baseline
 BASELINE = "baseline"
 VERIFICATION = "verification.json"
 FAILURE = "failure.json"
@@ -152,14 +153,12 @@ def plan_bench(instances: Sequence[str | Path], scenarios: str = "all",
     return specs
 
 
-def execute(task: tuple[RunSpec, bool]) -> str:
+def execute(spec: RunSpec) -> str:
     """Solve one run and write its folder, or its failure record; return its status.
 
-    ``task`` is the run and whether to draw its map. Runs in a worker process. Every error
-    of the run is recorded in its folder rather than raised: one failed run never stops a
-    bench.
+    Runs in a worker process. Every error of the run is recorded in its folder rather than
+    raised: one failed run never stops a bench.
     """
-    spec, maps = task
     try:
         instance = load_instance(spec.instance)
         solution = solve(instance, spec.scenario, spec.solver)
@@ -169,8 +168,6 @@ def execute(task: tuple[RunSpec, bool]) -> str:
             write_atomic(folder / VERIFICATION, json.dumps(
                 {"ok": report.ok, "problems": report.problems, "checked": report.checked},
                 indent=2) + "\n")
-            if maps:
-                render_map(folder, folder / "map.html")
 
         write_run(solution, spec.folder, extra=finish)
         return solution.status
@@ -192,11 +189,13 @@ def read_row(spec: RunSpec) -> dict[str, Any]:
     """
     row: dict[str, Any] = {
         "instance": spec.instance_name, "instance_dir": spec.instance.name,
-        "scenario": spec.scenario.name, "solver": spec.solver.name, "status": "not run",
+        "scenario": spec.scenario.name, "description": spec.scenario.description or "",
+        "solver": spec.solver.name, "status": "not run",
         "verified": False, "has_solution": False, "message": "", "currency": spec.currency,
         **dict.fromkeys((*KPIS, "supply_t", "collected_t", "capex_total", "mip_gap",
                          "solve_s"), math.nan),
-        "facilities_open": math.nan, "marginal_costs": "", "run": spec.run,
+        "facilities_open": math.nan, "facilities_new": math.nan, "marginal_costs": "",
+        "run": spec.run,
         "map": (spec.folder / "map.html").is_file(),
     }
     solution, verification = spec.folder / "solution.json", spec.folder / VERIFICATION
@@ -214,6 +213,7 @@ def read_row(spec: RunSpec) -> dict[str, Any]:
                    mip_gap=_number(meta.get("mip_gap")),
                    solve_s=_number(meta["timings"].get("solve_s")),
                    facilities_open=sum(kpis["facilities_open"].values()),
+                   facilities_new=sum(kpis["facilities_new"].values()),
                    marginal_costs=marginal_text(meta.get("marginal_costs") or [], spec.currency))
     elif failure.is_file():
         record = json.loads(failure.read_text(encoding="utf-8"))
@@ -251,20 +251,20 @@ def compare(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """Return the comparison table: the rows, with every KPI's change against the baseline.
 
     The baseline of an instance (and solver profile) is its scenario named ``baseline``,
-    else its first. ``d_<kpi>`` is the change of each KPI of :data:`KPIS`, and
+    else its first. ``d_<kpi>`` is the change of each KPI of :data:`COMPARED`, and
     ``d_total_cost_pct`` the relative change of cost; they are empty where either run has
     no solution.
     """
     table = pd.DataFrame(list(rows))
     table["baseline"] = ""
-    for kpi in (*KPIS, "total_cost_pct"):
+    for kpi in (*COMPARED, "total_cost_pct"):
         table[f"d_{kpi}"] = math.nan
     for _, group in table.groupby(["instance_dir", "solver"], sort=False):
         named = group[group["scenario"] == BASELINE]
         base = (named if len(named) else group).iloc[0]
         table.loc[group.index, "baseline"] = base["scenario"]
         if base["has_solution"]:
-            for kpi in KPIS:
+            for kpi in COMPARED:
                 table.loc[group.index, f"d_{kpi}"] = group[kpi] - base[kpi]
             table.loc[group.index, "d_total_cost_pct"] = (
                 group["total_cost"] / base["total_cost"] - 1 if base["total_cost"] else math.nan)
@@ -276,20 +276,56 @@ def comparison(specs: Sequence[RunSpec]) -> pd.DataFrame:
     return compare([read_row(spec) for spec in specs])
 
 
-def write_comparison(table: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Write ``comparison.csv``, ``comparison.md`` and ``comparison.html`` into ``out``."""
+PROVINCE_COLUMNS = ["instance_dir", "solver", "scenario", "baseline", "province", "supply_t",
+                    "collected_t", "collection_rate"]
+
+
+def province_table(specs: Sequence[RunSpec], table: pd.DataFrame) -> pd.DataFrame:
+    """Return the tonnes collected per province by every solved run of ``table``.
+
+    ``table`` is the comparison of ``specs`` (:func:`comparison`), in their order.
+    ``d_collected_t`` is the change against the run's baseline (empty where the baseline
+    has no solution); ``collects_nothing`` marks a province with supply that collects none.
+    """
+    rows = []
+    for spec, row in zip(specs, table.itertuples(index=False), strict=True):
+        if not row.has_solution:
+            continue
+        meta = json.loads((spec.folder / "solution.json").read_text(encoding="utf-8"))
+        rows += [{"instance_dir": row.instance_dir, "solver": row.solver,
+                  "scenario": row.scenario, "baseline": row.baseline, "province": province,
+                  "supply_t": p["supply_t"], "collected_t": p["collected_t"],
+                  "collection_rate": p["collection_rate"]}
+                 for province, p in meta["kpis"].get("by_province", {}).items()]
+    frame = pd.DataFrame(rows, columns=PROVINCE_COLUMNS)
+    keys = ["instance_dir", "solver", "province"]
+    base = frame.loc[frame["scenario"] == frame["baseline"], [*keys, "collected_t"]]
+    frame = frame.merge(base.rename(columns={"collected_t": "base_t"}), on=keys, how="left")
+    frame["d_collected_t"] = frame["collected_t"] - frame.pop("base_t")
+    frame["collects_nothing"] = (frame["supply_t"] > 1e-6) & (frame["collected_t"] <= 1e-6)
+    return frame
+
+
+def write_comparison(table: pd.DataFrame, out: str | Path,
+                     provinces: pd.DataFrame) -> list[Path]:
+    """Write ``comparison.csv``, ``.md``, ``.html`` and ``provinces.csv`` into ``out``.
+
+    ``provinces`` is :func:`province_table` of the same runs.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = {"comparison.csv": csv_text(table),
-             "comparison.md": comparison_markdown(table),
-             "comparison.html": comparison_html(table)}
+             "comparison.md": comparison_markdown(table, provinces),
+             "comparison.html": comparison_html(table, provinces),
+             "provinces.csv": csv_text(provinces)}
     for name, text in files.items():
         write_atomic(out / name, text)
     return [out / name for name in files]
 
 
 def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
-              maps: bool = False, on_done: OnDone | None = None) -> list[dict[str, Any]]:
+              maps: bool = False, on_done: OnDone | None = None, *,
+              cdn: bool = False) -> list[dict[str, Any]]:
     """Solve the runs whose folders are not current (every run with ``force``).
 
     Parameters
@@ -301,10 +337,12 @@ def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
     force
         Solve again runs whose folder is current (see the module's docstring).
     maps
-        Draw each solved run's ``map.html``.
+        Draw each solved run's ``map.html`` (see :func:`draw_maps`).
     on_done
         Called in this process as ``on_done(spec, row, skipped)`` for every run, when it is
         found current (skipped) or finishes.
+    cdn
+        Link Leaflet on its CDN in the maps instead of inlining it.
 
     Returns
     -------
@@ -319,15 +357,33 @@ def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
                 on_done(spec, row, True)
         else:
             todo.append(spec)
-    for (spec, _), _status in run_all(executor, execute, [(spec, maps) for spec in todo]):
+    for spec, _status in run_all(executor, execute, todo):
         if on_done is not None:
             on_done(spec, read_row(spec), False)
-    return [read_row(spec) for spec in specs]
+    rows = [read_row(spec) for spec in specs]
+    if maps:
+        draw_maps(specs, rows, cdn)
+    return rows
+
+
+def draw_maps(specs: Sequence[RunSpec], rows: Sequence[dict[str, Any]],
+              cdn: bool = False) -> None:
+    """Draw the ``map.html`` of every solved run, one common scale per instance and solver.
+
+    ``rows`` are the runs' rows (:func:`read_row`), in the order of ``specs``; ``cdn``
+    links Leaflet on its CDN instead of inlining it.
+    """
+    same: dict[tuple[str, str], list[Path]] = {}
+    for spec, row in zip(specs, rows, strict=True):
+        if row["has_solution"]:
+            same.setdefault((str(spec.instance), spec.solver.name), []).append(spec.folder)
+    for folders in same.values():
+        render_maps(folders, cdn)
 
 
 def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: bool = False,
               maps: bool = False, on_done: OnDone | None = None,
-              executor: Executor | None = None) -> pd.DataFrame:
+              executor: Executor | None = None, *, cdn: bool = False) -> pd.DataFrame:
     """Run a bench and write its comparison, also when interrupted.
 
     Parameters
@@ -338,7 +394,7 @@ def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: b
         Folder of the comparison files (the runs' ``root``).
     jobs
         Worker processes of the local pool (ignored when ``executor`` is given).
-    force, maps, on_done
+    force, maps, on_done, cdn
         As in :func:`run_specs`.
     executor
         Another executor to use instead of a local pool (left open).
@@ -352,11 +408,11 @@ def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: b
     """
     try:
         with workers(jobs, executor) as running:
-            run_specs(specs, running, force, maps, on_done)
+            run_specs(specs, running, force, maps, on_done, cdn=cdn)
     finally:
         if executor is None:  # the local workers have ended, killed ones included
             for spec in specs:
                 remove_partial(spec.folder)
         table = comparison(specs)
-        write_comparison(table, out)
+        write_comparison(table, out, province_table(specs, table))
     return table

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import Annotated
 
@@ -57,6 +57,8 @@ ScenarioOption = Annotated[str | None, typer.Option(help="Scenario file, or a na
                                                      "instance's scenarios/ folder.")]
 SolverOption = Annotated[str, typer.Option(help="Solver profile: a name in solvers/ or a "
                                            "TOML file.")]
+CdnOption = Annotated[bool, typer.Option(help="Link Leaflet on its CDN in maps instead of "
+                                         "inlining it (smaller pages; need the network).")]
 
 
 @app.command()
@@ -68,6 +70,7 @@ def solve(
     out: Annotated[Path | None, typer.Option(help="Run folder to write (default "
                                              "runs/<instance>/<scenario>).")] = None,
     linking: Annotated[str, typer.Option(help="Strong linking: auto, strong or weak.")] = "auto",
+    cdn: CdnOption = False,
 ) -> None:
     """Solve an instance and write the run folder (solution.json, CSVs, GeoPackage)."""
     if linking not in LINKING:
@@ -76,7 +79,7 @@ def solve(
     with console.status("solving..."):
         solution = solve_instance(instance, scenario, solver, strong)
     out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
-    folder = write_run(solution, out, extra=render_pages)
+    folder = write_run(solution, out, extra=partial(render_pages, cdn=cdn))
     print_solution(solution)
     check = solution.meta.get("pruning", {})
     if check.get("proven") is False:
@@ -86,9 +89,9 @@ def solve(
     console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 
-def render_pages(folder: Path) -> None:
+def render_pages(folder: Path, cdn: bool = False) -> None:
     """Render the map of a run folder, and its timeline when it has periods."""
-    render_map(folder, folder / "map.html")
+    render_map(folder, folder / "map.html", cdn=cdn)
     if (folder / "periods.csv").is_file():
         render_timeline(folder, folder / "timeline.html")
 

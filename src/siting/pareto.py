@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siting.bench import OnDone, RunSpec, read_row, run_specs
+from siting.bench import OnDone, RunSpec, draw_maps, read_row, run_specs
 from siting.errors import InfeasibleError
 from siting.executor import workers
 from siting.instance.load import load_instance
@@ -41,7 +41,7 @@ FIRST_COLUMNS = ["point", "label", "target_rate", "collection_rate", "total_cost
 def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = None,
            points: int = 5, solver: str | Path = "highs", jobs: int = 1, force: bool = False,
            maps: bool = False, on_done: OnDone | None = None,
-           executor: Executor | None = None) -> pd.DataFrame:
+           executor: Executor | None = None, *, cdn: bool = False) -> pd.DataFrame:
     """Solve the cost vs collection-rate frontier of a scenario and write it to ``out``.
 
     Parameters
@@ -56,7 +56,7 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
         Number of points, both ends included (at least 2).
     solver
         Solver profile name or file.
-    jobs, force, maps, on_done, executor
+    jobs, force, maps, on_done, executor, cdn
         As in :func:`siting.bench.run_bench`.
 
     Returns
@@ -85,7 +85,7 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
 
     ends = [point(CHEAPEST, "cost"), point(MOST_COLLECTED, "lexicographic")]
     with workers(jobs, executor) as running:
-        rows = run_specs(ends, running, force, maps, on_done)
+        rows = run_specs(ends, running, force, False, on_done)
         for row in rows:
             if not row["has_solution"]:
                 raise InfeasibleError(f"{inst.name} / {row['scenario']}: {row['status']}: "
@@ -95,8 +95,11 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
         rates = {f"rate-{r:.4f}": float(r) for r in np.linspace(low, high, points)[1:-1]
                  if low + RATE_STEP / 2 < r < high - RATE_STEP / 2}
         middle = [point(run, "cost", r) for run, r in rates.items()]
-        run_specs(middle, running, force, maps, on_done)
-    table = frontier([ends[0], *middle, ends[1]], [math.nan, *rates.values(), math.nan])
+        run_specs(middle, running, force, False, on_done)
+    specs = [ends[0], *middle, ends[1]]
+    table = frontier(specs, [math.nan, *rates.values(), math.nan])
+    if maps:  # after every point is solved: one common scale
+        draw_maps(specs, table.to_dict("records"), cdn)
     title = f"{inst.name} / {base.name}: cost against collection rate"
     root.mkdir(parents=True, exist_ok=True)
     write_atomic(root / "pareto.csv", csv_text(table))

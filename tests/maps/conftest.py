@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from maptools import CHROMIUM, CHROMIUM_ARGS, DATA, Opened, cli, solve
+from maptools import CHROMIUM, CHROMIUM_ARGS, DATA, INSTANCES, Opened, cli, solve
 
-from siting.render.assets import AssetError, leaflet_inline
 from siting.render.maps import render_comparison, render_map
 
 
@@ -22,23 +20,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def leaflet() -> None:
-    """Leaflet for offline maps (npm registry or cache); skip loudly when unobtainable."""
-    try:
-        leaflet_inline()
-    except AssetError as err:
-        pytest.skip(f"OFFLINE MAP TESTS DID NOT RUN: {err}")
-
-
-@pytest.fixture(scope="session")
-def offline_maps(runs: dict[str, Path], leaflet: None,
+def default_maps(runs: dict[str, Path],
                  tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Offline maps of the runs, and the comparison of baseline and swap-east."""
+    """Maps of the runs as written by default, and the comparison of baseline and swap-east."""
     root = tmp_path_factory.mktemp("maps")
-    maps = {name: render_map(run, root / f"{name}.html", offline=True)
-            for name, run in runs.items()}
-    maps["compare"] = render_comparison(runs["polygons"], runs["swap"], root / "compare.html",
-                                        offline=True)
+    maps = {name: render_map(run, root / f"{name}.html") for name, run in runs.items()}
+    maps["compare"] = render_comparison([runs["polygons"], runs["swap"]],
+                                        root / "compare.html")
     return maps
 
 
@@ -69,15 +57,6 @@ def open_map(browser):
         opened.page.close()
 
 
-@pytest.fixture
-def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty asset cache and no npm on PATH."""
-    monkeypatch.setenv("SITING_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
-    assert shutil.which("npm") is None
-    return tmp_path / "cache"
-
-
 @pytest.fixture(scope="session")
 def big_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A solved synthetic run with 3000 point regions (about half a minute to solve)."""
@@ -85,3 +64,10 @@ def big_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cli("generate", str(root / "instance"), "--regions", "3000", "--sites", "8", "--streams",
         "1", "--seed", "1")
     return solve(root / "instance", root / "run", "--solver", "highs-quick")
+
+
+@pytest.fixture(scope="session")
+def china(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped China 2028 instance under budget-cap (11 provinces collect nothing)."""
+    return solve(INSTANCES / "china-2028", tmp_path_factory.mktemp("china") / "budget-cap",
+                 "--scenario", "budget-cap", "--solver", "highs-quick")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,11 +12,14 @@ from typer.testing import CliRunner
 from siting.cli import app
 
 DATA = Path(__file__).parent / "data"
+INSTANCES = Path(__file__).parents[2] / "instances"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCRIPT_NAME = "<script>alert(1)</script>"
+TILE_URL = re.compile(r"https://([a-d]\.basemaps\.cartocdn\.com/light_all|tile\.openstreetmap"
+                      r"\.org)/\d+/\d+/\d+(@2x)?\.png$")
 
 
 def cli(*args: str) -> str:
@@ -64,13 +68,24 @@ class Opened:
         self.dialogs: list[str] = []
         self.requests: list[str] = []
         self.page = browser.new_page(viewport={"width": 1400, "height": 900})
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("dialog", self._dialog)
         self.page.route("**/*", self._route)
         self.page.goto(path.resolve().as_uri())
         self.page.wait_for_function("() => window.L && Object.values(window)"
                                     ".some(v => v instanceof L.Map)")
+
+    def _console(self, message) -> None:
+        """Record errors, except the failed loads of requests this page blocked."""
+        blocked = (message.text.startswith("Failed to load resource")
+                   and message.location.get("url") in self.requests)
+        if message.type == "error" and not blocked:
+            self.errors.append(message.text)
+
+    def tile_requests_only(self) -> bool:
+        """Tell whether every request beyond file:// (all blocked) was for a map tile."""
+        return all(TILE_URL.match(url) for url in self.requests)
 
     def _dialog(self, dialog) -> None:
         self.dialogs.append(dialog.message)

@@ -1,7 +1,12 @@
-"""What a planner sees: the offline maps in headless Chromium with the network cut off."""
+"""What a planner sees: the maps as written by default, in headless Chromium with no network.
+
+Every request beyond file:// is blocked: the base map's tiles cannot load, so each page
+must show its own regions and sites, and say that the base map is missing.
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 from maptools import SCRIPT_NAME, counts
 
 LEAFLET_MAP = "() => Object.values(window).some(v => v instanceof L.Map)"
@@ -10,12 +15,12 @@ LEAFLET_MAP = "() => Object.values(window).some(v => v instanceof L.Map)"
 def assert_clean(opened) -> None:
     assert opened.errors == []
     assert opened.dialogs == []
-    assert opened.requests == []
+    assert opened.tile_requests_only()
     assert opened.page.evaluate(LEAFLET_MAP)
 
 
-def test_single_map_draws_every_feature_of_the_run(runs, offline_maps, open_map):
-    opened = open_map(offline_maps["polygons"])
+def test_single_map_draws_every_feature_of_the_run(runs, default_maps, open_map):
+    opened = open_map(default_maps["polygons"])
     expected = counts(runs["polygons"])
     drawn = {"facility": opened.count(".leaflet-marker-pane .siting-facility, "
                                       ".siting-facility.leaflet-marker-icon"),
@@ -25,12 +30,12 @@ def test_single_map_draws_every_feature_of_the_run(runs, offline_maps, open_map)
              "gap": opened.count("path.siting-gap")}
     assert drawn == expected
     assert opened.count(".leaflet-control-layers-overlays input:checked") == 5
-    opened.screenshot("single-offline.png")
+    opened.screenshot("single.png")
     assert_clean(opened)
 
 
-def test_names_show_as_text_and_run_no_script(runs, offline_maps, open_map):
-    opened = open_map(offline_maps["polygons"])
+def test_names_show_as_text_and_run_no_script(runs, default_maps, open_map):
+    opened = open_map(default_maps["polygons"])
     facilities = opened.page.locator(".siting-facility.leaflet-marker-icon")
     facilities.nth(1).click()  # S2, the site named like a script
     popup = opened.page.locator(".leaflet-popup-content").last
@@ -45,15 +50,15 @@ def test_names_show_as_text_and_run_no_script(runs, offline_maps, open_map):
     assert_clean(opened)
 
 
-def test_point_regions_are_circles(runs, offline_maps, open_map):
-    opened = open_map(offline_maps["points"])
+def test_point_regions_are_circles(runs, default_maps, open_map):
+    opened = open_map(default_maps["points"])
     assert opened.count("path.siting-region") == counts(runs["points"])["region"]
-    opened.screenshot("points-offline.png")
+    opened.screenshot("points.png")
     assert_clean(opened)
 
 
-def test_layers_can_be_switched_off(offline_maps, open_map):
-    opened = open_map(offline_maps["polygons"])
+def test_layers_can_be_switched_off(default_maps, open_map):
+    opened = open_map(default_maps["polygons"])
     toggle = opened.page.locator(".leaflet-control-layers-overlays label",
                                  has_text="Flows by stream")
     toggle.locator("input").uncheck()
@@ -61,8 +66,8 @@ def test_layers_can_be_switched_off(offline_maps, open_map):
     assert_clean(opened)
 
 
-def test_comparison_map_shows_both_runs(runs, offline_maps, open_map):
-    opened = open_map(offline_maps["compare"])
+def test_comparison_map_shows_both_runs(runs, default_maps, open_map):
+    opened = open_map(default_maps["compare"])
     assert opened.count(".siting-facility.siting-a.leaflet-marker-icon") == 1
     assert opened.count(".siting-facility.siting-b.leaflet-marker-icon") == 1
     assert opened.count(".siting-facility.siting-both.leaflet-marker-icon") == 2
@@ -71,5 +76,55 @@ def test_comparison_map_shows_both_runs(runs, offline_maps, open_map):
     title = opened.page.locator(".siting-title").inner_text()
     assert "A · baseline" in title
     assert "B · swap-east" in title
-    opened.screenshot("compare-offline.png")
+    opened.screenshot("compare.png")
+    assert_clean(opened)
+
+
+def test_with_no_network_the_regions_show_and_the_page_says_the_base_map_is_missing(
+        runs, default_maps, open_map):
+    opened = open_map(default_maps["polygons"])
+    notice = opened.page.locator(".siting-notice")
+    notice.wait_for()
+    assert notice.is_visible()
+    assert "base map cannot load" in notice.inner_text()
+    assert opened.requests  # the tiles were asked for, and blocked
+    regions = opened.page.locator("path.siting-region")
+    assert regions.count() == counts(runs["polygons"])["region"]
+    box = regions.first.bounding_box()
+    assert box["width"] > 20
+    assert box["height"] > 20
+    opened.screenshot("no-network.png")
+    assert_clean(opened)
+
+
+def test_china_map_fits_1400x900_and_marks_provinces_that_collect_nothing(china, open_map):
+    opened = open_map(china / "map.html")  # written by solve, as a planner gets it
+    legend = opened.page.locator(".siting-legend")
+    box = legend.bounding_box()
+    assert box["y"] >= 0
+    assert box["y"] + box["height"] <= 900
+    assert legend.evaluate("e => e.scrollHeight <= e.clientHeight")  # nothing hidden
+    regions = pd.read_csv(china / "regions.csv")
+    collected = regions.groupby("province")["collected"].sum()
+    nothing = set(collected[collected <= 1e-6].index)
+    assert len(nothing) > 0
+    hatched = opened.page.locator("path.siting-region[fill='url(#siting-nothing)']")
+    assert hatched.count() == regions["province"].isin(nothing).sum()
+    assert f"province collects nothing ({len(nothing)} of" in legend.inner_text()
+    hatched.first.click(force=True)
+    popup = opened.page.locator(".leaflet-popup-content").last
+    assert "collects nothing" in popup.inner_text()
+    facilities = pd.read_csv(china / "facilities.csv")
+    new = facilities[facilities["open"] & ~facilities["existing"]]
+    labels = opened.page.locator(".siting-label-new")
+    assert sorted(labels.all_inner_texts()) == sorted(new["name"])
+    assert all(label.is_visible() for label in labels.all())
+    assert opened.page.locator(".siting-label-existing").first.is_hidden()  # until close up
+    z = opened.page.evaluate("() => Object.fromEntries([...document.querySelectorAll("
+                             "'.leaflet-pane')].map(p => [p.className, +getComputedStyle(p)"
+                             ".zIndex]))")
+    order = [z[f"leaflet-pane leaflet-siting-{pane}-pane"] for pane in (
+        "regions", "candidates", "region-points", "gap", "flows", "facilities")]
+    assert order == sorted(order)
+    opened.screenshot("china-budget-cap.png")
     assert_clean(opened)

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from siting.bench import OnDone, RunSpec, comparison, plan_bench, run_bench
-from siting.cli import app, console, friendly
+from siting.cli import CdnOption, app, console, friendly
 from siting.executor import cluster
 from siting.pareto import pareto as solve_frontier
 from siting.render.report import Cell, groups, kpi_cells, pareto_cells
@@ -45,6 +45,7 @@ def bench(
         "runs/bench"),
     force: ForceOption = False,
     maps: MapsOption = True,
+    cdn: CdnOption = False,
     scheduler: SchedulerOption = None,
 ) -> None:
     """Solve every instance x scenario (x solver) run in parallel and compare them.
@@ -58,7 +59,7 @@ def bench(
     specs = plan_bench(instances, scenarios, solver or ["highs"], out)
     try:
         with cluster(scheduler) as executor, progress(len(specs), "bench") as on_done:
-            table = run_bench(specs, out, jobs, force, maps, on_done, executor)
+            table = run_bench(specs, out, jobs, force, maps, on_done, executor, cdn=cdn)
     except KeyboardInterrupt:
         _print_comparison(comparison(specs))
         console.print(f"[bold red]interrupted[/]: finished runs are kept in {out}; run the "
@@ -84,6 +85,7 @@ def pareto(
                                              "(default runs/<instance>/pareto).")] = None,
     force: ForceOption = False,
     maps: MapsOption = False,
+    cdn: CdnOption = False,
     scheduler: SchedulerOption = None,
 ) -> None:
     """Trace the cost vs collection-rate frontier (epsilon-constraint), each point verified.
@@ -94,7 +96,7 @@ def pareto(
     try:
         with cluster(scheduler) as executor, progress(points, "pareto") as on_done:
             table = solve_frontier(instance, out, scenario, points, solver, jobs, force, maps,
-                                   on_done, executor)
+                                   on_done, executor, cdn=cdn)
     except KeyboardInterrupt:
         console.print(f"[bold red]interrupted[/]: finished points are kept in {out}; run the "
                       "same command again to solve the rest")

@@ -7,28 +7,39 @@ from typing import Annotated
 
 import typer
 
-from siting.cli import app, console, friendly
+from siting.cli import CdnOption, app, console, friendly
 from siting.render.maps import render_comparison, render_map
+
+OfflineOption = Annotated[bool, typer.Option(help="No base map tiles either: the page makes "
+                                             "no network request (same as --tiles none).")]
+
+
+def base_map(tiles: str, offline: bool) -> str:
+    """Return the tiles to draw: none when ``offline``."""
+    return "none" if offline else tiles
 
 
 @app.command("map")
 @friendly
 def map_command(
-    run_dir: Annotated[Path | None, typer.Argument(help="Run folder written by solve.")] = None,
+    run_dirs: Annotated[list[Path], typer.Argument(
+        help="Run folder written by solve; with --compare, 2 to 6 of them.")],
     out: Annotated[Path | None, typer.Option(help="HTML file (default RUN_DIR/map.html).")] = None,
     tiles: Annotated[str, typer.Option(help="osm, cartodb, none, or a URL template.")] = "osm",
     attribution: Annotated[str | None, typer.Option(help="Attribution of custom tiles.")] = None,
-    offline: Annotated[bool, typer.Option(help="One self-contained file, no tiles.")] = False,
-    compare: Annotated[tuple[Path, Path] | None, typer.Option(
-        help="Two run folders to compare on one page (needs --out).")] = None,
+    cdn: CdnOption = False,
+    offline: OfflineOption = False,
+    compare: Annotated[bool, typer.Option(
+        help="Draw the runs on one page, compared with the first (needs --out).")] = False,
 ) -> None:
-    """Render a solution map from saved results (no re-solve), or compare two runs."""
-    if compare is not None:
+    """Render a solution map from saved results (no re-solve), or compare 2 to 6 runs."""
+    tiles = base_map(tiles, offline)
+    if compare:
         if out is None:
             raise typer.BadParameter("--compare needs --out FILE", param_hint="--out")
-        path = render_comparison(compare[0], compare[1], out, tiles, offline, attribution)
-    elif run_dir is not None:
-        path = render_map(run_dir, out, tiles, offline, attribution)
+        path = render_comparison(run_dirs, out, tiles, cdn, attribution)
+    elif len(run_dirs) == 1:
+        path = render_map(run_dirs[0], out, tiles, cdn, attribution)
     else:
-        raise typer.BadParameter("give RUN_DIR or --compare RUN_A RUN_B")
+        raise typer.BadParameter("several run folders: add --compare to draw them on one page")
     console.print(f"wrote [bold]{path}[/]")

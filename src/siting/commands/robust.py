@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from siting.alternatives import alternatives as find_alternatives
-from siting.cli import app, console, friendly
+from siting.cli import CdnOption, app, console, friendly
 from siting.commands.bench import CPUS, ForceOption, JobsOption, SchedulerOption, print_table
 from siting.commands.bench import progress as progress_bar
+from siting.commands.maps import OfflineOption, base_map
 from siting.executor import cluster
 from siting.instance.load import load_instance
 from siting.render.robust import MAP, PAGE, write_report
@@ -48,7 +49,8 @@ def robust(
     out: Annotated[Path | None, typer.Option(help="Folder of the runs, tables and pages "
                                              "(default runs/<instance>/robust).")] = None,
     force: ForceOption = False,
-    offline: Annotated[bool, typer.Option(help="Inline Leaflet in the map, no tiles.")] = False,
+    cdn: CdnOption = False,
+    offline: OfflineOption = False,
 ) -> None:
     """Solve seeded samples of uncertain inputs: robust sites, bets, networks by regret.
 
@@ -68,7 +70,7 @@ def robust(
     inst = load_instance(instance)
     currency = inst.spec.instance.currency
     write_report(result, out, f"{inst.name}: robust siting over {samples} samples", currency,
-                 offline)
+                 base_map("cartodb", offline), cdn)
     freq = result.frequency[result.frequency["selected"] > 0]
     print_table(f"{inst.name}: sites selected in at least one of {samples} samples",
                 ["site", "province", "selected", "verdict"],

@@ -19,21 +19,24 @@ from folium.map import Layer
 from folium.template import Template
 
 from siting.render import style
-from siting.render.run import COORD_DECIMALS, Run
+from siting.render.run import COORD_DECIMALS, Run, provinces
 
 Feature = dict[str, Any]
 Rows = Sequence[tuple[str, str]]
 Record = dict[str, Any]
 GAP_TOLERANCE_T = 1e-6
+NOTHING_FILL = "url(#siting-nothing)"  # grey hatch: the province collects nothing
 SCRIPT_BREAK = re.compile(r"<(?=[/!]|script)", re.IGNORECASE)
 # branca renders the output of every element's script again as a Jinja template: an input
 # text holding "{{", "{%" or "{#" would run there (and could run any Python).
 TEMPLATE_OPEN = re.compile(r"\{(?=[{%#])")
 
-PANES = {  # z-index: regions under Leaflet's overlay pane, markers above it
-    "siting-regions": 350, "siting-flows": 410, "siting-gap": 420,
-    "siting-candidates": 590, "siting-facilities": 610,
+PANES = {  # z-index, bottom to top: region areas, candidates not opened, region points,
+    # the collection gap, flows (over the gap), then opened facilities above everything
+    "siting-regions": 350, "siting-candidates": 380, "siting-region-points": 390,
+    "siting-gap": 400, "siting-flows": 410, "siting-facilities": 610,
 }
+POINT_PANE = {"siting-regions": "siting-region-points"}  # where a layer's points go
 KINDS = {  # kind of layer: its pane and the style its features share
     "region": ("siting-regions", {"fillOpacity": 0.6, "color": "#666666", "weight": 0.7}),
     "flow": ("siting-flows", {"opacity": 0.8, "lineCap": "round"}),
@@ -64,7 +67,7 @@ class FeatureLayer(Layer):
     _template = Template("""
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = siting.layer({{ this.data }}, {{ this.pane|tojson }},
-            {{ this.class_name|tojson }}, {{ this.base }});
+            {{ this.class_name|tojson }}, {{ this.base }}, {{ this.point_pane|tojson }});
         {% endmacro %}
     """)
 
@@ -73,6 +76,7 @@ class FeatureLayer(Layer):
         super().__init__(name=f"{escape(name)} ({len(features):,})", overlay=True, show=show)
         self._name = "FeatureLayer"
         self.pane, base = KINDS[kind]
+        self.point_pane = POINT_PANE.get(self.pane, self.pane)
         self.data = js_json({"type": "FeatureCollection", "features": features})
         self.base = js_json(base)
         self.class_name = f"siting-{kind} {tag}".strip()
@@ -113,11 +117,11 @@ class Scales:
 
     def facility_px(self, capacity: float) -> float:
         """Return a facility symbol's width in pixels."""
-        return style.sqrt_size(capacity, self.capacity, 12, 38)
+        return style.sqrt_size(capacity, self.capacity, 10, 30)
 
     def gap_px(self, uncollected: float) -> float:
         """Return a collection-gap circle's radius in pixels."""
-        return style.sqrt_size(uncollected, self.uncollected, 6, 28)
+        return style.sqrt_size(uncollected, self.uncollected, 5, 20)
 
     def supply_px(self, supply: float) -> float:
         """Return a point region's radius in pixels."""
@@ -171,43 +175,63 @@ def per_stream(row: Record, prefix: str, labels: dict[str, str]) -> list[tuple[s
 
 
 def region_features(run: Run, fills: Sequence[str], scales: Scales,
-                    pops: Sequence[str] | None = None) -> list[Feature]:
+                    pops: Sequence[str] | None = None,
+                    mark_nothing: bool = False) -> list[Feature]:
     """Return one feature per region, filled with ``fills``, with its supply figures.
 
     A region that is a point becomes a circle sized by supply. ``pops`` replaces the
-    default popups (the comparison map shows both runs in them).
+    default popups (the comparison map shows both runs in them). ``mark_nothing`` fills
+    the regions of a province that collects nothing with a grey hatch instead.
     """
     geometries = [json.loads(g) for g in shapely.to_geojson(run.regions.geometry.to_numpy())]
     rows = records(run.regions)
-    pops = pops if pops is not None else [region_popup(row, run.stream_labels) for row in rows]
+    by_province = provinces(run.regions)
+    pops = pops if pops is not None else [region_popup(row, run.stream_labels, by_province)
+                                          for row in rows]
     out = []
     for row, geometry, fill, pop in zip(rows, geometries, fills, pops, strict=True):
-        look = {"fillColor": fill}
+        nothing = mark_nothing and by_province.at[row["province"], "collects_nothing"]
+        look = {"fillColor": NOTHING_FILL if nothing else fill}
+        if nothing:
+            look["fillOpacity"] = 1.0
         if geometry["type"] == "Point":
             look |= {"radius": scales.supply_px(row["supply"]), "fillOpacity": 0.8}
-        tip = tooltip(row["name"], f"collected {style.percent(row['collection_rate'])}")
+        tip = tooltip(row["name"], "its province collects nothing" if nothing else
+                      f"collected {style.percent(row['collection_rate'])}")
         out.append(feature(geometry, tip, pop, look=look))
     return out
 
 
-def region_popup(row: Record, labels: dict[str, str], heading: str = "") -> str:
-    """Return the popup of a region: supply, collected and uncollected by stream."""
+def region_popup(row: Record, labels: dict[str, str], by_province: pd.DataFrame,
+                 heading: str = "") -> str:
+    """Return the popup of a region: supply, collected and uncollected by stream.
+
+    A region that is not its whole province also shows its province's totals; a province
+    that collects nothing is said to.
+    """
     rows = [("Supply", style.tonnes(row["supply"])), *per_stream(row, "supply", labels),
             ("Collected", style.tonnes(row["collected"])),
             ("Collection rate", style.percent(row["collection_rate"])),
             ("Uncollected", style.tonnes(row["uncollected"])),
             *per_stream(row, "uncollected", labels)]
+    province = by_province.loc[row["province"]]
+    if province["collects_nothing"]:
+        rows.insert(0, ("Province", "collects nothing"))
+    elif province["supply"] != row["supply"]:
+        rows.append((f"Province {row['province']}", f"{style.tonnes(province['collected'])} "
+                     f"of {style.tonnes(province['supply'])} collected"))
     return popup(row["name"], rows, f"{heading}region {row['id']} · {row['province']}")
 
 
 def gap_features(run: Run, scales: Scales, outline: str = style.GAP_RED) -> list[Feature]:
-    """Return a hatched, pulsing circle per region with uncollected tonnes, sized by them."""
+    """Return a hatched circle per region with uncollected tonnes, sized by them."""
     short = run.regions[run.regions["uncollected"] > GAP_TOLERANCE_T]
+    by_province = provinces(run.regions)
     return [feature(point(row["lon"], row["lat"]),
                     tooltip(row["name"], f"{style.tonnes(row['uncollected'])} uncollected "
                                          f"({style.percent(1 - row['collection_rate'])} of "
                                          "supply)"),
-                    region_popup(row, run.stream_labels),
+                    region_popup(row, run.stream_labels, by_province),
                     look={"radius": scales.gap_px(row["uncollected"]), "color": outline})
             for row in records(short)]
 
@@ -226,7 +250,8 @@ def facility_features(run: Run, sites: pd.DataFrame, fills: Sequence[str],
                                          f"{style.percent(row['utilisation'])} used"),
                     pop,
                     icon=icon(shapes.get(row["tier"], "circle"),
-                              scales.facility_px(row["capacity"]), fill, bool(row["existing"])))
+                              scales.facility_px(row["capacity"]), fill, bool(row["existing"]),
+                              label=row["name"]))
             for row, fill, pop in zip(rows, fills, pops, strict=True)]
 
 
@@ -296,18 +321,22 @@ def tier_shapes(tiers: Sequence[str]) -> dict[str, str]:
     return {tier: style.TIER_SHAPES[i % len(style.TIER_SHAPES)] for i, tier in enumerate(tiers)}
 
 
-def icon(shape: str, size: float, fill: str, existing: bool, faint: bool = False
-         ) -> dict[str, Any]:
+def icon(shape: str, size: float, fill: str, existing: bool, faint: bool = False,
+         label: str | None = None) -> dict[str, Any]:
     """Return a ``divIcon`` spec: an inline SVG ``shape`` of width ``size`` pixels.
 
     Existing facilities get a thin dark outline, new ones a dark outline with a gold ring
     inside, so that what the plan adds stands out; ``faint`` draws a grey, translucent
-    outline for candidates that were not opened.
+    outline for candidates that were not opened. ``label`` (escaped here) is written
+    beside the symbol: always for a new site, close up only for an existing one.
     """
     if faint:
         html = svg_shape(shape, size, fill, style.CANDIDATE_GREY, 1.2, 0.7)
     else:
         html = svg_shape(shape, size, fill, "#222222", 1.2, new=not existing)
+    if label is not None:
+        kind = "existing" if existing else "new"
+        html += f"<span class='siting-label siting-label-{kind}'>{escape(label)}</span>"
     return {"html": html, "size": size}
 
 

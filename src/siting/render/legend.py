@@ -95,7 +95,8 @@ def solver_text(run: Run) -> str:
 def title_panel(title: str, runs: Sequence[tuple[str, Run]]) -> Panel:
     """Return the title panel: a title and a KPI table with one column per run.
 
-    With two runs a third column shows the change from the first to the second.
+    With two runs a third column shows the change from the first to the second; with more,
+    each later run's cell shows its change from the first in brackets.
     """
     columns = [kpis(run) for _, run in runs]
     heads = "".join(f"<th>{escape(head)}</th>" for head, _ in runs)
@@ -104,9 +105,13 @@ def title_panel(title: str, runs: Sequence[tuple[str, Run]]) -> Panel:
     body = f"<tr><th></th>{heads}</tr>" if any(head for head, _ in runs) else ""
     for i, first in enumerate(columns[0]):
         row = [column[i] for column in columns]
-        cells = "".join(f"<td>{escape(k.text)}</td>" for k in row)
+        texts = [k.text for k in row]
         if len(runs) == 2:
-            cells += f"<td>{escape(change(row[0], row[1]))}</td>"
+            texts.append(change(row[0], row[1]))
+        elif len(runs) > 2:
+            texts[1:] = [f"{k.text} ({change(row[0], k)})" if change(row[0], k) else k.text
+                         for k in row[1:]]
+        cells = "".join(f"<td>{escape(text)}</td>" for text in texts)
         body += f"<tr><th>{escape(first.label)}</th>{cells}</tr>"
     notes = "".join(f"<div class='siting-status siting-{_status_class(run)}'>"
                     f"{escape(f'{head}: ' if head else '')}{escape(_status_note(run))}</div>"
@@ -161,6 +166,12 @@ def gap_symbol(radius: float, outline: str = style.GAP_RED) -> str:
             f'stroke-width="2"/></svg>')
 
 
+def nothing_symbol() -> str:
+    """Return an inline SVG of the grey hatch of a province that collects nothing."""
+    return ('<svg width="34" height="16"><rect x="1" y="1" width="32" height="14" '
+            'fill="url(#siting-nothing)" stroke="#666666"/></svg>')
+
+
 def facility_entries(run: Run, scales: Scales) -> list[str]:
     """Return legend entries of facility symbols: size samples, tier shapes, outlines."""
     shapes = tier_shapes(run.tiers)
@@ -184,8 +195,14 @@ def flow_width_entries(scales: Scales, colour: str = "#555555") -> list[str]:
 
 
 def legend_panel(sections: Sequence[tuple[str, Sequence[str]]]) -> Panel:
-    """Return the legend panel from (heading, entries) sections; empty sections are left out."""
-    html = "".join(f"<h4>{escape(heading)}</h4>{''.join(entries)}"
-                   for heading, entries in sections if entries)
-    return Panel(f"<details open><summary>Legend</summary>{html}</details>", "bottomright",
+    """Return the legend panel from (heading, entries) sections; empty sections are left out.
+
+    Sections flow in two columns, so that the legend of a busy map fits a laptop screen.
+    """
+    shown = [(heading, entries) for heading, entries in sections if entries]
+    html = "".join(f"<div class='siting-section'><h4>{escape(heading)}</h4>"
+                   f"{''.join(entries)}</div>" for heading, entries in shown)
+    columns = "siting-sections" + (" siting-one" if len(shown) == 1 else "")
+    return Panel(f"<details open><summary>Legend</summary><div class='{columns}'>{html}"
+                 "</div></details>", "bottomright",
                  "siting-legend")

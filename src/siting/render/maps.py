@@ -16,15 +16,12 @@ import pandas as pd
 from siting.render import layers as ly
 from siting.render import legend as lg
 from siting.render import style
-from siting.render.page import add_layers, new_map, write_page
-from siting.render.run import Run, load_run
-
-OPENED_IN = {"a": "A only", "b": "B only", "both": "both"}
-B_DASH = "8 6"
+from siting.render.page import MapError, add_layers, new_map, write_page
+from siting.render.run import Run, load_run, provinces
 
 
 def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
-               offline: bool = False, attribution: str | None = None) -> Path:
+               cdn: bool = False, attribution: str | None = None) -> Path:
     """Draw the solution map of a run folder.
 
     Parameters
@@ -36,9 +33,10 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
     tiles
         Base map: ``"osm"``, ``"cartodb"`` (CartoDB positron), ``"none"``, or a tile URL
         template with ``{z}``, ``{x}``, ``{y}`` (e.g. a local tile server).
-    offline
-        Write one self-contained page: Leaflet inlined (from the npm registry on first use,
-        then cached), no tiles; region outlines give the context.
+    cdn
+        Link Leaflet on its CDN instead of inlining it (a smaller page that needs the
+        network). Either way the regions and sites are drawn without tiles, and the page
+        says so when the tiles cannot load.
     attribution
         Attribution markup of a custom tile URL (required with one).
 
@@ -54,18 +52,35 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
     siting.render.page.MapError
         If ``tiles`` is not valid or a custom URL has no attribution.
     siting.render.assets.AssetError
-        If ``offline`` and Leaflet is neither cached nor obtainable.
+        If Leaflet's installed package is incomplete.
     """
     run = load_run(run_dir)
-    scales = ly.Scales.of([run])
-    m = new_map(_title(run), bounds([run]), tiles, attribution, offline)
+    return draw_map(run, ly.Scales.of([run]), Path(out) if out else run.path / "map.html",
+                    tiles, cdn, attribution)
+
+
+def render_maps(run_dirs: Sequence[Path], cdn: bool = False) -> list[Path]:
+    """Draw the ``map.html`` of each run folder, all on one colour and size scale.
+
+    Symbol sizes and legends then mean the same on every map (e.g. the scenarios of a
+    bench); ``cdn`` is as in :func:`render_map`, other options are its defaults.
+    """
+    runs = [load_run(path) for path in run_dirs]
+    scales = ly.Scales.of(runs)
+    return [draw_map(run, scales, run.path / "map.html", cdn=cdn) for run in runs]
+
+
+def draw_map(run: Run, scales: ly.Scales, out: Path, tiles: str = "cartodb", cdn: bool = False,
+             attribution: str | None = None) -> Path:
+    """Draw the map of ``run`` with symbols sized on ``scales``; see :func:`render_map`."""
+    m = new_map(_title(run), bounds([run]), tiles, attribution, cdn)
     streams = {s: style.STREAM_COLOURS[i % len(style.STREAM_COLOURS)]
                for i, s in enumerate(run.stream_labels)}
     opened = run.facilities[run.facilities["open"]]
     add_layers(m, [
         ly.FeatureLayer("Supply regions: collection rate", ly.region_features(
-            run, [style.COLLECTION_RAMP(r) for r in run.regions["collection_rate"]], scales),
-            "region"),
+            run, [style.COLLECTION_RAMP(r) for r in run.regions["collection_rate"]], scales,
+            mark_nothing=True), "region"),
         ly.FeatureLayer("Flows by stream", ly.flow_features(
             run, [streams.get(s, "#555555") for s in run.flows["stream"]], scales), "flow"),
         ly.FeatureLayer("Collection gap: uncollected tonnes", ly.gap_features(run, scales),
@@ -79,7 +94,8 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
     m.add_child(lg.title_panel(_title(run), [("", run)]))
     m.add_child(lg.legend_panel([
         ("Supply regions", [lg.ramp_bar("collection rate", style.COLLECTION_RAMP, "0 %",
-                                        "100 %"), *_supply_entries(run, scales)]),
+                                        "100 %"), *_nothing_entries(run),
+                            *_supply_entries(run, scales)]),
         ("Collection gap", _gap_entries(scales, [("uncollected", style.GAP_RED)])),
         ("Opened facilities", [lg.ramp_bar("utilisation", style.UTILISATION_RAMP, "0 %",
                                            "100 %"), *lg.facility_entries(run, scales)]),
@@ -87,71 +103,91 @@ def render_map(run_dir: Path, out: Path | None = None, tiles: str = "cartodb",
                      for s, label in run.stream_labels.items()),
                    *lg.flow_width_entries(scales)]),
     ]))
-    return write_page(m, Path(out) if out else run.path / "map.html", offline)
+    return write_page(m, out, cdn)
 
 
-def render_comparison(run_a: Path, run_b: Path, out: Path, tiles: str = "cartodb",
-                      offline: bool = False, attribution: str | None = None) -> Path:
-    """Draw two runs on one page: what opened in A only, in B only, in both.
+def render_comparison(run_dirs: Sequence[Path], out: Path, tiles: str = "cartodb",
+                      cdn: bool = False, attribution: str | None = None) -> Path:
+    """Draw two or more runs on one page: which sites each run opens, and what changes.
 
-    Regions are coloured by the change of their collection rate from A to B; flows and the
-    collection gap of each run are separate layers; the title panel shows both runs' KPIs
-    and their change. Symbol sizes share one scale across the two runs.
+    The runs are A, B, C, ... in the order given. Opened sites are grouped by the runs
+    that open them (A only, B only, both or all, ...). Regions are coloured by the change of
+    their collection rate from A to each other run (one layer each, on one scale; the
+    first shown); flows and the collection gap of each run are separate layers; the title
+    panel shows every run's KPIs and their change from A. Symbol sizes share one scale.
 
     Parameters
     ----------
-    run_a, run_b
-        Run folders of the same instance (e.g. two scenarios).
+    run_dirs
+        Two or more run folders of the same instance (e.g. scenarios).
     out
         Page to write.
-    tiles, offline, attribution
+    tiles, cdn, attribution
         As in :func:`render_map`.
 
     Returns
     -------
     Path
         The page written, atomically.
+
+    Raises
+    ------
+    MapError
+        If fewer than two runs, or more than six, are given.
     """
-    a, b = load_run(run_a), load_run(run_b)
-    scales = ly.Scales.of([a, b])
-    title = f"{a.solution.get('instance', {}).get('name', '')}: {_scenario(a)} vs {_scenario(b)}"
-    m = new_map(title, bounds([a, b]), tiles, attribution, offline)
-    rate_change = _rate_change(a, b)
-    reach = max(0.1, float(np.ceil(np.nanmax(np.abs(rate_change), initial=0) * 10) / 10))
+    if not 2 <= len(run_dirs) <= len(style.RUN_KEYS):
+        raise MapError(f"{out}: a comparison takes 2 to {len(style.RUN_KEYS)} run folders, "
+                       f"not {len(run_dirs)}")
+    runs = {key: load_run(path) for key, path in zip(style.RUN_KEYS, run_dirs, strict=False)}
+    a, *others = runs.values()
+    keys = list(runs)
+    scales = ly.Scales.of(runs.values())
+    title = (f"{a.solution.get('instance', {}).get('name', '')}: "
+             + " vs ".join(_scenario(run) for run in runs.values()))
+    m = new_map(title, bounds(list(runs.values())), tiles, attribution, cdn)
+    changes = {key: _rate_change(a, run) for key, run in runs.items() if run is not a}
+    largest = max(float(np.nanmax(np.abs(c), initial=0)) for c in changes.values())
+    reach = max(0.1, float(np.ceil(largest * 10) / 10))
     ramp = style.Ramp(style.CHANGE_RAMP.stops, -reach, reach)
-    groups = _opened_groups(a, b)
-    runs = {"a": (a, None), "b": (b, B_DASH)}
+    groups = _opened_groups(runs)
+    region_pops = _paired_region_popups(runs)
     add_layers(m, [
-        ly.FeatureLayer("Supply regions: change of collection rate", ly.region_features(
-            a, [ramp(r) for r in rate_change], scales, _paired_region_popups(a, b)), "region"),
+        *(ly.FeatureLayer(f"Supply regions: change of collection rate, {key.upper()} − A",
+                          ly.region_features(a, [ramp(r) for r in change], scales, region_pops),
+                          "region", show=i == 0)
+          for i, (key, change) in enumerate(changes.items())),
         *(ly.FeatureLayer(f"Flows {key.upper()}", ly.flow_features(
-            run, [style.RUN_COLOURS[key]] * len(run.flows), scales, dash), "flow",
-            f"siting-{key}") for key, (run, dash) in runs.items()),
+            run, [style.RUN_COLOURS[key]] * len(run.flows), scales, style.RUN_DASHES[key]),
+            "flow", f"siting-{key}") for key, run in runs.items()),
         *(ly.FeatureLayer(f"Collection gap {key.upper()}", ly.gap_features(
             run, scales, style.RUN_COLOURS[key]), "gap", f"siting-{key}")
-          for key, (run, _) in runs.items()),
+          for key, run in runs.items()),
         ly.FeatureLayer("Candidate sites not opened", ly.candidate_features(
-            a, groups.pop("neither")), "candidate"),
-        *(ly.FeatureLayer(f"Opened in {OPENED_IN[key]}", ly.facility_features(
-            a, sites, [style.RUN_COLOURS[key]] * len(sites), scales,
-            _paired_facility_popups(a, b, sites["id"])), "facility", f"siting-{key}")
-          for key, sites in groups.items()),
+            a, groups.pop(())), "candidate"),
+        *(ly.FeatureLayer(f"Opened in {_opened_in(group, keys)}", ly.facility_features(
+            a, sites, [_group_colour(group, keys)] * len(sites), scales,
+            _paired_facility_popups(runs, sites["id"])), "facility",
+            f"siting-{_group_tag(group, keys)}")
+          for group, sites in groups.items()),
     ])
-    m.add_child(lg.title_panel(title, [(f"A · {_scenario(a)}", a), (f"B · {_scenario(b)}", b)]))
+    m.add_child(lg.title_panel(title, [(f"{key.upper()} · {_scenario(run)}", run)
+                                       for key, run in runs.items()]))
+    span = "B − A" if len(runs) == 2 else "each run − A"
     m.add_child(lg.legend_panel([
-        ("Supply regions", [lg.ramp_bar("collection rate, change B − A", ramp,
+        ("Supply regions", [lg.ramp_bar(f"collection rate, change {span}", ramp,
                                         f"−{100 * reach:.0f} pp", f"+{100 * reach:.0f} pp")]),
         ("Collection gap", _gap_entries(scales, [(k.upper(), style.RUN_COLOURS[k])
                                                  for k in runs])),
         ("Opened facilities", [
-            *(lg.symbol_row(ly.svg_shape("circle", 16, style.RUN_COLOURS[k], "#222222", 1.2),
-                            f"opened in {label}") for k, label in OPENED_IN.items()),
+            *(lg.symbol_row(ly.svg_shape("circle", 16, _group_colour(group, keys), "#222222",
+                                         1.2), f"opened in {_opened_in(group, keys)}")
+              for group in groups),
             *lg.facility_entries(a, scales)]),
-        ("Flows", [*(lg.symbol_row(lg.line_symbol(style.RUN_COLOURS[k], 4, dash), k.upper())
-                     for k, (_, dash) in runs.items()),
+        ("Flows", [*(lg.symbol_row(lg.line_symbol(style.RUN_COLOURS[k], 4, style.RUN_DASHES[k]),
+                                   k.upper()) for k in runs),
                    *lg.flow_width_entries(scales)]),
     ]))
-    return write_page(m, Path(out), offline)
+    return write_page(m, Path(out), cdn)
 
 
 def _scenario(run: Run) -> str:
@@ -184,6 +220,14 @@ def _supply_entries(run: Run, scales: ly.Scales) -> list[str]:
                           f"{style.tonnes(scales.supply)}/yr supply (area)")]
 
 
+def _nothing_entries(run: Run) -> list[str]:
+    nothing = provinces(run.regions)["collects_nothing"]
+    if not nothing.any():
+        return []
+    return [lg.symbol_row(lg.nothing_symbol(), f"province collects nothing ({nothing.sum()} "
+                          f"of {len(nothing)})")]
+
+
 def _gap_entries(scales: ly.Scales, outlines: Sequence[tuple[str, str]]) -> list[str]:
     if scales.uncollected <= ly.GAP_TOLERANCE_T:
         return ["<div class='siting-entry'>none: every tonne is collected</div>"]
@@ -197,27 +241,57 @@ def _rate_change(a: Run, b: Run) -> np.ndarray:
     return (a.regions["id"].map(rate_b) - a.regions["collection_rate"]).to_numpy(float)
 
 
-def _opened_groups(a: Run, b: Run) -> dict[str, pd.DataFrame]:
-    in_a = set(a.facilities.loc[a.facilities["open"], "id"])
-    in_b = set(b.facilities.loc[b.facilities["open"], "id"])
-    sites = pd.concat([b.facilities, a.facilities[~a.facilities["id"].isin(b.facilities["id"])]])
-    both = in_a & in_b
-    return {"neither": sites[~sites["id"].isin(in_a | in_b)],
-            "a": a.facilities[a.facilities["id"].isin(in_a - in_b)],
-            "b": b.facilities[b.facilities["id"].isin(in_b - in_a)],
-            "both": b.facilities[b.facilities["id"].isin(both)]}
+def _opened_groups(runs: dict[str, Run]) -> dict[tuple[str, ...], pd.DataFrame]:
+    """Split every site by the runs that open it: {(): not opened, ("a",): A only, ...}.
+
+    A site's row comes from the last run that opens it (its size there), else from the
+    first run that lists it. Groups are ordered by their number of runs, then by run.
+    """
+    opened_by: dict[str, tuple[str, ...]] = {}
+    row_of: dict[str, tuple[str, int]] = {}
+    for key, run in runs.items():
+        for i, (site, is_open) in enumerate(zip(run.facilities["id"], run.facilities["open"],
+                                                strict=True)):
+            if is_open:
+                opened_by[site] = (*opened_by.get(site, ()), key)
+                row_of[site] = (key, i)
+            row_of.setdefault(site, (key, i))
+    groups: dict[tuple[str, ...], list[pd.Series]] = {(): []}
+    for site, (key, i) in row_of.items():
+        groups.setdefault(opened_by.get(site, ()), []).append(runs[key].facilities.iloc[i])
+    columns = next(iter(runs.values())).facilities.columns
+    return {group: pd.DataFrame(groups[group], columns=columns)
+            for group in sorted(groups, key=lambda g: (len(g), g))}
 
 
-def _paired_facility_popups(a: Run, b: Run, ids: pd.Series) -> list[str]:
+def _opened_in(group: tuple[str, ...], keys: Sequence[str]) -> str:
+    if len(group) == len(keys):
+        return "both" if len(keys) == 2 else "all"
+    return ", ".join(k.upper() for k in group) + (" only" if len(group) == 1 else "")
+
+
+def _group_tag(group: tuple[str, ...], keys: Sequence[str]) -> str:
+    if len(group) == len(keys):
+        return "both" if len(keys) == 2 else "all"
+    return group[0] if len(group) == 1 else "some"
+
+
+def _group_colour(group: tuple[str, ...], keys: Sequence[str]) -> str:
+    return style.RUN_COLOURS["all" if len(group) == len(keys) else _group_tag(group, keys)]
+
+
+def _paired_facility_popups(runs: dict[str, Run], ids: pd.Series) -> list[str]:
     tables = [(key, run, {row["id"]: row for row in ly.records(run.facilities)})
-              for key, run in (("A", a), ("B", b))]
-    return ["".join(ly.facility_popup(table[site], run, f"{key} · ")
+              for key, run in runs.items()]
+    return ["".join(ly.facility_popup(table[site], run, f"{key.upper()} · ")
                     for key, run, table in tables if site in table) for site in ids]
 
 
-def _paired_region_popups(a: Run, b: Run) -> list[str]:
-    regions_b = {row["id"]: row for row in ly.records(b.regions)}
-    return [ly.region_popup(row, a.stream_labels, "A · ")
-            + (ly.region_popup(regions_b[row["id"]], b.stream_labels, "B · ")
-               if row["id"] in regions_b else "")
+def _paired_region_popups(runs: dict[str, Run]) -> list[str]:
+    a, *_ = runs.values()
+    tables = [(key, run, {row["id"]: row for row in ly.records(run.regions)},
+               provinces(run.regions)) for key, run in runs.items()]
+    return ["".join(ly.region_popup(table[row["id"]], run.stream_labels, by_province,
+                                    f"{key.upper()} · ")
+                    for key, run, table, by_province in tables if row["id"] in table)
             for row in ly.records(a.regions)]

@@ -1,4 +1,4 @@
-"""The page around the layers: base map, tiles, Leaflet (linked or inlined), styles, writing."""
+"""The page around the layers: base map, tiles, Leaflet (inlined or linked), styles, writing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from html import escape
 from pathlib import Path
 
 import folium
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from folium.template import Template
 
 from siting.errors import SitingError
 from siting.render import assets
@@ -22,14 +23,18 @@ TILES = {  # name: (URL template, attribution)
     "cartodb": ("https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
                 f'{OSM_CREDIT} &copy; <a href="https://carto.com/attributions">CARTO</a>'),
 }
-FIT_PADDING_TOP_LEFT = (30, 200)  # pixels kept clear of the title panel and layer control
-FIT_PADDING_BOTTOM_RIGHT = (260, 30)  # ... and of the legend
+ZOOM_SNAP = 0.25  # fractional zoom: the instance fills the space beside the panels
+FIT_PADDING_TOP_LEFT = (30, 245)  # pixels kept clear of the title panel and layer control
+FIT_PADDING_BOTTOM_RIGHT = (500, 30)  # ... and of the legend (two columns)
+TILE_NOTICE = ("The base map cannot load (no network?): the map shows the instance's own "
+               "regions and sites only.")
 REMOTE_LINK = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//",
                          re.IGNORECASE)
 
 SCRIPT = """
+var FAR_ZOOM = 4.75, NEAR_ZOOM = 7;  // smaller symbols at or below, all labels at or above
 var siting = {
-    layer: function (data, pane, className, base) {
+    layer: function (data, pane, className, base, pointPane) {
         function look(feature) { return L.extend({}, base, feature.properties.style); }
         return L.geoJSON(data, {
             pane: pane, className: className, style: look,
@@ -40,13 +45,37 @@ var siting = {
                         className: className, html: icon.html, iconSize: [icon.size, icon.size]
                     })});
                 }
-                return L.circleMarker(latlng,
-                                      L.extend({pane: pane, className: className}, look(feature)));
+                return L.circleMarker(latlng, L.extend({pane: pointPane, className: className},
+                                                       look(feature)));
             },
             onEachFeature: function (feature, layer) {
                 layer.bindTooltip(feature.properties.tip, {sticky: true});
                 layer.bindPopup(feature.properties.pop, {maxWidth: 420});
             }
+        });
+    },
+    zoomClasses: function (map) {
+        function mark() {
+            var zoom = map.getZoom(), box = map.getContainer().classList;
+            box.toggle("siting-far", zoom <= FAR_ZOOM);
+            box.toggle("siting-near", zoom >= NEAR_ZOOM);
+        }
+        map.on("zoomend", mark);
+        mark();
+    },
+    tileNotice: function (map, text) {
+        map.eachLayer(function (layer) {
+            if (!(layer instanceof L.TileLayer)) { return; }
+            layer.once("tileerror", function () {
+                var notice = L.control({position: "topright"});
+                notice.onAdd = function () {
+                    var div = L.DomUtil.create("div", "siting-panel siting-notice");
+                    div.setAttribute("role", "status");
+                    div.textContent = text;
+                    return div;
+                };
+                notice.addTo(map);
+            });
         });
     }
 };
@@ -66,8 +95,19 @@ STYLE = """
 .siting-kpis th:first-child { text-align: left; font-weight: 600; }
 .siting-kpis { border-top: 1px solid #ccc; }
 .siting-status { padding: 2px 6px; margin-bottom: 5px; border-radius: 3px; font-weight: 600; }
-.siting-warn { background: #fff3cd; } .siting-bad { background: #f8d7da; }
-.siting-legend { max-width: 230px; max-height: max(180px, calc(100vh - 330px)); }
+.siting-warn, .siting-notice { background: #fff3cd; } .siting-bad { background: #f8d7da; }
+.siting-notice { max-width: 260px; font-weight: 600; }
+.siting-legend { max-height: calc(100vh - 240px); }
+.siting-sections { display: grid; grid-template-columns: repeat(2, 230px); column-gap: 14px; }
+.siting-one { grid-template-columns: 230px; }
+@media (max-width: 900px) { .siting-sections { grid-template-columns: 230px; } }
+.siting-section h4 { margin-top: 0; }
+.siting-label { position: absolute; left: 100%; top: 50%; transform: translateY(-50%);
+  margin-left: 3px; white-space: nowrap; font: 600 11px/1 system-ui, sans-serif; color: #222;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
+.siting-far .siting-facility svg { transform: scale(0.7); }
+.siting-label-existing { display: none; }
+.siting-near .siting-label-existing { display: block; }
 .siting-legend summary { cursor: pointer; font-weight: 600; }
 .siting-row { display: flex; align-items: center; gap: 6px; margin: 1px 0; }
 .siting-sym { display: inline-flex; justify-content: center; min-width: 40px; }
@@ -80,9 +120,6 @@ STYLE = """
   white-space: pre; }
 .siting-pop td { text-align: right; white-space: nowrap; }
 path.siting-gap, .siting-gap-sample { fill: url(#siting-hatch); fill-opacity: 1; }
-path.siting-gap { animation: siting-pulse 1.8s ease-in-out infinite; }
-@keyframes siting-pulse { 50% { stroke-width: 8px; stroke-opacity: 0.35; } }
-@media (prefers-reduced-motion: reduce) { path.siting-gap { animation: none; } }
 """
 
 HATCH = """
@@ -90,6 +127,9 @@ HATCH = """
 <pattern id="siting-hatch" patternUnits="userSpaceOnUse" width="6" height="6"
  patternTransform="rotate(45)"><rect width="6" height="6" fill="#d7191c" fill-opacity="0.2"/>
 <line x1="1.5" y1="0" x2="1.5" y2="6" stroke="#d7191c" stroke-width="2.5"/></pattern>
+<pattern id="siting-nothing" patternUnits="userSpaceOnUse" width="8" height="8"
+ patternTransform="rotate(-45)"><rect width="8" height="8" fill="#d9d9d9"/>
+<line x1="2" y1="0" x2="2" y2="8" stroke="#525252" stroke-width="2"/></pattern>
 </defs></svg>
 """
 
@@ -101,30 +141,53 @@ class MapError(SitingError):
 
 
 def new_map(title: str, bounds: Sequence[float], tiles: str, attribution: str | None,
-            offline: bool) -> folium.Map:
+            cdn: bool = False) -> folium.Map:
     """Return an empty map fitted to ``bounds`` (west, south, east, north), with its page.
 
-    ``offline`` inlines Leaflet and leaves tiles out; otherwise Leaflet comes from its CDN.
+    Leaflet is inlined (the page needs no network) unless ``cdn`` links it on its CDN. When
+    a tile of the base map cannot load, the page says so in a notice; the layers drawn on
+    top (the instance's own regions and sites) need no tiles.
     """
-    layer = None if offline else tile_layer(tiles, attribution)
-    leaflet = assets.leaflet_inline() if offline else None
-    m = folium.Map(tiles=layer, control_scale=True, zoom_control="bottomleft")
+    m = folium.Map(tiles=tile_layer(tiles, attribution), control_scale=True,
+                   zoom_control="bottomleft", zoom_snap=ZOOM_SNAP)
     m.get_root().title = escape(title)
-    if leaflet is None:
+    if cdn:
         m.default_js, m.default_css = assets.leaflet_links()
     else:
+        leaflet = assets.leaflet_inline()
         m.default_js, m.default_css = [], []
         m.get_root().header.add_child(Element(f"<style>{leaflet.css}</style>"
                                               f"<script>{leaflet.js}</script>"), name="leaflet")
     m.get_root().header.add_child(Element(f"<style>{STYLE}</style><script>{SCRIPT}</script>"),
                                   name="siting")
     m.get_root().html.add_child(Element(HATCH), name="siting_hatch")
+    m.add_child(TileNotice())
     for pane, z_index in PANES.items():
         m.add_child(folium.map.CustomPane(pane, z_index=z_index))
     west, south, east, north = bounds
     m.fit_bounds([[south, west], [north, east]], padding_top_left=FIT_PADDING_TOP_LEFT,
                  padding_bottom_right=FIT_PADDING_BOTTOM_RIGHT)
     return m
+
+
+class TileNotice(MacroElement):
+    """Show a notice when a tile of the base map cannot load; mark the zoom level's classes.
+
+    At a country's zoom (``siting-far``) facility symbols shrink; close up
+    (``siting-near``) every opened site is labelled, not only the new ones.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        siting.tileNotice({{ this._parent.get_name() }}, {{ this.text|tojson }});
+        siting.zoomClasses({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "TileNotice"
+        self.text = TILE_NOTICE
 
 
 def tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer | None:
@@ -173,19 +236,19 @@ def number_elements(root: Element) -> None:
         stack.extend(reversed(children))
 
 
-def write_page(m: folium.Map, out: Path, offline: bool) -> Path:
+def write_page(m: folium.Map, out: Path, cdn: bool = False) -> Path:
     """Render the page and write it atomically (temporary file, then rename).
 
     Raises
     ------
     MapError
-        If an offline page would still load a script or style from the network.
+        If a page without ``cdn`` would still load a script or style from the network.
     """
     root = m.get_root()
     number_elements(root)
     html = root.render()
-    if offline and REMOTE_LINK.search(html):
-        raise MapError(f"{out}: the offline map still links {REMOTE_LINK.search(html)[0]}")
+    if not cdn and REMOTE_LINK.search(html):
+        raise MapError(f"{out}: the self-contained map still links {REMOTE_LINK.search(html)[0]}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     return write_atomic(out, html)

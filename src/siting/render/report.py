@@ -21,6 +21,7 @@ Cell = tuple[str, str]  # the value, and a note under it (the change against the
 
 MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 FAILED = ("infeasible", "no solution", "bad input", "error")
+NOTHING = "collects nothing"
 BAR = "#4a78b5"
 BASE_BAR = "#9a9a9a"
 CSS = """
@@ -33,6 +34,8 @@ th, td { border-bottom: 1px solid #ddd; padding: .35em .6em; text-align: left;
 td:first-child { white-space: nowrap; }
 td small { color: #666; }
 .bad { color: #b00020; font-weight: 600; }
+td.nothing { background: repeating-linear-gradient(-45deg, #d9d9d9 0 4px, #f4f4f4 4px 8px); }
+dl.questions dt { font-weight: 600; } dl.questions dd { margin: 0 0 .4em 1.5em; }
 .charts { display: flex; flex-wrap: wrap; gap: 1em; }
 p.note { color: #555; max-width: 60em; }
 """
@@ -50,8 +53,13 @@ def _points(value: float) -> str:
     return f"{100 * value:.1f} pt"
 
 
+def _count(value: float) -> str:
+    return "–" if _missing(value) else f"{value:.0f}"
+
+
 # (header, column, format of a value, format of a change)
 KPI_COLUMNS: tuple[tuple[str, str, Callable[[float], str], Callable[[float], str]], ...] = (
+    ("new plants", "facilities_new", _count, _count),
     ("collection rate", "collection_rate", percent, _points),
     ("gap t", "uncollected_t", _tonnes, _tonnes),
     ("capacity t/yr", "capacity_t", _tonnes, _tonnes),
@@ -157,12 +165,23 @@ BENCH_NOTE = ("Each value is followed by its change against the instance's basel
               "confirmed the run.")
 
 
-def comparison_markdown(table: pd.DataFrame) -> str:
-    """Render the bench comparison as Markdown: one table per instance."""
+def comparison_markdown(table: pd.DataFrame, provinces: pd.DataFrame) -> str:
+    """Render the bench comparison as Markdown: questions, KPIs and provinces per instance.
+
+    ``provinces`` is :func:`siting.bench.province_table` of the same runs.
+    """
     parts = ["# Bench comparison\n", f"{BENCH_NOTE}\n"]
     for name, folder, frame in groups(table):
         parts.append(f"## {escape_md(name)} ({escape_md(folder)})\n")
+        questions = [f"- **{escape_md(s)}**: {escape_md(d)}"
+                     for s, d in zip(frame["scenario"], frame["description"], strict=True) if d]
+        if questions:
+            parts.append("\n".join(questions) + "\n")
         parts.append(markdown_table(*kpi_cells(frame)))
+        mine = provinces[provinces["instance_dir"] == folder]
+        for solver in dict.fromkeys(mine["solver"]):
+            parts.append(f"### {PROVINCES_TITLE}\n\n{PROVINCES_NOTE}\n")
+            parts.append(markdown_table(*province_cells(mine[mine["solver"] == solver])))
     return "\n".join(parts)
 
 
@@ -183,6 +202,8 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]],
 
 
 def _cell_class(value: str, note: str) -> str:
+    if note.startswith(NOTHING):
+        return ' class="nothing"'
     bad = "NOT VERIFIED" in note or note in FAILED or value in FAILED
     return ' class="bad"' if bad else ""
 
@@ -220,63 +241,102 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float],
     return "".join(parts)
 
 
+RATES = ("collection_rate", "utilisation")  # changes in percentage points, others in %
+CHARTED = (("total cost", "total_cost"), *((h, c) for h, c, *_ in KPI_COLUMNS
+                                           if c != "facilities_new"))
+
+
+def delta_chart(title: str, labels: Sequence[str], changes: Sequence[float], unit: str) -> str:
+    """Draw changes against the baseline as bars either side of zero (inline SVG).
+
+    The axis is logarithmic in 1 + |change| and reaches just past the largest change, so
+    that a 2 % change stays visible (about a quarter of the half-axis) beside a 50 % one.
+    """
+    label_w, half, text_w, step, top = 170, 110, 70, 22, 28
+    known = [abs(c) for c in changes if not _missing(c)]
+    reach = _nice(max(known, default=0.0))  # 1, 2, 5, 10, 20, ...
+    zero = label_w + half
+    height = top + step * len(labels) + 18
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + 2 * half + text_w}" '
+             f'height="{height}" role="img" aria-label="{html.escape(title)}">',
+             f'<text x="0" y="16" font-weight="600" font-size="13">{html.escape(title)}</text>',
+             f'<line x1="{zero}" y1="{top - 2}" x2="{zero}" y2="{height - 16}" stroke="#444"/>',
+             f'<text x="{zero}" y="{height - 4}" font-size="10" text-anchor="middle" '
+             f'fill="#555">0 {unit}</text>']
+
+    def offset(change: float) -> float:
+        return half * math.log1p(abs(change)) / math.log1p(reach)
+
+    for tick in sorted({t for t in (10, 100, 1000) if t <= reach / 4} | {reach}):
+        for sign, mark in ((1, "+"), (-1, "−")):
+            x = zero + sign * offset(tick)
+            parts.append(f'<line x1="{x:.1f}" y1="{top - 2}" x2="{x:.1f}" y2="{height - 16}" '
+                         'stroke="#ddd"/>'
+                         f'<text x="{x:.1f}" y="{height - 4}" font-size="10" '
+                         f'text-anchor="middle" fill="#555">{mark}{tick:g}</text>')
+    for i, (label, change) in enumerate(zip(labels, changes, strict=True)):
+        y = top + i * step
+        short = label if len(label) <= 26 else label[:25] + "…"
+        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" font-size="12">'
+                     f"<title>{html.escape(label)}</title>{html.escape(short)}</text>")
+        if _missing(change):
+            parts.append(f'<text x="{zero + 4}" y="{y + 13}" font-size="12">n/a</text>')
+            continue
+        width = offset(change)
+        x = zero if change >= 0 else zero - width
+        parts.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{width:.1f}" height="{step - 6}" '
+                     f'fill="{BAR}"/>')
+        text = _signed(change, lambda v: f"{v:.1f} {unit}" if v < 10 else f"{v:,.0f} {unit}")
+        parts.append(f'<text x="{zero + half + 4}" y="{y + 13}" font-size="12">'
+                     f"{html.escape(text)}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _nice(largest: float) -> float:
+    """Return the least of 1, 2, 5, 10, 20, ... that is at least ``largest``."""
+    reach = 1.0
+    while reach < largest:
+        reach = reach * 2.5 if str(reach)[0] == "2" else reach * 2
+    return reach
+
+
 def kpi_charts(frame: pd.DataFrame) -> str:
-    """Draw one bar chart per KPI (total cost and :data:`KPI_COLUMNS`), one bar per run."""
-    currency = frame["currency"].iloc[0]
+    """Draw each KPI's change against the baseline, one bar per run other than the baseline.
+
+    Rates change in percentage points, other KPIs in % of the baseline's value.
+    """
+    others = frame[frame["scenario"] != frame["baseline"]]
     labels = [s if frame["solver"].nunique() == 1 else f"{s} / {p}"
-              for s, p in zip(frame["scenario"], frame["solver"], strict=True)]
-    base = [i for i, (s, b) in enumerate(zip(frame["scenario"], frame["baseline"], strict=True))
-            if s == b]
+              for s, p in zip(others["scenario"], others["solver"], strict=True)]
     charts = []
-    for title, col, fmt in (("total cost / yr", "total_cost", lambda v: money(v, currency)),
-                            *((h, c, f) for h, c, f, _ in KPI_COLUMNS)):
-        values = frame[col].astype(float).tolist()
-        texts = [fmt(v) if not _missing(v) else status
-                 for v, status in zip(values, frame["status"], strict=True)]
-        charts.append(bar_chart(title, labels, values, texts, base[0] if base else None))
+    for title, col in CHARTED:
+        change = others[f"d_{col}"].astype(float)
+        if col in RATES:
+            changes, unit = 100 * change, "pt"
+        else:
+            base = others[col].astype(float) - change
+            changes, unit = 100 * change / base.where(base != 0), "%"
+        charts.append(delta_chart(f"{title}: change against baseline", labels,
+                                  changes.tolist(), unit))
     return f'<div class="charts">{"".join(charts)}</div>'
 
 
-def page(title: str, body: str) -> str:
-    """Render a self-contained HTML page (no script, no external resource)."""
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
-            f"<body>{body}</body></html>\n")
+def cost_rate_chart(rates: Sequence[float], costs: Sequence[float], labels: Sequence[str],
+                    currency: str, title: str, step: bool = False) -> str:
+    """Draw total cost against collection rate as inline SVG: labelled points, or a step.
 
-
-def comparison_html(table: pd.DataFrame) -> str:
-    """Render the bench comparison page: per instance, the table, run links, KPI charts."""
-    sections = [f"<h1>Bench comparison</h1><p class='note'>{html.escape(BENCH_NOTE)}</p>"]
-    for name, folder, frame in groups(table):
-        links = [" · ".join([link(f"{run}/", "folder")]
-                            + ([link(f"{run}/map.html", "map")] if has_map else []))
-                 for run, has_map in zip(frame["run"], frame["map"], strict=True)]
-        sections.append(f"<section><h2>{html.escape(name)} <small>({html.escape(folder)})"
-                        f"</small></h2>{html_table(*kpi_cells(frame), links)}"
-                        f"{kpi_charts(frame)}</section>")
-    return page("Bench comparison", "".join(sections))
-
-
-def pareto_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
-    """Return the headers and cells of a Pareto frontier table (:mod:`siting.pareto`)."""
-    currency = table["currency"].iloc[0] if len(table) else ""
-    headers = ["point", "target rate", "collection rate", f"total cost {currency}/yr",
-               f"{currency} per extra t", "status", "notes"]
-    rows = [[(row.label, ""), (percent(row.target_rate), ""), (percent(row.collection_rate), ""),
-             (_amount(row.total_cost), ""), (_amount(row.cost_per_extra_t), ""),
-             (status_text(row), ""), (row.message, "")]
-            for row in table.itertuples(index=False)]
-    return headers, rows
-
-
-def pareto_svg(table: pd.DataFrame, title: str) -> str:
-    """Draw the frontier as an SVG line chart: total cost against collection rate."""
+    With ``step`` the points are a frontier: each point's cost is the least that reaches
+    its rate, and it reaches every rate above the previous point's too. So the line rises
+    at the previous point's rate and runs flat to the point: steps, not straight segments
+    (no network between two points is known to cost what a straight line would say).
+    Points that another point dominates (as much collected for less, e.g. within the
+    solver's gap) are drawn hollow, off the line.
+    """
     w, h, left, bottom, pad = 640, 380, 90, 50, 40
-    solved = table[table["has_solution"]].sort_values("collection_rate")
-    xs, ys = solved["collection_rate"].to_numpy(float), solved["total_cost"].to_numpy(float)
-    currency = table["currency"].iloc[0] if len(table) else ""
-    x0, x1 = (xs.min(), xs.max()) if len(xs) else (0.0, 1.0)
-    y0, y1 = (ys.min(), ys.max()) if len(ys) else (0.0, 1.0)
+    xs, ys, labels = [float(x) for x in rates], [float(y) for y in costs], list(labels)
+    x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    y0, y1 = (min(ys), max(ys)) if ys else (0.0, 1.0)
     x0, x1 = (x0 - 0.01, x1 + 0.01) if x1 - x0 < 1e-9 else (x0, x1)
     y0, y1 = (y0 * 0.99 - 1, y1 * 1.01 + 1) if y1 - y0 < 1e-9 else (y0, y1)
 
@@ -301,20 +361,155 @@ def pareto_svg(table: pd.DataFrame, title: str) -> str:
                      f'text-anchor="end">{html.escape(money(y, currency))}</text>')
     parts.append(f'<text x="{(left + w - pad) / 2}" y="{h - 10}" font-size="12" '
                  'text-anchor="middle">collection rate</text>')
-    points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys, strict=True))
-    parts.append(f'<polyline points="{points}" fill="none" stroke="{BAR}" stroke-width="2"/>')
-    parts += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" fill="{BAR}"><title>'
-              f"{html.escape(percent(x))}: {html.escape(money(y, currency))}</title></circle>"
-              for x, y in zip(xs, ys, strict=True)]
+    on_frontier = [not step or not _dominated(i, xs, ys) for i in range(len(xs))]
+    if step and xs:
+        kept = sorted((x, y) for x, y, keep in zip(xs, ys, on_frontier, strict=True) if keep)
+        corners = [kept[0]]
+        for x, y in kept[1:]:
+            corners += [(corners[-1][0], y), (x, y)]
+        points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in corners)
+        parts.append(f'<polyline class="step" points="{points}" fill="none" stroke="{BAR}" '
+                     'stroke-width="2"/>')
+    merged: dict[tuple[float, float], list[str]] = {}
+    for x, y, label in zip(xs, ys, labels, strict=True):  # runs at one point share a label
+        merged.setdefault((round(px(x) / 8), round(py(y) / 8)), []).append(label)  # 8 px
+    shown = {key: ", ".join(n for n in names if n) for key, names in merged.items()}
+    order = sorted(range(len(xs)), key=lambda i: on_frontier[i])  # frontier points on top
+    for x, y, label, keep in ((xs[i], ys[i], labels[i], on_frontier[i]) for i in order):
+        tip = f"{label}: " if label else ""
+        note = "" if keep else " (dominated: another point collects as much for less)"
+        paint = f'fill="{BAR}"' if keep else f'fill="white" stroke="{BAR}" stroke-width="1.5"'
+        parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" {paint}><title>'
+                     f"{html.escape(tip + percent(x))}: {html.escape(money(y, currency))}"
+                     f"{note}</title></circle>")
+        text = shown.pop((round(px(x) / 8), round(py(y) / 8)), "")
+        if text:
+            right = px(x) > left + 0.6 * (w - left - pad)  # label leftwards near the edge
+            parts.append(f'<text x="{px(x) + (-6 if right else 6):.1f}" y="{py(y) - 6:.1f}" '
+                         f'font-size="11" text-anchor="{"end" if right else "start"}">'
+                         f"{html.escape(text)}</text>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _dominated(i: int, xs: Sequence[float], ys: Sequence[float]) -> bool:
+    """Tell whether another point collects at least as much as point ``i`` for less.
+
+    Rates within 1e-9 and costs within a millionth are the same (solver noise).
+    """
+    def less(a: float, b: float) -> bool:
+        return a < b - 1e-6 * abs(b)
+
+    return any((xs[j] >= xs[i] - 1e-9 and less(ys[j], ys[i]))
+               or (xs[j] > xs[i] + 1e-9 and not less(ys[i], ys[j]))
+               for j in range(len(xs)) if j != i)
+
+
+def questions_html(frame: pd.DataFrame) -> str:
+    """List each scenario's question (its description), where it has one."""
+    items = "".join(f"<dt>{html.escape(s)}</dt><dd>{html.escape(d)}</dd>"
+                    for s, d in zip(frame["scenario"], frame["description"], strict=True) if d)
+    return f"<dl class='questions'>{items}</dl>" if items else ""
+
+
+def province_cells(provinces: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
+    """Return a table of tonnes collected per province (rows) and scenario (columns).
+
+    Under each value: its change against the baseline, or that the province collects
+    nothing. Provinces come in order of falling supply.
+    """
+    scenarios = list(dict.fromkeys(provinces["scenario"]))
+    supply = provinces.groupby("province", sort=False)["supply_t"].max()
+    cells = provinces.set_index(["province", "scenario"], drop=False)
+    rows = []
+    for province in supply.sort_values(ascending=False, kind="stable").index:
+        row: list[Cell] = [(province, f"supply {_tonnes(supply[province])} t")]
+        for scenario in scenarios:
+            if (province, scenario) not in cells.index:
+                row.append(("–", ""))
+                continue
+            cell = cells.loc[(province, scenario)]
+            base = cell["scenario"] == cell["baseline"]
+            note = NOTHING if cell["collects_nothing"] else (
+                "" if base else _signed(cell["d_collected_t"], _tonnes))
+            row.append((_tonnes(cell["collected_t"]), note))
+        rows.append(row)
+    return ["province", *scenarios], rows
+
+
+PROVINCES_TITLE = "Tonnes collected per province"
+PROVINCES_NOTE = "Under each value: its change against the baseline, or 'collects nothing'."
+
+
+def province_section(provinces: pd.DataFrame) -> str:
+    """Render the per-province table of one instance, or nothing without provinces."""
+    if provinces.empty:
+        return ""
+    return (f"<h3>{PROVINCES_TITLE}</h3><p class='note'>{PROVINCES_NOTE} Hatched: the "
+            "province collects nothing.</p>" + html_table(*province_cells(provinces)))
+
+
+def page(title: str, body: str) -> str:
+    """Render a self-contained HTML page (no script, no external resource)."""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
+            f"<body>{body}</body></html>\n")
+
+
+def comparison_html(table: pd.DataFrame, provinces: pd.DataFrame) -> str:
+    """Render the bench comparison page.
+
+    Per instance: each scenario's question, the KPI table with run links, the change of
+    each KPI against the baseline, cost against collection rate, and the tonnes collected
+    per province (``provinces``: :func:`siting.bench.province_table`).
+    """
+    sections = [f"<h1>Bench comparison</h1><p class='note'>{html.escape(BENCH_NOTE)}</p>"]
+    for name, folder, frame in groups(table):
+        links = [" · ".join([link(f"{run}/", "folder")]
+                            + ([link(f"{run}/map.html", "map")] if has_map else []))
+                 for run, has_map in zip(frame["run"], frame["map"], strict=True)]
+        solved = frame[frame["has_solution"]]
+        mine = provinces[provinces["instance_dir"] == folder]
+        sections.append(
+            f"<section><h2>{html.escape(name)} <small>({html.escape(folder)})</small></h2>"
+            f"{questions_html(frame)}{html_table(*kpi_cells(frame), links)}"
+            f"{kpi_charts(frame)}"
+            + cost_rate_chart(solved["collection_rate"], solved["total_cost"],
+                              solved["scenario"], frame["currency"].iloc[0],
+                              "total cost / yr against collection rate")
+            + "".join(province_section(mine[mine["solver"] == solver])
+                      for solver in dict.fromkeys(mine["solver"]))
+            + "</section>")
+    return page("Bench comparison", "".join(sections))
+
+
+def pareto_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
+    """Return the headers and cells of a Pareto frontier table (:mod:`siting.pareto`)."""
+    currency = table["currency"].iloc[0] if len(table) else ""
+    headers = ["point", "target rate", "collection rate", f"total cost {currency}/yr",
+               f"{currency} per extra t", "status", "notes"]
+    rows = [[(row.label, ""), (percent(row.target_rate), ""), (percent(row.collection_rate), ""),
+             (_amount(row.total_cost), ""), (_amount(row.cost_per_extra_t), ""),
+             (status_text(row), ""), (row.message, "")]
+            for row in table.itertuples(index=False)]
+    return headers, rows
+
+
+def pareto_svg(table: pd.DataFrame, title: str) -> str:
+    """Draw the frontier as the step function it is: total cost against collection rate."""
+    solved = table[table["has_solution"]].sort_values("collection_rate")
+    currency = table["currency"].iloc[0] if len(table) else ""
+    return cost_rate_chart(solved["collection_rate"], solved["total_cost"],
+                           [""] * len(solved), currency, title, step=True)
 
 
 PARETO_NOTE = ("Epsilon-constraint frontier: the least total cost at each collection rate. "
                "The first point is the scenario's own optimum; the last collects as much as "
                "the network can (least gap, then least cost); the points between require "
                "evenly spaced minimum collection rates. 'Per extra t': the change of total "
-               "cost over the change of tonnes collected since the previous point.")
+               "cost over the change of tonnes collected since the previous point. The line "
+               "is a step: a point's cost buys every rate up to its own. A hollow point is "
+               "dominated (another collects as much for less, e.g. within the solver's gap).")
 
 
 def pareto_html(table: pd.DataFrame, title: str) -> str:

@@ -29,14 +29,14 @@ SHOWN_NETWORKS = 15
 
 
 def frequency_map(result: Robust, run_dir: Path, out: Path, title: str,
-                  tiles: str = "cartodb", offline: bool = False) -> Path:
+                  tiles: str = "cartodb", cdn: bool = False) -> Path:
     """Draw the sites coloured by the share of samples that select them.
 
     ``run_dir`` is a run folder of the same instance (the baseline) that gives the region
-    outlines; ``tiles`` and ``offline`` are as in :func:`siting.render.maps.render_map`.
+    outlines; ``tiles`` and ``cdn`` are as in :func:`siting.render.maps.render_map`.
     """
     run = load_run(run_dir)
-    m = new_map(title, bounds([run]), tiles, None, offline)
+    m = new_map(title, bounds([run]), tiles, None, cdn)
     shapes = ly.tier_shapes(run.tiers)
     sites = result.frequency.merge(run.facilities[["id", "lon", "lat"]], on="id")
     features = []
@@ -63,7 +63,7 @@ def frequency_map(result: Robust, run_dir: Path, out: Path, title: str,
                       "existing facility (selected: receives tonnes)"),
         lg.symbol_row(ly.svg_shape("circle", 18, "#dddddd", "#222222", 1.2, new=True),
                       "candidate (selected: built)")])]))
-    return write_page(m, out, offline)
+    return write_page(m, out, cdn)
 
 
 def robust_html(result: Robust, title: str, currency: str) -> str:
@@ -115,10 +115,10 @@ def robust_html(result: Robust, title: str, currency: str) -> str:
 
 
 def write_report(result: Robust, out: Path, title: str, currency: str,
-                 offline: bool = False) -> list[Path]:
+                 tiles: str = "cartodb", cdn: bool = False) -> list[Path]:
     """Write :data:`PAGE` and :data:`MAP` into ``out`` (the robust run's folder)."""
     out = Path(out)
-    return [frequency_map(result, out / "baseline", out / MAP, title, offline=offline),
+    return [frequency_map(result, out / "baseline", out / MAP, title, tiles, cdn),
             write_atomic(out / PAGE, robust_html(result, title, currency))]
 
 

@@ -114,3 +114,19 @@ def _with_ends(flows: pd.DataFrame, regions: pd.DataFrame, facilities: pd.DataFr
         raise InputError(path, f"row {row + 2}", f"{flows['origin'].iat[row]} -> "
                          f"{flows['destination'].iat[row]} names an unknown region or site")
     return flows
+
+
+NOTHING_T = 1e-6  # tonnes below which a province collects nothing
+
+
+def provinces(regions: pd.DataFrame) -> pd.DataFrame:
+    """Return per-province supply, collected and uncollected tonnes and collection rate.
+
+    One row per province (in order of first appearance), indexed by its name;
+    ``collects_nothing`` is true where the province has supply and collects none of it.
+    """
+    table = regions.groupby("province", sort=False)[["supply", "collected",
+                                                     "uncollected"]].sum()
+    table["collection_rate"] = (table["collected"] / table["supply"]).where(table["supply"] > 0)
+    table["collects_nothing"] = (table["supply"] > NOTHING_T) & (table["collected"] <= NOTHING_T)
+    return table
