@@ -12,7 +12,7 @@ from siting.instance.load import load_instance
 from siting.model.horizon import build_horizon_model
 from siting.run import prepare
 from siting.scenario import Scenario
-from siting.solve import SolverProfile, solve_model
+from siting.solver import SolverProfile, solve_model
 from siting.verify import verify_run
 from support import ROOT, cli, solve_verified, write_instance
 

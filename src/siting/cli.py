@@ -22,7 +22,7 @@ from siting.run import prepare, resolve_scenario
 from siting.run import solve as solve_instance
 from siting.runfiles import write_run
 from siting.solution import Solution
-from siting.solve import load_profile
+from siting.solver import load_profile
 from siting.verify import verify_run
 
 app = typer.Typer(help="Where to build collection and recycling facilities, and how big.",

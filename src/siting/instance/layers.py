@@ -39,13 +39,21 @@ def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read a layer (GeoJSON, GeoPackage, Shapefile, or CSV with lon/lat) in WGS84."""
     if not path.is_file():
         raise InstanceError(path, None, "file not found")
-    if path.suffix.lower() == ".csv":
-        frame = _points_from_csv(path)
-    else:
-        frame = _read_gis(path, layer)
+    frame = _points_from_csv(path) if path.suffix.lower() == ".csv" else _read_gis(path, layer)
+    return checked_layer(frame, path)
+
+
+def checked_layer(frame: gpd.GeoDataFrame, source: str | Path) -> gpd.GeoDataFrame:
+    """Return ``frame`` in WGS84 (no CRS: taken as WGS84), checked to have valid geometries.
+
+    ``source`` names the layer in errors: its file, or the argument it was given as.
+    """
+    if frame.crs is not None and not frame.crs.equals(WGS84):
+        frame = frame.to_crs(WGS84)
+    frame = frame.set_crs(WGS84, allow_override=True)
     if frame.empty:
-        raise InstanceError(path, None, "the layer has no rows")
-    _check_geometries(frame, path)
+        raise InstanceError(source, None, "the layer has no rows")
+    _check_geometries(frame, source)
     return frame
 
 
@@ -57,9 +65,7 @@ def _read_gis(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
         raise InstanceError(path, f"layer {layer!r}" if layer else None,
                             f"cannot read layer: {str(exc).splitlines()[0]}") from None
-    if frame.crs is not None and not frame.crs.equals(WGS84):
-        frame = frame.to_crs(WGS84)
-    return frame.set_crs(WGS84, allow_override=True)
+    return frame
 
 
 def _points_from_csv(path: Path) -> gpd.GeoDataFrame:
@@ -74,7 +80,7 @@ def _points_from_csv(path: Path) -> gpd.GeoDataFrame:
                             geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
 
 
-def _check_geometries(frame: gpd.GeoDataFrame, path: Path) -> None:
+def _check_geometries(frame: gpd.GeoDataFrame, path: str | Path) -> None:
     geoms = frame.geometry.values
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():

@@ -1,5 +1,6 @@
 """Solve a Pyomo model with HiGHS, and solver profiles (``solvers/*.toml``).
 
+The shipped profiles are package data (``siting/profiles``; ``solvers/`` links there).
 The model is compiled to matrix form with Pyomo's ``LinearStandardFormCompiler`` and handed
 to ``highspy`` in one call: the fastest sound route measured (docs/solving.md), and the one
 that exposes every HiGHS feature we use (MIP start, duals, seed, incumbent on a time limit).
@@ -11,6 +12,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +27,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from siting.errors import InputError, SolverError
 from siting.inputs import Strict, read_toml, toml_table, validation_error
 
-SOLVERS_DIR = Path(__file__).resolve().parents[2] / "solvers"
+PROFILES = resources.files("siting") / "profiles"  # solvers/ links here: one copy
 _THREADS_IN_USE: list[int] = []
 
 
@@ -55,13 +57,16 @@ class SolverProfile(Strict):
 
 
 def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
-    """Read a solver profile by name (``solvers/NAME.toml``) or from a TOML file path."""
+    """Read a solver profile by name (a shipped ``solvers/NAME.toml``) or from a TOML file."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
-        path = SOLVERS_DIR / f"{name_or_path}.toml"
-        if not path.is_file():
-            known = sorted(p.stem for p in SOLVERS_DIR.glob("*.toml"))
-            raise InputError(path, None, f"no solver profile {str(name_or_path)!r}; known: {known}")
+        shipped = PROFILES / f"{name_or_path}.toml"
+        if not shipped.is_file():
+            known = sorted(p.name.removesuffix(".toml") for p in PROFILES.iterdir()
+                           if p.name.endswith(".toml"))
+            raise InputError(f"solvers/{name_or_path}.toml", None,
+                             f"no solver profile {str(name_or_path)!r}; known: {known}")
+        path = Path(str(shipped))
     data = read_toml(path)
     unknown = sorted(set(data) - {"solver", "options"})
     if unknown:
