@@ -168,6 +168,7 @@ def run_meta(instance: Instance, scenario: Scenario, profile: SolverProfile,
                     for s in instance.streams],
         "tiers": instance.tiers,
         "timings": timings,
+        "warnings": instance.warnings,
     }
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -29,6 +32,33 @@ from siting.inputs import Strict, read_toml, toml_table, validation_error
 
 PROFILES = resources.files("siting") / "profiles"  # solvers/ links here: one copy
 _THREADS_IN_USE: list[int] = []
+REPORT_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a MIP solve stands: seconds, best network's cost (None before one), bound, gap."""
+
+    seconds: float
+    incumbent: float | None
+    bound: float
+    gap: float | None
+
+
+_LISTENER: ContextVar[Callable[[Progress], None] | None] = ContextVar("listener", default=None)
+
+
+@contextmanager
+def reporting(listener: Callable[[Progress], None] | None) -> Iterator[None]:
+    """Call ``listener`` with the :class:`Progress` of every MIP solved inside the block.
+
+    It is called from HiGHS's thread at most every :data:`REPORT_EVERY_S` seconds.
+    """
+    token = _LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
 
 
 class SolverProfile(Strict):
@@ -123,6 +153,9 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
     columns = form.columns
     if start:
         _set_start(highs, columns, start)
+    listener = _LISTENER.get()
+    if listener is not None:
+        _report_to(highs, listener)
     t1 = time.perf_counter()
     highs.solve()
     t2 = time.perf_counter()
@@ -184,6 +217,22 @@ def gap(objective: float, bound: float) -> float:
     if objective == bound:
         return 0.0
     return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def _report_to(highs: highspy.Highs, listener: Callable[[Progress], None]) -> None:
+    """Pass HiGHS's incumbent and bound to ``listener`` while it branches."""
+    last = [-REPORT_EVERY_S]
+
+    def on_interrupt(event) -> None:
+        out = event.data_out
+        if out.running_time - last[0] < REPORT_EVERY_S:
+            return
+        last[0] = out.running_time
+        found = abs(out.mip_primal_bound) < highspy.kHighsInf
+        listener(Progress(out.running_time, out.mip_primal_bound if found else None,
+                          out.mip_dual_bound, out.mip_gap if found else None))
+
+    highs.cbMipInterrupt.subscribe(on_interrupt)
 
 
 def _quiet_highs() -> highspy.Highs:

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from siting.cli import app, console, friendly
-from siting.render.maps import render_comparison, render_map
 
 
 @app.command("map")
@@ -16,13 +15,15 @@ from siting.render.maps import render_comparison, render_map
 def map_command(
     run_dir: Annotated[Path | None, typer.Argument(help="Run folder written by solve.")] = None,
     out: Annotated[Path | None, typer.Option(help="HTML file (default RUN_DIR/map.html).")] = None,
-    tiles: Annotated[str, typer.Option(help="osm, cartodb, none, or a URL template.")] = "osm",
+    tiles: Annotated[str, typer.Option(help="cartodb, osm, none, or a URL template.")] = "cartodb",
     attribution: Annotated[str | None, typer.Option(help="Attribution of custom tiles.")] = None,
     offline: Annotated[bool, typer.Option(help="One self-contained file, no tiles.")] = False,
     compare: Annotated[tuple[Path, Path] | None, typer.Option(
         help="Two run folders to compare on one page (needs --out).")] = None,
 ) -> None:
     """Render a solution map from saved results (no re-solve), or compare two runs."""
+    from siting.render.maps import render_comparison, render_map
+
     if compare is not None:
         if out is None:
             raise typer.BadParameter("--compare needs --out FILE", param_hint="--out")

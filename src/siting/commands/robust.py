@@ -7,16 +7,10 @@ from typing import Annotated
 
 import typer
 
-from siting.alternatives import alternatives as find_alternatives
 from siting.cli import app, console, friendly
 from siting.commands.bench import CPUS, ForceOption, JobsOption, SchedulerOption, print_table
 from siting.commands.bench import progress as progress_bar
-from siting.executor import cluster
-from siting.instance.load import load_instance
-from siting.render.robust import MAP, PAGE, write_report
 from siting.render.style import money, percent
-from siting.robust import provinces_by_verdict, short_name
-from siting.robust import robust as run_robust
 
 ScenarioOption = Annotated[str | None, typer.Option(help="Scenario name or file.")]
 SolverOption = Annotated[str, typer.Option(help="Solver profile.")]
@@ -58,6 +52,12 @@ def robust(
     every sample, flows re-optimised), robust.html and robust-map.html. Finished samples
     are kept on Ctrl-C and skipped when the command runs again.
     """
+    from siting.executor import cluster
+    from siting.instance.load import load_instance
+    from siting.render.robust import MAP, PAGE, write_report
+    from siting.robust import provinces_by_verdict, short_name
+    from siting.robust import robust as run_robust
+
     out = _out(out, instance, "robust")
     try:
         with cluster(scheduler) as executor, progress_bar(samples + 1, "robust") as on_done:
@@ -126,6 +126,10 @@ def alternatives(
     networks found before it; each is solved with its sites fixed as a verified run folder
     OUT/alternative-K. Writes alternatives.csv.
     """
+    from siting.alternatives import alternatives as find_alternatives
+    from siting.executor import cluster
+    from siting.instance.load import load_instance
+
     out = _out(out, instance, "alternatives")
     try:
         with cluster(scheduler) as executor, progress_bar(count + 1, "alternatives") as on_done:
