@@ -70,9 +70,9 @@ class Instance:
         priced = [f"{tier}.{size.name}" for tier, spec in self.spec.tiers.items()
                   for size in spec.sizes if size.capex]
         if priced and self.spec.finance is None:
-            return [f"capex is given for sizes {', '.join(priced)} but there is no [finance] "
-                    "table, so no capex is charged; add [finance] with discount_rate and "
-                    "lifetime_years to annualise it"]
+            return [f"instance.toml: sizes {', '.join(priced)} have capex but there is no "
+                    "[finance] table, so the cost charges no capex (only capex_budget counts "
+                    "it); add [finance] with discount_rate and lifetime_years to annualise it"]
         return []
 
     @classmethod
