@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,9 @@ from siting.cli import app, console, friendly
 from siting.commands.bench import CPUS, ForceOption, JobsOption, SchedulerOption, print_table
 from siting.commands.bench import progress as progress_bar
 from siting.render.style import money, percent
+
+if TYPE_CHECKING:
+    from siting.instance.load import Instance
 
 ScenarioOption = Annotated[str | None, typer.Option(help="Scenario name or file.")]
 SolverOption = Annotated[str, typer.Option(help="Solver profile.")]
@@ -72,7 +75,7 @@ def robust(
     freq = result.frequency[result.frequency["selected"] > 0]
     print_table(f"{inst.name}: sites selected in at least one of {samples} samples",
                 ["site", "province", "selected", "verdict"],
-                [[(r.id, ""), (r.province, ""), (percent(r.selected), ""), (r.verdict, "")]
+                [[(r.name, ""), (r.province, ""), (percent(r.selected), ""), (r.verdict, "")]
                  for r in freq.itertuples()], inline=True)
     for verdict, provinces in provinces_by_verdict(result.frequency).items():
         console.print(f"[bold]{verdict}[/] sites by province: {provinces or 'none'}")
@@ -81,15 +84,27 @@ def robust(
                   f"{money(costs.quantile(0.05), currency)} to "
                   f"{money(costs.quantile(0.95), currency)} ({len(costs)} samples solved, "
                   f"{int(result.costs['verified'].sum())} verified)")
+    names = site_names(inst)
     print_table("least worst-case regret first",
-                ["network", "sites built", "mean regret", "max regret"],
-                [[(short_name(r.network), r.builds or "no new site"), (str(r.sites_built), ""),
+                ["network (built by samples)", "sites built", "mean regret", "max regret"],
+                [[(named(r.builds, names), short_name(r.network)), (str(r.sites_built), ""),
                   (money(r.mean_regret, currency), ""), (money(r.max_regret, currency), "")]
                  for r in result.regret.head(SHOWN_NETWORKS).itertuples()])
     console.print(f"wrote [bold]{out}[/]/frequency.csv, costs.csv, regret.csv, "
                   f"regret_matrix.csv, {PAGE}, {MAP}")
     if not result.costs["verified"].all():
         raise typer.Exit(5)
+
+
+def site_names(instance: Instance) -> dict[str, str]:
+    """Map each site id of an instance to its name."""
+    return dict(zip(instance.sites["id"], instance.sites["name"], strict=True))
+
+
+def named(builds: str, names: dict[str, str]) -> str:
+    """Write a network's ``site:size`` builds with site names: ``Beijing (L), Wuhan (M)``."""
+    pairs = [build.rsplit(":", 1) for build in builds.split()]
+    return ", ".join(f"{names.get(site, site)} ({size})" for site, size in pairs) or "no new site"
 
 
 def parse_slack(text: str) -> float:
@@ -137,10 +152,12 @@ def alternatives(
                                       force, on_done, executor)
     except KeyboardInterrupt:
         raise _interrupted(out, "runs") from None
-    currency = load_instance(instance).spec.instance.currency
+    inst = load_instance(instance)
+    currency, names = inst.spec.instance.currency, site_names(inst)
     print_table(f"networks within {slack:.1%} of the optimum's cost",
                 ["run", "sites built", "sites changed", "total cost", "over optimum"],
-                [[(r.run, r.builds), (str(r.sites_built), ""), (str(r.differs_from_optimum), ""),
+                [[(r.run, named(r.builds, names)), (str(r.sites_built), ""),
+                  (str(r.differs_from_optimum), ""),
                   (money(r.total_cost, currency), r.status if not r.verified else ""),
                   (f"{r.over_optimum - 1:+.2%}", "")] for r in table.itertuples()])
     console.print(f"wrote [bold]{out}[/]/alternatives.csv")
