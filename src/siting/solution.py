@@ -59,11 +59,12 @@ class Solution:
             raise ValueError(f"no layer {layer!r}; expected one of {sorted(layers)}")
         return layers[layer]().copy()
 
-    def explore(self, tiles: str = "CartoDB positron") -> folium.Map:
+    def explore(self, tiles: str = "cartodb") -> folium.Map:
         """Return a folium map of the solution (shown inline in a notebook).
 
         Regions are coloured by collection rate, opened facilities drawn by capacity and
         utilisation (new ones outlined in gold), flows as lines; every item has a tooltip.
+        ``tiles``: "cartodb", "osm", "none" or a tile URL template with its attribution.
         """
         from siting.render.explore import explore  # folium is imported only when drawing
 

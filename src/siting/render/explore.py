@@ -11,16 +11,23 @@ from html import escape
 import folium
 
 from siting.render import style
+from siting.render.page import tile_layer
 from siting.solution import Solution, flow_lines
 
 LARGEST_PX = 18
 
 
-def explore(solution: Solution, tiles: str = "CartoDB positron") -> folium.Map:
-    """Draw regions by collection rate, opened facilities and flows on a folium map."""
+def explore(solution: Solution, tiles: str = "cartodb") -> folium.Map:
+    """Draw regions by collection rate, opened facilities and flows on a folium map.
+
+    ``tiles`` is a base map of ``siting map``: "cartodb", "osm", "none" or a URL template.
+    """
     regions, facilities = solution.regions, solution.facilities
     west, south, east, north = regions.total_bounds
-    m = folium.Map(tiles=tiles)
+    m = folium.Map(tiles=None)
+    base = tile_layer(tiles, None)
+    if base is not None:
+        base.add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     shown = regions[["name", "province", "supply", "collected", "collection_rate", "geometry"]]
     shown = shown.assign(name=shown["name"].map(escape), province=shown["province"].map(escape),
