@@ -64,7 +64,7 @@ class Solution:
 
         Regions are coloured by collection rate, opened facilities drawn by capacity and
         utilisation (new ones outlined in gold), flows as lines; every item has a tooltip.
-        ``tiles``: "cartodb", "osm", "none" or a tile URL template with its attribution.
+        ``tiles``: "cartodb", "osm" or "none".
         """
         from siting.render.explore import explore  # folium is imported only when drawing
 

@@ -20,7 +20,7 @@ LARGEST_PX = 18
 def explore(solution: Solution, tiles: str = "cartodb") -> folium.Map:
     """Draw regions by collection rate, opened facilities and flows on a folium map.
 
-    ``tiles`` is a base map of ``siting map``: "cartodb", "osm", "none" or a URL template.
+    ``tiles`` is a base map of ``siting map``: "cartodb", "osm" or "none".
     """
     regions, facilities = solution.regions, solution.facilities
     west, south, east, north = regions.total_bounds
