@@ -13,7 +13,6 @@ from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -46,6 +45,10 @@ def main(
                                         "traceback instead of one line.")] = False,
 ) -> None:
     """Where to build collection and recycling facilities, and how big."""
+    DEBUG[0] = debug
+
+
+DEBUG = [False]  # set by every invocation's --debug, read when a command fails
 
 
 def friendly(command):
@@ -56,7 +59,7 @@ def friendly(command):
         try:
             return command(*args, **kwargs)
         except SitingError as exc:
-            if click.get_current_context().find_root().params.get("debug"):
+            if DEBUG[0]:
                 raise
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
                               soft_wrap=True)
