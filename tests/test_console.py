@@ -12,7 +12,6 @@ import sys
 from importlib.metadata import version
 
 import pandas as pd
-import pytest
 from rich.console import Console
 
 from siting import cli as cli_module
