@@ -77,6 +77,7 @@ def warn(message: str) -> None:
 
 
 LINKING = {"auto": None, "strong": True, "weak": False}
+SHOWN_MARGINS = 5  # largest marginal costs printed
 InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (with instance.toml).")]
 ScenarioOption = Annotated[str | None, typer.Option(help="Scenario file, or a name in the "
                                                      "instance's scenarios/ folder.")]
@@ -217,10 +218,12 @@ def print_solution(solution: Solution) -> None:
     built = new_sites(solution)
     console.print(f"[bold]new sites[/]: {escape(', '.join(built)) if built else 'none'}",
                   highlight=False)
-    margins = marginal_text(meta.get("marginal_costs") or [], meta["instance"]["currency"])
-    if margins:
-        console.print(f"[bold]marginal cost of binding policies[/]: {escape(margins)}",
-                      highlight=False)
+    entries = sorted(meta.get("marginal_costs") or [], key=lambda e: -abs(e["value"]))
+    if entries:
+        more = len(entries) - SHOWN_MARGINS
+        console.print("[bold]marginal cost of binding policies[/]: " + escape(
+            marginal_text(entries[:SHOWN_MARGINS], meta["instance"]["currency"])
+            + (f"; {more} more in solution.json" if more > 0 else "")), highlight=False)
     if len(k["by_province"]) > 1:
         console.print(province_table(k["by_province"]))
 
