@@ -29,6 +29,7 @@ app = typer.Typer(help="Where to build collection and recycling facilities, and 
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 err_console = Console(stderr=True)
+DEBUG = [False]  # set from --debug by every invocation, read when a command fails
 
 
 def _print_version(value: bool) -> None:
@@ -46,9 +47,6 @@ def main(
 ) -> None:
     """Where to build collection and recycling facilities, and how big."""
     DEBUG[0] = debug
-
-
-DEBUG = [False]  # set by every invocation's --debug, read when a command fails
 
 
 def friendly(command):
