@@ -189,10 +189,10 @@ def print_solution(solution: Solution) -> None:
                   show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    gap = meta["mip_gap"] or 0.0
+    gap = "no bound" if meta["mip_gap"] is None else f"gap {meta['mip_gap']:.3%}"
     status = meta["status"] + ("" if meta["status"] == "optimal" else " (best incumbent)")
     rows = [
-        ("status", f"{status}, gap {gap:.3%}"),
+        ("status", f"{status}, {gap}"),
         ("total cost", f"{k['total_cost']:,.0f} {currency}/yr"),
         *((f"  {name}", f"{value:,.0f}") for name, value in k["cost"].items()),
         ("supply", f"{k['supply_t']:,.0f} t"),

@@ -8,6 +8,7 @@ that exposes every HiGHS feature we use (MIP start, duals, seed, incumbent on a 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -187,8 +188,9 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
         for var, value in zip(columns, values, strict=True):
             var.set_value(value, skip_validation=True)
         result.objective = float(highs.getLp().offset_ if empty else info.objective_function_value)
-        result.best_bound = float(info.mip_dual_bound) if is_mip else result.objective
-        result.mip_gap = gap(result.objective, result.best_bound)
+        bound = float(info.mip_dual_bound) if is_mip else result.objective
+        if math.isfinite(bound):  # else HiGHS stopped before it had any bound
+            result.best_bound, result.mip_gap = bound, gap(result.objective, bound)
         if not is_mip:
             result.duals = _duals(highs, form)
     return result
