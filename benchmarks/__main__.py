@@ -7,7 +7,7 @@ import argparse
 from benchmarks import common, report
 
 SECTIONS = ("orlib", "overhead", "scaling", "local_search", "horizon", "pmedian", "robust",
-            "model_memory")
+            "model_memory", "startup")
 
 
 def main() -> None:
@@ -36,6 +36,9 @@ def main() -> None:
         elif section == "horizon":
             from benchmarks.horizon import run
             common.save("horizon", run())
+        elif section == "startup":
+            from benchmarks.startup import run
+            common.save("startup", run())
         elif section == "pmedian":
             from benchmarks.pmedian import run
             common.save("pmedian", run())

@@ -16,7 +16,7 @@ import time
 from benchmarks.common import in_subprocess, synthetic
 from benchmarks.scaling import NEAREST
 from siting.run import solve
-from siting.solve import SolverProfile
+from siting.solver import SolverProfile
 
 SIZES = [(1000, 100), (3000, 300), (10000, 500)]
 STARTS = {"drop": {"heuristic_start": True}, "lagrangian": {"lagrangian": True}}

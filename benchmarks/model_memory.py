@@ -14,7 +14,7 @@ from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
 from siting.instance.load import load_instance
 from siting.instance.size import estimate_size
 from siting.run import prepare, pruned_model, resolve_scenario
-from siting.solve import SolverProfile, to_highs
+from siting.solver import SolverProfile, to_highs
 
 CASES = [(300, 50, None), (1000, 100, None), (2000, 200, 10)]
 

@@ -9,7 +9,7 @@ from benchmarks.common import CACHE, SHARED
 from siting.instance.orlib import import_orlib_cap
 from siting.run import solve
 from siting.runfiles import write_run
-from siting.solve import SolverProfile
+from siting.solver import SolverProfile
 from siting.verify import verify_run
 
 EXACT = SolverProfile(name="exact", time_limit=600, mip_rel_gap=0.0)

@@ -19,7 +19,7 @@ from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
 from siting.instance.load import load_instance
 from siting.instance.network import Network, build_network
 from siting.model.core import build_model, link_rows
-from siting.solve import SolverProfile, to_highs
+from siting.solver import SolverProfile, to_highs
 
 SIZES = [(100, 30), (1000, 100), (3000, 300)]
 ROUTE_SIZE = (1000, 100)

@@ -17,7 +17,7 @@ from spopt.locate import PMedian
 from benchmarks.common import CACHE
 from siting.run import solve
 from siting.scenario import load_scenario
-from siting.solve import SolverProfile
+from siting.solver import SolverProfile
 
 CLIENTS, FACILITIES, P, SEED = 1000, 100, 10, 0
 

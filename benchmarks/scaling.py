@@ -16,7 +16,7 @@ import time
 from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
 from siting.errors import SitingError
 from siting.run import solve
-from siting.solve import SolverProfile
+from siting.solver import SolverProfile
 
 SIZES = [(100, 30), (1000, 100), (3000, 300), (10000, 500)]
 NEAREST = 10

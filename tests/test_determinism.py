@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from siting import runfiles
+from siting import solution
 from siting.instance.generate import generate_instance
 from siting.verify import verify_run
 from support import DEMO, cli, solve_verified
@@ -55,7 +55,7 @@ def disk_full(*args, **kwargs):
 
 def test_a_run_folder_is_complete_or_absent_when_writing_fails(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
-    monkeypatch.setattr(runfiles, "flow_lines", disk_full)  # after the CSVs, mid-GeoPackage
+    monkeypatch.setattr(solution, "flow_lines", disk_full)  # after facilities, mid-GeoPackage
     result = cli("solve", DEMO, "--out", runs / "demo")
     assert isinstance(result.exception, OSError)
     assert list(runs.iterdir()) == []  # neither the run folder nor a temporary one
@@ -65,7 +65,7 @@ def test_a_failed_rewrite_keeps_the_previous_run_whole(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     solve_verified(DEMO, runs / "demo")
     before = {p.name: p.read_bytes() for p in (runs / "demo").iterdir()}
-    monkeypatch.setattr(runfiles, "flow_lines", disk_full)
+    monkeypatch.setattr(solution, "flow_lines", disk_full)
     result = cli("solve", DEMO, "--out", runs / "demo", "--scenario", "mandate-95")
     assert isinstance(result.exception, OSError)
     assert [p.name for p in runs.iterdir()] == ["demo"]

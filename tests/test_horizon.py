@@ -12,7 +12,7 @@ from siting.instance.load import load_instance
 from siting.model.horizon import build_horizon_model
 from siting.run import prepare
 from siting.scenario import Scenario
-from siting.solve import SolverProfile, solve_model
+from siting.solver import SolverProfile, solve_model
 from siting.verify import verify_run
 from support import ROOT, cli, solve_verified, write_instance
 
@@ -83,6 +83,7 @@ def test_build_is_timed_as_brute_force_over_build_periods(tmp_path):
 def test_periods_files_capacity_follows_supply(tmp_path):
     result = cli("solve", horizon_instance(tmp_path / "inst"), "--out", tmp_path / "run")
     assert "horizon, discounted" in result.output
+    assert "new sites: F1 (S, 2029)" in " ".join(result.output.split())
     meta = solve_verified(horizon_instance(tmp_path / "inst"), tmp_path / "run")
     timeline = (tmp_path / "run" / "periods.csv").read_text().splitlines()
     assert timeline[0].startswith("year,years,weight,supply_t")

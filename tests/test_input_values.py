@@ -19,7 +19,7 @@ import pytest
 
 import siting.model.policies
 import siting.scenario
-import siting.solve
+import siting.solver
 import siting.uncertainty
 from siting.inputs import Strict, takes_numbers, validation_error
 from siting.instance import size

@@ -168,7 +168,7 @@ def test_cli_robust_writes_tables_and_pages(uncertain_tiny, tmp_path: Path):
     result = cli("robust", uncertain_tiny, "--scenario", "uncertain", "--samples", "2",
                  "--solver", QUICK, "--jobs", "1", "--out", out)
     assert result.exit_code == 0, result.output
-    assert "f2" in result.output
+    assert "F2 (A)" in result.output  # the network, by its sites' names
     assert "robust" in result.output
     for name in ("frequency.csv", "costs.csv", "regret.csv", "regret_matrix.csv",
                  "robust.html", "robust-map.html"):

@@ -33,7 +33,7 @@ from siting.robust import Builds, costed_scenario, network_of
 from siting.run import build
 from siting.runfiles import csv_text, read_meta, write_atomic
 from siting.scenario import Scenario
-from siting.solve import SolverProfile, load_profile, solve_model
+from siting.solver import SolverProfile, load_profile, solve_model
 
 OPTIMUM = "optimum"
 FIRST_COLUMNS = ["run", "sites_built", "differs_from_optimum", "total_cost", "over_optimum",

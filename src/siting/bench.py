@@ -32,7 +32,7 @@ from siting.render.report import comparison_html, comparison_markdown
 from siting.run import solve
 from siting.runfiles import csv_text, remove_partial, write_atomic, write_folder, write_run
 from siting.scenario import Scenario, find_scenario, load_scenario
-from siting.solve import SolverProfile, load_profile
+from siting.solver import SolverProfile, load_profile
 from siting.verify import verify_run
 
 KPIS = ("total_cost", "collection_rate", "uncollected_t", "capacity_t", "utilisation",

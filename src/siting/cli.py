@@ -1,45 +1,63 @@
-"""The ``siting`` command line: thin wrappers that parse, call the API, and print."""
+"""The ``siting`` command line: thin wrappers that parse, call the API, and print.
+
+Heavy libraries (pandas, Pyomo, HiGHS, folium) are imported inside the commands, so
+``siting --help`` and ``siting --version`` start fast.
+"""
 
 from __future__ import annotations
 
-import sys
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial, wraps
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from siting import __version__
 from siting.errors import SitingError
-from siting.instance.generate import generate_instance
-from siting.instance.load import load_instance
-from siting.model.policies import REGISTRY
-from siting.render.maps import render_map
-from siting.render.timeline import render_timeline
-from siting.run import prepare, resolve_scenario
-from siting.run import solve as solve_instance
-from siting.runfiles import write_run
-from siting.solution import Solution
-from siting.solve import load_profile
-from siting.verify import verify_run
+
+if TYPE_CHECKING:
+    from siting.solution import Solution
+    from siting.solver import Progress
 
 app = typer.Typer(help="Where to build collection and recycling facilities, and how big.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 err_console = Console(stderr=True)
+DEBUG = [False]  # set from --debug by every invocation, read when a command fails
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"siting {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="On an error, show the full "
+                                        "traceback instead of one line.")] = False,
+) -> None:
+    """Where to build collection and recycling facilities, and how big."""
+    DEBUG[0] = debug
 
 
 def friendly(command):
-    """Turn a SitingError into one line on stderr and its exit code (--debug: traceback)."""
+    """Turn a SitingError into one line on stderr and its exit code (``--debug``: traceback)."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except SitingError as exc:
-            if "--debug" in sys.argv:
+            if DEBUG[0]:
                 raise
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
                               soft_wrap=True)
@@ -51,7 +69,13 @@ def friendly(command):
     return wrapper
 
 
+def warn(message: str) -> None:
+    """Print a warning in one line on stderr."""
+    err_console.print(f"[yellow]warning[/]: {escape(message)}", highlight=False, soft_wrap=True)
+
+
 LINKING = {"auto": None, "strong": True, "weak": False}
+SHOWN_MARGINS = 5  # largest marginal costs printed
 InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (with instance.toml).")]
 ScenarioOption = Annotated[str | None, typer.Option(help="Scenario file, or a name in the "
                                                      "instance's scenarios/ folder.")]
@@ -59,6 +83,10 @@ SolverOption = Annotated[str, typer.Option(help="Solver profile: a name in solve
                                            "TOML file.")]
 CdnOption = Annotated[bool, typer.Option(help="Link Leaflet on its CDN in maps instead of "
                                          "inlining it (smaller pages; need the network).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the run folder, status and "
+                                          "KPIs as one JSON object on stdout (for scripts).")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and "
+                                           "errors.")]
 
 
 @app.command()
@@ -71,33 +99,92 @@ def solve(
                                              "runs/<instance>/<scenario>).")] = None,
     linking: Annotated[str, typer.Option(help="Strong linking: auto, strong or weak.")] = "auto",
     cdn: CdnOption = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Solve an instance and write the run folder (solution.json, CSVs, GeoPackage)."""
+    """Solve an instance and write the run folder (solution.json, CSVs, GeoPackage, map).
+
+    On a terminal, a long solve shows HiGHS's best network cost and bound as it goes.
+    """
+    from siting.run import solve as solve_instance
+    from siting.runfiles import read_meta, write_run
+    from siting.solver import reporting
+
     if linking not in LINKING:
         raise typer.BadParameter("expected auto, strong or weak", param_hint="--linking")
-    strong = LINKING[linking]
-    with console.status("solving..."):
-        solution = solve_instance(instance, scenario, solver, strong)
+    with progress_display(quiet or as_json) as listener, reporting(listener):
+        solution = solve_instance(instance, scenario, solver, LINKING[linking])
     out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
     folder = write_run(solution, out, extra=partial(render_pages, cdn=cdn))
-    print_solution(solution)
+    for message in warnings_of(solution):
+        warn(message)
+    if as_json:
+        meta = read_meta(folder)
+        print(json.dumps({"run": str(folder), "new_sites": new_sites(solution),
+                          **{key: meta.get(key) for key in (
+                              "status", "objective", "best_bound", "mip_gap", "warnings",
+                              "marginal_costs", "kpis")}}, indent=1))
+    elif not quiet:
+        print_solution(solution)
+        console.print(f"wrote [bold]{escape(str(folder))}[/]")
+
+
+@contextmanager
+def progress_display(hidden: bool) -> Iterator[Callable[[Progress], None] | None]:
+    """Show a spinner on stderr with HiGHS's progress; yield its listener (None: not shown).
+
+    Nothing is shown when ``hidden`` or when stderr is not a terminal.
+    """
+    if hidden or not err_console.is_terminal:
+        yield None
+        return
+    with err_console.status("solving...") as status:
+
+        def show(p: Progress) -> None:
+            best = "none yet" if p.incumbent is None else f"{p.incumbent:,.0f}"
+            bound = f"{p.bound:,.0f}" if abs(p.bound) < float("inf") else "none yet"
+            gap = "" if p.gap is None else f", gap {p.gap:.2%}"
+            status.update(f"solving: {p.seconds:,.0f} s, best network {best}, "
+                          f"bound {bound}{gap}")
+
+        yield show
+
+
+def warnings_of(solution: Solution) -> list[str]:
+    """Return the warnings of a run: the instance's, and pruning that may cut the optimum."""
+    messages = list(solution.meta.get("warnings", []))
     check = solution.meta.get("pruning", {})
     if check.get("proven") is False:
-        console.print(f"[yellow]warning[/]: pruning to {check['nearest_sites']} nearest sites may "
-                      f"have cut off the optimum: the cost is {check['gap_to_full_bound']:.2%} "
-                      "above the full problem's lower bound; raise nearest_sites to check")
-    console.print(f"wrote [bold]{escape(str(folder))}[/]")
+        messages.append(f"pruning to {check['nearest_sites']} nearest sites may have cut off "
+                        f"the optimum: the cost is {check['gap_to_full_bound']:.2%} above the "
+                        "full problem's lower bound; raise nearest_sites to check")
+    return messages
 
 
 def render_pages(folder: Path, cdn: bool = False) -> None:
     """Render the map of a run folder, and its timeline when it has periods."""
+    from siting.render.maps import render_map
+    from siting.render.timeline import render_timeline
+
     render_map(folder, folder / "map.html", cdn=cdn)
     if (folder / "periods.csv").is_file():
         render_timeline(folder, folder / "timeline.html")
 
 
+def new_sites(solution: Solution) -> list[str]:
+    """Name each site built, with its size and, in a horizon run, the year: ``Wuhan (L, 2031)``."""
+    facilities = solution.facilities.set_index("id")
+    if "horizon" in solution.kpis:
+        return [f"{facilities.at[b['site'], 'name']} ({b['size']}, {b['year']})"
+                for b in solution.kpis["horizon"]["builds"]]
+    built = facilities[facilities["new_capacity"] > 0]
+    return [f"{name} ({size})" for name, size in zip(built["name"], built["size"], strict=True)]
+
+
 def print_solution(solution: Solution) -> None:
-    """Print the headline KPIs of a solution as a table."""
+    """Print the headline KPIs, the new sites, marginal costs and results by province."""
+    from siting.bench import marginal_text
+
     k, meta = solution.kpis, solution.meta
     timings = meta["timings"]
     currency = escape(meta["instance"]["currency"])
@@ -129,6 +216,30 @@ def print_solution(solution: Solution) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    built = new_sites(solution)
+    console.print(f"[bold]new sites[/]: {escape(', '.join(built)) if built else 'none'}",
+                  highlight=False)
+    entries = sorted(meta.get("marginal_costs") or [], key=lambda e: -abs(e["value"]))
+    if entries:
+        more = len(entries) - SHOWN_MARGINS
+        console.print("[bold]marginal cost of binding policies[/]: " + escape(
+            marginal_text(entries[:SHOWN_MARGINS], meta["instance"]["currency"])
+            + (f"; {more} more in solution.json" if more > 0 else "")), highlight=False)
+    if len(k["by_province"]) > 1:
+        console.print(province_table(k["by_province"]))
+
+
+def province_table(by_province: dict[str, dict]) -> Table:
+    """Tabulate supply and collection by province; one that collects nothing is marked."""
+    table = Table(title="by province", title_style="bold")
+    for column in ("province", "supply t", "collected t", "rate"):
+        table.add_column(column, justify="left" if column == "province" else "right")
+    for province, row in by_province.items():
+        nothing = row["supply_t"] > 0 and row["collected_t"] < 0.5
+        rate = "collects nothing" if nothing else _pct(row["collection_rate"])
+        table.add_row(escape(province), f"{row['supply_t']:,.0f}", f"{row['collected_t']:,.0f}",
+                      rate, style="red" if nothing else None)
+    return table
 
 
 def _pct(value: float | None) -> str:
@@ -140,6 +251,10 @@ def _pct(value: float | None) -> str:
 def validate(instance: InstanceArg, scenario: ScenarioOption = None,
              solver: SolverOption = "highs") -> None:
     """Check an instance folder, and a scenario and solver profile, without solving."""
+    from siting.instance.load import load_instance
+    from siting.run import prepare, resolve_scenario
+    from siting.solver import load_profile
+
     inst = load_instance(instance)
     resolved = resolve_scenario(inst.path, scenario)
     load_profile(solver)
@@ -148,12 +263,16 @@ def validate(instance: InstanceArg, scenario: ScenarioOption = None,
         f"{inst.name}: {len(inst.regions)} regions, {len(inst.sites)} sites, "
         f"{len(inst.streams)} streams, tiers {' -> '.join(inst.tiers)}, "
         f"{len(net.arc_km)} arcs, {len(net.option_site)} build options"))
+    for message in inst.warnings:
+        warn(message)
 
 
 @app.command()
 @friendly
 def verify(run_dir: Annotated[Path, typer.Argument(help="Run folder written by solve.")]) -> None:
     """Check a run folder independently: constraints, costs, KPIs, policies."""
+    from siting.verify import verify_run
+
     report = verify_run(run_dir)
     if not report.ok:
         for problem in report.problems:
@@ -174,6 +293,8 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Write a seeded synthetic instance (for tests and benchmarks)."""
+    from siting.instance.generate import generate_instance
+
     folder = generate_instance(out, regions, sites, streams, tiers, seed)
     console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
@@ -181,6 +302,8 @@ def generate(
 @app.command()
 def policies() -> None:
     """List every registered policy with its parameters and what it does."""
+    from siting.model.policies import REGISTRY
+
     table = Table(title="policies")
     for column in ("policy", "parameters", "what it does"):
         table.add_column(column)

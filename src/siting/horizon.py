@@ -21,7 +21,7 @@ from siting.model.objective import stages
 from siting.run import policy_units, prepare, solve_stages
 from siting.scenario import Scenario
 from siting.solution import Solution, extract_solution
-from siting.solve import SolverProfile
+from siting.solver import SolverProfile
 
 # Policies whose meaning spans the whole horizon, not one year: not supported with periods.
 HORIZON_WIDE = {"capex_budget": "its budget would be spent again in every period"}

@@ -30,7 +30,7 @@ from siting.render.report import pareto_html, pareto_svg
 from siting.run import resolve_scenario
 from siting.runfiles import csv_text, write_atomic
 from siting.scenario import Scenario
-from siting.solve import load_profile
+from siting.solver import load_profile
 
 CHEAPEST, MOST_COLLECTED = "cheapest", "most-collected"
 RATE_STEP = 1e-4  # rates are told apart to 0.01 percentage point (the folder names' precision)

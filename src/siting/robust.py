@@ -33,7 +33,7 @@ from siting.instance.load import INSTANCE_FILE, Instance, load_instance
 from siting.run import build, resolve_scenario
 from siting.runfiles import csv_text, read_table, write_atomic
 from siting.scenario import Scenario
-from siting.solve import load_profile, to_highs
+from siting.solver import load_profile, to_highs
 from siting.uncertainty import draw, load_uncertainty, sample_scenario, supply_groups
 
 ROBUST_SHARE = 0.9  # a site selected in at least this share of samples is robust

@@ -26,7 +26,7 @@ from siting.model.objective import hold_and_advance, stages
 from siting.model.policies.base import supply_under
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solution import Solution, extract_solution
-from siting.solve import SolveResult, SolverProfile, gap, load_profile, solve_model
+from siting.solver import SolveResult, SolverProfile, gap, load_profile, solve_model
 
 
 def versions() -> dict[str, str]:
@@ -35,7 +35,8 @@ def versions() -> dict[str, str]:
             "highspy": highspy.Highs().version(), "python": platform.python_version()}
 
 
-def resolve_scenario(instance_dir: Path, scenario: str | Path | Scenario | None) -> Scenario:
+def resolve_scenario(instance_dir: Path | None,
+                     scenario: str | Path | Scenario | None) -> Scenario:
     """Return the Scenario of a name in the instance's scenarios/ folder, a path, or None."""
     if isinstance(scenario, Scenario):
         return scenario
@@ -160,8 +161,8 @@ def run_meta(instance: Instance, scenario: Scenario, profile: SolverProfile,
     """Provenance of a run: instance, scenario, solver, versions, streams, tiers, timings."""
     return {
         "siting_version": version("siting"),
-        "instance": {"name": instance.name, "path": str(instance.path), "hash": instance.hash,
-                     "currency": instance.spec.instance.currency,
+        "instance": {"name": instance.name, "path": instance.path and str(instance.path),
+                     "hash": instance.hash, "currency": instance.spec.instance.currency,
                      "empty_cells": instance.empty_cells},
         "scenario": scenario.describe(),
         "solver": profile.model_dump(mode="json"),
@@ -170,6 +171,7 @@ def run_meta(instance: Instance, scenario: Scenario, profile: SolverProfile,
                     for s in instance.streams],
         "tiers": instance.tiers,
         "timings": timings,
+        "warnings": instance.warnings,
     }
 
 

@@ -11,15 +11,13 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
 from siting.errors import InputError
 from siting.solution import Solution
 
 GPKG_STAMP = "1970-01-01T00:00:00.000Z"  # every layer's last_change in solution.gpkg
+DECIMALS = 6  # tables are rounded to the solver's tolerance: 6000, not 5999.999999999996
 FILES = ("solution.json", "facilities.csv", "flows.csv", "regions.csv", "solution.gpkg")
 # A text cell starting with one of these is written with a leading "'", so a spreadsheet shows
 # it as text instead of running it as a formula; a leading "'" is escaped too, so that
@@ -100,23 +98,25 @@ def _swap(tmp: Path, out: Path) -> None:
 
 def _write_files(solution: Solution, folder: Path) -> None:
     meta = {**solution.meta, "kpis": solution.kpis}
+    if meta["instance"]["path"] is not None:  # relative: the run moves with its instance
+        meta["instance"] = {**meta["instance"],
+                            "path": os.path.relpath(meta["instance"]["path"], folder.resolve())}
     (folder / "solution.json").write_text(json.dumps(meta, indent=2, allow_nan=False,
                                                      default=_json_default) + "\n")
-    facilities = pd.DataFrame(solution.facilities.drop(columns="geometry"))
-    for col in ("existing", "open"):
-        facilities[col] = facilities[col].map({True: "true", False: "false"})
-    regions = pd.DataFrame(solution.regions.drop(columns="geometry"))
-    (folder / "facilities.csv").write_text(csv_text(facilities), encoding="utf-8")
-    (folder / "flows.csv").write_text(csv_text(solution.flows), encoding="utf-8")
-    (folder / "regions.csv").write_text(csv_text(regions), encoding="utf-8")
     gpkg = folder / "solution.gpkg"
-    solution.facilities.to_file(gpkg, layer="facilities", engine="pyogrio")
-    flow_lines(solution).to_file(gpkg, layer="flows", engine="pyogrio")
-    solution.regions.to_file(gpkg, layer="regions", engine="pyogrio")
+    for name in ("facilities", "flows", "regions"):
+        layer = solution.to_geodataframe(name).round(DECIMALS)
+        table = pd.DataFrame(layer.drop(columns="geometry"))
+        for col in ("existing", "open"):
+            if col in table.columns:
+                table[col] = table[col].map({True: "true", False: "false"})
+        (folder / f"{name}.csv").write_text(csv_text(table), encoding="utf-8")
+        layer.to_file(gpkg, layer=name, engine="pyogrio")
     with closing(sqlite3.connect(gpkg)) as db, db:  # a fixed stamp: same run, same bytes
         db.execute("UPDATE gpkg_contents SET last_change = ?", (GPKG_STAMP,))
     if solution.timeline is not None:
-        (folder / "periods.csv").write_text(csv_text(solution.timeline), encoding="utf-8")
+        (folder / "periods.csv").write_text(csv_text(solution.timeline.round(DECIMALS)),
+                                            encoding="utf-8")
         for year, period in solution.periods.items():
             (folder / "periods" / str(year)).mkdir(parents=True)
             _write_files(period, folder / "periods" / str(year))
@@ -145,25 +145,6 @@ def _json_default(value: object) -> object:
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-def flow_lines(solution: Solution) -> gpd.GeoDataFrame:
-    """Draw the flows as straight lines from origin to destination (for GIS and maps)."""
-    flows = solution.flows
-    regions = solution.regions.set_index("id")
-    sites = solution.facilities.set_index("id")
-    from_region = (flows["origin_type"] == "region").to_numpy()
-    o_lon = regions["lon"].reindex(flows["origin"]).to_numpy()
-    o_lat = regions["lat"].reindex(flows["origin"]).to_numpy()
-    s_lon = sites["lon"].reindex(flows["origin"]).to_numpy()
-    s_lat = sites["lat"].reindex(flows["origin"]).to_numpy()
-    start_lon, start_lat = np.where(from_region, o_lon, s_lon), np.where(from_region, o_lat, s_lat)
-    end_lon = sites["lon"].reindex(flows["destination"]).to_numpy()
-    end_lat = sites["lat"].reindex(flows["destination"]).to_numpy()
-    coords = [[(a, b), (c, d)] for a, b, c, d in zip(start_lon, start_lat, end_lon, end_lat,
-                                                       strict=True)]
-    return gpd.GeoDataFrame(flows, geometry=shapely.linestrings(coords) if coords else [],
-                            crs="EPSG:4326")
 
 
 def read_meta(run_dir: str | Path) -> dict:

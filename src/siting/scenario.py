@@ -33,11 +33,17 @@ class Scenario:
                 "policies": [p.describe() for p in self.policies]}
 
 
-def find_scenario(name_or_path: str | Path, instance_dir: Path) -> Path:
-    """Find a scenario file from a path, or a name in the instance's ``scenarios/`` folder."""
+def find_scenario(name_or_path: str | Path, instance_dir: Path | None) -> Path:
+    """Find a scenario file from a path, or a name in the instance's ``scenarios/`` folder.
+
+    An instance made in memory (``instance_dir`` None) has no folder: only paths work.
+    """
     path = Path(name_or_path)
     if path.is_file():
         return path
+    if instance_dir is None:
+        raise ScenarioError(path, None, "no such scenario file (an instance made in memory "
+                            "has no scenarios/ folder: give the file's path)")
     folder = instance_dir / "scenarios"
     named = folder / f"{path.stem}.toml"
     if path.parent == Path(".") and named.is_file():

@@ -7,15 +7,19 @@ Everything a planner sees (CLI tables, files, maps, bench tables) is computed fr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+import shapely
 
 from siting.instance.network import Network
-from siting.solve import SolveResult
+from siting.solver import SolveResult
+
+if TYPE_CHECKING:
+    import folium
 
 TOL = 1e-6  # tonnes below this are solver noise
 
@@ -42,6 +46,29 @@ class Solution:
     def status(self) -> str:
         """Solver status: optimal, time_limit, infeasible, ..."""
         return self.meta["status"]
+
+    def to_geodataframe(self, layer: str = "facilities") -> gpd.GeoDataFrame:
+        """Return one layer as a GeoDataFrame in WGS84: facilities, regions or flows.
+
+        Facilities are points, regions their input geometry, flows straight lines from
+        origin to destination; the columns are those of docs/run-folder.md.
+        """
+        layers = {"facilities": lambda: self.facilities, "regions": lambda: self.regions,
+                  "flows": lambda: flow_lines(self)}
+        if layer not in layers:
+            raise ValueError(f"no layer {layer!r}; expected one of {sorted(layers)}")
+        return layers[layer]().copy()
+
+    def explore(self, tiles: str = "cartodb") -> folium.Map:
+        """Return a folium map of the solution (shown inline in a notebook).
+
+        Regions are coloured by collection rate, opened facilities drawn by capacity and
+        utilisation (new ones outlined in gold), flows as lines; every item has a tooltip.
+        ``tiles``: "cartodb", "osm" or "none".
+        """
+        from siting.render.explore import explore  # folium is imported only when drawing
+
+        return explore(self, tiles)
 
 
 def extract_solution(m: pyo.ConcreteModel, net: Network, result: SolveResult,
@@ -237,3 +264,22 @@ def compute_kpis(net: Network, facilities: pd.DataFrame, flows: pd.DataFrame,
         "by_stream": by_stream,
         "by_province": by_province,
     }
+
+
+def flow_lines(solution: Solution) -> gpd.GeoDataFrame:
+    """Draw the flows as straight lines from origin to destination (for GIS and maps)."""
+    flows = solution.flows
+    regions = solution.regions.set_index("id")
+    sites = solution.facilities.set_index("id")
+    from_region = (flows["origin_type"] == "region").to_numpy()
+    o_lon = regions["lon"].reindex(flows["origin"]).to_numpy()
+    o_lat = regions["lat"].reindex(flows["origin"]).to_numpy()
+    s_lon = sites["lon"].reindex(flows["origin"]).to_numpy()
+    s_lat = sites["lat"].reindex(flows["origin"]).to_numpy()
+    start_lon, start_lat = np.where(from_region, o_lon, s_lon), np.where(from_region, o_lat, s_lat)
+    end_lon = sites["lon"].reindex(flows["destination"]).to_numpy()
+    end_lat = sites["lat"].reindex(flows["destination"]).to_numpy()
+    coords = [[(a, b), (c, d)] for a, b, c, d in zip(start_lon, start_lat, end_lon, end_lat,
+                                                       strict=True)]
+    return gpd.GeoDataFrame(flows, geometry=shapely.linestrings(coords) if coords else [],
+                            crs="EPSG:4326")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from siting.errors import InputError
 from siting.instance.load import Instance, load_instance
 from siting.instance.schema import per_stream
 from siting.model.policies import RunView
@@ -49,10 +50,19 @@ def close(a: float, b: float, scale: float = 1.0) -> bool:
 
 
 def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
-    """Check the run folder ``run_dir``; the instance is re-read from its recorded path."""
+    """Check the run folder ``run_dir`` against ``instance``.
+
+    By default the instance is re-read from the path solution.json records, relative to
+    the run folder; an instance made in memory must be given.
+    """
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
-    instance = instance or load_instance(meta["instance"]["path"])
+    if instance is None:
+        recorded = meta["instance"].get("path")
+        if recorded is None:
+            raise InputError(run_dir / "solution.json", "instance.path", "the instance was "
+                             "made in memory: pass it to verify_run(run_dir, instance)")
+        instance = load_instance(run_dir / recorded)
     facilities = read_table(run_dir, "facilities")
     flows = read_table(run_dir, "flows")
     regions = read_table(run_dir, "regions")

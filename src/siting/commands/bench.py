@@ -6,20 +6,21 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from siting.bench import OnDone, RunSpec, comparison, plan_bench, run_bench
 from siting.cli import CdnOption, app, console, friendly
-from siting.executor import cluster
-from siting.pareto import pareto as solve_frontier
-from siting.render.report import Cell, groups, kpi_cells, pareto_cells
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from siting.bench import OnDone, RunSpec
+    from siting.render.report import Cell
 
 CPUS = os.cpu_count() or 1
 SIDE_BY_SIDE = 4  # runs of an instance up to which the terminal shows them as columns
@@ -56,6 +57,9 @@ def bench(
     Runs solved from the same inputs are skipped; Ctrl-C keeps every finished run.
     Exit code 5 if a solved run fails verification.
     """
+    from siting.bench import comparison, plan_bench, run_bench
+    from siting.executor import cluster
+
     specs = plan_bench(instances, scenarios, solver or ["highs"], out)
     try:
         with cluster(scheduler) as executor, progress(len(specs), "bench") as on_done:
@@ -92,6 +96,10 @@ def pareto(
 
     Writes every point's run folder, pareto.csv, pareto.svg and pareto.html.
     """
+    from siting.executor import cluster
+    from siting.pareto import pareto as solve_frontier
+    from siting.render.report import pareto_cells
+
     out = out or Path("runs") / instance.resolve().name / "pareto"
     try:
         with cluster(scheduler) as executor, progress(points, "pareto") as on_done:
@@ -124,6 +132,8 @@ def progress(total: int, what: str) -> Iterator[OnDone]:
 
 def _print_comparison(table: pd.DataFrame) -> None:
     """Print one table per instance: scenarios side by side when few, else one per row."""
+    from siting.render.report import groups, kpi_cells
+
     for name, folder, frame in groups(table):
         headers, rows = kpi_cells(frame)
         notes = [(row[0][0], row[-1][0]) for row in rows]

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from siting.cli import app, console, friendly
-from siting.instance.orlib import read_orlib_cap, write_cap_instance
 
 import_app = typer.Typer(help="Import instances from other formats.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -22,6 +21,8 @@ def orlib_cap(
     out_dir: Annotated[Path, typer.Argument(help="Instance folder to write.")],
 ) -> None:
     """Import a Beasley OR-Library capacitated warehouse location problem."""
+    from siting.instance.orlib import read_orlib_cap, write_cap_instance
+
     problem = read_orlib_cap(file)
     folder = write_cap_instance(problem, out_dir)
     zero = int((problem.demand == 0).sum())

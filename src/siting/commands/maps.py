@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from siting.cli import CdnOption, app, console, friendly
-from siting.render.maps import render_comparison, render_map
 
 OfflineOption = Annotated[bool, typer.Option(help="No base map tiles either: the page makes "
                                              "no network request (same as --tiles none).")]
@@ -25,7 +24,7 @@ def map_command(
     run_dirs: Annotated[list[Path], typer.Argument(
         help="Run folder written by solve; with --compare, 2 to 6 of them.")],
     out: Annotated[Path | None, typer.Option(help="HTML file (default RUN_DIR/map.html).")] = None,
-    tiles: Annotated[str, typer.Option(help="osm, cartodb, none, or a URL template.")] = "osm",
+    tiles: Annotated[str, typer.Option(help="cartodb, osm, none, or a URL template.")] = "cartodb",
     attribution: Annotated[str | None, typer.Option(help="Attribution of custom tiles.")] = None,
     cdn: CdnOption = False,
     offline: OfflineOption = False,
@@ -33,6 +32,8 @@ def map_command(
         help="Draw the runs on one page, compared with the first (needs --out).")] = False,
 ) -> None:
     """Render a solution map from saved results (no re-solve), or compare 2 to 6 runs."""
+    from siting.render.maps import render_comparison, render_map
+
     tiles = base_map(tiles, offline)
     if compare:
         if out is None:

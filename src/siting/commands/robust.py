@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from siting.alternatives import alternatives as find_alternatives
 from siting.cli import CdnOption, app, console, friendly
 from siting.commands.bench import CPUS, ForceOption, JobsOption, SchedulerOption, print_table
 from siting.commands.bench import progress as progress_bar
 from siting.commands.maps import OfflineOption, base_map
-from siting.executor import cluster
-from siting.instance.load import load_instance
-from siting.render.robust import MAP, PAGE, write_report
 from siting.render.style import money, percent
-from siting.robust import provinces_by_verdict, short_name
-from siting.robust import robust as run_robust
+
+if TYPE_CHECKING:
+    from siting.instance.load import Instance
 
 ScenarioOption = Annotated[str | None, typer.Option(help="Scenario name or file.")]
 SolverOption = Annotated[str, typer.Option(help="Solver profile.")]
@@ -60,6 +57,12 @@ def robust(
     every sample, flows re-optimised), robust.html and robust-map.html. Finished samples
     are kept on Ctrl-C and skipped when the command runs again.
     """
+    from siting.executor import cluster
+    from siting.instance.load import load_instance
+    from siting.render.robust import MAP, PAGE, write_report
+    from siting.robust import provinces_by_verdict, short_name
+    from siting.robust import robust as run_robust
+
     out = _out(out, instance, "robust")
     try:
         with cluster(scheduler) as executor, progress_bar(samples + 1, "robust") as on_done:
@@ -74,7 +77,7 @@ def robust(
     freq = result.frequency[result.frequency["selected"] > 0]
     print_table(f"{inst.name}: sites selected in at least one of {samples} samples",
                 ["site", "province", "selected", "verdict"],
-                [[(r.id, ""), (r.province, ""), (percent(r.selected), ""), (r.verdict, "")]
+                [[(r.name, ""), (r.province, ""), (percent(r.selected), ""), (r.verdict, "")]
                  for r in freq.itertuples()], inline=True)
     for verdict, provinces in provinces_by_verdict(result.frequency).items():
         console.print(f"[bold]{verdict}[/] sites by province: {provinces or 'none'}")
@@ -83,15 +86,27 @@ def robust(
                   f"{money(costs.quantile(0.05), currency)} to "
                   f"{money(costs.quantile(0.95), currency)} ({len(costs)} samples solved, "
                   f"{int(result.costs['verified'].sum())} verified)")
+    names = site_names(inst)
     print_table("least worst-case regret first",
-                ["network", "sites built", "mean regret", "max regret"],
-                [[(short_name(r.network), r.builds or "no new site"), (str(r.sites_built), ""),
+                ["network (built by samples)", "sites built", "mean regret", "max regret"],
+                [[(named(r.builds, names), short_name(r.network)), (str(r.sites_built), ""),
                   (money(r.mean_regret, currency), ""), (money(r.max_regret, currency), "")]
                  for r in result.regret.head(SHOWN_NETWORKS).itertuples()])
     console.print(f"wrote [bold]{out}[/]/frequency.csv, costs.csv, regret.csv, "
                   f"regret_matrix.csv, {PAGE}, {MAP}")
     if not result.costs["verified"].all():
         raise typer.Exit(5)
+
+
+def site_names(instance: Instance) -> dict[str, str]:
+    """Map each site id of an instance to its name."""
+    return dict(zip(instance.sites["id"], instance.sites["name"], strict=True))
+
+
+def named(builds: str, names: dict[str, str]) -> str:
+    """Write a network's ``site:size`` builds with site names: ``Beijing (L), Wuhan (M)``."""
+    pairs = [build.rsplit(":", 1) for build in builds.split()]
+    return ", ".join(f"{names.get(site, site)} ({size})" for site, size in pairs) or "no new site"
 
 
 def parse_slack(text: str) -> float:
@@ -128,6 +143,10 @@ def alternatives(
     networks found before it; each is solved with its sites fixed as a verified run folder
     OUT/alternative-K. Writes alternatives.csv.
     """
+    from siting.alternatives import alternatives as find_alternatives
+    from siting.executor import cluster
+    from siting.instance.load import load_instance
+
     out = _out(out, instance, "alternatives")
     try:
         with cluster(scheduler) as executor, progress_bar(count + 1, "alternatives") as on_done:
@@ -135,10 +154,12 @@ def alternatives(
                                       force, on_done, executor)
     except KeyboardInterrupt:
         raise _interrupted(out, "runs") from None
-    currency = load_instance(instance).spec.instance.currency
+    inst = load_instance(instance)
+    currency, names = inst.spec.instance.currency, site_names(inst)
     print_table(f"networks within {slack:.1%} of the optimum's cost",
                 ["run", "sites built", "sites changed", "total cost", "over optimum"],
-                [[(r.run, r.builds), (str(r.sites_built), ""), (str(r.differs_from_optimum), ""),
+                [[(r.run, named(r.builds, names)), (str(r.sites_built), ""),
+                  (str(r.differs_from_optimum), ""),
                   (money(r.total_cost, currency), r.status if not r.verified else ""),
                   (f"{r.over_optimum - 1:+.2%}", "")] for r in table.itertuples()])
     console.print(f"wrote [bold]{out}[/]/alternatives.csv")

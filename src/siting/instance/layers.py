@@ -42,13 +42,21 @@ def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read a layer (GeoJSON, GeoPackage, Shapefile, or CSV with lon/lat) in WGS84."""
     if not path.is_file():
         raise InstanceError(path, None, "file not found")
-    if path.suffix.lower() == ".csv":
-        frame = _points_from_csv(path)
-    else:
-        frame = _read_gis(path, layer)
+    frame = _points_from_csv(path) if path.suffix.lower() == ".csv" else _read_gis(path, layer)
+    return checked_layer(frame, path)
+
+
+def checked_layer(frame: gpd.GeoDataFrame, source: str | Path) -> gpd.GeoDataFrame:
+    """Return ``frame`` in WGS84 (no CRS: taken as WGS84), checked to have valid geometries.
+
+    ``source`` names the layer in errors: its file, or the argument it was given as.
+    """
+    if frame.crs is not None and not frame.crs.equals(WGS84):
+        frame = _to_wgs84(frame, source)
+    frame = frame.set_crs(WGS84, allow_override=True)
     if frame.empty:
-        raise InstanceError(path, None, "the layer has no rows")
-    _check_geometries(frame, path)
+        raise InstanceError(source, None, "the layer has no rows")
+    _check_geometries(frame, source)
     return frame
 
 
@@ -62,9 +70,7 @@ def _read_gis(path: Path, layer: str | None) -> gpd.GeoDataFrame:
                             f"cannot read layer: {str(exc).splitlines()[0]}") from None
     if path.suffix.lower() in (".geojson", ".json"):
         frame = _with_json_properties(frame, path)
-    if frame.crs is not None and not frame.crs.equals(WGS84):
-        frame = _to_wgs84(frame, path)
-    return frame.set_crs(WGS84, allow_override=True)
+    return frame
 
 
 def _with_json_properties(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
@@ -91,7 +97,7 @@ def _json_cell(value: object) -> object:
     return "NaN" if isinstance(value, float) and math.isnan(value) else value
 
 
-def _to_wgs84(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+def _to_wgs84(frame: gpd.GeoDataFrame, path: str | Path) -> gpd.GeoDataFrame:
     """Reproject to WGS84, refusing coordinates outside the layer's CRS (PROJ clamps them)."""
     wgs84 = frame.to_crs(WGS84)
     given = shapely.get_coordinates(frame.geometry.values)
@@ -118,7 +124,7 @@ def _points_from_csv(path: Path) -> gpd.GeoDataFrame:
                             geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
 
 
-def _check_geometries(frame: gpd.GeoDataFrame, path: Path) -> None:
+def _check_geometries(frame: gpd.GeoDataFrame, path: str | Path) -> None:
     geoms = frame.geometry.values
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():

@@ -14,6 +14,7 @@ import pydantic
 from siting.errors import InstanceError
 from siting.inputs import read_toml, validation_error
 from siting.instance.layers import (
+    checked_layer,
     empty_cells,
     id_column,
     number_column,
@@ -36,11 +37,12 @@ class Instance:
     sizes and streams (tuples of names), fixed_cost_factor, lon, lat and geometry;
     ``supply`` is tonnes per year, one row per region and one column per stream (of the
     first period when the instance has ``[periods]``); ``period_supply`` holds one such
-    table per period, or None without ``[periods]``. ``empty_cells`` counts, per
-    ``layer.column`` where an empty cell has a meaning, the cells that took it.
+    table per period, or None without ``[periods]``. ``path`` is the instance folder, or
+    None for an instance made in memory (:meth:`from_geodataframes`). ``empty_cells``
+    counts, per ``layer.column`` where an empty cell has a meaning, the cells that took it.
     """
 
-    path: Path
+    path: Path | None
     spec: InstanceFile
     regions: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame
@@ -65,16 +67,50 @@ class Instance:
         """Tier names in flow order (first receives from regions, last processes)."""
         return list(self.spec.tiers)
 
+    @property
+    def warnings(self) -> list[str]:
+        """Return what the instance says that the model will not do (one line each)."""
+        priced = [f"{tier}.{size.name}" for tier, spec in self.spec.tiers.items()
+                  for size in spec.sizes if size.capex]
+        if priced and self.spec.finance is None:
+            return [f"instance.toml: sizes {', '.join(priced)} have capex but there is no "
+                    "[finance] table, so the cost charges no capex (only capex_budget counts "
+                    "it); add [finance] with discount_rate and lifetime_years to annualise it"]
+        return []
+
+    @classmethod
+    def from_geodataframes(cls, regions: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
+                           spec: dict | str | Path, supply: pd.DataFrame | None = None,
+                           distances: pd.DataFrame | None = None) -> Instance:
+        """Make an instance from frames in memory, checked as the files of a folder are.
+
+        ``regions`` and ``sites`` have the columns of the regions and sites layers
+        (docs/instance-format.md), in any CRS; ``spec`` is the tables of an
+        ``instance.toml`` as a dict (``[layers]`` may be left out), or the path of one
+        whose layers are replaced by the frames; ``supply`` (region, stream, tonnes) and
+        ``distances`` (origin, destination, km) are the optional tables.
+        """
+        if isinstance(spec, dict):
+            source, data = "spec", {"layers": {"regions": "regions", "sites": "sites"}, **spec}
+        else:
+            source = Path(spec) / INSTANCE_FILE if Path(spec).is_dir() else Path(spec)
+            data = read_toml(source, InstanceError)
+        tables = {"regions": regions, "sites": sites, "supply": supply, "distances": distances}
+        digest = hashlib.sha256(repr(sorted(data.items())).encode())
+        for name, table in tables.items():
+            if table is not None:
+                digest.update(name.encode())
+                digest.update(pd.util.hash_pandas_object(table.astype(str)).to_numpy().tobytes())
+        return _assemble(None, _spec(data, source), digest.hexdigest(),
+                         *((table, name) for name, table in tables.items()))
+
 
 def load_instance(folder: str | Path) -> Instance:
     """Read and validate the instance folder ``folder`` (its ``instance.toml`` and layers)."""
     folder = Path(folder)
     toml_path = folder / INSTANCE_FILE if folder.is_dir() else folder
     folder = toml_path.parent
-    try:
-        spec = InstanceFile.model_validate(read_toml(toml_path, InstanceError))
-    except pydantic.ValidationError as exc:
-        raise validation_error(toml_path, exc, error=InstanceError) from None
+    spec = _spec(read_toml(toml_path, InstanceError), toml_path)
 
     def layer_path(name: str) -> Path:
         ref = getattr(spec.layers, name)
@@ -84,29 +120,58 @@ def load_instance(folder: str | Path) -> Instance:
         return path
 
     regions_path, sites_path = layer_path("regions"), layer_path("sites")
-    regions = _regions(read_layer(regions_path, spec.layers.regions.layer), regions_path)
-    site_frame = read_layer(sites_path, spec.layers.sites.layer)
-    sites = _sites(site_frame, sites_path, spec)
     supply_path = layer_path("supply") if spec.layers.supply else None
-    period_supply = _supply(regions, spec, regions_path, supply_path)
+    dist_path = layer_path("distances") if spec.distance.method == "matrix" else None
+    files = [p for p in (toml_path, regions_path, sites_path, supply_path, dist_path) if p]
+    return _assemble(folder.resolve(), spec, _digest(files),
+                     (read_layer(regions_path, spec.layers.regions.layer), regions_path),
+                     (read_layer(sites_path, spec.layers.sites.layer), sites_path),
+                     (read_table(supply_path) if supply_path else None, supply_path),
+                     (read_table(dist_path) if dist_path else None, dist_path))
+
+
+Source = tuple[pd.DataFrame | None, str | Path | None]  # a layer or table, and what names it
+
+
+def _spec(data: dict, source: str | Path) -> InstanceFile:
+    try:
+        return InstanceFile.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise validation_error(source, exc, error=InstanceError) from None
+
+
+def _assemble(folder: Path | None, spec: InstanceFile, digest: str, regions_in: Source,
+              sites_in: Source, supply_in: Source, distances_in: Source) -> Instance:
+    """Check the layers and tables of an instance and make it."""
+    (region_frame, regions_path), (site_frame, sites_path) = regions_in, sites_in
+    regions = _regions(checked_layer(region_frame, regions_path), regions_path)
+    sites = _sites(checked_layer(site_frame, sites_path), sites_path, spec)
+    period_supply = _supply(regions, spec, regions_path, supply_in)
     supply = period_supply[0]
     regions = regions[[c for c in regions.columns if not c.startswith("supply")]]
     _check_streams_accepted(sites, supply, spec, sites_path)
-    distances, dist_path = None, None
+    distances = None
     if spec.distance.method == "matrix":
-        dist_path = layer_path("distances")
-        distances = _distances(read_table(dist_path), dist_path, regions, sites)
-    files = [p for p in (toml_path, regions_path, sites_path, supply_path, dist_path) if p]
+        table, path = distances_in
+        if table is None:
+            raise InstanceError(path or "distances", None, "distance.method is 'matrix': "
+                                "give the distances table (origin, destination, km)")
+        distances = _distances(_text(table), path, regions, sites)
     empty = {f"sites.{column}": empty_cells(site_frame, column)
              for column, number in LAYER_NUMBERS["sites"].items()
              if number.empty is not None and column in site_frame.columns}
-    return Instance(folder.resolve(), spec, regions, sites, supply, distances, _digest(files),
+    return Instance(folder, spec, regions, sites, supply, distances, digest,
                     period_supply if spec.periods else None, empty)
 
 
-def _number(frame: pd.DataFrame, layer: str, column: str, path: Path) -> np.ndarray:
+def _number(frame: pd.DataFrame, layer: str, column: str, path: str | Path) -> np.ndarray:
     """Read the numeric ``column`` of ``layer`` as :data:`LAYER_NUMBERS` says."""
     return number_column(frame, column, path, LAYER_NUMBERS[layer][column])
+
+
+def _text(table: pd.DataFrame) -> pd.DataFrame:
+    """Return a table with every column as text, as :func:`read_table` reads a CSV file."""
+    return table.astype(object).where(table.notna(), "").astype(str)
 
 
 def _digest(files: list[Path]) -> str:
@@ -232,18 +297,19 @@ def _name_list(frame: pd.DataFrame, column: str, i: int, default: tuple) -> tupl
     return names if names or str(cell).strip() else tuple(default)
 
 
-def _supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Path,
-            supply_path: Path | None) -> tuple[pd.DataFrame, ...]:
+def _supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: str | Path,
+            supply_in: Source) -> tuple[pd.DataFrame, ...]:
     """Supply of every period (one table without ``[periods]``)."""
     periods = spec.periods
-    table = read_table(supply_path) if supply_path is not None else None
+    table, supply_path = supply_in
+    table = None if table is None else _text(table)
     if table is not None and "year" in table.columns:
         if periods is None:
             raise InstanceError(supply_path, "column 'year'", "supply per year needs [periods] "
                                 "in instance.toml (years and weights); without it remove "
                                 "the column")
         return _yearly_supply(table, supply_path, regions, spec)
-    base = _base_supply(regions, spec, regions_path, supply_path, table)
+    base = _base_supply(regions, spec, regions_path, table, supply_path)
     if periods is None:
         return (base,)
     return tuple(base * factor for factor in (periods.growth or [1.0] * len(periods.years)))
@@ -270,11 +336,11 @@ def _yearly_supply(table: pd.DataFrame, path: Path, regions: gpd.GeoDataFrame,
                                path, regions, list(spec.streams)) for y in years)
 
 
-def _base_supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: Path,
-                 supply_path: Path | None, table: pd.DataFrame | None) -> pd.DataFrame:
+def _base_supply(regions: gpd.GeoDataFrame, spec: InstanceFile, regions_path: str | Path,
+                 table: pd.DataFrame | None, supply_path: str | Path | None) -> pd.DataFrame:
     streams = list(spec.streams)
     cols = [c for c in regions.columns if c.startswith("supply")]
-    if supply_path is not None:
+    if table is not None:
         if cols:
             raise InstanceError(regions_path, f"column {cols[0]!r}",
                                 "supply is given both here and in layers.supply; keep one")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siting.instance.network import Network
-from siting.solve import gap
+from siting.solver import gap
 
 
 @dataclass(frozen=True)

@@ -27,17 +27,19 @@ def flow_provinces(net: Network) -> tuple[np.ndarray, np.ndarray]:
 
 @register
 class InProvinceShare(Policy):
-    """Ship at least ``share`` of a province's outgoing tonnes within the province.
+    """Ship at least ``share`` of the tonnes collected in a province within the province.
 
     This holds for the tonnes leaving the province's regions and sites, on every leg of the
-    network.
+    network. Tonnes left uncollected do not count: a province meets the rule by collecting
+    less, down to nothing (the console's by-province table shows it).
 
     Formulation: ``sum_{a from p to p} x[a,s] >= share * sum_{a from p} x[a,s]`` per group of
     the scope. With one tier this is exactly "processed in the province of origin".
     """
 
     type: Literal["in_province_share"] = "in_province_share"
-    summary = "tonnes processed inside their province of origin >= share x tonnes collected there"
+    summary = ("tonnes processed in their province of origin >= share x tonnes collected "
+               "there (not x supply: collecting less also meets it)")
     share: Annotated[float, Field(ge=0, le=1)]
     scope: Scope = "each"
 

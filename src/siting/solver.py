@@ -1,5 +1,6 @@
 """Solve a Pyomo model with HiGHS, and solver profiles (``solvers/*.toml``).
 
+The shipped profiles are package data (``siting/profiles``; ``solvers/`` links there).
 The model is compiled to matrix form with Pyomo's ``LinearStandardFormCompiler`` and handed
 to ``highspy`` in one call: the fastest sound route measured (docs/solving.md), and the one
 that exposes every HiGHS feature we use (MIP start, duals, seed, incumbent on a time limit).
@@ -7,10 +8,15 @@ that exposes every HiGHS feature we use (MIP start, duals, seed, incumbent on a 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,8 +31,35 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from siting.errors import InputError, SolverError
 from siting.inputs import Strict, read_toml, toml_table, validation_error
 
-SOLVERS_DIR = Path(__file__).resolve().parents[2] / "solvers"
+PROFILES = resources.files("siting") / "profiles"  # solvers/ links here: one copy
 _THREADS_IN_USE: list[int] = []
+REPORT_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a MIP solve stands: seconds, best network's cost (None before one), bound, gap."""
+
+    seconds: float
+    incumbent: float | None
+    bound: float
+    gap: float | None
+
+
+_LISTENER: ContextVar[Callable[[Progress], None] | None] = ContextVar("listener", default=None)
+
+
+@contextmanager
+def reporting(listener: Callable[[Progress], None] | None) -> Iterator[None]:
+    """Call ``listener`` with the :class:`Progress` of every MIP solved inside the block.
+
+    It is called from HiGHS's thread at most every :data:`REPORT_EVERY_S` seconds.
+    """
+    token = _LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
 
 
 class SolverProfile(Strict):
@@ -55,13 +88,16 @@ class SolverProfile(Strict):
 
 
 def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
-    """Read a solver profile by name (``solvers/NAME.toml``) or from a TOML file path."""
+    """Read a solver profile by name (a shipped ``solvers/NAME.toml``) or from a TOML file."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
-        path = SOLVERS_DIR / f"{name_or_path}.toml"
-        if not path.is_file():
-            known = sorted(p.stem for p in SOLVERS_DIR.glob("*.toml"))
-            raise InputError(path, None, f"no solver profile {str(name_or_path)!r}; known: {known}")
+        shipped = PROFILES / f"{name_or_path}.toml"
+        if not shipped.is_file():
+            known = sorted(p.name.removesuffix(".toml") for p in PROFILES.iterdir()
+                           if p.name.endswith(".toml"))
+            raise InputError(f"solvers/{name_or_path}.toml", None,
+                             f"no solver profile {str(name_or_path)!r}; known: {known}")
+        path = Path(str(shipped))
     data = read_toml(path)
     unknown = sorted(set(data) - {"solver", "options"})
     if unknown:
@@ -130,6 +166,9 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
     columns = form.columns
     if start:
         _set_start(highs, columns, start)
+    listener = _LISTENER.get()
+    if listener is not None:
+        _report_to(highs, listener)
     t1 = time.perf_counter()
     highs.solve()
     t2 = time.perf_counter()
@@ -166,7 +205,7 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
             var.set_value(value, skip_validation=True)
         result.objective = float(highs.getLp().offset_ if empty else info.objective_function_value)
         bound = float(info.mip_dual_bound) if is_mip else result.objective
-        if np.isfinite(bound):  # a limit can stop HiGHS before it has any bound (-inf)
+        if math.isfinite(bound):  # else HiGHS stopped before it had any bound
             result.best_bound, result.mip_gap = bound, gap(result.objective, bound)
         if not is_mip:
             result.duals = _duals(highs, form)
@@ -196,6 +235,22 @@ def gap(objective: float, bound: float) -> float:
     if objective == bound:
         return 0.0
     return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def _report_to(highs: highspy.Highs, listener: Callable[[Progress], None]) -> None:
+    """Pass HiGHS's incumbent and bound to ``listener`` while it branches."""
+    last = [-REPORT_EVERY_S]
+
+    def on_interrupt(event) -> None:
+        out = event.data_out
+        if out.running_time - last[0] < REPORT_EVERY_S:
+            return
+        last[0] = out.running_time
+        found = abs(out.mip_primal_bound) < highspy.kHighsInf
+        listener(Progress(out.running_time, out.mip_primal_bound if found else None,
+                          out.mip_dual_bound, out.mip_gap if found else None))
+
+    highs.cbMipInterrupt.subscribe(on_interrupt)
 
 
 def _quiet_highs() -> highspy.Highs:

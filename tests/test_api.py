@@ -1,0 +1,123 @@
+"""The Python API: names, Solution frames and map, instances from GeoDataFrames, README."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib.metadata import version
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+import siting
+from siting import Instance, Solution, load_instance, solve, verify_run, write_run
+from siting.errors import InputError, InstanceError
+from support import DEMO, ROOT
+
+
+@pytest.fixture(scope="module")
+def demo_solution() -> Solution:
+    return solve(load_instance(DEMO), "mandate-95")
+
+
+def test_public_names_and_version():
+    assert siting.__version__ == version("siting")
+    assert callable(siting.solve)
+    assert callable(siting.load_instance)
+    assert set(siting.__all__) <= set(dir(siting))
+    with pytest.raises(AttributeError):
+        _ = siting.no_such_name
+
+
+def test_solution_layers_and_map(tmp_path, demo_solution):
+    assert verify_run(write_run(demo_solution, tmp_path / "run")).ok
+    facilities = demo_solution.to_geodataframe("facilities")
+    regions = demo_solution.to_geodataframe("regions")
+    flows = demo_solution.to_geodataframe("flows")
+    assert set(facilities.geom_type) == {"Point"}
+    assert len(facilities) == 10
+    assert len(regions) == 12
+    assert regions.crs.to_epsg() == 4326
+    assert set(flows.geom_type) == {"LineString"}
+    assert flows["tonnes"].sum() == pytest.approx(demo_solution.flows["tonnes"].sum())
+    with pytest.raises(ValueError, match="no layer 'sites'"):
+        demo_solution.to_geodataframe("sites")
+    m = demo_solution.explore()
+    assert isinstance(m, folium.Map)
+    html = m.get_root().render()
+    opened = facilities[facilities["open"]]
+    assert html.count("L.circleMarker") == len(opened)
+    assert all(name in html for name in opened["name"])
+
+
+def demo_frames() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
+    """The demo's layers and tables, read with geopandas/pandas instead of siting."""
+    regions = gpd.read_file(DEMO / "regions.geojson")
+    table = pd.read_csv(DEMO / "sites.csv", dtype={"id": str}, keep_default_na=False)
+    sites = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]),
+                             crs=4326)
+    spec = tomllib.loads((DEMO / "instance.toml").read_text())
+    del spec["layers"]
+    return regions, sites, spec
+
+
+def test_instance_from_geodataframes_solves_as_the_folder_does(tmp_path):
+    regions, sites, spec = demo_frames()
+    instance = Instance.from_geodataframes(regions=regions.to_crs(3857), sites=sites, spec=spec)
+    assert instance.path is None
+    solution = solve(instance)
+    folder = write_run(solution, tmp_path / "run")
+    assert verify_run(folder, instance).ok
+    with pytest.raises(InputError, match="made in memory"):
+        verify_run(folder)
+    from_folder = solve(load_instance(DEMO))
+    assert solution.meta["objective"] == pytest.approx(from_folder.meta["objective"], rel=1e-9)
+    again = Instance.from_geodataframes(regions=regions, sites=sites, spec=DEMO / "instance.toml")
+    assert again.hash == Instance.from_geodataframes(regions, sites, DEMO).hash
+
+
+def test_instance_from_geodataframes_rejects_bad_frames_by_name():
+    regions, sites, spec = demo_frames()
+    with pytest.raises(InstanceError, match="^regions: column 'id'"):
+        Instance.from_geodataframes(regions=regions.drop(columns="id"), sites=sites, spec=spec)
+    with pytest.raises(InstanceError, match="^spec: streams.lfp.transport_cost"):
+        Instance.from_geodataframes(regions, sites, {**spec, "streams": {
+            **spec["streams"], "lfp": {**spec["streams"]["lfp"], "transport_cost": -1}}})
+
+
+def test_map_escapes_names_from_the_frames():
+    regions, sites, spec = demo_frames()
+    regions.loc[0, "name"] = "<script>alert(1)</script>"
+    html = solve(Instance.from_geodataframes(regions, sites, spec)).explore().get_root().render()
+    assert "<script>alert(1)</script>" not in html
+    assert r"\u0026lt;script\u0026gt;alert(1)" in html  # &lt;script&gt; in the tooltip's JSON
+
+
+def readme_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    return re.search(r"## Python API.*?```python\n(.*?)```", text, re.S).group(1)
+
+
+def test_readme_example_runs(monkeypatch, capsys):
+    code = readme_example()
+    assert len(code.strip().splitlines()) == 5
+    monkeypatch.chdir(ROOT)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert isinstance(scope["solution"], Solution)
+    assert "CNY/yr, 100% collected" in capsys.readouterr().out
+
+
+def test_readme_example_runs_in_a_notebook_kernel():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(readme_example())])
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT)}}).execute()
+    outputs = notebook.cells[0].outputs
+    assert not [o for o in outputs if o.output_type == "error"]
+    shown = [o for o in outputs if o.output_type == "execute_result"]
+    assert "leaflet" in shown[0]["data"]["text/html"].lower()
