@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from siting.errors import SitingError
+from siting.folders import NEW, RUN, check_target
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.model.policies import REGISTRY
@@ -73,9 +74,11 @@ def solve(
     if linking not in LINKING:
         raise typer.BadParameter("expected auto, strong or weak", param_hint="--linking")
     strong = LINKING[linking]
+    inst = load_instance(instance)
+    resolved = resolve_scenario(inst.path, scenario)
+    out = check_target(out or Path("runs") / inst.path.resolve().name / resolved.name, RUN)
     with console.status("solving..."):
-        solution = solve_instance(instance, scenario, solver, strong)
-    out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
+        solution = solve_instance(inst, resolved, solver, strong)
     folder = write_run(solution, out, extra=render_pages)
     print_solution(solution)
     check = solution.meta.get("pruning", {})
@@ -170,8 +173,8 @@ def generate(
                                        help="1: plants; 2: collection + plants.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
-    """Write a seeded synthetic instance (for tests and benchmarks)."""
-    folder = generate_instance(out, regions, sites, streams, tiers, seed)
+    """Write a seeded synthetic instance (for tests and benchmarks) into a new folder."""
+    folder = generate_instance(check_target(out, NEW), regions, sites, streams, tiers, seed)
     console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
@@ -17,6 +16,7 @@ import pandas as pd
 import shapely
 
 from siting.errors import InputError
+from siting.folders import RUN, checkpoint, write_folder
 from siting.solution import Solution
 
 GPKG_STAMP = "1970-01-01T00:00:00.000Z"  # every layer's last_change in solution.gpkg
@@ -38,34 +38,6 @@ def write_run(solution: Solution, out: str | Path,
     return write_folder(out, fill)
 
 
-def write_folder(out: str | Path, fill: Callable[[Path], None]) -> Path:
-    """Write the folder ``out`` atomically, and return its path.
-
-    ``fill(folder)`` writes into a temporary sibling folder that then replaces ``out``; if
-    ``fill`` fails (Ctrl-C included), ``out`` is left as it was and nothing else remains.
-    """
-    out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        fill(tmp)
-        _swap(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
-def remove_partial(out: str | Path) -> None:
-    """Remove the temporary folders that writers of ``out`` killed mid-write left beside it.
-
-    Call it only when no writer of ``out`` can be running.
-    """
-    out = Path(out).resolve()
-    for partial in out.parent.glob(f".{out.name}.*"):
-        shutil.rmtree(partial, ignore_errors=True)
-
-
 def write_atomic(path: Path, text: str) -> Path:
     """Write a text file atomically: a temporary file in the same folder, then a rename."""
     path = Path(path)
@@ -82,20 +54,11 @@ def write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def _swap(tmp: Path, out: Path) -> None:
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        os.replace(out, old / out.name)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
-
-
 def _write_files(solution: Solution, folder: Path) -> None:
     meta = {**solution.meta, "kpis": solution.kpis}
     (folder / "solution.json").write_text(json.dumps(meta, indent=2, allow_nan=False,
                                                      default=_json_default) + "\n")
+    checkpoint("solution.json")
     facilities = pd.DataFrame(solution.facilities.drop(columns="geometry"))
     for col in ("existing", "open"):
         facilities[col] = facilities[col].map({True: "true", False: "false"})
@@ -114,6 +77,7 @@ def _write_files(solution: Solution, folder: Path) -> None:
         for year, period in solution.periods.items():
             (folder / "periods" / str(year)).mkdir(parents=True)
             _write_files(period, folder / "periods" / str(year))
+            (folder / "periods" / str(year) / RUN.marker).touch()
 
 
 def _json_default(value: object) -> object:
