@@ -6,17 +6,20 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pydantic
 import shapely
 
 from siting.errors import InputError
 from siting.folders import RUN, checkpoint, write_folder
+from siting.inputs import validation_error
+from siting.records import COLUMNS, FLAGS, MAY_BE_EMPTY, TEXT, RunRecord
 from siting.solution import Solution
 
 GPKG_STAMP = "1970-01-01T00:00:00.000Z"  # every layer's last_change in solution.gpkg
@@ -106,29 +109,66 @@ def flow_lines(solution: Solution) -> gpd.GeoDataFrame:
 
 
 def read_meta(run_dir: str | Path) -> dict:
-    """Read the contents of a run folder's solution.json."""
-    path = Path(run_dir) / "solution.json"
+    """Read a finished run folder's solution.json, its keys and types checked.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If the folder is not a finished run folder of siting (no marker: its write was
+        interrupted, or siting did not write it), or solution.json is unreadable or lacks
+        a key (docs/run-folder.md), naming the file and the key.
+    """
+    folder = Path(run_dir)
+    path = folder / "solution.json"
     if not path.is_file():
         raise InputError(path, None, "not a run folder (no solution.json)")
+    if not RUN.holds(folder):
+        raise InputError(folder, None, f"not a finished run folder of siting (no {RUN.marker}): "
+                         "its write was interrupted, or siting did not write it; solve again")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        RunRecord.model_validate(meta, strict=True)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(path, None, f"unreadable: {exc}") from None
+    except pydantic.ValidationError as exc:
+        raise validation_error(path, exc) from None
+    return meta
 
 
-def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
-    """One of a run folder's CSV tables, with ids kept as text."""
+def read_table(run_dir: str | Path, name: str, required: Sequence[str] = ()) -> pd.DataFrame:
+    """Read one of a run folder's CSV tables, with ids kept as text and numbers as floats.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If the table is missing or unreadable, lacks one of its columns (those of
+        docs/run-folder.md and ``required``), or a cell is not of its column's type.
+    """
     path = Path(run_dir) / f"{name}.csv"
     if not path.is_file():
         raise InputError(path, None, "missing from the run folder")
-    text = {"id", "name", "province", "tier", "size", "origin", "destination", "stream",
-            "origin_type", "location", "process"}
-    frame = pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
-                        na_values={c: [""] for c in ("utilisation", "collection_rate",
-                                                     "build_year")})
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(path, None, f"unreadable: {exc}") from None
+    missing = [c for c in (*COLUMNS.get(name, ()), *required) if c not in frame.columns]
+    if missing:
+        raise InputError(path, missing[0], "column missing")
     for col in frame.columns:
-        if col in ("existing", "open"):
-            frame[col] = frame[col].astype(str).str.lower() == "true"
-        elif col not in text:
-            frame[col] = frame[col].astype(float)
+        if col in FLAGS:
+            lowered = frame[col].str.lower()
+            _refuse(frame[col], ~lowered.isin(["true", "false"]), path, col, "true or false")
+            frame[col] = lowered == "true"
+        elif col not in TEXT:
+            numbers = pd.to_numeric(frame[col], errors="coerce")
+            empty_ok = (frame[col] == "") & (col in MAY_BE_EMPTY)
+            _refuse(frame[col], numbers.isna() & ~empty_ok, path, col, "a number")
+            frame[col] = numbers.astype(float)
     return frame
+
+
+def _refuse(column: pd.Series, bad: pd.Series, path: Path, name: str, expected: str) -> None:
+    if bad.any():
+        row = int(np.argmax(bad.to_numpy()))
+        raise InputError(path, f"row {row + 2}, {name}",
+                         f"expected {expected}, got {column.iloc[row]!r}")

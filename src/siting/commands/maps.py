@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from siting.cli import app, console, friendly
+from siting.folders import check_page
 from siting.render.maps import render_comparison, render_map
 
 
@@ -22,13 +23,17 @@ def map_command(
     compare: Annotated[tuple[Path, Path] | None, typer.Option(
         help="Two run folders to compare on one page (needs --out).")] = None,
 ) -> None:
-    """Render a solution map from saved results (no re-solve), or compare two runs."""
+    """Render a solution map from saved results (no re-solve), or compare two runs.
+
+    ``--out`` is a new .html file or a page siting wrote; nothing else is overwritten.
+    """
     if compare is not None:
         if out is None:
             raise typer.BadParameter("--compare needs --out FILE", param_hint="--out")
-        path = render_comparison(compare[0], compare[1], out, tiles, offline, attribution)
+        path = render_comparison(compare[0], compare[1], check_page(out), tiles, offline,
+                                 attribution)
     elif run_dir is not None:
-        path = render_map(run_dir, out, tiles, offline, attribution)
+        path = render_map(run_dir, out and check_page(out), tiles, offline, attribution)
     else:
         raise typer.BadParameter("give RUN_DIR or --compare RUN_A RUN_B")
     console.print(f"wrote [bold]{path}[/]")

@@ -11,6 +11,7 @@ import folium
 from branca.element import Element, Figure
 
 from siting.errors import SitingError
+from siting.folders import GENERATOR
 from siting.render import assets
 from siting.render.layers import PANES, FeatureLayer
 from siting.runfiles import write_atomic
@@ -110,6 +111,7 @@ def new_map(title: str, bounds: Sequence[float], tiles: str, attribution: str | 
     leaflet = assets.leaflet_inline() if offline else None
     m = folium.Map(tiles=layer, control_scale=True, zoom_control="bottomleft")
     m.get_root().title = escape(title)
+    m.get_root().header.add_child(Element(GENERATOR), name="generator")
     if leaflet is None:
         m.default_js, m.default_css = assets.leaflet_links()
     else:
