@@ -21,7 +21,7 @@ from siting.render.maps import render_map
 from siting.render.timeline import render_timeline
 from siting.run import prepare, resolve_scenario
 from siting.run import solve as solve_instance
-from siting.runfiles import write_run
+from siting.runfiles import check_finished, write_run
 from siting.solution import Solution
 from siting.solve import load_profile
 from siting.verify import verify_run
@@ -154,7 +154,7 @@ def validate(instance: InstanceArg, scenario: ScenarioOption = None,
 @friendly
 def verify(run_dir: Annotated[Path, typer.Argument(help="Run folder written by solve.")]) -> None:
     """Check a run folder independently: constraints, costs, KPIs, policies."""
-    report = verify_run(run_dir)
+    report = verify_run(check_finished(run_dir))
     if not report.ok:
         for problem in report.problems:
             err_console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False)

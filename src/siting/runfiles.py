@@ -108,23 +108,37 @@ def flow_lines(solution: Solution) -> gpd.GeoDataFrame:
                             crs="EPSG:4326")
 
 
-def read_meta(run_dir: str | Path) -> dict:
-    """Read a finished run folder's solution.json, its keys and types checked.
+def check_finished(run_dir: str | Path) -> Path:
+    """Return ``run_dir`` if it is a finished run folder with a solution.
 
     Raises
     ------
     siting.errors.InputError
-        If the folder is not a finished run folder of siting (no marker: its write was
-        interrupted, or siting did not write it), or solution.json is unreadable or lacks
-        a key (docs/run-folder.md), naming the file and the key.
+        If it has no solution.json, or no marker (its write was interrupted, or siting did
+        not write it), or it is a writer's temporary folder.
     """
     folder = Path(run_dir)
-    path = folder / "solution.json"
+    if not (folder / "solution.json").is_file():
+        raise InputError(folder / "solution.json", None, "not a run folder (no solution.json)")
+    if not RUN.holds(folder):
+        raise InputError(folder, None, f"not a finished run folder of siting (no {RUN.marker}, "
+                         "or a temporary folder): its write was interrupted, or siting did not "
+                         "write it; solve again")
+    return folder
+
+
+def read_meta(run_dir: str | Path) -> dict:
+    """Read a run folder's solution.json, its keys and types checked.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If solution.json is missing or unreadable, or lacks a key or has one of the wrong
+        type (docs/run-folder.md), naming the file and the key.
+    """
+    path = Path(run_dir) / "solution.json"
     if not path.is_file():
         raise InputError(path, None, "not a run folder (no solution.json)")
-    if not RUN.holds(folder):
-        raise InputError(folder, None, f"not a finished run folder of siting (no {RUN.marker}): "
-                         "its write was interrupted, or siting did not write it; solve again")
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
         RunRecord.model_validate(meta, strict=True)

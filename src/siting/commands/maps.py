@@ -10,6 +10,7 @@ import typer
 from siting.cli import app, console, friendly
 from siting.folders import check_page
 from siting.render.maps import render_comparison, render_map
+from siting.runfiles import check_finished
 
 
 @app.command("map")
@@ -30,10 +31,11 @@ def map_command(
     if compare is not None:
         if out is None:
             raise typer.BadParameter("--compare needs --out FILE", param_hint="--out")
-        path = render_comparison(compare[0], compare[1], check_page(out), tiles, offline,
-                                 attribution)
+        path = render_comparison(check_finished(compare[0]), check_finished(compare[1]),
+                                 check_page(out), tiles, offline, attribution)
     elif run_dir is not None:
-        path = render_map(run_dir, out and check_page(out), tiles, offline, attribution)
+        path = render_map(check_finished(run_dir), out and check_page(out), tiles, offline,
+                          attribution)
     else:
         raise typer.BadParameter("give RUN_DIR or --compare RUN_A RUN_B")
     console.print(f"wrote [bold]{path}[/]")
