@@ -171,7 +171,7 @@ def test_marginal_costs_read_largest_first_and_absent_is_empty():
 
 def test_a_local_bench_removes_what_a_killed_worker_left_half_written(tmp_path):
     specs = plan_bench([DEMO], "baseline", out=tmp_path)
-    partial = tmp_path / "demo" / ".baseline.k1ll3d"  # as write_folder names its temporaries
+    partial = tmp_path / "demo" / ".baseline.siting-tmp-k1ll3d"  # as write_folder names them
     partial.mkdir(parents=True)
     (partial / "solution.json").write_text("{")
     table = run_bench(specs, tmp_path, jobs=1)

@@ -228,13 +228,13 @@ def stopped_solve(out: Path, step: str) -> None:
     """Run ``siting solve`` until it reaches ``step`` of its write, then SIGKILL it."""
     env = {**os.environ, "SITING_STOP_AT": step,
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    process = subprocess.Popen([sys.executable, "-m", "siting", "solve", str(DEMO),
-                                "--out", str(out)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    _, status = os.waitpid(process.pid, os.WUNTRACED)  # returns once it has stopped itself
-    assert os.WIFSTOPPED(status), process.stderr.read()
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    with subprocess.Popen([sys.executable, "-m", "siting", "solve", str(DEMO), "--out",
+                           str(out)], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE) as process:
+        _, status = os.waitpid(process.pid, os.WUNTRACED)  # returns once it has stopped itself
+        assert os.WIFSTOPPED(status), process.stderr.read()
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     assert process.returncode == -signal.SIGKILL
 
 
