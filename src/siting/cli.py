@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from siting.errors import SitingError
-from siting.folders import NEW, RUN, check_target
+from siting.folders import RUN, check_target
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.model.policies import REGISTRY
@@ -174,7 +174,7 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Write a seeded synthetic instance (for tests and benchmarks) into a new folder."""
-    folder = generate_instance(check_target(out, NEW), regions, sites, streams, tiers, seed)
+    folder = generate_instance(out, regions, sites, streams, tiers, seed)
     console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 

@@ -76,7 +76,8 @@ def check_target(out: str | Path, kind: Kind) -> Path:
                          "of its own to write")
     if path.is_symlink() or path.exists():
         if not path.is_dir() or path.is_symlink():
-            raise InputError(path, None, f"exists and is not a folder; expected {kind.what}")
+            raise InputError(path, None, f"exists and is a file or a link, not a folder; "
+                             f"expected {kind.what}")
         if any(path.iterdir()) and not kind.holds(path):
             raise InputError(path, None, f"exists and is not {kind.what}"
                              + (f" (no {kind.marker})" if kind.marker else "")
