@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from maptools import SCRIPT_NAME, counts, layers_in
 
+from siting.folders import RUN
 from siting.render import assets
 from siting.render.assets import AssetError, leaflet_inline
 from siting.render.maps import render_comparison, render_map
@@ -113,7 +114,7 @@ def test_map_goes_to_the_run_folder_by_default_and_atomically(runs, tmp_path):
 
     run = shutil.copytree(runs["points"], tmp_path / "run")
     assert render_map(run) == run / "map.html"
-    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == []
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == [RUN.marker]
 
 
 def test_comparison_splits_facilities_into_a_only_b_only_and_both(runs, offline_maps):
