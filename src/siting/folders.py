@@ -62,6 +62,7 @@ def check_target(out: str | Path, kind: Kind) -> Path:
 
     It may if nothing is there, if it is an empty folder, or if it is a finished folder
     of ``kind``; and if its nearest existing parent is a folder siting can write into.
+    What is there is looked at under the lock of its parent, while no writer swaps.
 
     Raises
     ------
@@ -74,6 +75,15 @@ def check_target(out: str | Path, kind: Kind) -> Path:
     if path.resolve() == Path.cwd() or path.resolve() in Path.cwd().parents:
         raise InputError(path, None, "is the working directory or holds it; give a folder "
                          "of its own to write")
+    if path.parent.is_dir():
+        with _locked(path.parent):
+            _check_there(path, kind)
+    _check_writable(path)
+    return path
+
+
+def _check_there(path: Path, kind: Kind) -> None:
+    """Refuse what is at ``path`` unless it is nothing, an empty folder or one of ``kind``."""
     if path.is_symlink() or path.exists():
         if not path.is_dir() or path.is_symlink():
             raise InputError(path, None, f"exists and is a file or a link, not a folder; "
@@ -82,8 +92,6 @@ def check_target(out: str | Path, kind: Kind) -> Path:
             raise InputError(path, None, f"exists and is not {kind.what}"
                              + (f" (no {kind.marker})" if kind.marker else "")
                              + "; siting replaces only what it wrote: choose another folder")
-    _check_writable(path)
-    return path
 
 
 def check_page(out: str | Path) -> Path:
@@ -161,7 +169,7 @@ def write_folder(out: str | Path, fill: Callable[[Path], None], kind: Kind = RUN
             (tmp / kind.marker).touch()
         checkpoint("marked")
         with _locked(out.parent):
-            check_target(out, kind)
+            _check_there(out, kind)
             _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
