@@ -16,6 +16,7 @@ apart from live ones and removed by the next writer of the same folder.
 from __future__ import annotations
 
 import fcntl
+import glob
 import os
 import shutil
 import signal
@@ -159,7 +160,7 @@ def write_folder(out: str | Path, fill: Callable[[Path], None], kind: Kind = RUN
     out = check_target(out, kind)
     out.parent.mkdir(parents=True, exist_ok=True)
     with _locked(out.parent):
-        remove_partial(out, locked=True)
+        _remove_partial(out)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{TEMPORARY}", dir=out.parent))
         lock = _lock(tmp)
     try:
@@ -190,20 +191,21 @@ def _swap(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def remove_partial(out: str | Path, locked: bool = False) -> None:
+def remove_partial(out: str | Path) -> None:
     """Remove what writers of ``out`` that died mid-write left beside it.
 
-    Only siting's temporaries that no live writer holds are removed. ``locked``: the
-    caller holds the lock of ``out``'s parent.
+    Only siting's temporaries that no live writer holds are removed.
     """
     out = Path(os.path.abspath(out))
-    if not locked:
-        if out.parent.is_dir():
-            with _locked(out.parent):
-                remove_partial(out, locked=True)
-        return
+    if out.parent.is_dir():
+        with _locked(out.parent):
+            _remove_partial(out)
+
+
+def _remove_partial(out: Path) -> None:
+    """Remove the dead writers' temporaries of ``out``; the caller holds its parent's lock."""
     for prefix in (TEMPORARY, REPLACED):
-        for partial in out.parent.glob(f".{out.name}.{prefix}*"):
+        for partial in out.parent.glob(f".{glob.escape(out.name)}.{prefix}*"):
             if partial.is_dir() and not partial.is_symlink() and _unheld(partial):
                 shutil.rmtree(partial, ignore_errors=True)
 
