@@ -168,6 +168,7 @@ def write_folder(out: str | Path, fill: Callable[[Path], None], kind: Kind = RUN
         checkpoint("filled")
         if kind.marker is not None:
             (tmp / kind.marker).touch()
+        os.chmod(tmp, 0o755)  # as a folder made by mkdir, not mkdtemp's private 0o700
         checkpoint("marked")
         with _locked(out.parent):
             _check_there(out, kind)
