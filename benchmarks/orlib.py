@@ -22,7 +22,9 @@ def run() -> list[dict]:
         optima = {row["instance"]: float(row["optimal_cost"]) for row in csv.DictReader(f)}
     rows = []
     for name, optimum in optima.items():
-        folder = import_orlib_cap(data / f"{name}.txt", CACHE / "orlib" / name)
+        folder = CACHE / "orlib" / name
+        if not (folder / "instance.toml").is_file():
+            import_orlib_cap(data / f"{name}.txt", folder)
         t0 = time.perf_counter()
         solution = solve(folder, solver=EXACT)
         seconds = time.perf_counter() - t0

@@ -14,15 +14,18 @@ import pytest
 
 from siting import bench
 from siting.bench import compare, marginal_text, plan_bench, read_row, run_bench
+from siting.folders import claim_runs
 from siting.instance.generate import generate_instance
 from siting.run import solve
 from siting.verify import verify_run
 from support import DEMO, cli
 
 EVIL = "<script>alert('x')</script>"
+EVIL_NAME = "<script>alert('x')"  # a scenario name: plain, no "/" (it may name a run folder)
 SCENARIOS = {
     "base.toml": '[scenario]\nname = "baseline"\n',
-    "mandate.toml": f'[scenario]\nname = "{EVIL} | 90%"\ndescription = "What does {EVIL} cost?"\n'
+    "mandate.toml": f'[scenario]\nname = "{EVIL_NAME} | 90%"\n'
+                    f'description = "What does {EVIL} cost?"\n'
                     '[[policy]]\ntype = "min_collection_rate"\nrate = 0.9\n',
     "locked.toml": '[scenario]\nname = "locked"\n[[policy]]\ntype = "whitelist_only"\n'
                    '[[policy]]\ntype = "min_collection_rate"\nrate = 0.9\n',
@@ -90,7 +93,7 @@ def test_comparison_pages_escape_names_from_input_files(bench_run):
     assert 'href="demo/base/map.html"' in page
     markdown = (out / "comparison.md").read_text()
     assert "<script" not in markdown
-    assert "&lt;script&gt;alert('x')&lt;/script&gt; \\| 90%" in markdown
+    assert "&lt;script&gt;alert('x') \\| 90%" in markdown
     lines = markdown.splitlines()
     header = next(line for line in lines if line.startswith("| scenario"))
     row = next(line for line in lines if "90%" in line and line.startswith("|"))
@@ -171,7 +174,8 @@ def test_marginal_costs_read_largest_first_and_absent_is_empty():
 
 def test_a_local_bench_removes_what_a_killed_worker_left_half_written(tmp_path):
     specs = plan_bench([DEMO], "baseline", out=tmp_path)
-    partial = tmp_path / "demo" / ".baseline.k1ll3d"  # as write_folder names its temporaries
+    claim_runs(tmp_path)  # the folder of an earlier bench, whose worker was killed
+    partial = tmp_path / "demo" / ".baseline.siting-tmp-k1ll3d"  # as write_folder names them
     partial.mkdir(parents=True)
     (partial / "solution.json").write_text("{")
     table = run_bench(specs, tmp_path, jobs=1)

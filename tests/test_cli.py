@@ -18,7 +18,7 @@ def test_solve_demo_prints_kpis_and_writes_the_run_folder(tmp_path):
     assert "collection rate" in result.output
     assert "total cost" in result.output
     written = ["solution.json", "facilities.csv", "flows.csv", "regions.csv", "solution.gpkg",
-               "map.html"]
+               "map.html", ".siting-run"]
     assert sorted(p.name for p in out.iterdir()) == sorted(written)
     meta = json.loads((out / "solution.json").read_text())
     assert meta["scenario"]["name"] == "baseline"

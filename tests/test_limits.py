@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from siting.folders import RUN, RUNS
 from siting.instance.generate import generate_instance
 from siting.verify import verify_run
 from support import DEMO, ROOT, cli
@@ -48,8 +49,8 @@ def mandatory(folder: Path) -> Path:
 
 
 def leftovers(root: Path) -> list[Path]:
-    """Temporary folders and files (names starting with a dot) anywhere under ``root``."""
-    return list(root.rglob(".*"))
+    """Temporary folders and files (names starting with a dot, but markers) under ``root``."""
+    return [p for p in root.rglob(".*") if p.name not in (RUN.marker, RUNS.marker)]
 
 
 def test_a_time_limit_keeps_the_best_incumbent_and_its_gap(tmp_path, big):

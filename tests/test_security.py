@@ -20,6 +20,7 @@ SCRIPT_TAG = re.compile(r"<script[^>]*>\s*alert", re.IGNORECASE)
 JS_URL = re.compile(r"(?:href|src|action)\s*=\s*[\"']?\s*javascript:", re.IGNORECASE)
 MD_LINK = re.compile(r"(?<!\\)\]\((?:javascript:)")
 NAMES = (SCRIPT, LINK)
+SCRIPT_OPEN = "<script>alert(1)"  # a scenario name: plain, no "/" (it names the run folder)
 
 
 def evil_instance(folder: Path) -> Path:
@@ -43,7 +44,7 @@ def evil_instance(folder: Path) -> Path:
     scenarios.mkdir()
     (scenarios / "baseline.toml").write_text(f"[scenario]\nname = {json.dumps(LINK)}\n")
     (scenarios / "mandate.toml").write_text(
-        f"[scenario]\nname = {json.dumps(SCRIPT)}\n"
+        f"[scenario]\nname = {json.dumps(SCRIPT_OPEN)}\n"
         '[[policy]]\ntype = "min_collection_rate"\nrate = 0.95\n')
     return folder
 

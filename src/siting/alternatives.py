@@ -26,6 +26,7 @@ import pyomo.environ as pyo
 from siting.bench import OnDone, RunSpec, read_row, run_specs
 from siting.errors import InfeasibleError
 from siting.executor import workers
+from siting.folders import claim_runs
 from siting.instance.load import Instance, load_instance
 from siting.model.objective import stages
 from siting.model.policies.fixed_network import FixedNetwork
@@ -72,13 +73,16 @@ def alternatives(instance: str | Path, out: str | Path, scenario: str | Path | N
     ------
     siting.errors.InfeasibleError
         If the scenario itself has no solution.
+    siting.errors.InputError
+        If an input cannot be read, or ``out`` is not a folder of runs, an empty folder
+        or absent (before any solve).
     """
     if count < 1 or not 0 <= slack <= 1:
         raise ValueError("count must be at least 1 and slack between 0 and 1")
     inst = load_instance(instance)
     base = costed_scenario(inst, scenario, "alternatives")
     profile = load_profile(solver)
-    root = Path(out)
+    root = claim_runs(out)
     optimum = RunSpec.of(inst, base, profile, root, OPTIMUM)
     with workers(jobs, executor) as running:
         (row,) = run_specs([optimum], running, force, False, on_done)
@@ -94,7 +98,6 @@ def alternatives(instance: str | Path, out: str | Path, scenario: str | Path | N
                  for k, b in enumerate(networks, start=1)]
         run_specs(specs, running, force, False, on_done)
     table = listing([optimum, *specs], row["total_cost"])
-    root.mkdir(parents=True, exist_ok=True)
     write_atomic(root / "alternatives.csv", csv_text(table))
     return table
 

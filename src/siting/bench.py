@@ -26,11 +26,12 @@ import pandas as pd
 
 from siting.errors import InfeasibleError, InputError, SitingError, SolverError
 from siting.executor import run_all, workers
+from siting.folders import RUN, claim_runs, remove_partial, write_folder
 from siting.instance.load import Instance, load_instance
 from siting.render.maps import render_maps
 from siting.render.report import comparison_html, comparison_markdown
 from siting.run import solve
-from siting.runfiles import csv_text, remove_partial, write_atomic, write_folder, write_run
+from siting.runfiles import csv_text, write_atomic, write_run
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solver import SolverProfile, load_profile
 from siting.verify import verify_run
@@ -200,6 +201,8 @@ def read_row(spec: RunSpec) -> dict[str, Any]:
     }
     solution, verification = spec.folder / "solution.json", spec.folder / VERIFICATION
     failure = spec.folder / FAILURE
+    if not RUN.holds(spec.folder):
+        return row
     if solution.is_file() and verification.is_file():
         meta = json.loads(solution.read_text(encoding="utf-8"))
         if not spec.made_this(meta):
@@ -403,16 +406,21 @@ def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: b
     -------
     pandas.DataFrame
         The comparison table (:func:`compare`). On Ctrl-C the comparison of the runs
-        finished so far is written, then ``KeyboardInterrupt`` propagates. With the local
-        pool, what a worker killed mid-write left is removed.
+        finished so far is written, then ``KeyboardInterrupt`` propagates. What a worker
+        killed mid-write left is removed.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If ``out`` is not a folder of runs, an empty folder or absent (before any solve).
     """
+    claim_runs(out)
     try:
         with workers(jobs, executor) as running:
             run_specs(specs, running, force, maps, on_done, cdn=cdn)
     finally:
-        if executor is None:  # the local workers have ended, killed ones included
-            for spec in specs:
-                remove_partial(spec.folder)
+        for spec in specs:
+            remove_partial(spec.folder)
         table = comparison(specs)
         write_comparison(table, out, province_table(specs, table))
     return table

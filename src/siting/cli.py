@@ -106,15 +106,20 @@ def solve(
 
     On a terminal, a long solve shows HiGHS's best network cost and bound as it goes.
     """
+    from siting.folders import RUN, check_target
+    from siting.instance.load import load_instance
+    from siting.run import resolve_scenario
     from siting.run import solve as solve_instance
     from siting.runfiles import read_meta, write_run
     from siting.solver import reporting
 
     if linking not in LINKING:
         raise typer.BadParameter("expected auto, strong or weak", param_hint="--linking")
+    inst = load_instance(instance)
+    resolved = resolve_scenario(inst.path, scenario)
+    out = check_target(out or Path("runs") / inst.path.resolve().name / resolved.name, RUN)
     with progress_display(quiet or as_json) as listener, reporting(listener):
-        solution = solve_instance(instance, scenario, solver, LINKING[linking])
-    out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
+        solution = solve_instance(inst, resolved, solver, LINKING[linking])
     folder = write_run(solution, out, extra=partial(render_pages, cdn=cdn))
     for message in warnings_of(solution):
         warn(message)
@@ -271,9 +276,10 @@ def validate(instance: InstanceArg, scenario: ScenarioOption = None,
 @friendly
 def verify(run_dir: Annotated[Path, typer.Argument(help="Run folder written by solve.")]) -> None:
     """Check a run folder independently: constraints, costs, KPIs, policies."""
+    from siting.runfiles import check_finished
     from siting.verify import verify_run
 
-    report = verify_run(run_dir)
+    report = verify_run(check_finished(run_dir))
     if not report.ok:
         for problem in report.problems:
             err_console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False)
@@ -292,7 +298,7 @@ def generate(
                                        help="1: plants; 2: collection + plants.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
-    """Write a seeded synthetic instance (for tests and benchmarks)."""
+    """Write a seeded synthetic instance (for tests and benchmarks) into a new folder."""
     from siting.instance.generate import generate_instance
 
     folder = generate_instance(out, regions, sites, streams, tiers, seed)

@@ -24,6 +24,7 @@ import pandas as pd
 from siting.bench import OnDone, RunSpec, draw_maps, read_row, run_specs
 from siting.errors import InfeasibleError
 from siting.executor import workers
+from siting.folders import claim_runs
 from siting.instance.load import load_instance
 from siting.model.policies.min_collection_rate import MinCollectionRate
 from siting.render.report import pareto_html, pareto_svg
@@ -69,13 +70,16 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
     ------
     siting.errors.InfeasibleError
         If an end of the frontier has no solution (the scenario itself is infeasible).
+    siting.errors.InputError
+        If an input cannot be read, or ``out`` is not a folder of runs, an empty folder
+        or absent (before any solve).
     """
     if points < 2:
         raise ValueError("a frontier needs at least 2 points")
     inst = load_instance(instance)
     base = resolve_scenario(inst.path, scenario)
     profile = load_profile(solver)
-    root = Path(out)
+    root = claim_runs(out)
 
     def point(run: str, objective: str, rate: float | None = None) -> RunSpec:
         extra = () if rate is None else (MinCollectionRate(rate=rate),)
@@ -101,7 +105,6 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
     if maps:  # after every point is solved: one common scale
         draw_maps(specs, table.to_dict("records"), cdn)
     title = f"{inst.name} / {base.name}: cost against collection rate"
-    root.mkdir(parents=True, exist_ok=True)
     write_atomic(root / "pareto.csv", csv_text(table))
     write_atomic(root / "pareto.svg", pareto_svg(table, title) + "\n")
     write_atomic(root / "pareto.html", pareto_html(table, title))

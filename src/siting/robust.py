@@ -29,6 +29,7 @@ import pandas as pd
 from siting.bench import OnDone, RunSpec, run_specs
 from siting.errors import InfeasibleError, InstanceError, ScenarioError
 from siting.executor import run_all, workers
+from siting.folders import claim_runs
 from siting.instance.load import INSTANCE_FILE, Instance, load_instance
 from siting.run import build, resolve_scenario
 from siting.runfiles import csv_text, read_table, write_atomic
@@ -131,8 +132,12 @@ def robust(instance: str | Path, out: str | Path, scenario: str | Path | None = 
     ------
     siting.errors.InfeasibleError
         If no sample has a solution.
+    siting.errors.InputError
+        If an input cannot be read, or ``out`` is not a folder of runs, an empty folder
+        or absent (before any solve).
     """
     baseline, runs, draws = plan_samples(instance, out, scenario, samples, seed, solver)
+    root = claim_runs(out)
     with workers(jobs, executor) as running:
         rows = run_specs([baseline, *runs], running, force, False, on_done)
         solved = [spec for spec, row in zip([baseline, *runs], rows, strict=True)
@@ -151,7 +156,6 @@ def robust(instance: str | Path, out: str | Path, scenario: str | Path | None = 
     result = Robust(site_frequency([spec.folder for spec in sampled]),
                     cost_table(runs, rows[1:], draws),
                     regret_table(matrix, networks), matrix)
-    root = Path(out)
     for name, table in (("frequency", result.frequency), ("costs", result.costs),
                         ("regret", result.regret), ("regret_matrix", result.matrix)):
         write_atomic(root / f"{name}.csv", csv_text(table, index=name == "regret_matrix"))

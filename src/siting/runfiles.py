@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pydantic
 
 from siting.errors import InputError
+from siting.folders import RUN, checkpoint, write_folder
+from siting.inputs import validation_error
+from siting.records import COLUMNS, FLAGS, MAY_BE_EMPTY, TEXT, RunRecord
 from siting.solution import Solution
 
 GPKG_STAMP = "1970-01-01T00:00:00.000Z"  # every layer's last_change in solution.gpkg
@@ -23,8 +27,6 @@ FILES = ("solution.json", "facilities.csv", "flows.csv", "regions.csv", "solutio
 # it as text instead of running it as a formula; a leading "'" is escaped too, so that
 # reading removes exactly one.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-TEXT_COLUMNS = {"id", "name", "province", "tier", "size", "origin", "destination", "stream",
-                "origin_type", "location", "process"}
 
 
 def write_run(solution: Solution, out: str | Path,
@@ -40,34 +42,6 @@ def write_run(solution: Solution, out: str | Path,
             extra(folder)
 
     return write_folder(out, fill)
-
-
-def write_folder(out: str | Path, fill: Callable[[Path], None]) -> Path:
-    """Write the folder ``out`` atomically, and return its path.
-
-    ``fill(folder)`` writes into a temporary sibling folder that then replaces ``out``; if
-    ``fill`` fails (Ctrl-C included), ``out`` is left as it was and nothing else remains.
-    """
-    out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        fill(tmp)
-        _swap(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
-def remove_partial(out: str | Path) -> None:
-    """Remove the temporary folders that writers of ``out`` killed mid-write left beside it.
-
-    Call it only when no writer of ``out`` can be running.
-    """
-    out = Path(out).resolve()
-    for partial in out.parent.glob(f".{out.name}.*"):
-        shutil.rmtree(partial, ignore_errors=True)
 
 
 def write_atomic(path: Path, text: str) -> Path:
@@ -86,16 +60,6 @@ def write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def _swap(tmp: Path, out: Path) -> None:
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        os.replace(out, old / out.name)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
-
-
 def _write_files(solution: Solution, folder: Path) -> None:
     meta = {**solution.meta, "kpis": solution.kpis}
     if meta["instance"]["path"] is not None:  # relative: the run moves with its instance
@@ -103,6 +67,7 @@ def _write_files(solution: Solution, folder: Path) -> None:
                             "path": os.path.relpath(meta["instance"]["path"], folder.resolve())}
     (folder / "solution.json").write_text(json.dumps(meta, indent=2, allow_nan=False,
                                                      default=_json_default) + "\n")
+    checkpoint("solution.json")
     gpkg = folder / "solution.gpkg"
     for name in ("facilities", "flows", "regions"):
         layer = solution.to_geodataframe(name).round(DECIMALS)
@@ -120,6 +85,7 @@ def _write_files(solution: Solution, folder: Path) -> None:
         for year, period in solution.periods.items():
             (folder / "periods" / str(year)).mkdir(parents=True)
             _write_files(period, folder / "periods" / str(year))
+            (folder / "periods" / str(year) / RUN.marker).touch()
 
 
 def csv_text(frame: pd.DataFrame, index: bool = False) -> str:
@@ -147,31 +113,83 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
+def check_finished(run_dir: str | Path) -> Path:
+    """Return ``run_dir`` if it is a finished run folder with a solution.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If it has no solution.json, or no marker (its write was interrupted, or siting did
+        not write it), or it is a writer's temporary folder.
+    """
+    folder = Path(run_dir)
+    if not (folder / "solution.json").is_file():
+        raise InputError(folder / "solution.json", None, "not a run folder (no solution.json)")
+    if not RUN.holds(folder):
+        raise InputError(folder, None, f"not a finished run folder of siting (no {RUN.marker}, "
+                         "or a temporary folder): its write was interrupted, or siting did not "
+                         "write it; solve again")
+    return folder
+
+
 def read_meta(run_dir: str | Path) -> dict:
-    """Read the contents of a run folder's solution.json."""
+    """Read a run folder's solution.json, its keys and types checked.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If solution.json is missing or unreadable, or lacks a key or has one of the wrong
+        type (docs/run-folder.md), naming the file and the key.
+    """
     path = Path(run_dir) / "solution.json"
     if not path.is_file():
         raise InputError(path, None, "not a run folder (no solution.json)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        RunRecord.model_validate(meta, strict=True)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(path, None, f"unreadable: {exc}") from None
+    except pydantic.ValidationError as exc:
+        raise validation_error(path, exc) from None
+    return meta
 
 
-def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
-    """One of a run folder's CSV tables, with ids kept as text and text cells unescaped."""
+def read_table(run_dir: str | Path, name: str, required: Sequence[str] = ()) -> pd.DataFrame:
+    """Read one of a run folder's CSV tables, with ids kept as text and numbers as floats.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If the table is missing or unreadable, lacks one of its columns (those of
+        docs/run-folder.md and ``required``), or a cell is not of its column's type.
+    """
     path = Path(run_dir) / f"{name}.csv"
     if not path.is_file():
         raise InputError(path, None, "missing from the run folder")
-    text = TEXT_COLUMNS
-    frame = pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
-                        na_values={c: [""] for c in ("utilisation", "collection_rate",
-                                                     "build_year")})
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(path, None, f"unreadable: {exc}") from None
+    missing = [c for c in (*COLUMNS.get(name, ()), *required) if c not in frame.columns]
+    if missing:
+        raise InputError(path, missing[0], "column missing")
     for col in frame.columns:
-        if col in ("existing", "open"):
-            frame[col] = frame[col].astype(str).str.lower() == "true"
-        elif col in text:
+        if col in FLAGS:
+            lowered = frame[col].str.lower()
+            _refuse(frame[col], ~lowered.isin(["true", "false"]), path, col, "true or false")
+            frame[col] = lowered == "true"
+        elif col in TEXT:
             frame[col] = frame[col].map(_unescape)
         else:
-            frame[col] = frame[col].astype(float)
+            numbers = pd.to_numeric(frame[col], errors="coerce")
+            empty_ok = (frame[col] == "") & (col in MAY_BE_EMPTY)
+            _refuse(frame[col], numbers.isna() & ~empty_ok, path, col, "a number")
+            frame[col] = numbers.astype(float)
     return frame
+
+
+def _refuse(column: pd.Series, bad: pd.Series, path: Path, name: str, expected: str) -> None:
+    if bad.any():
+        row = int(np.argmax(bad.to_numpy()))
+        raise InputError(path, f"row {row + 2}, {name}",
+                         f"expected {expected}, got {column.iloc[row]!r}")

@@ -87,9 +87,29 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
     if not isinstance(entries, list):
         raise ScenarioError(path, "policy", "expected [[policy]] tables")
     own = tuple(parse_policy(entry, path, i) for i, entry in enumerate(entries, start=1))
-    return Scenario(name=head.get("name", path.stem),
+    name = head.get("name", path.stem)
+    problem = name_problem(name)
+    if problem:
+        raise ScenarioError(path, "scenario.name" if "name" in head else "file name", problem)
+    return Scenario(name=name,
                     description=head.get("description", parent.description),
                     objective=mode, policies=parent.policies + own, path=path)
+
+
+def name_problem(name: str) -> str | None:
+    """Say why ``name`` cannot name a run folder (``runs/<instance>/<name>``), or None.
+
+    A name is one plain folder name: not empty, no path separator or control character,
+    not starting with a dot (``.``, ``..``, hidden folders and siting's temporaries).
+    """
+    if not name.strip():
+        return f"expected a plain name for the run folder, got {name!r}"
+    if any(c in name for c in "/\\") or not name.isprintable():
+        return (f"expected a plain name for the run folder, got {name!r}: no path separator "
+                "or control character")
+    if name.startswith("."):
+        return f"expected a plain name for the run folder, got {name!r}: no leading dot"
+    return None
 
 
 def parse_policy(entry: Any, path: Path, index: int) -> Policy:

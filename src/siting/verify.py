@@ -64,8 +64,9 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
                              "made in memory: pass it to verify_run(run_dir, instance)")
         instance = load_instance(run_dir / recorded)
     facilities = read_table(run_dir, "facilities")
-    flows = read_table(run_dir, "flows")
-    regions = read_table(run_dir, "regions")
+    flows = read_table(run_dir, "flows", [f"recovered_{m}" for m in instance.spec.materials])
+    regions = read_table(run_dir, "regions", [f"{key}_{s}" for s in instance.streams
+                                              for key in ("supply", "collected", "uncollected")])
     report = Report()
     if instance.hash != meta["instance"]["hash"]:
         report.problems.append("the instance files changed since this run was solved")

@@ -11,6 +11,7 @@ from maptools import DATA, SCRIPT_NAME, cli, counts, layers_in, solve
 from typer.testing import CliRunner
 
 from siting.cli import app
+from siting.folders import RUN
 from siting.render import assets
 from siting.render.assets import AssetError, leaflet_inline
 from siting.render.maps import render_comparison, render_map
@@ -116,7 +117,7 @@ def test_map_goes_to_the_run_folder_by_default_and_atomically(runs, tmp_path):
 
     run = shutil.copytree(runs["points"], tmp_path / "run")
     assert render_map(run) == run / "map.html"
-    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == []
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == [RUN.marker]
 
 
 def test_comparison_splits_facilities_into_a_only_b_only_and_both(runs, default_maps):

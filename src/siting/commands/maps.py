@@ -31,16 +31,23 @@ def map_command(
     compare: Annotated[bool, typer.Option(
         help="Draw the runs on one page, compared with the first (needs --out).")] = False,
 ) -> None:
-    """Render a solution map from saved results (no re-solve), or compare 2 to 6 runs."""
+    """Render a solution map from saved results (no re-solve), or compare 2 to 6 runs.
+
+    ``--out`` is a new .html file or a page siting wrote; nothing else is overwritten.
+    """
+    from siting.folders import check_page
     from siting.render.maps import render_comparison, render_map
+    from siting.runfiles import check_finished
 
     tiles = base_map(tiles, offline)
     if compare:
         if out is None:
             raise typer.BadParameter("--compare needs --out FILE", param_hint="--out")
-        path = render_comparison(run_dirs, out, tiles, cdn, attribution)
+        path = render_comparison([check_finished(run) for run in run_dirs], check_page(out),
+                                 tiles, cdn, attribution)
     elif len(run_dirs) == 1:
-        path = render_map(run_dirs[0], out, tiles, cdn, attribution)
+        path = render_map(check_finished(run_dirs[0]), out and check_page(out), tiles, cdn,
+                          attribution)
     else:
         raise typer.BadParameter("several run folders: add --compare to draw them on one page")
     console.print(f"wrote [bold]{path}[/]")

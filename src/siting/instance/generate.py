@@ -7,6 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from siting.errors import InputError
+from siting.folders import NEW, write_folder
+
 STREAM_NAMES = ("lfp", "ncm", "pv", "lco", "lmo", "nimh")
 SIZE_SCALES = {"S": 1.0, "M": 2.5, "L": 6.0}
 BBOX = (100.0, 122.0, 22.0, 42.0)  # lon min, lon max, lat min, lat max
@@ -15,21 +18,33 @@ BBOX = (100.0, 122.0, 22.0, 42.0)  # lon min, lon max, lat min, lat max
 def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, streams: int = 2,
                       tiers: int = 1, seed: int = 0, capacity_ratio: float = 1.5,
                       existing_share: float = 0.1) -> Path:
-    """Write a synthetic instance folder and return its path.
+    """Write a synthetic instance into the new folder ``out``, atomically; return its path.
 
     Regions are points clustered around ``max(3, regions // 30)`` centres, each centre a
     province; supply per stream is log-normal. Candidate sites sit near regions; a share of
     the last tier's sites are existing facilities. Size options scale so that the
     largest size of every site adds up to ``capacity_ratio`` times total supply.
     With ``tiers = 2`` a third of the sites are plants and the rest collection points.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If a count is out of range, or ``out`` exists and is not an empty folder.
     """
     if not 1 <= streams <= len(STREAM_NAMES):
-        raise ValueError(f"streams must be 1..{len(STREAM_NAMES)}")
+        raise InputError("--streams", None, f"expected 1 to {len(STREAM_NAMES)}, got {streams}")
     if tiers not in (1, 2):
-        raise ValueError("tiers must be 1 or 2")
+        raise InputError("--tiers", None, f"expected 1 or 2, got {tiers}")
+    if regions < 1 or sites < tiers:
+        raise InputError("--sites", None, f"{tiers} tier(s) need at least {tiers} site(s) and "
+                         f"1 region; got {sites} sites and {regions} regions")
+    return write_folder(out, lambda folder: _write(folder, regions, sites, streams, tiers, seed,
+                                                   capacity_ratio, existing_share), NEW)
+
+
+def _write(out: Path, regions: int, sites: int, streams: int, tiers: int, seed: int,
+           capacity_ratio: float, existing_share: float) -> None:
     rng = np.random.default_rng(seed)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     names = list(STREAM_NAMES[:streams])
     lon, lat, province = _clustered_points(rng, regions)
     region_table = pd.DataFrame({"id": [f"R{i:05d}" for i in range(regions)],
@@ -63,7 +78,6 @@ def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, stre
     })
     site_table.to_csv(out / "sites.csv", index=False)
     (out / "instance.toml").write_text(_toml(regions, sites, seed, names, tier_names, unit))
-    return out
 
 
 def _clustered_points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:

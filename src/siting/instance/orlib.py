@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from siting.errors import InputError
+from siting.folders import NEW, write_folder
 
 GRID = 10  # dummy points are laid out on a GRID-wide grid
 
@@ -99,10 +100,17 @@ def write_cap_instance(problem: CapProblem, out: str | Path) -> Path:
     problem
         The problem read by :func:`read_orlib_cap`.
     out
-        The folder to write; created if needed.
+        The folder to write, atomically: absent or empty.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If ``out`` exists and is not an empty folder.
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    return write_folder(out, lambda folder: _write(problem, folder), NEW)
+
+
+def _write(problem: CapProblem, out: Path) -> None:
     m, n = len(problem.capacity), len(problem.demand)
     region_ids = [f"c{j + 1}" for j in range(n)]
     site_ids = [f"w{i + 1}" for i in range(m)]
@@ -148,7 +156,6 @@ sizes = [
         f"{m} warehouses, {n} customers"
         + (f", {zero} with zero demand (kept without arcs)" if zero else "") + ".\n"
         "Coordinates are a dummy grid; distances.csv holds c_ij / d_j.\n")
-    return out
 
 
 def _grid(n: int, lon0: float) -> dict[str, np.ndarray]:

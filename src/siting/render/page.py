@@ -12,6 +12,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
 from siting.errors import SitingError
+from siting.folders import GENERATOR
 from siting.render import assets
 from siting.render.layers import PANES, FeatureLayer
 from siting.runfiles import write_atomic
@@ -151,6 +152,7 @@ def new_map(title: str, bounds: Sequence[float], tiles: str, attribution: str | 
     m = folium.Map(tiles=tile_layer(tiles, attribution), control_scale=True,
                    zoom_control="bottomleft", zoom_snap=ZOOM_SNAP)
     m.get_root().title = escape(title)
+    m.get_root().header.add_child(Element(GENERATOR), name="generator")
     if cdn:
         m.default_js, m.default_css = assets.leaflet_links()
     else:

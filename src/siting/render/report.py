@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from siting.folders import GENERATOR
 from siting.render.style import money, percent
 
 Cell = tuple[str, str]  # the value, and a note under it (the change against the baseline)
@@ -451,7 +452,7 @@ def province_section(provinces: pd.DataFrame) -> str:
 
 def page(title: str, body: str) -> str:
     """Render a self-contained HTML page (no script, no external resource)."""
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{GENERATOR}'
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
             f"<body>{body}</body></html>\n")
 

@@ -1,0 +1,148 @@
+"""What a run folder's files hold (docs/run-folder.md), checked whenever one is read back.
+
+A run folder can be edited, truncated or made by hand; reading one checks the keys and
+types of ``solution.json`` and the columns of each CSV table, so that a malformed folder
+is one line naming the file and the field, never a traceback later. Keys beyond these
+are kept as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Record(BaseModel):
+    """A table of solution.json: the keys below are required, others are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class InstanceRecord(Record):
+    """The instance a run was solved from."""
+
+    name: str
+    path: str
+    hash: str
+    currency: str
+
+
+class ObjectiveRecord(Record):
+    """The objective mode of the scenario."""
+
+    mode: str
+
+
+class ScenarioRecord(Record):
+    """The resolved scenario: its name, objective and policies."""
+
+    name: str
+    objective: ObjectiveRecord
+    policies: list[dict[str, Any]]
+
+
+class StreamRecord(Record):
+    """A waste stream and its label."""
+
+    id: str
+    label: str
+
+
+class CostRecord(Record):
+    """The cost terms of the cost objective."""
+
+    fixed: float
+    capex: float
+    transport: float
+    processing: float
+    penalty: float
+    policies: float
+
+
+class MaterialRecord(Record):
+    """Tonnes and value recovered of one material."""
+
+    recovered_t: float
+    value: float
+
+
+class ShareRecord(Record):
+    """Supply, tonnes collected and the collection rate of a stream or a province."""
+
+    supply_t: float
+    collected_t: float
+    collection_rate: float | None
+
+
+class TierRecord(Record):
+    """Facilities open and new, capacity, throughput and utilisation of one tier."""
+
+    open: int
+    new: int
+    capacity_t: float
+    throughput_t: float
+    utilisation: float | None
+
+
+class KpiRecord(Record):
+    """The key figures of a run."""
+
+    total_cost: float
+    cost: CostRecord
+    capex_total: float
+    supply_t: float
+    collected_t: float
+    collection_rate: float | None
+    uncollected_t: float
+    capacity_t: float
+    capacity_existing_t: float
+    capacity_new_t: float
+    throughput_t: float
+    utilisation: float | None
+    capacity_to_supply: float | None
+    tonne_km: float
+    co2_t: float
+    recovered_value: float
+    materials: dict[str, MaterialRecord]
+    facilities_open: dict[str, int]
+    facilities_new: dict[str, int]
+    by_tier: dict[str, TierRecord]
+    by_stream: dict[str, ShareRecord]
+    by_province: dict[str, ShareRecord]
+
+
+class PeriodsRecord(Record):
+    """The ``[periods]`` table of a multi-period run."""
+
+    years: list[int]
+
+
+class RunRecord(Record):
+    """The contents of solution.json."""
+
+    instance: InstanceRecord
+    scenario: ScenarioRecord
+    streams: list[StreamRecord]
+    tiers: list[str]
+    status: str
+    objective: float
+    timings: dict[str, float]
+    kpis: KpiRecord
+    periods: PeriodsRecord | None = None
+    period: int | None = None
+
+
+TEXT = ("id", "name", "province", "tier", "size", "origin", "destination", "stream",
+        "origin_type", "location", "process")
+FLAGS = ("existing", "open")
+MAY_BE_EMPTY = ("utilisation", "collection_rate", "build_year")
+COLUMNS = {
+    "facilities": ("id", "name", "tier", "province", "lon", "lat", "existing", "open", "size",
+                   "existing_capacity", "new_capacity", "capacity", "throughput",
+                   "utilisation", "fixed_cost", "capex"),
+    "flows": ("origin", "origin_type", "destination", "stream", "tonnes", "km",
+              "transport_cost", "processing_cost", "co2_t", "revenue"),
+    "regions": ("id", "name", "province", "lon", "lat", "supply", "collected", "uncollected",
+                "collection_rate"),
+}

@@ -1,0 +1,350 @@
+"""No command deletes, overwrites or leaves behind what it should not.
+
+Every data-loss case puts a victim file or folder where a careless writer would land, and
+checks that it survives byte for byte, that the command fails with one line and exit 2,
+and that nothing was written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import siting.cli
+from siting.bench import plan_bench, read_row
+from siting.folders import RUN, RUNS, claim_runs
+from siting.verify import verify_run
+from support import DEMO, ROOT, cli, solve_verified
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every file and folder under ``folder`` with its bytes (None for a folder)."""
+    return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes()
+            for p in sorted(folder.rglob("*"))}
+
+
+def refused(result, *words: str) -> None:
+    """Assert a one-line error with exit code 2 that says ``words``."""
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error:"), result.output
+    for word in words:
+        assert word in lines[0], result.output
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    """A verified run folder of the demo instance."""
+    out = tmp_path_factory.mktemp("files") / "run"
+    solve_verified(DEMO, out)
+    return out
+
+
+@pytest.fixture
+def no_solve(monkeypatch):
+    """Fail the test if the CLI starts solving: refusals come before any solve."""
+    def solve(*args, **kwargs):
+        raise AssertionError("solved although the output was refused")
+
+    monkeypatch.setattr(siting.cli, "solve_instance", solve)
+
+
+# 1. Scenario names are plain names: they choose the default run folder.
+
+@pytest.mark.parametrize("name", ["/victim", "../../victim", "../victim", ".", "..", "",
+                                  "  ", "a/b", "a\\b", ".hidden", "tab\there"])
+def test_a_scenario_name_that_is_not_a_plain_name_is_refused(tmp_path, monkeypatch, no_solve,
+                                                              name):
+    monkeypatch.chdir(tmp_path)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious")
+    (tmp_path / "runs" / "demo" / "other").mkdir(parents=True)
+    (tmp_path / "runs" / "demo" / "other" / "keep.txt").write_text("another run")
+    scenario = tmp_path / "odd.toml"
+    name = str(victim) if name == "/victim" else name  # an absolute path
+    scenario.write_text(f"[scenario]\nname = {json.dumps(name)}\n")
+    before = snapshot(tmp_path)
+    refused(cli("solve", DEMO, "--scenario", scenario), "odd.toml", "scenario.name")
+    assert snapshot(tmp_path) == before
+
+
+# 2. --out replaces only a folder siting wrote, and is checked before solving.
+
+def solve_out_cases(tmp: Path, run: Path) -> dict[str, tuple[Path, Path]]:
+    """Each refused ``solve --out`` target: (the --out given, the victim that must survive)."""
+    instance = tmp / "instance"
+    shutil.copytree(DEMO, instance)
+    docx = tmp / "file.docx"
+    docx.write_bytes(b"PK\x03\x04 a document")
+    folder = tmp / "notes"
+    folder.mkdir()
+    (folder / "todo.txt").write_text("keep me")
+    unmarked = tmp / "old-run"
+    shutil.copytree(run, unmarked)
+    (unmarked / RUN.marker).unlink()  # a run of an older siting, or a folder made by hand
+    bench = tmp / "bench"
+    claim_runs(bench)
+    (bench / "comparison.csv").write_text("run\n")
+    return {"instance": (instance, instance), "file": (docx, docx), "folder": (folder, folder),
+            "unmarked run": (unmarked, unmarked), "bench folder": (bench, bench),
+            "under a file": (docx / "run", docx)}
+
+
+@pytest.mark.parametrize("case", ["instance", "file", "folder", "unmarked run", "bench folder",
+                                  "under a file"])
+def test_solve_out_refuses_what_siting_did_not_write(tmp_path, run, no_solve, case):
+    out, victim = solve_out_cases(tmp_path, run)[case]
+    before = snapshot(tmp_path)
+    refused(cli("solve", DEMO, "--out", out), str(victim))
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("out", [".", "", ".."])
+def test_solve_out_refuses_the_working_directory(tmp_path, monkeypatch, no_solve, out):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "thesis.tex").write_text("years of work")
+    monkeypatch.chdir(work)
+    before = snapshot(tmp_path)
+    refused(cli("solve", DEMO, "--out", out), "working directory")
+    assert snapshot(tmp_path) == before
+
+
+def test_solve_out_refuses_an_unwritable_place_before_solving(no_solve):
+    refused(cli("solve", DEMO, "--out", "/proc/siting-run"), "cannot be written")
+
+
+def test_solve_out_replaces_a_run_folder_and_an_empty_folder(tmp_path, run):
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    (out / "stale.txt").write_text("from the previous run")
+    solve_verified(DEMO, out, "--scenario", "mandate-95")
+    assert not (out / "stale.txt").exists()
+    assert (out / RUN.marker).is_file()
+    (tmp_path / "empty").mkdir()
+    solve_verified(DEMO, tmp_path / "empty")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "run"]
+
+
+@pytest.mark.parametrize("command", ["bench", "pareto", "robust", "alternatives"])
+def test_folders_of_runs_refuse_what_siting_did_not_write(tmp_path, run, command):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "todo.txt").write_text("keep me")
+    shutil.copytree(run, tmp_path / "run")
+    for out in (folder, tmp_path / "run", tmp_path / "run" / "solution.json"):
+        before = snapshot(tmp_path)
+        refused(cli(command, DEMO, "--jobs", "1", "--out", out), str(out))
+        assert snapshot(tmp_path) == before
+
+
+def test_map_writes_only_html_pages_siting_wrote(tmp_path, run):
+    folder = tmp_path / "run"
+    shutil.copytree(run, folder)
+    page = tmp_path / "index.html"
+    page.write_text("<html>the team's own page</html>")
+    (tmp_path / "notes.html").mkdir()
+    for out, words in ((folder / "solution.json", "expected an .html file"),
+                       (folder, "expected an .html file"), (tmp_path / "notes.html", "is a folder"),
+                       (page, "not a page siting wrote")):
+        before = snapshot(tmp_path)
+        refused(cli("map", folder, "--out", out), str(out), words)
+        refused(cli("map", "--compare", folder, folder, "--out", out), str(out), words)
+        assert snapshot(tmp_path) == before
+    for out in (folder / "map.html", tmp_path / "new.html", tmp_path / "new.html"):  # new, then own
+        result = cli("map", folder, "--out", out)
+        assert result.exit_code == 0, result.output
+        assert "generator" in out.read_text()[:4096]
+
+
+def test_generate_writes_only_a_new_instance(tmp_path):
+    instance = tmp_path / "instance"
+    shutil.copytree(DEMO, instance)
+    before = snapshot(tmp_path)
+    refused(cli("generate", instance), str(instance), "not an empty folder")
+    refused(cli("generate", tmp_path / "two-tier", "--sites", "1", "--tiers", "2"), "--sites")
+    assert snapshot(tmp_path) == before
+    result = cli("generate", tmp_path / "new", "--regions", "5", "--sites", "2", "--tiers", "2")
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in (tmp_path / "new").iterdir()} == {"instance.toml", "regions.csv",
+                                                               "sites.csv"}
+
+
+def test_import_writes_only_a_new_instance(tmp_path):
+    cap = tmp_path / "cap.txt"
+    cap.write_text("2 2\n10 5\n10 6\n4\n1 2\n6\n3 4\n")
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "instance.toml").write_text("[instance]\n")
+    before = snapshot(tmp_path)
+    refused(cli("import", "orlib-cap", cap, tmp_path / "instance"), "not an empty folder")
+    assert snapshot(tmp_path) == before
+    result = cli("import", "orlib-cap", cap, tmp_path / "new")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new" / "instance.toml").is_file()
+
+
+# 3. Concurrent writers of one --out: no error, no leftovers, a whole run at the end.
+
+WRITER = textwrap.dedent("""
+    import shutil, sys
+    from pathlib import Path
+    from siting.folders import write_folder
+    source, out, writes = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    def fill(folder):
+        for path in source.iterdir():
+            if path.name != ".siting-run":
+                shutil.copy2(path, folder / path.name)
+    for _ in range(writes):
+        write_folder(out, fill)
+""")
+
+
+def test_eight_processes_writing_one_out_leave_one_whole_run(tmp_path, run):
+    out = tmp_path / "runs" / "demo"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(run), str(out), "25"],
+                                env=env, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    errors = [w.communicate(timeout=600)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0] * 8, errors
+    assert [p.name for p in out.parent.iterdir()] == ["demo"]
+    assert snapshot(out).keys() == snapshot(run).keys()
+    assert verify_run(out).ok
+
+
+# 4. A write killed with SIGKILL leaves nothing taken for a finished run, and no leftover.
+
+def stopped_solve(out: Path, step: str) -> None:
+    """Run ``siting solve`` until it reaches ``step`` of its write, then SIGKILL it."""
+    env = {**os.environ, "SITING_STOP_AT": step,
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    with subprocess.Popen([sys.executable, "-m", "siting", "solve", str(DEMO), "--out",
+                           str(out)], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE) as process:
+        _, status = os.waitpid(process.pid, os.WUNTRACED)  # returns once it has stopped itself
+        assert os.WIFSTOPPED(status), process.stderr.read()
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize(("step", "previous"), [("solution.json", False), ("filled", False),
+                                                ("marked", False), ("marked", True),
+                                                ("swapping", True)])
+def test_a_killed_write_leaves_nothing_taken_for_a_finished_run(tmp_path, run, step,
+                                                                 previous):
+    bench = tmp_path / "bench"
+    (spec,) = plan_bench([DEMO], "baseline", out=bench)
+    claim_runs(bench)
+    if previous:
+        shutil.copytree(run, spec.folder)
+    before = snapshot(spec.folder) if previous else None
+    stopped_solve(spec.folder, step)
+    if previous and step != "swapping":
+        assert snapshot(spec.folder) == before
+        assert verify_run(spec.folder).ok
+    else:
+        assert not spec.folder.exists()
+        refused(cli("verify", spec.folder), "not a run folder")
+        assert read_row(spec)["status"] == "not run"
+    left = [p for p in spec.folder.parent.iterdir() if p != spec.folder]
+    assert left, "the kill came before anything was written"
+    for folder in left:
+        refused(cli("verify", folder), "not a finished run folder")
+    solve_verified(DEMO, spec.folder)  # the next write of the folder removes the leftovers
+    assert [p.name for p in spec.folder.parent.iterdir()] == ["baseline"]
+    assert (bench / RUNS.marker).is_file()
+
+
+# 5. A malformed run folder is one line and exit 2 for verify and map.
+
+def edit_meta(change):
+    def damage(folder: Path) -> None:
+        meta = json.loads((folder / "solution.json").read_text())
+        change(meta)
+        (folder / "solution.json").write_text(json.dumps(meta))
+    return damage
+
+
+def edit_table(name: str, change):
+    def damage(folder: Path) -> None:
+        path = folder / f"{name}.csv"
+        rows = [line.split(",") for line in path.read_text().splitlines()]
+        path.write_text("\n".join(",".join(row) for row in change(rows)) + "\n")
+    return damage
+
+
+def drop_column(name: str, column: str):
+    def change(rows: list[list[str]]) -> list[list[str]]:
+        at = rows[0].index(column)
+        return [row[:at] + row[at + 1:] for row in rows]
+    return edit_table(name, change)
+
+
+def set_cell(name: str, column: str, value: str):
+    def change(rows: list[list[str]]) -> list[list[str]]:
+        rows[1][rows[0].index(column)] = value
+        return rows
+    return edit_table(name, change)
+
+
+def write(file: str, text: str):
+    return lambda folder: (folder / file).write_text(text)
+
+
+def delete(file: str):
+    return lambda folder: (folder / file).unlink()
+
+
+CORRUPTIONS = {  # case: (damage, words of the error)
+    "no solution.json": (delete("solution.json"), "solution.json"),
+    "garbled solution.json": (write("solution.json", '{"kpis": '), "unreadable"),
+    "solution.json a list": (write("solution.json", "[1, 2]"), "solution.json"),
+    "no kpis": (edit_meta(lambda m: m.pop("kpis")), "kpis"),
+    "no instance path": (edit_meta(lambda m: m["instance"].pop("path")), "instance.path"),
+    "cost as text": (edit_meta(lambda m: m["kpis"]["cost"].update(fixed="12")),
+                     "kpis.cost.fixed"),
+    "policies a table": (edit_meta(lambda m: m["scenario"].update(policies={"type": "x"})),
+                         "scenario.policies"),
+    "objective null": (edit_meta(lambda m: m.update(objective=None)), "objective"),
+    "scenario a string": (edit_meta(lambda m: m.update(scenario="baseline")), "scenario"),
+    "by_province rate a list": (edit_meta(lambda m: next(iter(
+        m["kpis"]["by_province"].values())).update(collection_rate=[1])), "by_province"),
+    "no flows.csv": (delete("flows.csv"), "flows.csv"),
+    "empty regions.csv": (write("regions.csv", ""), "regions.csv"),
+    "no tonnes column": (drop_column("flows", "tonnes"), "tonnes"),
+    "no open column": (drop_column("facilities", "open"), "open"),
+    "tonnes as text": (set_cell("flows", "tonnes", "many"), "row 2, tonnes"),
+    "capacity empty": (set_cell("facilities", "capacity", ""), "row 2, capacity"),
+    "open neither true nor false": (set_cell("facilities", "open", "yes"), "row 2, open"),
+    "no marker": (delete(RUN.marker), RUN.marker),
+}
+
+
+@pytest.mark.parametrize("case", list(CORRUPTIONS))
+def test_verify_and_map_of_a_malformed_run_folder_are_one_line(tmp_path, run, case):
+    folder = tmp_path / "run"
+    shutil.copytree(run, folder)
+    (folder / "map.html").unlink()
+    damage, words = CORRUPTIONS[case]
+    damage(folder)
+    refused(cli("verify", folder), words)
+    refused(cli("map", folder), words)
+    assert not (folder / "map.html").exists()
+
+
+def test_verify_of_a_run_without_a_stream_column_is_one_line(tmp_path, run):
+    folder = tmp_path / "run"
+    shutil.copytree(run, folder)
+    drop_column("regions", "uncollected_lfp")(folder)
+    refused(cli("verify", folder), "regions.csv", "uncollected_lfp")
