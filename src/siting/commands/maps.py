@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from siting.cli import app, console, friendly
 from siting.render.maps import render_comparison, render_map
@@ -31,4 +32,4 @@ def map_command(
         path = render_map(run_dir, out, tiles, offline, attribution)
     else:
         raise typer.BadParameter("give RUN_DIR or --compare RUN_A RUN_B")
-    console.print(f"wrote [bold]{path}[/]")
+    console.print(f"wrote [bold]{escape(str(path))}[/]")
