@@ -519,6 +519,11 @@ def compare_figures(recorded: object, expected: object, where: str,
         for k in expected.keys() & recorded.keys():
             problems += compare_figures(recorded[k], expected[k], f"{where}.{k}", scale)
         return problems
+    if isinstance(expected, list):
+        if not isinstance(recorded, list) or len(recorded) != len(expected):
+            return [f"{where}: {recorded!r} recorded, {expected!r} recomputed"]
+        return [p for i, (have, want) in enumerate(zip(recorded, expected, strict=True))
+                for p in compare_figures(have, want, f"{where}[{i}]", scale)]
     if expected is None or recorded is None or isinstance(expected, int | str):
         same = recorded == expected and type(recorded) is type(expected)
     else:
@@ -533,7 +538,12 @@ def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
     total = sum(v for k, v in costs.items() if k != "capex_total")
     expected = expected_kpis(run.instance, expected_facilities(run), expected_flows(run),
                              expected_regions(run, supply_table), costs)
-    problems = compare_figures(meta["kpis"], expected, "kpis", total)
+    kpis = meta["kpis"]
+    money = {"total_cost", "cost", "capex_total", "recovered_value"}  # within REL of the total
+    problems = (compare_figures({k: v for k, v in kpis.items() if k not in money},
+                                {k: v for k, v in expected.items() if k not in money}, "kpis")
+                + compare_figures({k: kpis[k] for k in money if k in kpis},
+                                  {k: expected[k] for k in money}, "kpis", total))
     mode = meta["scenario"]["objective"]["mode"]
     objective = {"cost": total, "value": total - expected["recovered_value"]}.get(mode)
     if objective is not None and not close(meta["objective"], objective, total):
@@ -546,39 +556,89 @@ def verify_horizon(run_dir: Path, meta: dict, instance: Instance, report: Report
     """Check a multi-period run: each period's folder, then the plan across periods.
 
     Every period's folder is verified as a run of its own; then sizes kept from their
-    build period on, build years, the files of the last period at the top, the timeline
-    and the discounted objective.
+    build period on, build years, the files and key figures of the last period at the top,
+    the timeline, the builds and closures, and the discounted objective.
     """
     spec = instance.spec.periods
     if spec is None or meta["periods"]["years"] != spec.years:
         report.problems.append("the run's periods differ from the instance's [periods]")
         return report
-    sizes, shut, objectives = {}, {}, {}
+    periods = {}
     for year in spec.years:
         folder = run_dir / "periods" / str(year)
         sub = verify_run(folder, instance)
         report.problems.extend(f"period {year}: {p}" for p in sub.problems)
-        facilities = read_table(folder, "facilities").set_index("id")
-        sizes[year] = facilities["size"]
-        shut[year] = facilities["existing"] & ~facilities["open"]
-        objectives[year] = read_meta(folder)["objective"]
+        periods[year] = (read_table(folder, "facilities").set_index("id"), read_meta(folder))
     report.checked.append(f"each of {len(spec.years)} periods")
+    sizes = {year: fac["size"] for year, (fac, _) in periods.items()}
+    shut = {year: fac["existing"] & ~fac["open"] for year, (fac, _) in periods.items()}
     report.expect("builds over time", _check_builds(run_dir, sizes))
     report.expect("closures over time", _check_closures(shut))
-    report.expect("timeline", _check_timeline(run_dir, spec.years))
+    r = spec.discount_rate
+    weights = [float(np.sum((1 + r) ** -(year - spec.years[0] + np.arange(n))))
+               for year, n in zip(spec.years, spec.weights, strict=True)]
+    closure = instance.sites.set_index("id")["closure_cost"]
+    closures = [{"site": site, "year": year} for site, year in
+                pd.DataFrame(shut).idxmax(axis=1)[pd.DataFrame(shut).any(axis=1)].items()]
+    closures.sort(key=lambda c: c["year"])
+    closure_cost = float(sum(closure[c["site"]] * (1 + r) ** -(c["year"] - spec.years[0])
+                             for c in closures))
+    builds = _builds(periods, instance.tiers)
+    timeline = _expected_timeline(periods, builds, spec.weights, weights, instance.tiers[-1])
+    report.expect("timeline", compare_table(
+        "periods.csv", pd.read_csv(run_dir / "periods.csv", keep_default_na=False,
+                                   na_values={"utilisation": [""], "collection_rate": [""],
+                                              "capacity_to_supply": [""]}),
+        timeline, "year"))
+    last_kpis = periods[spec.years[-1]][1]["kpis"]
+    discounted = float((timeline["total_cost"] * timeline["weight"]).sum()) + closure_cost
+    report.expect("key figures of the plan", compare_figures(
+        meta["kpis"], {**last_kpis, "horizon": {
+            "discounted_cost": discounted, "closure_cost": closure_cost,
+            "closures": closures, "builds": builds}}, "kpis")
+        + compare_figures(meta["periods"], {**spec.model_dump(mode="json"),
+                                            "discount_weights": weights}, "periods"))
     mode = meta["scenario"]["objective"]["mode"]
     if mode in ("cost", "value"):
-        r = spec.discount_rate
-        weights = [np.sum((1 + r) ** -(year - spec.years[0] + np.arange(n)))
-                   for year, n in zip(spec.years, spec.weights, strict=True)]
-        closure = instance.sites.set_index("id")["closure_cost"]
-        closed_in = pd.DataFrame(shut).idxmax(axis=1)[pd.DataFrame(shut).any(axis=1)]
-        expected = float(np.dot(weights, [objectives[y] for y in spec.years])) + sum(
-            closure[site] * (1 + r) ** -(year - spec.years[0]) for site, year in closed_in.items())
+        expected = float(np.dot(weights, [periods[y][1]["objective"] for y in spec.years])
+                         ) + closure_cost
         report.expect("discounted objective", [] if close(meta["objective"], expected) else [
             f"objective {meta['objective']:.10g} differs from the discounted sum of the "
             f"periods' objectives {expected:.10g}"])
     return report
+
+
+def _builds(periods: dict[int, tuple[pd.DataFrame, dict]], tiers: list[str]) -> list[dict]:
+    """List every build and added module: site, tier, size reached, capacity added, year."""
+    events, before = [], 0.0
+    for year, (fac, _) in periods.items():
+        grown = fac["new_capacity"] - before
+        events += [{"site": site, "tier": fac.at[site, "tier"], "size": fac.at[site, "size"],
+                    "added_t": float(added), "year": year}
+                   for site, added in grown[grown > 0].items()]
+        before = fac["new_capacity"]
+    return events
+
+
+def _expected_timeline(periods: dict[int, tuple[pd.DataFrame, dict]], builds: list[dict],
+                       spans: list[int], weights: list[float], last_tier: str) -> pd.DataFrame:
+    """Recompute periods.csv from each period's (verified) key figures and the builds."""
+    rows = []
+    for (year, (_, meta)), span, weight in zip(periods.items(), spans, weights, strict=True):
+        k = meta["kpis"]
+        new = [e for e in builds if e["year"] == year]
+        rows.append({
+            "year": year, "years": span, "weight": weight,
+            **{key: k[key] for key in ("supply_t", "collected_t", "uncollected_t",
+                                       "collection_rate", "capacity_t")},
+            "capacity_added_t": float(sum(e["added_t"] for e in new if e["tier"] == last_tier)),
+            **{key: k[key] for key in ("throughput_t", "utilisation", "capacity_to_supply")},
+            "builds": ";".join(f"{e['site']}:{e['size']}" for e in new),
+            "total_cost": k["total_cost"], "recovered_value": k["recovered_value"],
+            **{f"recovered_{m}_t": v["recovered_t"] for m, v in k["materials"].items()},
+        })
+    return pd.DataFrame(rows).astype({"collection_rate": float, "utilisation": float,
+                                      "capacity_to_supply": float})
 
 
 def _check_builds(run_dir: Path, sizes: dict[int, pd.Series]) -> list[str]:
@@ -616,20 +676,3 @@ def _check_closures(shut: dict[int, pd.Series]) -> list[str]:
         if reopened.any():
             return [f"site {reopened.idxmax()!r}: closed in {before} but open again in {after}"]
     return []
-
-
-def _check_timeline(run_dir: Path, years: list[int]) -> list[str]:
-    """periods.csv agrees with each period's recorded (and verified) key figures."""
-    timeline = pd.read_csv(run_dir / "periods.csv", keep_default_na=False,
-                           na_values={"utilisation": [""], "collection_rate": [""]})
-    if timeline["year"].tolist() != years:
-        return [f"periods.csv lists years {timeline['year'].tolist()}, expected {years}"]
-    problems = []
-    for row in timeline.itertuples():
-        kpis = read_meta(run_dir / "periods" / str(row.year))["kpis"]
-        for key in ("supply_t", "collected_t", "uncollected_t", "capacity_t", "throughput_t",
-                    "total_cost", "recovered_value"):
-            if not close(getattr(row, key), kpis[key], kpis[key]):
-                problems.append(f"periods.csv {row.year} {key}: {getattr(row, key):.10g}, "
-                                f"the period's run says {kpis[key]:.10g}")
-    return problems
