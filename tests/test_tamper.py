@@ -46,12 +46,13 @@ PERIODS_CSV = ["years", "weight", "supply_t", "collected_t", "uncollected_t",
 HORIZON = ["kpis.horizon.discounted_cost", "kpis.horizon.closure_cost",
            "kpis.horizon.builds.0.added_t", "kpis.horizon.builds.0.year",
            "kpis.horizon.builds.0.size", "kpis.total_cost", "kpis.by_tier.*.capacity_t",
-           "periods.discount_weights.1", "objective"]
+           "periods.discount_weights.1", "objective", "mip_gap"]
 
 CASES = ([("demo", f"{name}.csv", c) for name, columns in
           (("facilities", FACILITIES), ("flows", FLOWS), ("regions", REGIONS))
           for c in columns]
          + [("demo", "solution.json", f"kpis.{k}") for k in KPIS]
+         + [("demo", "solution.json", "objective"), ("demo", "solution.json", "mip_gap")]
          + [("horizon", f"periods/2031/{f}", c) for f, columns in PERIOD_ONLY.items()
             if f != "kpis" for c in columns]
          + [("horizon", "periods/2027/solution.json", f"kpis.{k}") for k in PERIOD_ONLY["kpis"]]

@@ -59,6 +59,7 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     report = Report()
     if instance.hash != meta["instance"]["hash"]:
         report.problems.append("the instance files changed since this run was solved")
+    report.expect("gap", _check_gap(meta))
     if "periods" in meta:
         return verify_horizon(run_dir, meta, instance, report)
     policies = [parse_policy(raw, run_dir / "solution.json", i)
@@ -78,6 +79,15 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     for policy in policies:
         report.expect(f"policy {policy.type}", policy.check(view))
     return report
+
+
+def _check_gap(meta: dict) -> list[str]:
+    """Check that the stated gap is the relative distance of the objective from the bound."""
+    objective, bound = meta["objective"], meta["best_bound"]
+    if objective is None or bound is None:
+        return compare_figures(meta["mip_gap"], None, "mip_gap")
+    expected = 0.0 if objective == bound else abs(objective - bound) / max(abs(objective), 1e-9)
+    return compare_figures(meta["mip_gap"], expected, "mip_gap")
 
 
 def _check_arcs(run: RunView) -> list[str]:
