@@ -248,7 +248,7 @@ def _check_facilities(run: RunView) -> list[str]:
             problems.append(f"site {site_id!r}: capacity {row['capacity']:.6g} recorded, "
                             f"{cap:.6g} built")
         used = throughput[site_id]
-        if not row["open"] and used > ABS:
+        if not row["open"] and not site.capacity_group and used > ABS:  # a group shares
             problems.append(f"site {site_id!r}: {used:.6g} t flow into a facility marked closed")
         if not site.capacity_group and used > cap + ABS + REL * cap:
             problems.append(f"site {site_id!r}: {used:.6g} t exceeds capacity {cap:.6g}")
