@@ -114,6 +114,26 @@ def test_the_terminal_prints_names_as_text(tmp_path):
     assert f"duplicate id '{MARKUP}'" in result.output
 
 
+def test_every_command_prints_input_names_as_text(tmp_path):
+    """Provinces, names and the currency holding rich markup reach every command's output."""
+    instance = generate_instance(tmp_path / "inst", regions=6, sites=3, seed=2)
+    toml = instance / "instance.toml"
+    toml.write_text(toml.read_text().replace('name = "synthetic 6x3 seed 2"',
+                                             f"name = {json.dumps(MARKUP)}")
+                    .replace('currency = "CNY"', f"currency = {json.dumps(MARKUP)}"))
+    for layer in ("regions", "sites"):
+        table = pd.read_csv(instance / f"{layer}.csv", dtype=str, keep_default_na=False)
+        table["province"] = MARKUP
+        table.to_csv(instance / f"{layer}.csv", index=False)
+    for args in (("robust", instance, "--samples", "2", "--jobs", "1"),
+                 ("alternatives", instance, "--count", "1", "--jobs", "1"),
+                 ("bench", instance, "--jobs", "1", "--no-maps"),
+                 ("pareto", instance, "--points", "2", "--jobs", "1")):
+        result = cli(*args, "--solver", "highs-quick", "--out", tmp_path / args[0])
+        assert result.exit_code == 0, result.output
+        assert all(part in result.output for part in MARKUP.split()), result.output  # wraps
+
+
 UNSAFE_BUILTINS = {"eval", "exec", "compile", "__import__"}
 UNSAFE_METHODS = {"read_pickle", "loads", "load"}
 UNSAFE_MODULES = {"pickle", "marshal", "shelve", "dill", "joblib", "yaml", "cloudpickle"}
