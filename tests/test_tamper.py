@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 
@@ -43,6 +44,8 @@ PERIODS_CSV = ["years", "weight", "supply_t", "collected_t", "uncollected_t",
                "collection_rate", "capacity_t", "capacity_added_t", "throughput_t",
                "utilisation", "capacity_to_supply", "builds", "total_cost", "recovered_value",
                "recovered_*_t"]
+# The GeoPackage's layers repeat the tables: one case per layer (compared column by column).
+GPKG = ["facilities:capacity", "flows:co2_t", "regions:name"]
 HORIZON = ["kpis.horizon.discounted_cost", "kpis.horizon.closure_cost",
            "kpis.horizon.builds.0.added_t", "kpis.horizon.builds.0.year",
            "kpis.horizon.builds.0.size", "kpis.total_cost", "kpis.by_tier.*.capacity_t",
@@ -58,6 +61,7 @@ CASES = ([("demo", f"{name}.csv", c) for name, columns in
          + [("horizon", "periods/2027/solution.json", f"kpis.{k}") for k in PERIOD_ONLY["kpis"]]
          + [("horizon", "periods/2029/flows.csv", "transport_cost"),
             ("horizon", "periods/2029/solution.json", "kpis.total_cost")]
+         + [("demo", "solution.gpkg", f) for f in GPKG]
          + [("horizon", "periods.csv", c) for c in PERIODS_CSV]
          + [("horizon", "solution.json", k) for k in HORIZON])
 
@@ -106,6 +110,12 @@ def tamper(folder: Path, file: str, field: str) -> str:
         table[key] = changed(table[key])
         path.write_text(json.dumps(meta))
         return name
+    if path.suffix == ".gpkg":
+        layer, column = field.split(":")
+        frame = gpd.read_file(path, layer=layer)
+        frame.loc[0, column] = changed(frame.loc[0, column])
+        frame.to_file(path, layer=layer, engine="pyogrio")
+        return f"solution.gpkg layer {layer}: {column}"
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     column = next(c for c in frame.columns if c.startswith(field.split("*")[0])
                   and c.endswith(field.split("*")[-1])) if "*" in field else field

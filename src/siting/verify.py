@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyogrio
 
 from siting.instance.load import Instance, load_instance
 from siting.instance.schema import per_stream
@@ -59,6 +60,7 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     report = Report()
     if instance.hash != meta["instance"]["hash"]:
         report.problems.append("the instance files changed since this run was solved")
+    report.expect("solution.gpkg", _check_geopackage(run_dir, facilities, flows, regions))
     report.expect("gap", _check_gap(meta))
     if "periods" in meta:
         return verify_horizon(run_dir, meta, instance, report)
@@ -79,6 +81,26 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     for policy in policies:
         report.expect(f"policy {policy.type}", policy.check(view))
     return report
+
+
+def _check_geopackage(run_dir: Path, facilities: pd.DataFrame, flows: pd.DataFrame,
+                      regions: pd.DataFrame) -> list[str]:
+    """Check that each layer of solution.gpkg holds the rows and columns of its CSV table."""
+    path = run_dir / "solution.gpkg"
+    if not path.is_file():
+        return [f"{path}: missing from the run folder"]
+    label = flows["origin"] + " -> " + flows["destination"] + " (" + flows["stream"] + ")"
+    problems = []
+    for layer, table, key in (("facilities", facilities, "id"), ("flows", flows, label),
+                              ("regions", regions, "id")):
+        read = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
+        if len(read) != len(table):
+            problems.append(f"solution.gpkg layer {layer}: {len(read)} rows, the CSV has "
+                            f"{len(table)}")
+        else:
+            problems += compare_table(f"solution.gpkg layer {layer}", read,
+                                      table.drop(columns="geometry", errors="ignore"), key)
+    return problems
 
 
 def _check_gap(meta: dict) -> list[str]:
@@ -444,13 +466,14 @@ def compare_table(name: str, recorded: pd.DataFrame, expected: pd.DataFrame,
     else:
         labels = key.to_numpy()
     for column in [c for c in expected.columns if c in columns]:
-        have, want = recorded[column].to_numpy(), expected[column].to_numpy()
-        if pd.api.types.is_float_dtype(expected[column]):
-            have = have.astype(float)
-            want = want.astype(float)
+        if expected[column].dtype.kind in "iuf":
+            have = pd.to_numeric(recorded[column], errors="coerce").to_numpy(dtype=float)
+            want = expected[column].to_numpy(dtype=float)
             bad = ~(np.isclose(have, want, rtol=REL, atol=ABS) | (np.isnan(have)
                                                                   & np.isnan(want)))
         else:
+            have = recorded[column].astype(str).to_numpy()
+            want = expected[column].astype(str).to_numpy()
             bad = have != want
         if bad.any():
             i = int(np.argmax(bad))
