@@ -8,6 +8,7 @@ files themselves, so a new column or key figure without a case fails a test.
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 from pathlib import Path
@@ -16,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from support import DEMO, cli, solve_verified
+from support import DEMO, ROOT, cli, solve_verified
 from test_horizon import process_instance
 
 # Decisions are read, not recomputed: a changed decision fails other checks (test_cli.py
@@ -168,3 +169,19 @@ def test_every_figure_of_a_run_folder_has_a_case(runs):
         for folder in (demo, period):
             assert _columns(folder / f"{name}.csv", known) == set(), name
     assert _columns(runs["horizon"] / "periods.csv", PERIODS_CSV) == {"year"}
+
+
+def test_the_verifier_imports_no_model_code():
+    """verify.py recomputes on its own: no import of the model, the network or the Solution.
+
+    (Each policy's own ``check`` and ``cost``, which the verifier calls, live with the
+    policy in siting.model.policies and read only the run's files.)
+    """
+    tree = ast.parse((ROOT / "src" / "siting" / "verify.py").read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for a in node.names}
+    forbidden = {"siting.model", "siting.model.core", "siting.model.objective",
+                 "siting.model.horizon", "siting.instance.network", "siting.solution",
+                 "siting.run", "siting.horizon", "siting.solve", "pyomo"}
+    assert imported & forbidden == set()
