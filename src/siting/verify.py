@@ -72,12 +72,16 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     supply = supply_under(policies, instance, period_supply)
     view = RunView(instance, facilities, flows, regions)
     report.expect("arcs", _check_arcs(view))
+    if not (flows["destination"].isin(instance.sites["id"])
+            & flows["stream"].isin(instance.streams)).all():
+        return report  # flows to unknown sites or of unknown streams: the arc check names them
     report.expect("supply balance", _check_supply(view, supply))
     report.expect("conservation", _check_conservation(view))
     report.expect("branch shares", _check_branches(view))
     report.expect("capacity and sizes", _check_facilities(view))
-    report.expect("every column of facilities, flows and regions", _check_tables(view, supply))
-    report.expect("costs and KPIs", _check_costs(view, meta, supply, policies))
+    tables = expected_facilities(view), expected_flows(view), expected_regions(view, supply)
+    report.expect("every column of facilities, flows and regions", _check_tables(view, *tables))
+    report.expect("costs and KPIs", _check_costs(view, meta, tables, policies))
     for policy in policies:
         report.expect(f"policy {policy.type}", policy.check(view))
     return report
@@ -89,9 +93,9 @@ def _check_geopackage(run_dir: Path, facilities: pd.DataFrame, flows: pd.DataFra
     path = run_dir / "solution.gpkg"
     if not path.is_file():
         return [f"{path}: missing from the run folder"]
-    label = flows["origin"] + " -> " + flows["destination"] + " (" + flows["stream"] + ")"
     problems = []
-    for layer, table, key in (("facilities", facilities, "id"), ("flows", flows, label),
+    for layer, table, key in (("facilities", facilities, "id"),
+                              ("flows", flows, _flow_labels(flows)),
                               ("regions", regions, "id")):
         read = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
         if len(read) != len(table):
@@ -101,6 +105,11 @@ def _check_geopackage(run_dir: Path, facilities: pd.DataFrame, flows: pd.DataFra
             problems += compare_table(f"solution.gpkg layer {layer}", read,
                                       table.drop(columns="geometry", errors="ignore"), key)
     return problems
+
+
+def _flow_labels(flows: pd.DataFrame) -> pd.Series:
+    """Name each flow in a problem: ``origin -> destination (stream)``."""
+    return flows["origin"] + " -> " + flows["destination"] + " (" + flows["stream"] + ")"
 
 
 def _check_gap(meta: dict) -> list[str]:
@@ -293,18 +302,20 @@ def _check_facilities(run: RunView) -> list[str]:
 
 def recompute_costs(run: RunView) -> dict[str, float]:
     """Cost terms recomputed from flows, sizes built and uncollected tonnes."""
-    inst, flows = run.instance, run.flows
-    facilities = expected_facilities(run)
-    rates = flow_rates(inst, flows)
-    penalty = sum((inst.spec.streams[s].uncollected_penalty or 0.0)
-                  * float(run.regions[f"uncollected_{s}"].sum()) for s in inst.streams)
-    annuity = inst.spec.finance.annuity_factor if inst.spec.finance else 0.0
+    return _costs(run, expected_facilities(run), expected_flows(run))
+
+
+def _costs(run: RunView, facilities: pd.DataFrame, flows: pd.DataFrame) -> dict[str, float]:
+    """Cost terms from the recomputed facilities and flows, and the uncollected tonnes."""
+    spec = run.instance.spec
+    penalty = sum((spec.streams[s].uncollected_penalty or 0.0)
+                  * float(run.regions[f"uncollected_{s}"].sum()) for s in run.instance.streams)
     capex = float(facilities["capex"].sum())
     return {
         "fixed": float(facilities["fixed_cost"].sum()),
-        "capex": annuity * capex,
-        "transport": float((flows["tonnes"] * rates["transport_cost"]).sum()),
-        "processing": float((flows["tonnes"] * rates["processing_cost"]).sum()),
+        "capex": (spec.finance.annuity_factor if spec.finance else 0.0) * capex,
+        "transport": float(flows["transport_cost"].sum()),
+        "processing": float(flows["processing_cost"].sum()),
         "penalty": penalty,
         "capex_total": capex,
     }
@@ -343,13 +354,6 @@ def flow_rates(inst: Instance, flows: pd.DataFrame) -> pd.DataFrame:
     columns = ["transport_cost", "processing_cost", "co2_kg", "revenue",
                *(f"recovered_{m}" for m in spec.materials)]
     return pd.DataFrame(rows, columns=columns, index=flows.index, dtype=float)
-
-
-def recompute_recovery(run: RunView) -> tuple[float, dict[str, float]]:
-    """Value recovered at last-tier plants, and tonnes recovered of each material."""
-    rates = flow_rates(run.instance, run.flows).mul(run.flows["tonnes"], axis=0)
-    return float(rates["revenue"].sum()), {m: float(rates[f"recovered_{m}"].sum())
-                                           for m in run.instance.spec.materials}
 
 
 def _processes(inst: Instance) -> pd.Series:
@@ -433,16 +437,12 @@ def expected_regions(run: RunView, supply_table: pd.DataFrame) -> pd.DataFrame:
     return frame.rename_axis("id").reset_index()
 
 
-def _check_tables(run: RunView, supply_table: pd.DataFrame) -> list[str]:
+def _check_tables(run: RunView, facilities: pd.DataFrame, flows: pd.DataFrame,
+                  regions: pd.DataFrame) -> list[str]:
     """Every column of the three tables equals its recomputation (the decisions aside)."""
-    inst, flows = run.instance, run.flows
-    known = flows["destination"].isin(inst.sites["id"]) & flows["stream"].isin(inst.streams)
-    flow_label = flows["origin"] + " -> " + flows["destination"] + " (" + flows["stream"] + ")"
-    return (compare_table("facilities.csv", run.facilities, expected_facilities(run), "id")
-            + (compare_table("flows.csv", flows, expected_flows(run), flow_label)
-               if known.all() else [])  # unknown sites and streams: the arc check says so
-            + compare_table("regions.csv", run.regions, expected_regions(run, supply_table),
-                            "id"))
+    return (compare_table("facilities.csv", run.facilities, facilities, "id")
+            + compare_table("flows.csv", run.flows, flows, _flow_labels(run.flows))
+            + compare_table("regions.csv", run.regions, regions, "id"))
 
 
 def compare_table(name: str, recorded: pd.DataFrame, expected: pd.DataFrame,
@@ -491,16 +491,16 @@ def expected_kpis(inst: Instance, facilities: pd.DataFrame, flows: pd.DataFrame,
     by_tier = {}
     for tier in inst.tiers:
         at = facilities[facilities["tier"] == tier]
-        capacity, throughput = float(at["capacity"][at["open"]].sum()), float(
-            at["throughput"].sum())
+        capacity = float(at["capacity"][at["open"]].sum())
+        throughput = float(at["throughput"].sum())
         by_tier[tier] = {"open": int(at["open"].sum()),
                          "new": int((at["open"] & ~at["existing"]).sum()),
                          "capacity_t": capacity, "throughput_t": throughput,
                          "utilisation": rate(throughput, capacity)}
     last = facilities[facilities["tier"] == inst.tiers[-1]]
     supply, collected = float(regions["supply"].sum()), float(regions["collected"].sum())
-    capacity, throughput = by_tier[inst.tiers[-1]]["capacity_t"], by_tier[inst.tiers[-1]][
-        "throughput_t"]
+    capacity = by_tier[inst.tiers[-1]]["capacity_t"]
+    throughput = by_tier[inst.tiers[-1]]["throughput_t"]
     cost = {k: v for k, v in costs.items() if k != "capex_total"}
     provinces = regions.groupby("province", sort=True)[["supply", "collected"]].sum()
     recovered = {m: float(flows[f"recovered_{m}"].sum()) for m in inst.spec.materials}
@@ -564,13 +564,13 @@ def compare_figures(recorded: object, expected: object, where: str,
     return [] if same else [f"{where}: {recorded!r} recorded, {expected!r} recomputed"]
 
 
-def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
+def _check_costs(run: RunView, meta: dict, tables: tuple[pd.DataFrame, ...],
                  policies: list) -> list[str]:
-    costs = recompute_costs(run)
+    facilities, flows, regions = tables
+    costs = _costs(run, facilities, flows)
     costs["policies"] = float(sum(policy.cost(run) for policy in policies))
     total = sum(v for k, v in costs.items() if k != "capex_total")
-    expected = expected_kpis(run.instance, expected_facilities(run), expected_flows(run),
-                             expected_regions(run, supply_table), costs)
+    expected = expected_kpis(run.instance, facilities, flows, regions, costs)
     kpis = meta["kpis"]
     money = {"total_cost", "cost", "capex_total", "recovered_value"}  # within REL of the total
     problems = (compare_figures({k: v for k, v in kpis.items() if k not in money},
