@@ -8,13 +8,11 @@ from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.lagrangian import lagrangian_bound
-from siting.solve import PROFILE_OPTIONS
 from support import cli, shared_or_skip, solve_verified
 from test_orlib import EXACT, known_optima
 
 # HiGHS stops at its first improving solution (the start, when feasible) and logs to a file
-# (log options are refused in profile files: the test that reads the log allows them).
-LOG_OPTIONS = {"output_flag", "log_to_console", "log_file"}
+# (profile files may not set log options: the tests reading the log use the highs_log fixture).
 FIRST = ("[options]\nmip_max_improving_sols = 1\noutput_flag = true\nlog_to_console = false\n"
          "log_file = '{log}'\n")
 
@@ -51,8 +49,8 @@ def test_bound_is_below_the_orlib_optimum(tmp_path, name):
 
 
 @pytest.mark.parametrize("source", ["generated", "cap131"])
-def test_the_lagrangian_network_is_feasible(tmp_path, source, monkeypatch):
-    monkeypatch.setattr("siting.solve.PROFILE_OPTIONS", PROFILE_OPTIONS | LOG_OPTIONS)
+@pytest.mark.usefixtures("highs_log")
+def test_the_lagrangian_network_is_feasible(tmp_path, source):
     if source == "generated":
         folder = generate_instance(tmp_path / "g", regions=80, sites=20, seed=4,
                                    capacity_ratio=1.1)
