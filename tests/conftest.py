@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from siting.solver import PROFILE_OPTIONS
 from support import TINY_TOML, write_instance
+
+
+@pytest.fixture
+def highs_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let profile files set HiGHS's log options, for tests that read HiGHS's log."""
+    monkeypatch.setattr("siting.solver.PROFILE_OPTIONS",
+                        PROFILE_OPTIONS | {"output_flag", "log_to_console", "log_file"})
 
 
 @pytest.fixture

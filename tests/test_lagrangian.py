@@ -11,7 +11,8 @@ from siting.lagrangian import lagrangian_bound
 from support import cli, shared_or_skip, solve_verified
 from test_orlib import EXACT, known_optima
 
-# HiGHS stops at its first improving solution (the start, when feasible) and logs to a file.
+# HiGHS stops at its first improving solution (the start, when feasible) and logs to a file
+# (profile files may not set log options: the tests reading the log use the highs_log fixture).
 FIRST = ("[options]\nmip_max_improving_sols = 1\noutput_flag = true\nlog_to_console = false\n"
          "log_file = '{log}'\n")
 
@@ -48,6 +49,7 @@ def test_bound_is_below_the_orlib_optimum(tmp_path, name):
 
 
 @pytest.mark.parametrize("source", ["generated", "cap131"])
+@pytest.mark.usefixtures("highs_log")
 def test_the_lagrangian_network_is_feasible(tmp_path, source):
     if source == "generated":
         folder = generate_instance(tmp_path / "g", regions=80, sites=20, seed=4,

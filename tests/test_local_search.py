@@ -62,6 +62,7 @@ def test_swaps_improve_a_drop_start_that_resizing_and_closing_cannot(tmp_path):
     assert found.cost >= exact["objective"] * (1 - 1e-9)
 
 
+@pytest.mark.usefixtures("highs_log")
 @pytest.mark.parametrize("source", ["drop", "lagrangian"])
 def test_the_searched_start_gives_a_verified_run(tmp_path, source):
     folder = generate_instance(tmp_path / "g", regions=40, sites=12, seed=11)

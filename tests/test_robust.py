@@ -223,7 +223,7 @@ def test_verifier_reapplies_the_sampled_factors_and_the_fixed_network(tmp_path: 
     meta = json.loads(meta_path.read_text())
     meta["scenario"]["policies"][0]["transport"] = 1.0  # claim nominal transport costs
     meta_path.write_text(json.dumps(meta))
-    assert any("cost policies" in p for p in verify_run(folder).problems)
+    assert any("kpis.cost.policies" in p for p in verify_run(folder).problems)
     builds = network_of(folder)
     fixed = Scenario(policies=(FixedNetwork(builds=builds),))
     folder = write_run(solve(DEMO, fixed, QUICK), tmp_path / "fixed")

@@ -8,11 +8,13 @@ import json
 import re
 from pathlib import Path
 
+import highspy
 import pandas as pd
 import pytest
 
 from siting.instance.generate import generate_instance
-from support import ROOT, cli
+from siting.solver import PROFILE_OPTIONS
+from support import ROOT, cli, solve_verified
 
 SCRIPT = "<script>alert(1)</script>"
 LINK = "a|b](javascript:x)"
@@ -113,6 +115,26 @@ def test_the_terminal_prints_names_as_text(tmp_path):
     assert f"duplicate id '{MARKUP}'" in result.output
 
 
+def test_every_command_prints_input_names_as_text(tmp_path):
+    """Provinces, names and the currency holding rich markup reach every command's output."""
+    instance = generate_instance(tmp_path / "inst", regions=6, sites=3, seed=2)
+    toml = instance / "instance.toml"
+    toml.write_text(toml.read_text().replace('name = "synthetic 6x3 seed 2"',
+                                             f"name = {json.dumps(MARKUP)}")
+                    .replace('currency = "CNY"', f"currency = {json.dumps(MARKUP)}"))
+    for layer in ("regions", "sites"):
+        table = pd.read_csv(instance / f"{layer}.csv", dtype=str, keep_default_na=False)
+        table["province"] = MARKUP
+        table.to_csv(instance / f"{layer}.csv", index=False)
+    for args in (("robust", instance, "--samples", "2", "--jobs", "1"),
+                 ("alternatives", instance, "--count", "1", "--jobs", "1"),
+                 ("bench", instance, "--jobs", "1", "--no-maps"),
+                 ("pareto", instance, "--points", "2", "--jobs", "1")):
+        result = cli(*args, "--solver", "highs-quick", "--out", tmp_path / args[0])
+        assert result.exit_code == 0, result.output
+        assert all(part in result.output for part in MARKUP.split()), result.output  # wraps
+
+
 UNSAFE_BUILTINS = {"eval", "exec", "compile", "__import__"}
 UNSAFE_METHODS = {"read_pickle", "loads", "load"}
 UNSAFE_MODULES = {"pickle", "marshal", "shelve", "dill", "joblib", "yaml", "cloudpickle"}
@@ -139,3 +161,40 @@ def test_no_input_reader_can_run_code():
                 if any(k.arg == "allow_pickle" for k in node.keywords):
                     found.append(f"{path.name}:{node.lineno}: allow_pickle")
     assert found == []
+
+
+def test_profile_options_are_real_highs_options_that_touch_no_file():
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    for name in PROFILE_OPTIONS:
+        status, _ = highs.getOptionValue(name)
+        assert status == highspy.HighsStatus.kOk, name
+        assert not re.search(r"file|log|write|read|output|save|report", name), name
+
+
+def test_a_profile_may_set_allowed_highs_options(tmp_path):
+    profile = tmp_path / "tuned.toml"
+    profile.write_text('[solver]\nmip_rel_gap = 0\n[options]\npresolve = "off"\n'
+                       "primal_feasibility_tolerance = 1e-8\nmip_heuristic_effort = 0.2\n"
+                       "mip_max_nodes = 100000\nsimplex_strategy = 1\n")
+    instance = generate_instance(tmp_path / "inst", regions=10, sites=4, seed=3)
+    solve_verified(instance, tmp_path / "run", "--solver", profile)
+
+
+@pytest.mark.parametrize("option", [
+    "write_solution_to_file = true\nsolution_file = 'x.sol'", "log_file = 'x.log'",
+    "write_model_file = 'x.lp'", "mip_improving_solution_file = 'x.sol'",
+    "read_solution_file = 'x.sol'", "write_iis_model_file = 'x.lp'"])
+def test_a_profile_may_not_set_highs_options_that_touch_files(tmp_path, monkeypatch, option):
+    monkeypatch.chdir(tmp_path)
+    profile = tmp_path / "evil.toml"
+    profile.write_text(f"[options]\n{option}\n")
+    instance = generate_instance(tmp_path / "inst", regions=10, sites=4, seed=3)
+    result = cli("solve", instance, "--solver", profile, "--out", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    refused = option.split("\n")[-1].split(" =")[0]
+    assert result.output.strip() == (
+        f"error: {profile}: options.{refused}: not a HiGHS option a solver profile may set "
+        "(allowed: presolve, algorithm, tolerances, limits and MIP search settings; no option "
+        "that reads or writes files or prints)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.toml", "inst"]

@@ -282,7 +282,8 @@ def verify(run_dir: Annotated[Path, typer.Argument(help="Run folder written by s
     report = verify_run(check_finished(run_dir))
     if not report.ok:
         for problem in report.problems:
-            err_console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False)
+            err_console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False,
+                              soft_wrap=True)
         raise typer.Exit(5)
     console.print(f"[green]verified[/]: {', '.join(report.checked)}")
 

@@ -32,6 +32,32 @@ from siting.errors import InputError, SolverError
 from siting.inputs import Strict, read_toml, toml_table, validation_error
 
 PROFILES = resources.files("siting") / "profiles"  # solvers/ links here: one copy
+PROFILE_OPTIONS = frozenset({
+    # algorithm choice and presolve
+    "presolve", "solver", "parallel", "run_crossover", "simplex_strategy",
+    "simplex_scale_strategy", "simplex_dual_edge_weight_strategy",
+    "simplex_primal_edge_weight_strategy", "simplex_max_concurrency", "simplex_update_limit",
+    # numerics and tolerances
+    "infinite_cost", "infinite_bound", "small_matrix_value", "large_matrix_value",
+    "kkt_tolerance", "primal_feasibility_tolerance", "dual_feasibility_tolerance",
+    "primal_residual_tolerance", "dual_residual_tolerance", "optimality_tolerance",
+    "ipm_optimality_tolerance", "mip_feasibility_tolerance", "user_objective_scale",
+    "user_bound_scale",
+    # limits and targets
+    "objective_bound", "objective_target", "simplex_iteration_limit", "ipm_iteration_limit",
+    "mip_max_nodes", "mip_max_stall_nodes", "mip_max_start_nodes", "mip_max_leaves",
+    "mip_max_improving_sols", "mip_abs_gap",
+    # branch and bound search and heuristics
+    "mip_detect_symmetry", "mip_allow_restart", "mip_root_presolve_only",
+    "mip_lifting_for_probing", "mip_lp_age_limit", "mip_pool_age_limit", "mip_pool_soft_limit",
+    "mip_pscost_minreliable", "mip_min_cliquetable_entries_for_parallelism",
+    "mip_heuristic_effort", "mip_heuristic_run_feasibility_jump", "mip_heuristic_run_rins",
+    "mip_heuristic_run_rens", "mip_heuristic_run_root_reduced_cost",
+    "mip_heuristic_run_zi_round", "mip_heuristic_run_shifting",
+    "mip_allow_cut_separation_at_nodes", "mip_lp_solver", "mip_ipm_solver",
+})
+"""The HiGHS options a profile file's [options] may set: none reads or writes a file or
+prints, and none duplicates a [solver] setting (time_limit, mip_rel_gap, threads, seed)."""
 _THREADS_IN_USE: list[int] = []
 REPORT_EVERY_S = 0.5
 
@@ -85,6 +111,7 @@ class SolverProfile(Strict):
     """Budget of the local search on the MIP start, DROP's or the Lagrangian's
     (siting.local_search); 0 keeps the start as it is."""
     options: dict[str, bool | int | float | str] = {}
+    """HiGHS options; a profile file may set those in :data:`PROFILE_OPTIONS`."""
 
 
 def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
@@ -108,7 +135,12 @@ def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
                                                 "options": toml_table(data, "options", path)})
     except pydantic.ValidationError as exc:
         raise validation_error(path, exc, "solver.") from None
-    _set_options(_quiet_highs(), profile.options, path)  # HiGHS itself checks its options
+    refused = sorted(set(profile.options) - PROFILE_OPTIONS)
+    if refused:
+        raise InputError(path, f"options.{refused[0]}", "not a HiGHS option a solver profile "
+                         "may set (allowed: presolve, algorithm, tolerances, limits and MIP search "
+                         "settings; no option that reads or writes files or prints)")
+    _set_options(_quiet_highs(), profile.options, path)  # HiGHS itself checks the values
     return profile
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyogrio
 
 from siting.errors import InputError
 from siting.instance.load import Instance, load_instance
@@ -70,6 +71,8 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     report = Report()
     if instance.hash != meta["instance"]["hash"]:
         report.problems.append("the instance files changed since this run was solved")
+    report.expect("solution.gpkg", _check_geopackage(run_dir, facilities, flows, regions))
+    report.expect("gap", _check_gap(meta))
     if "periods" in meta:
         return verify_horizon(run_dir, meta, instance, report)
     policies = [parse_policy(raw, run_dir / "solution.json", i)
@@ -80,14 +83,53 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     supply = supply_under(policies, instance, period_supply)
     view = RunView(instance, facilities, flows, regions)
     report.expect("arcs", _check_arcs(view))
+    if not (flows["destination"].isin(instance.sites["id"])
+            & flows["stream"].isin(instance.streams)).all():
+        return report  # flows to unknown sites or of unknown streams: the arc check names them
     report.expect("supply balance", _check_supply(view, supply))
     report.expect("conservation", _check_conservation(view))
     report.expect("branch shares", _check_branches(view))
     report.expect("capacity and sizes", _check_facilities(view))
-    report.expect("costs and KPIs", _check_costs(view, meta, supply, policies))
+    tables = expected_facilities(view), expected_flows(view), expected_regions(view, supply)
+    report.expect("every column of facilities, flows and regions", _check_tables(view, *tables))
+    report.expect("costs and KPIs", _check_costs(view, meta, tables, policies))
     for policy in policies:
         report.expect(f"policy {policy.type}", policy.check(view))
     return report
+
+
+def _check_geopackage(run_dir: Path, facilities: pd.DataFrame, flows: pd.DataFrame,
+                      regions: pd.DataFrame) -> list[str]:
+    """Check that each layer of solution.gpkg holds the rows and columns of its CSV table."""
+    path = run_dir / "solution.gpkg"
+    if not path.is_file():
+        return [f"{path}: missing from the run folder"]
+    problems = []
+    for layer, table, key in (("facilities", facilities, "id"),
+                              ("flows", flows, _flow_labels(flows)),
+                              ("regions", regions, "id")):
+        read = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
+        if len(read) != len(table):
+            problems.append(f"solution.gpkg layer {layer}: {len(read)} rows, the CSV has "
+                            f"{len(table)}")
+        else:
+            problems += compare_table(f"solution.gpkg layer {layer}", read,
+                                      table.drop(columns="geometry", errors="ignore"), key)
+    return problems
+
+
+def _flow_labels(flows: pd.DataFrame) -> pd.Series:
+    """Name each flow in a problem: ``origin -> destination (stream)``."""
+    return flows["origin"] + " -> " + flows["destination"] + " (" + flows["stream"] + ")"
+
+
+def _check_gap(meta: dict) -> list[str]:
+    """Check that the stated gap is the relative distance of the objective from the bound."""
+    objective, bound = meta["objective"], meta["best_bound"]
+    if objective is None or bound is None:
+        return compare_figures(meta["mip_gap"], None, "mip_gap")
+    expected = 0.0 if objective == bound else abs(objective - bound) / max(abs(objective), 1e-9)
+    return compare_figures(meta["mip_gap"], expected, "mip_gap")
 
 
 def _check_arcs(run: RunView) -> list[str]:
@@ -248,6 +290,8 @@ def _check_facilities(run: RunView) -> list[str]:
             problems.append(f"site {site_id!r}: capacity {row['capacity']:.6g} recorded, "
                             f"{cap:.6g} built")
         used = throughput[site_id]
+        if not row["open"] and not site.capacity_group and used > ABS:  # a group shares
+            problems.append(f"site {site_id!r}: {used:.6g} t flow into a facility marked closed")
         if not site.capacity_group and used > cap + ABS + REL * cap:
             problems.append(f"site {site_id!r}: {used:.6g} t exceeds capacity {cap:.6g}")
         if parts and used < minimum - ABS - REL * minimum:
@@ -269,61 +313,58 @@ def _check_facilities(run: RunView) -> list[str]:
 
 def recompute_costs(run: RunView) -> dict[str, float]:
     """Cost terms recomputed from flows, sizes built and uncollected tonnes."""
-    inst, flows = run.instance, run.flows
-    spec = inst.spec
-    sites = inst.sites.set_index("id")
-    fac = run.facilities.set_index("id").reindex(sites.index)
-    fixed = float(sites["existing_fixed_cost"][fac["open"]].sum())
-    capex = 0.0
-    for site_id, size in fac["size"].items():
-        by_name = {s.name: s for s in spec.tiers[sites.at[site_id, "tier"]].sizes}
-        for part in size.split("+") if size else []:
-            fixed += by_name[part].fixed_cost * sites.at[site_id, "fixed_cost_factor"]
-            capex += by_name[part].capex * sites.at[site_id, "fixed_cost_factor"]
-    dest_tier = flows["destination"].map(sites["tier"])
-    per_t_km = [spec.streams[s].transport_cost * spec.tiers[t].transport_cost_factor
-                for s, t in zip(flows["stream"], dest_tier, strict=True)]
-    process = flows["destination"].map(_processes(inst))
-    proc = [per_stream((p or spec.tiers[t]).processing_cost, s)
-            for s, t, p in zip(flows["stream"], dest_tier, process, strict=True)]
+    return _costs(run, expected_facilities(run), expected_flows(run))
+
+
+def _costs(run: RunView, facilities: pd.DataFrame, flows: pd.DataFrame) -> dict[str, float]:
+    """Cost terms from the recomputed facilities and flows, and the uncollected tonnes."""
+    spec = run.instance.spec
     penalty = sum((spec.streams[s].uncollected_penalty or 0.0)
-                  * float(run.regions[f"uncollected_{s}"].sum()) for s in inst.streams)
-    annuity = spec.finance.annuity_factor if spec.finance else 0.0
+                  * float(run.regions[f"uncollected_{s}"].sum()) for s in run.instance.streams)
+    capex = float(facilities["capex"].sum())
     return {
-        "fixed": fixed,
-        "capex": annuity * capex,
-        "transport": float((flows["tonnes"] * flows["km"] * np.array(per_t_km, dtype=float)).sum()),
-        "processing": float((flows["tonnes"] * np.array(proc, dtype=float)).sum()),
+        "fixed": float(facilities["fixed_cost"].sum()),
+        "capex": (spec.finance.annuity_factor if spec.finance else 0.0) * capex,
+        "transport": float(flows["transport_cost"].sum()),
+        "processing": float(flows["processing_cost"].sum()),
         "penalty": penalty,
         "capex_total": capex,
     }
 
 
-def recompute_recovery(run: RunView) -> tuple[float, dict[str, float]]:
-    """Value recovered at last-tier plants, and tonnes recovered of each material.
+def flow_rates(inst: Instance, flows: pd.DataFrame) -> pd.DataFrame:
+    """Recompute per tonne of each flow: costs, CO2 (kg), value and materials recovered.
 
-    A tonne delivered recovers the plant's rate times the stream's value, or times each of
-    its material contents (valued at the material's price).
+    Columns: transport_cost, processing_cost, co2_kg, revenue, recovered_<material>.
+    Transport is priced on the flow's ``km`` (checked by the arc check). A tonne delivered
+    to a last-tier plant recovers the plant's rate times the stream's value, and of each
+    material its content times the plant's rate (its process's rate for that material).
     """
-    inst = run.instance
     spec = inst.spec
     sites = inst.sites.set_index("id")
-    last = run.flows[run.flows["destination"].map(sites["tier"]) == inst.tiers[-1]]
-    total, materials = 0.0, dict.fromkeys(spec.materials, 0.0)
-    process = _processes(inst)
-    for row in last.itertuples():
-        site = sites.loc[row.destination]
-        tier_rate = spec.tiers[site.tier].recovery
-        rate = site.recovery if not np.isnan(site.recovery) else (
-            1.0 if tier_rate is None else per_stream(tier_rate, row.stream))
-        stream = spec.streams[row.stream]
-        total += row.tonnes * stream.value * rate
-        for material, share in stream.contents.items():
-            own = rate if process[row.destination] is None else (
-                process[row.destination].recovery.get(material, 0.0))
-            materials[material] += row.tonnes * own * share
-            total += row.tonnes * own * share * spec.materials[material].price
-    return total, materials
+    tier_of, own_rate = sites["tier"].to_dict(), sites["recovery"].to_dict()
+    process = _processes(inst).to_dict()
+    rows = []
+    for stream_id, dest, km in zip(flows["stream"], flows["destination"], flows["km"],
+                                   strict=True):
+        tier, stream, proc = spec.tiers[tier_of[dest]], spec.streams[stream_id], process[dest]
+        owner = proc or tier
+        row = {"transport_cost": stream.transport_cost * tier.transport_cost_factor * km,
+               "processing_cost": per_stream(owner.processing_cost, stream_id),
+               "co2_kg": stream.co2_kg_per_tkm * km + per_stream(owner.co2_kg_per_t, stream_id),
+               "revenue": 0.0, **{f"recovered_{m}": 0.0 for m in spec.materials}}
+        if tier_of[dest] == inst.tiers[-1]:
+            rate = own_rate[dest] if not np.isnan(own_rate[dest]) else (
+                1.0 if tier.recovery is None else per_stream(tier.recovery, stream_id))
+            row["revenue"] = stream.value * rate
+            for material, share in stream.contents.items():
+                recovered = share * (rate if proc is None else proc.recovery.get(material, 0.0))
+                row[f"recovered_{material}"] = recovered
+                row["revenue"] += recovered * spec.materials[material].price
+        rows.append(row)
+    columns = ["transport_cost", "processing_cost", "co2_kg", "revenue",
+               *(f"recovered_{m}" for m in spec.materials)]
+    return pd.DataFrame(rows, columns=columns, index=flows.index, dtype=float)
 
 
 def _processes(inst: Instance) -> pd.Series:
@@ -335,36 +376,223 @@ def _processes(inst: Instance) -> pd.Series:
                      index=sites["id"].to_numpy(), dtype=object)
 
 
-def _check_costs(run: RunView, meta: dict, supply_table: pd.DataFrame,
+def expected_facilities(run: RunView) -> pd.DataFrame:
+    """Recompute facilities.csv from the instance, the sizes built, closures and flows.
+
+    The decisions are read from the file (``size``, and ``open`` of an existing facility:
+    false means closed); every other column is recomputed from them.
+    """
+    inst, flows = run.instance, run.flows
+    sites = inst.sites.set_index("id")
+    recorded = run.facilities.set_index("id").reindex(sites.index)
+    size = recorded["size"].fillna("")
+    existing = sites["existing_capacity"] > 0
+    kept = existing & recorded["open"].fillna(True).astype(bool)
+    new_capacity, fixed, capex = [], [], []
+    for site_id, built in size.items():
+        by_name = {s.name: s for s in inst.spec.tiers[sites.at[site_id, "tier"]].sizes}
+        parts = [by_name[p] for p in built.split("+") if p in by_name] if built else []
+        factor = sites.at[site_id, "fixed_cost_factor"]
+        new_capacity.append(sum(p.capacity for p in parts))
+        fixed.append(sum(p.fixed_cost for p in parts) * factor)
+        capex.append(sum(p.capex for p in parts) * factor)
+    by_stream = (flows.groupby(["destination", "stream"])["tonnes"].sum()
+                 .unstack("stream").reindex(index=sites.index, columns=inst.streams).fillna(0.0))
+    frame = sites[["name", "tier", "province", "lon", "lat"]].assign(
+        existing=existing, open=kept | (np.array(new_capacity) > 0), size=size,
+        existing_capacity=sites["existing_capacity"].where(kept, 0.0),
+        new_capacity=new_capacity)
+    frame["capacity"] = frame["existing_capacity"] + frame["new_capacity"]
+    frame["throughput"] = by_stream.sum(axis=1)
+    frame["utilisation"] = (frame["throughput"] / frame["capacity"]).where(frame["capacity"] > 0)
+    frame["fixed_cost"] = np.array(fixed) + sites["existing_fixed_cost"].where(frame["open"], 0.0)
+    frame["capex"] = capex
+    for column in ("location", "process"):
+        if column in sites.columns:
+            frame[column] = sites[column]
+    for stream in inst.streams:
+        frame[f"throughput_{stream}"] = by_stream[stream]
+    return frame.reset_index()
+
+
+def expected_flows(run: RunView) -> pd.DataFrame:
+    """Recompute every figure of flows.csv but the decisions (arc, stream, tonnes)."""
+    flows = run.flows
+    rates = flow_rates(run.instance, flows)
+    frame = flows[["origin", "origin_type", "destination", "stream", "tonnes", "km"]].copy()
+    for column in ("transport_cost", "processing_cost", "revenue",
+                   *(c for c in rates.columns if c.startswith("recovered_"))):
+        frame[column] = flows["tonnes"] * rates[column]
+    frame["co2_t"] = flows["tonnes"] * rates["co2_kg"] / 1000
+    return frame
+
+
+def expected_regions(run: RunView, supply_table: pd.DataFrame) -> pd.DataFrame:
+    """Recompute regions.csv from the supply and the flows out of each region."""
+    inst, flows = run.instance, run.flows
+    shipped = (flows[flows["origin_type"] == "region"].groupby(["origin", "stream"])["tonnes"]
+               .sum().unstack("stream")
+               .reindex(index=supply_table.index, columns=inst.streams).fillna(0.0))
+    supply = supply_table[inst.streams]
+    collected = np.minimum(shipped, supply)
+    frame = inst.regions.set_index("id").reindex(supply.index)[["name", "province", "lon",
+                                                                 "lat"]]
+    frame["supply"] = supply.sum(axis=1)
+    frame["collected"] = collected.sum(axis=1)
+    frame["uncollected"] = frame["supply"] - frame["collected"]
+    frame["collection_rate"] = (frame["collected"] / frame["supply"]).where(frame["supply"] > 0)
+    for stream in inst.streams:
+        frame[f"supply_{stream}"] = supply[stream]
+        frame[f"collected_{stream}"] = collected[stream]
+        frame[f"uncollected_{stream}"] = supply[stream] - collected[stream]
+    return frame.rename_axis("id").reset_index()
+
+
+def _check_tables(run: RunView, facilities: pd.DataFrame, flows: pd.DataFrame,
+                  regions: pd.DataFrame) -> list[str]:
+    """Every column of the three tables equals its recomputation (the decisions aside)."""
+    return (compare_table("facilities.csv", run.facilities, facilities, "id")
+            + compare_table("flows.csv", run.flows, flows, _flow_labels(run.flows))
+            + compare_table("regions.csv", run.regions, regions, "id"))
+
+
+def compare_table(name: str, recorded: pd.DataFrame, expected: pd.DataFrame,
+                  key: str | pd.Series) -> list[str]:
+    """Compare a table column by column with its recomputation; name the first bad row.
+
+    ``key`` is the column of the row ids (rows are matched on it) or, for a table without
+    one, a label of each row (rows are matched by position).
+    """
+    columns = set(recorded.columns)
+    problems = [f"{name}: column {c!r} is not one the verifier recomputes"
+                for c in sorted(columns - set(expected.columns))]
+    problems += [f"{name}: column {c!r} is missing" for c in sorted(set(expected.columns)
+                                                                     - columns)]
+    if isinstance(key, str):
+        if sorted(recorded[key]) != sorted(expected[key]):
+            return [*problems, f"{name}: its rows are not one per {key} of the instance"]
+        recorded = recorded.set_index(key).reindex(expected[key])
+        labels = expected[key].to_numpy()
+        expected = expected.set_index(key)
+    else:
+        labels = key.to_numpy()
+    for column in [c for c in expected.columns if c in columns]:
+        if expected[column].dtype.kind in "iuf":
+            have = pd.to_numeric(recorded[column], errors="coerce").to_numpy(dtype=float)
+            want = expected[column].to_numpy(dtype=float)
+            bad = ~(np.isclose(have, want, rtol=REL, atol=ABS) | (np.isnan(have)
+                                                                  & np.isnan(want)))
+        else:
+            have = recorded[column].astype(str).to_numpy()
+            want = expected[column].astype(str).to_numpy()
+            bad = have != want
+        if bad.any():
+            i = int(np.argmax(bad))
+            problems.append(f"{name}: {column} of {labels[i]}: {have[i]!r} recorded, "
+                            f"{want[i]!r} recomputed")
+    return problems
+
+
+def expected_kpis(inst: Instance, facilities: pd.DataFrame, flows: pd.DataFrame,
+                  regions: pd.DataFrame, costs: dict[str, float]) -> dict:
+    """Recompute the key figures of solution.json from the recomputed tables and costs."""
+    def rate(part: float, whole: float) -> float | None:
+        return part / whole if whole > 0 else None
+
+    by_tier = {}
+    for tier in inst.tiers:
+        at = facilities[facilities["tier"] == tier]
+        capacity = float(at["capacity"][at["open"]].sum())
+        throughput = float(at["throughput"].sum())
+        by_tier[tier] = {"open": int(at["open"].sum()),
+                         "new": int((at["open"] & ~at["existing"]).sum()),
+                         "capacity_t": capacity, "throughput_t": throughput,
+                         "utilisation": rate(throughput, capacity)}
+    last = facilities[facilities["tier"] == inst.tiers[-1]]
+    supply, collected = float(regions["supply"].sum()), float(regions["collected"].sum())
+    capacity = by_tier[inst.tiers[-1]]["capacity_t"]
+    throughput = by_tier[inst.tiers[-1]]["throughput_t"]
+    cost = {k: v for k, v in costs.items() if k != "capex_total"}
+    provinces = regions.groupby("province", sort=True)[["supply", "collected"]].sum()
+    recovered = {m: float(flows[f"recovered_{m}"].sum()) for m in inst.spec.materials}
+    return {
+        "total_cost": sum(cost.values()),
+        "cost": cost,
+        "capex_total": costs["capex_total"],
+        "supply_t": supply,
+        "collected_t": collected,
+        "collection_rate": rate(collected, supply),
+        "uncollected_t": float(regions["uncollected"].sum()),
+        "capacity_t": capacity,
+        "capacity_existing_t": float(last["existing_capacity"].sum()),
+        "capacity_new_t": float(last["new_capacity"].sum()),
+        "throughput_t": throughput,
+        "utilisation": rate(throughput, capacity),
+        "capacity_to_supply": rate(capacity, supply),
+        "tonne_km": float((flows["tonnes"] * flows["km"]).sum()),
+        "co2_t": float(flows["co2_t"].sum()),
+        "recovered_value": float(flows["revenue"].sum()),
+        "materials": {m: {"recovered_t": t, "value": t * inst.spec.materials[m].price}
+                      for m, t in recovered.items()},
+        "facilities_open": {t: v["open"] for t, v in by_tier.items()},
+        "facilities_new": {t: v["new"] for t, v in by_tier.items()},
+        "by_tier": by_tier,
+        "by_stream": {s: {"supply_t": float(regions[f"supply_{s}"].sum()),
+                          "collected_t": float(regions[f"collected_{s}"].sum()),
+                          "collection_rate": rate(float(regions[f"collected_{s}"].sum()),
+                                                  float(regions[f"supply_{s}"].sum()))}
+                      for s in inst.streams},
+        "by_province": {str(p): {"supply_t": float(r.supply), "collected_t": float(r.collected),
+                                 "collection_rate": rate(float(r.collected), float(r.supply))}
+                        for p, r in provinces.iterrows()},
+    }
+
+
+def compare_figures(recorded: object, expected: object, where: str,
+                    scale: float = 1.0) -> list[str]:
+    """Compare nested figures (dicts of numbers) key by key; name each that differs.
+
+    A key stated but not recomputed is a problem too: every figure must be checked.
+    """
+    if isinstance(expected, dict):
+        if not isinstance(recorded, dict):
+            return [f"{where}: {recorded!r} recorded, a table of figures expected"]
+        problems = [f"{where}.{k}: stated, but not a figure the verifier recomputes"
+                    for k in recorded if k not in expected]
+        problems += [f"{where}.{k}: missing" for k in expected if k not in recorded]
+        for k in expected.keys() & recorded.keys():
+            problems += compare_figures(recorded[k], expected[k], f"{where}.{k}", scale)
+        return problems
+    if isinstance(expected, list):
+        if not isinstance(recorded, list) or len(recorded) != len(expected):
+            return [f"{where}: {recorded!r} recorded, {expected!r} recomputed"]
+        return [p for i, (have, want) in enumerate(zip(recorded, expected, strict=True))
+                for p in compare_figures(have, want, f"{where}[{i}]", scale)]
+    if expected is None or recorded is None or isinstance(expected, int | str):
+        same = recorded == expected and type(recorded) is type(expected)
+    else:
+        same = isinstance(recorded, int | float) and close(recorded, expected, scale)
+    return [] if same else [f"{where}: {recorded!r} recorded, {expected!r} recomputed"]
+
+
+def _check_costs(run: RunView, meta: dict, tables: tuple[pd.DataFrame, ...],
                  policies: list) -> list[str]:
-    costs = recompute_costs(run)
-    costs["policies"] = sum(policy.cost(run) for policy in policies)
-    kpis = meta["kpis"]
-    problems = []
+    facilities, flows, regions = tables
+    costs = _costs(run, facilities, flows)
+    costs["policies"] = float(sum(policy.cost(run) for policy in policies))
     total = sum(v for k, v in costs.items() if k != "capex_total")
-    for name, value in costs.items():
-        recorded = kpis["capex_total"] if name == "capex_total" else kpis["cost"][name]
-        if not close(recorded, value, total):
-            problems.append(f"cost {name}: {recorded:.10g} recorded, {value:.10g} recomputed")
+    expected = expected_kpis(run.instance, facilities, flows, regions, costs)
+    kpis = meta["kpis"]
+    money = {"total_cost", "cost", "capex_total", "recovered_value"}  # within REL of the total
+    problems = (compare_figures({k: v for k, v in kpis.items() if k not in money},
+                                {k: v for k, v in expected.items() if k not in money}, "kpis")
+                + compare_figures({k: kpis[k] for k in money if k in kpis},
+                                  {k: expected[k] for k in money}, "kpis", total))
     mode = meta["scenario"]["objective"]["mode"]
-    revenue, materials = recompute_recovery(run)
-    for material, tonnes in materials.items():
-        recorded = kpis["materials"][material]["recovered_t"]
-        if not close(recorded, tonnes, tonnes):
-            problems.append(f"recovered {material} {recorded:.10g} t recorded, "
-                            f"{tonnes:.10g} t recomputed")
-    if not close(kpis["recovered_value"], revenue, total):
-        problems.append(f"recovered value {kpis['recovered_value']:.10g} recorded, "
-                        f"{revenue:.10g} recomputed")
-    expected = {"cost": total, "value": total - revenue}.get(mode)
-    if expected is not None and not close(meta["objective"], expected, total):
+    objective = {"cost": total, "value": total - expected["recovered_value"]}.get(mode)
+    if objective is not None and not close(meta["objective"], objective, total):
         problems.append(f"objective {meta['objective']:.10g} differs from the recomputed {mode} "
-                        f"objective {expected:.10g}")
-    supply = float(supply_table.to_numpy().sum())
-    collected = supply - float(run.regions["uncollected"].sum())
-    if not close(kpis["collected_t"], collected, supply):
-        problems.append(f"collected {kpis['collected_t']:.6g} t recorded, "
-                        f"{collected:.6g} recomputed")
+                        f"objective {objective:.10g}")
     return problems
 
 
@@ -372,39 +600,89 @@ def verify_horizon(run_dir: Path, meta: dict, instance: Instance, report: Report
     """Check a multi-period run: each period's folder, then the plan across periods.
 
     Every period's folder is verified as a run of its own; then sizes kept from their
-    build period on, build years, the files of the last period at the top, the timeline
-    and the discounted objective.
+    build period on, build years, the files and key figures of the last period at the top,
+    the timeline, the builds and closures, and the discounted objective.
     """
     spec = instance.spec.periods
     if spec is None or meta["periods"]["years"] != spec.years:
         report.problems.append("the run's periods differ from the instance's [periods]")
         return report
-    sizes, shut, objectives = {}, {}, {}
+    periods = {}
     for year in spec.years:
         folder = run_dir / "periods" / str(year)
         sub = verify_run(folder, instance)
         report.problems.extend(f"period {year}: {p}" for p in sub.problems)
-        facilities = read_table(folder, "facilities").set_index("id")
-        sizes[year] = facilities["size"]
-        shut[year] = facilities["existing"] & ~facilities["open"]
-        objectives[year] = read_meta(folder)["objective"]
+        periods[year] = (read_table(folder, "facilities").set_index("id"), read_meta(folder))
     report.checked.append(f"each of {len(spec.years)} periods")
+    sizes = {year: fac["size"] for year, (fac, _) in periods.items()}
+    shut = {year: fac["existing"] & ~fac["open"] for year, (fac, _) in periods.items()}
     report.expect("builds over time", _check_builds(run_dir, sizes))
     report.expect("closures over time", _check_closures(shut))
-    report.expect("timeline", _check_timeline(run_dir, spec.years))
+    r = spec.discount_rate
+    weights = [float(np.sum((1 + r) ** -(year - spec.years[0] + np.arange(n))))
+               for year, n in zip(spec.years, spec.weights, strict=True)]
+    closure = instance.sites.set_index("id")["closure_cost"]
+    closures = [{"site": site, "year": year} for site, year in
+                pd.DataFrame(shut).idxmax(axis=1)[pd.DataFrame(shut).any(axis=1)].items()]
+    closures.sort(key=lambda c: c["year"])
+    closure_cost = float(sum(closure[c["site"]] * (1 + r) ** -(c["year"] - spec.years[0])
+                             for c in closures))
+    builds = _builds(periods, instance.tiers)
+    timeline = _expected_timeline(periods, builds, spec.weights, weights, instance.tiers[-1])
+    report.expect("timeline", compare_table(
+        "periods.csv", pd.read_csv(run_dir / "periods.csv", keep_default_na=False,
+                                   na_values={"utilisation": [""], "collection_rate": [""],
+                                              "capacity_to_supply": [""]}),
+        timeline, "year"))
+    last_kpis = periods[spec.years[-1]][1]["kpis"]
+    discounted = float((timeline["total_cost"] * timeline["weight"]).sum()) + closure_cost
+    report.expect("key figures of the plan", compare_figures(
+        meta["kpis"], {**last_kpis, "horizon": {
+            "discounted_cost": discounted, "closure_cost": closure_cost,
+            "closures": closures, "builds": builds}}, "kpis")
+        + compare_figures(meta["periods"], {**spec.model_dump(mode="json"),
+                                            "discount_weights": weights}, "periods"))
     mode = meta["scenario"]["objective"]["mode"]
     if mode in ("cost", "value"):
-        r = spec.discount_rate
-        weights = [np.sum((1 + r) ** -(year - spec.years[0] + np.arange(n)))
-                   for year, n in zip(spec.years, spec.weights, strict=True)]
-        closure = instance.sites.set_index("id")["closure_cost"]
-        closed_in = pd.DataFrame(shut).idxmax(axis=1)[pd.DataFrame(shut).any(axis=1)]
-        expected = float(np.dot(weights, [objectives[y] for y in spec.years])) + sum(
-            closure[site] * (1 + r) ** -(year - spec.years[0]) for site, year in closed_in.items())
+        expected = float(np.dot(weights, [periods[y][1]["objective"] for y in spec.years])
+                         ) + closure_cost
         report.expect("discounted objective", [] if close(meta["objective"], expected) else [
             f"objective {meta['objective']:.10g} differs from the discounted sum of the "
             f"periods' objectives {expected:.10g}"])
     return report
+
+
+def _builds(periods: dict[int, tuple[pd.DataFrame, dict]], tiers: list[str]) -> list[dict]:
+    """List every build and added module: site, tier, size reached, capacity added, year."""
+    events, before = [], 0.0
+    for year, (fac, _) in periods.items():
+        grown = fac["new_capacity"] - before
+        events += [{"site": site, "tier": fac.at[site, "tier"], "size": fac.at[site, "size"],
+                    "added_t": float(added), "year": year}
+                   for site, added in grown[grown > 0].items()]
+        before = fac["new_capacity"]
+    return events
+
+
+def _expected_timeline(periods: dict[int, tuple[pd.DataFrame, dict]], builds: list[dict],
+                       spans: list[int], weights: list[float], last_tier: str) -> pd.DataFrame:
+    """Recompute periods.csv from each period's (verified) key figures and the builds."""
+    rows = []
+    for (year, (_, meta)), span, weight in zip(periods.items(), spans, weights, strict=True):
+        k = meta["kpis"]
+        new = [e for e in builds if e["year"] == year]
+        rows.append({
+            "year": year, "years": span, "weight": weight,
+            **{key: k[key] for key in ("supply_t", "collected_t", "uncollected_t",
+                                       "collection_rate", "capacity_t")},
+            "capacity_added_t": float(sum(e["added_t"] for e in new if e["tier"] == last_tier)),
+            **{key: k[key] for key in ("throughput_t", "utilisation", "capacity_to_supply")},
+            "builds": ";".join(f"{e['site']}:{e['size']}" for e in new),
+            "total_cost": k["total_cost"], "recovered_value": k["recovered_value"],
+            **{f"recovered_{m}_t": v["recovered_t"] for m, v in k["materials"].items()},
+        })
+    return pd.DataFrame(rows).astype({"collection_rate": float, "utilisation": float,
+                                      "capacity_to_supply": float})
 
 
 def _check_builds(run_dir: Path, sizes: dict[int, pd.Series]) -> list[str]:
@@ -442,20 +720,3 @@ def _check_closures(shut: dict[int, pd.Series]) -> list[str]:
         if reopened.any():
             return [f"site {reopened.idxmax()!r}: closed in {before} but open again in {after}"]
     return []
-
-
-def _check_timeline(run_dir: Path, years: list[int]) -> list[str]:
-    """periods.csv agrees with each period's recorded (and verified) key figures."""
-    timeline = pd.read_csv(run_dir / "periods.csv", keep_default_na=False,
-                           na_values={"utilisation": [""], "collection_rate": [""]})
-    if timeline["year"].tolist() != years:
-        return [f"periods.csv lists years {timeline['year'].tolist()}, expected {years}"]
-    problems = []
-    for row in timeline.itertuples():
-        kpis = read_meta(run_dir / "periods" / str(row.year))["kpis"]
-        for key in ("supply_t", "collected_t", "uncollected_t", "capacity_t", "throughput_t",
-                    "total_cost", "recovered_value"):
-            if not close(getattr(row, key), kpis[key], kpis[key]):
-                problems.append(f"periods.csv {row.year} {key}: {getattr(row, key):.10g}, "
-                                f"the period's run says {kpis[key]:.10g}")
-    return problems

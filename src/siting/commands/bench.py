@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -66,11 +67,12 @@ def bench(
             table = run_bench(specs, out, jobs, force, maps, on_done, executor, cdn=cdn)
     except KeyboardInterrupt:
         _print_comparison(comparison(specs))
-        console.print(f"[bold red]interrupted[/]: finished runs are kept in {out}; run the "
-                      "same command again to solve the rest")
+        console.print(f"[bold red]interrupted[/]: finished runs are kept in "
+                      f"{escape(str(out))}; run the same command again to solve the rest")
         raise typer.Exit(130) from None
     _print_comparison(table)
-    console.print(f"wrote [bold]{out}[/]/comparison.csv, comparison.md, comparison.html")
+    console.print(f"wrote [bold]{escape(str(out))}[/]/comparison.csv, comparison.md, "
+                  "comparison.html")
     if (table["has_solution"] & ~table["verified"]).any():
         raise typer.Exit(5)
 
@@ -106,13 +108,13 @@ def pareto(
             table = solve_frontier(instance, out, scenario, points, solver, jobs, force, maps,
                                    on_done, executor, cdn=cdn)
     except KeyboardInterrupt:
-        console.print(f"[bold red]interrupted[/]: finished points are kept in {out}; run the "
-                      "same command again to solve the rest")
+        console.print(f"[bold red]interrupted[/]: finished points are kept in "
+                      f"{escape(str(out))}; run the same command again to solve the rest")
         raise typer.Exit(130) from None
     headers, rows = pareto_cells(table)
     print_table(f"{table['instance'].iloc[0]}: cost against collection rate", headers[:-1],
                 [row[:-1] for row in rows], [(row[0][0], row[-1][0]) for row in rows], inline=True)
-    console.print(f"wrote [bold]{out}[/]/pareto.csv, pareto.svg, pareto.html")
+    console.print(f"wrote [bold]{escape(str(out))}[/]/pareto.csv, pareto.svg, pareto.html")
 
 
 @contextmanager

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from siting.cli import app, console, friendly
 
@@ -27,5 +28,5 @@ def orlib_cap(
     folder = write_cap_instance(problem, out_dir)
     zero = int((problem.demand == 0).sum())
     note = f" ({zero} customers with zero demand kept without arcs)" if zero else ""
-    console.print(f"wrote [bold]{folder}[/]: {len(problem.demand)} customers, "
+    console.print(f"wrote [bold]{escape(str(folder))}[/]: {len(problem.demand)} customers, "
                   f"{len(problem.capacity)} warehouses{note}")

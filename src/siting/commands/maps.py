@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from siting.cli import CdnOption, app, console, friendly
 
@@ -50,4 +51,4 @@ def map_command(
                           attribution)
     else:
         raise typer.BadParameter("several run folders: add --compare to draw them on one page")
-    console.print(f"wrote [bold]{path}[/]")
+    console.print(f"wrote [bold]{escape(str(path))}[/]")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from siting.cli import CdnOption, app, console, friendly
 from siting.commands.bench import CPUS, ForceOption, JobsOption, SchedulerOption, print_table
@@ -26,8 +27,8 @@ def _out(out: Path | None, instance: Path, what: str) -> Path:
 
 
 def _interrupted(out: Path, what: str) -> typer.Exit:
-    console.print(f"[bold red]interrupted[/]: finished {what} are kept in {out}; run the same "
-                  "command again to solve the rest")
+    console.print(f"[bold red]interrupted[/]: finished {what} are kept in "
+                  f"{escape(str(out))}; run the same command again to solve the rest")
     return typer.Exit(130)
 
 
@@ -80,19 +81,19 @@ def robust(
                 [[(r.name, ""), (r.province, ""), (percent(r.selected), ""), (r.verdict, "")]
                  for r in freq.itertuples()], inline=True)
     for verdict, provinces in provinces_by_verdict(result.frequency).items():
-        console.print(f"[bold]{verdict}[/] sites by province: {provinces or 'none'}")
+        console.print(f"[bold]{verdict}[/] sites by province: {escape(provinces or 'none')}")
     costs = result.costs["total_cost"].dropna()
-    console.print(f"total cost: median {money(costs.median(), currency)}, 5-95 % "
-                  f"{money(costs.quantile(0.05), currency)} to "
-                  f"{money(costs.quantile(0.95), currency)} ({len(costs)} samples solved, "
-                  f"{int(result.costs['verified'].sum())} verified)")
+    console.print(escape(f"total cost: median {money(costs.median(), currency)}, 5-95 % "
+                         f"{money(costs.quantile(0.05), currency)} to "
+                         f"{money(costs.quantile(0.95), currency)} ({len(costs)} samples "
+                         f"solved, {int(result.costs['verified'].sum())} verified)"))
     names = site_names(inst)
     print_table("least worst-case regret first",
                 ["network (built by samples)", "sites built", "mean regret", "max regret"],
                 [[(named(r.builds, names), short_name(r.network)), (str(r.sites_built), ""),
                   (money(r.mean_regret, currency), ""), (money(r.max_regret, currency), "")]
                  for r in result.regret.head(SHOWN_NETWORKS).itertuples()])
-    console.print(f"wrote [bold]{out}[/]/frequency.csv, costs.csv, regret.csv, "
+    console.print(f"wrote [bold]{escape(str(out))}[/]/frequency.csv, costs.csv, regret.csv, "
                   f"regret_matrix.csv, {PAGE}, {MAP}")
     if not result.costs["verified"].all():
         raise typer.Exit(5)
@@ -162,6 +163,6 @@ def alternatives(
                   (str(r.differs_from_optimum), ""),
                   (money(r.total_cost, currency), r.status if not r.verified else ""),
                   (f"{r.over_optimum - 1:+.2%}", "")] for r in table.itertuples()])
-    console.print(f"wrote [bold]{out}[/]/alternatives.csv")
+    console.print(f"wrote [bold]{escape(str(out))}[/]/alternatives.csv")
     if not table["verified"].all():
         raise typer.Exit(5)

@@ -128,10 +128,9 @@ def _histogram(costs: np.ndarray, currency: str) -> str:
     counts, edges = np.histogram(costs, bins=min(COST_BINS, max(1, len(np.unique(costs)))))
     labels = [f"{style.money(a, '').strip()} – {style.money(b, '').strip()}"
               for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    quantiles = pd.Series(costs).quantile([0.05, 0.5, 0.95])
+    low, median, high = (html.escape(style.money(q, currency))
+                         for q in pd.Series(costs).quantile([0.05, 0.5, 0.95]))
     note = (f"<p class='note'>Total cost per year ({html.escape(currency)}): 5th percentile "
-            f"{style.money(quantiles[0.05], currency)}, median "
-            f"{style.money(quantiles[0.5], currency)}, 95th percentile "
-            f"{style.money(quantiles[0.95], currency)}.</p>")
+            f"{low}, median {median}, 95th percentile {high}.</p>")
     return note + bar_chart("samples by total cost / yr", labels, counts.tolist(),
                             [str(c) for c in counts])
