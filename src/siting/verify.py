@@ -239,6 +239,10 @@ def _check_facilities(run: RunView) -> list[str]:
         used = throughput[site_id]
         if not site.capacity_group and used > cap + ABS + REL * cap:
             problems.append(f"site {site_id!r}: {used:.6g} t exceeds capacity {cap:.6g}")
+        member_open = bool(parts) or (site.existing_capacity > 0 and row["open"])
+        if site.capacity_group and not member_open and used > ABS:
+            problems.append(f"site {site_id!r}: closed, but receives {used:.6g} t (its "
+                            f"capacity group {site.capacity_group!r} does not open it)")
         if parts and used < minimum - ABS - REL * minimum:
             problems.append(f"site {site_id!r}: {used:.6g} t below minimum {minimum:.6g}")
         if not close(row["throughput"], used, cap):

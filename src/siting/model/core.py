@@ -250,7 +250,9 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     and ``sum_l b[f,l] <= 1`` (sites of tiers with exclusive sizes; a tier of modules has
     ``b[f,l]`` in ``0..max_modules`` instead); at most one process open per location.
     Sites of one ``capacity_group`` (several roles at one physical site) share their
-    capacity: ``sum_f throughput[f] <= sum_f capacity[f]`` over the group.
+    capacity: ``sum_f throughput[f] <= sum_f capacity[f]`` over the group, and a member
+    takes flow only when it is open itself: ``throughput[f] <= M[g] open[f]``, with
+    ``M[g]`` the most capacity the group can have.
     """
     minimum = net.option_min.tolist()
     used = [f for f in m.SITES if m.flows_into[f]]
@@ -265,6 +267,16 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     def shared_capacity(m, i):
         return (pyo.quicksum(m.throughput[f] for f in pooled[i])
                 <= pyo.quicksum(m.capacity[f] for f in pooled[i]))
+
+    most_capacity = net.site_existing.copy()
+    np.add.at(most_capacity, net.option_site, net.option_capacity * net.option_most)
+    group_most = [float(most_capacity[group].sum()) for group in pooled]
+    always_open = set(np.flatnonzero(net.site_existing > 0).tolist()) - set(m.CLOSABLE)
+
+    @m.Constraint([(i, f) for i, group in enumerate(pooled) for f in group
+                   if m.flows_into[f] and f not in always_open])
+    def group_member_open(m, i, f):
+        return m.throughput[f] <= group_most[i] * m.is_open[f]
 
     with_min = [f for f in used if any(minimum[j] > 0 for j in m.options_of[f])]
 
