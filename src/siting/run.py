@@ -11,6 +11,7 @@ import highspy
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
 
 from siting.errors import InfeasibleError, ScenarioError
 from siting.heuristic import builds_start, greedy_builds
@@ -25,7 +26,14 @@ from siting.model.objective import hold_and_advance, stages
 from siting.model.policies.base import supply_under
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solution import Solution, extract_solution
-from siting.solve import SolveResult, SolverProfile, gap, load_profile, solve_model
+from siting.solve import (
+    SolveResult,
+    SolverProfile,
+    feasibility_tolerance,
+    gap,
+    load_profile,
+    solve_model,
+)
 
 
 def versions() -> dict[str, str]:
@@ -193,17 +201,20 @@ def report_bound(meta: dict, pruned: bool, relaxed: LagrangianResult | None) -> 
 def solve_stages(m, mode: str, profile: SolverProfile, start: dict | None = None) -> SolveResult:
     """Solve the stages of an objective mode in turn (one stage for cost and value).
 
-    ``start`` is a MIP start for the first stage.
+    ``start`` is a MIP start for the first stage; each later stage starts from the
+    solution of the one before, its objective held within HiGHS's feasibility tolerance.
     """
     steps = stages(m, mode)
     result = solve_model(m, profile, start)
     for i in range(1, len(steps)):
         if not result.has_solution:
             break
-        hold_and_advance(m, steps[i - 1][1], result.objective, profile.mip_rel_gap,
+        hold_and_advance(m, steps[i - 1][1], result.objective, feasibility_tolerance(profile),
                          steps[i][1], i)
         timings = result.timings
-        result = solve_model(m, profile)
+        previous = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var)
+                                if v.value is not None)
+        result = solve_model(m, profile, previous)
         result.timings = {k: v + timings.get(k, 0.0) for k, v in result.timings.items()}
     return result
 
