@@ -128,7 +128,8 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     if profile.lagrangian:
         solution.meta["lagrangian"] = (
             {"skipped": skipped} if relaxed is None else
-            {"bound": relaxed.bound, "heuristic_cost": relaxed.cost,
+            {"bound": relaxed.bound,
+             "heuristic_cost": relaxed.cost if relaxed.builds is not None else None,
              "iterations": relaxed.iterations, "seconds": relaxed.seconds})
     if pruned:
         flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
