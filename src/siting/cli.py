@@ -78,11 +78,12 @@ def solve(
     out = out or Path("runs") / instance.resolve().name / solution.meta["scenario"]["name"]
     folder = write_run(solution, out, extra=render_pages)
     print_solution(solution)
-    check = solution.meta.get("pruning", {})
-    if check.get("proven") is False:
-        console.print(f"[yellow]warning[/]: pruning to {check['nearest_sites']} nearest sites may "
-                      f"have cut off the optimum: the cost is {check['gap_to_full_bound']:.2%} "
-                      "above the full problem's lower bound; raise nearest_sites to check")
+    meta = solution.meta
+    if "pruning" in meta and meta["status"] != "optimal":
+        nearest = meta["pruning"]["nearest_sites"]
+        console.print(f"[yellow]warning[/]: arcs were pruned to the {nearest} nearest sites and "
+                      "the cost is not proven optimal for the full problem "
+                      f"({meta['status_text']}); raise nearest_sites or the time limit")
     console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 
@@ -102,10 +103,8 @@ def print_solution(solution: Solution) -> None:
                   show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    gap = meta["mip_gap"] or 0.0
-    status = meta["status"] + ("" if meta["status"] == "optimal" else " (best incumbent)")
     rows = [
-        ("status", f"{status}, gap {gap:.3%}"),
+        ("status", meta["status_text"]),
         ("total cost", f"{k['total_cost']:,.0f} {currency}/yr"),
         *((f"  {name}", f"{value:,.0f}") for name, value in k["cost"].items()),
         ("supply", f"{k['supply_t']:,.0f} t"),

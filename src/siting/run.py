@@ -17,13 +17,21 @@ from siting.errors import InfeasibleError, ScenarioError
 from siting.heuristic import builds_start, greedy_builds
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
-from siting.instance.prune import Pruned, binding_regions, prune_nearest, pruning_check
+from siting.instance.prune import (
+    Pruned,
+    binding_regions,
+    prune_nearest,
+    pruning_check,
+    restrict,
+)
 from siting.lagrangian import LagrangianResult, lagrangian_bound, not_applicable
 from siting.local_search import improve
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.core import build_model
 from siting.model.objective import hold_and_advance, stages
 from siting.model.policies.base import supply_under
+from siting.pricing import not_applicable as pricing_not_applicable
+from siting.pricing import price_pruned_arcs
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solution import Solution, extract_solution
 from siting.solve import (
@@ -110,7 +118,6 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
                                 profile.mip_rel_gap)
                if profile.lagrangian and skipped is None else None)
     m, pruned = pruned_model(net, scenario, profile, strong_linking)
-    net = m.net
     start, start_meta = mip_start(m, relaxed, profile)
     t2 = time.perf_counter()
     result = solve_stages(m, scenario.objective, profile, start)
@@ -120,9 +127,16 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
         raise InfeasibleError(f"{instance.name} / {scenario.name}: no network meets the scenario"
                               + (": " + "; ".join(causes[:5]) if causes else
                                  f" (HiGHS: {result.status.replace('_', ' ')})"))
+    bounds = [] if relaxed is None else [(relaxed.bound, "lagrangian")]
+    pricing = None
+    if pruned and not any(gap(result.objective, b) <= profile.mip_rel_gap for b, _ in bounds):
+        m, pruned, result, pricing = price_and_resolve(net, m, pruned, result, scenario, profile)
+        if pricing.get("bound") is not None:
+            bounds.append((pricing["bound"], "pricing"))
     meta = run_meta(instance, scenario, profile, {"load_s": t1 - t0, "build_s": t2 - t1})
-    solution = extract_solution(m, net, result, meta)
-    report_bound(solution.meta, pruned is not None, relaxed)
+    solution = extract_solution(m, m.net, result, meta)
+    report_bound(solution.meta, pruned is not None, bounds)
+    label(solution.meta, profile.mip_rel_gap)
     if start_meta:
         solution.meta["start"] = start_meta
     if profile.lagrangian:
@@ -136,9 +150,42 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
         full = solution.meta["best_bound"] if solution.meta["bound_valid"] else None
         solution.meta["pruning"] = {
             "nearest_sites": pruned.nearest, "binding_regions": binding_regions(pruned, flows),
-            **pruning_check(solution.meta["objective"], full, max(profile.mip_rel_gap, 1e-6))}
+            **pruning_check(solution.meta["objective"], full, max(profile.mip_rel_gap, 1e-6)),
+            "pricing": pricing}
     solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
     return solution
+
+
+def price_and_resolve(net: Network, m: pyo.ConcreteModel, pruned: Pruned, result: SolveResult,
+                      scenario: Scenario, profile: SolverProfile) -> tuple:
+    """Price the arcs pruning dropped; re-solve with those that pay put back.
+
+    ``m`` is the solved pruned model of the full network ``net``. Returns the model,
+    pruning and result to report (the same when no arc came back) and what pricing did
+    (its ``bound`` is valid for the full problem; ``skipped`` says why it did not run).
+    """
+    t0 = time.perf_counter()
+    why = pricing_not_applicable(scenario.policies, scenario.objective)
+    if why is not None or not profile.pricing_rounds:
+        return m, pruned, result, {"skipped": why or "pricing_rounds = 0"}
+    priced = price_pruned_arcs(net, pruned.keep, m, scenario.objective, profile,
+                               m.strong_linking)
+    if priced.added:
+        solved = m
+        pruned = restrict(net, priced.keep, pruned.nearest)
+        m = build_model(pruned.net, scenario.policies, scenario.objective, solved.strong_linking)
+        start = ComponentMap((m.build[j], solved.build[j].value) for j in solved.OPTIONS)
+        start.update((m.keep[f], solved.keep[f].value) for f in solved.CLOSABLE)
+        result = with_timings(solve_stages(m, scenario.objective, profile, start), result)
+    result.timings["pricing_s"] = time.perf_counter() - t0
+    return m, pruned, result, {"bound": priced.bound, "rounds": priced.rounds,
+                               "arcs_added": priced.added, "converged": priced.converged}
+
+
+def with_timings(result: SolveResult, earlier: SolveResult) -> SolveResult:
+    """Return ``result`` with the timings of an ``earlier`` solve added to its own."""
+    result.timings = {k: v + earlier.timings.get(k, 0.0) for k, v in result.timings.items()}
+    return result
 
 
 def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None,
@@ -179,24 +226,47 @@ def run_meta(instance: Instance, scenario: Scenario, profile: SolverProfile,
     }
 
 
-def report_bound(meta: dict, pruned: bool, relaxed: LagrangianResult | None) -> None:
+def report_bound(meta: dict, pruned: bool, bounds: list[tuple[float, str]]) -> None:
     """Make ``meta``'s best bound and gap those of the full problem, and say where it comes from.
 
-    The bound is the larger of HiGHS's (valid only on an unpruned model) and the Lagrangian
-    one; with pruning and no Lagrangian bound, HiGHS's bound of the pruned model stays, with
-    ``bound_valid`` false: it bounds only the pruned problem.
+    The bound is the largest of HiGHS's (valid only on an unpruned model) and ``bounds``
+    (valid bounds of the full problem, each with its source: ``lagrangian``, ``pricing``).
+    With none, ``best_bound`` and ``mip_gap`` are null and ``bound_valid`` false; HiGHS's
+    own bound, of the model it solved, stays in ``highs_bound``.
     """
     meta["highs_bound"] = meta["best_bound"]
     candidates = [] if pruned or meta["best_bound"] is None else [(meta["best_bound"], "highs")]
-    if relaxed is not None:
-        candidates.append((relaxed.bound, "lagrangian"))
+    candidates += bounds
     meta["bound_valid"] = bool(candidates)
     if not candidates:
-        meta["bound_source"] = "pruned_model"
+        meta.update(bound_source="pruned_model", best_bound=None, mip_gap=None)
         return
     bound, meta["bound_source"] = max(candidates)
     meta["best_bound"] = bound
     meta["mip_gap"] = gap(meta["objective"], bound)
+
+
+STOPPED = {"time_limit": "stopped at the time limit", "solution_limit": "stopped at the "
+           "solution limit", "iteration_limit": "stopped at the iteration limit"}
+
+
+def label(meta: dict, mip_rel_gap: float) -> None:
+    """Set ``meta``'s status to what is known of the full problem, and say it in words.
+
+    ``optimal`` only when HiGHS proved the unpruned model optimal, or the gap against a
+    bound valid for the full problem is within ``mip_rel_gap``; else ``feasible`` when
+    HiGHS finished (a pruned model), or HiGHS's reason for stopping. HiGHS's own status
+    stays in ``solver_status``; ``status_text`` says the status and the gap in words.
+    """
+    solver = meta["solver_status"] = meta["status"]
+    valid = meta["bound_valid"]
+    proven = valid and (meta["mip_gap"] <= mip_rel_gap
+                        or solver == "optimal" and meta["bound_source"] == "highs")
+    status = "optimal" if proven else "feasible" if solver == "optimal" else solver
+    known = (f"gap {meta['mip_gap']:.3%} against a valid bound" if valid
+             else "no valid bound for the full problem")
+    meta["status"] = status
+    meta["status_text"] = f"{STOPPED.get(status, status)}, {known}"
 
 
 def solve_stages(m, mode: str, profile: SolverProfile, start: dict | None = None) -> SolveResult:
@@ -212,11 +282,9 @@ def solve_stages(m, mode: str, profile: SolverProfile, start: dict | None = None
             break
         hold_and_advance(m, steps[i - 1][1], result.objective, feasibility_tolerance(profile),
                          steps[i][1], i)
-        timings = result.timings
         previous = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var)
                                 if v.value is not None)
-        result = solve_model(m, profile, previous)
-        result.timings = {k: v + timings.get(k, 0.0) for k, v in result.timings.items()}
+        result = with_timings(solve_model(m, profile, previous), result)
     return result
 
 

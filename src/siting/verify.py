@@ -59,6 +59,8 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     report = Report()
     if instance.hash != meta["instance"]["hash"]:
         report.problems.append("the instance files changed since this run was solved")
+    if "period" not in meta:  # a period of a horizon run carries the horizon's label
+        report.expect("status label", _check_label(meta))
     if "periods" in meta:
         return verify_horizon(run_dir, meta, instance, report)
     policies = [parse_policy(raw, run_dir / "solution.json", i)
@@ -77,6 +79,28 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     for policy in policies:
         report.expect(f"policy {policy.type}", policy.check(view))
     return report
+
+
+def _check_label(meta: dict) -> list[str]:
+    """Check that a run called optimal has a valid bound of the full problem within its gap.
+
+    HiGHS's own proof counts only on a model that kept every arc.
+    """
+    if meta["status"] != "optimal":
+        return []
+    if not meta.get("bound_valid") or meta.get("best_bound") is None:
+        return ["labelled optimal without a bound valid for the full problem"]
+    objective, bound = meta["objective"], meta["best_bound"]
+    gap = abs(objective - bound) / max(abs(objective), 1e-9)
+    if not close(gap, meta["mip_gap"]):
+        return [f"gap {meta['mip_gap']:.6g} recorded, {gap:.6g} from objective and bound"]
+    by_highs = meta.get("solver_status") == "optimal" and meta["bound_source"] == "highs"
+    if by_highs and "pruning" in meta:
+        return ["labelled optimal from HiGHS's bound of a pruned model"]
+    if not by_highs and gap > meta["solver"]["mip_rel_gap"] + REL:
+        return [f"labelled optimal with a gap of {gap:.4%}, above the profile's "
+                f"{meta['solver']['mip_rel_gap']:.4%}"]
+    return []
 
 
 def _check_arcs(run: RunView) -> list[str]:

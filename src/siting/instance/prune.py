@@ -23,7 +23,8 @@ class Pruned:
     """A pruned network and, per kept flow, whether it is its group's farthest after a cut."""
 
     net: Network
-    edge: np.ndarray  # (X,) bool: farthest kept flow of a (region, stream) that lost flows
+    keep: np.ndarray  # (X,) bool over the full network's flows: those ``net`` kept
+    edge: np.ndarray  # (kept X,) bool: farthest kept flow of a (region, stream) that lost flows
     nearest: int
 
 
@@ -52,11 +53,24 @@ def prune_nearest(net: Network, nearest: int) -> Pruned:
     sizes = np.diff(np.r_[starts, len(order)])
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order)) - np.repeat(starts, sizes)
-    group_size = np.empty(len(order), dtype=np.int64)
-    group_size[order] = np.repeat(sizes, sizes)
-    keep = ~region | (rank < nearest)
-    edge = region & (rank == nearest - 1) & (group_size > nearest)
-    return Pruned(net.keep_flows(keep), edge[keep], nearest)
+    return restrict(net, ~region | (rank < nearest), nearest)
+
+
+def restrict(net: Network, keep: np.ndarray, nearest: int) -> Pruned:
+    """Keep the flows of ``net`` where ``keep`` is true (a pruning, maybe with arcs put back).
+
+    The edge of a (region, stream) that lost flows is its farthest kept flow (all of
+    them on a tie).
+    """
+    region = net.flow_from_region
+    group = np.where(region, net.flow_origin * net.supply.shape[1] + net.flow_stream, 0)
+    km = net.arc_km[net.flow_arc]
+    farthest = np.full(net.supply.size, -np.inf)
+    np.maximum.at(farthest, group[region & keep], km[region & keep])
+    lost = np.zeros(net.supply.size, dtype=bool)
+    lost[group[region & ~keep]] = True
+    edge = region & keep & lost[group] & (km >= farthest[group])
+    return Pruned(net.keep_flows(keep), keep, edge[keep], nearest)
 
 
 def binding_regions(pruned: Pruned, x: np.ndarray, tol: float = 1e-6) -> list[str]:

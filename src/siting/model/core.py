@@ -222,6 +222,7 @@ def define_branch_shares(m: pyo.ConcreteModel, net: Network) -> None:
     tiers = list(net.instance.spec.tiers.values())
     dest_tier = net.site_tier[net.flow_dest]
     rows = []
+    m.branch_sources = []  # per row: share, stream, and the source sites whose inflow it takes
     for b, tier in enumerate(tiers):
         if tier.branch is None:
             continue
@@ -231,10 +232,13 @@ def define_branch_shares(m: pyo.ConcreteModel, net: Network) -> None:
             out = (dest_tier == b) & (net.flow_stream == s) & ~net.flow_from_region
             key = net.flow_dest if tier.branch.scope == "each" else np.zeros_like(net.flow_dest)
             okey = net.flow_origin if tier.branch.scope == "each" else key
+            sources = np.flatnonzero(net.site_tier == source)
             for site in np.unique(key[into]):
                 rows.append((per_stream(tier.branch.share, stream),
                              np.flatnonzero(into & (key == site)).tolist(),
                              np.flatnonzero(out & (okey == site)).tolist()))
+                sites = [int(site)] if tier.branch.scope == "each" else sources.tolist()
+                m.branch_sources.append((rows[-1][0], s, sites))
 
     @m.Constraint(range(len(rows)))
     def branch_share(m, i):
