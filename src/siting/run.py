@@ -129,13 +129,14 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
                                  f" (HiGHS: {result.status.replace('_', ' ')})"))
     bounds = [] if relaxed is None else [(relaxed.bound, "lagrangian")]
     pricing = None
-    if pruned and not any(gap(result.objective, b) <= profile.mip_rel_gap for b, _ in bounds):
+    cut = pruned is not None and pruned.cut
+    if cut and not any(gap(result.objective, b) <= profile.mip_rel_gap for b, _ in bounds):
         m, pruned, result, pricing = price_and_resolve(net, m, pruned, result, scenario, profile)
         if pricing.get("bound") is not None:
             bounds.append((pricing["bound"], "pricing"))
     meta = run_meta(instance, scenario, profile, {"load_s": t1 - t0, "build_s": t2 - t1})
     solution = extract_solution(m, m.net, result, meta)
-    report_bound(solution.meta, pruned is not None, bounds)
+    report_bound(solution.meta, cut, bounds)
     label(solution.meta, profile.mip_rel_gap)
     if start_meta:
         solution.meta["start"] = start_meta
@@ -149,7 +150,8 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
         flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
         full = solution.meta["best_bound"] if solution.meta["bound_valid"] else None
         solution.meta["pruning"] = {
-            "nearest_sites": pruned.nearest, "binding_regions": binding_regions(pruned, flows),
+            "nearest_sites": pruned.nearest, "flows_cut": int((~pruned.keep).sum()),
+            "binding_regions": binding_regions(pruned, flows),
             **pruning_check(solution.meta["objective"], full, max(profile.mip_rel_gap, 1e-6)),
             "pricing": pricing}
     solution.meta["marginal_costs"] = marginal_costs(m, profile, units)

@@ -95,7 +95,7 @@ def _check_label(meta: dict) -> list[str]:
     if not close(gap, meta["mip_gap"]):
         return [f"gap {meta['mip_gap']:.6g} recorded, {gap:.6g} from objective and bound"]
     by_highs = meta.get("solver_status") == "optimal" and meta["bound_source"] == "highs"
-    if by_highs and "pruning" in meta:
+    if by_highs and meta.get("pruning", {}).get("flows_cut", 0) > 0:
         return ["labelled optimal from HiGHS's bound of a pruned model"]
     if not by_highs and gap > meta["solver"]["mip_rel_gap"] + REL:
         return [f"labelled optimal with a gap of {gap:.4%}, above the profile's "

@@ -27,6 +27,11 @@ class Pruned:
     edge: np.ndarray  # (kept X,) bool: farthest kept flow of a (region, stream) that lost flows
     nearest: int
 
+    @property
+    def cut(self) -> bool:
+        """Whether any flow was dropped (else the pruned model is the full one)."""
+        return not self.keep.all()
+
 
 def prune_nearest(net: Network, nearest: int) -> Pruned:
     """Keep region flows to the ``nearest`` closest first-tier sites of each region and stream.
