@@ -188,3 +188,18 @@ def test_reduced_costs_are_those_highs_reports(tmp_path, objective):
                                    expected, atol=1e-7)
         largest = max(largest, np.abs(expected).max())
     assert largest > 1  # not all zero
+
+
+def test_a_pruned_model_without_a_network_does_not_call_the_problem_infeasible(tiny, tmp_path):
+    # mandatory collection: r2's 60 t fit only with both plants (capacity 50 each), and
+    # nearest_sites = 1 leaves it one; the full problem is feasible
+    folder = tiny(capacity=50, fixed=1)
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace("uncollected_penalty = 1000\n", ""))
+    solver = _profile(tmp_path, EXACT + "nearest_sites = 1\n")
+    result = cli("solve", folder, "--out", tmp_path / "run", "--solver", solver)
+    assert result.exit_code == 4, result.output
+    assert ("with arcs pruned to the 1 nearest sites (the full problem may be feasible: raise "
+            "nearest_sites), no network meets the scenario") in " ".join(result.output.split())
+    assert not (tmp_path / "run").exists()
+    assert brute_force_optimum(folder) < float("inf")

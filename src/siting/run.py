@@ -122,14 +122,16 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     t2 = time.perf_counter()
     result = solve_stages(m, scenario.objective, profile, start)
     units = policy_units(m, scenario)
+    cut = pruned is not None and pruned.cut
     if not result.has_solution:
         causes = diagnose_infeasibility(m, profile, units) if result.status != "unbounded" else []
-        raise InfeasibleError(f"{instance.name} / {scenario.name}: no network meets the scenario"
-                              + (": " + "; ".join(causes[:5]) if causes else
-                                 f" (HiGHS: {result.status.replace('_', ' ')})"))
+        where = (f"with arcs pruned to the {pruned.nearest} nearest sites (the full problem may "
+                 "be feasible: raise nearest_sites), " if cut else "")
+        raise InfeasibleError(f"{instance.name} / {scenario.name}: {where}no network meets the "
+                              "scenario" + (": " + "; ".join(causes[:5]) if causes else
+                                            f" (HiGHS: {result.status.replace('_', ' ')})"))
     bounds = [] if relaxed is None else [(relaxed.bound, "lagrangian")]
     pricing = None
-    cut = pruned is not None and pruned.cut
     if cut and not any(gap(result.objective, b) <= profile.mip_rel_gap for b, _ in bounds):
         m, pruned, result, pricing = price_and_resolve(net, m, pruned, result, scenario, profile)
         if pricing.get("bound") is not None:
