@@ -6,7 +6,8 @@ import argparse
 
 from benchmarks import common, report
 
-SECTIONS = ("orlib", "overhead", "scaling", "local_search", "horizon", "pmedian", "robust")
+SECTIONS = ("orlib", "overhead", "scaling", "local_search", "horizon", "pmedian", "linking",
+            "robust")
 
 
 def main() -> None:
@@ -15,7 +16,7 @@ def main() -> None:
                         help=f"any of {', '.join(SECTIONS)}, or all (default); "
                         "'report' only re-renders RESULTS.md")
     parser.add_argument("--cap", type=float, default=120.0,
-                        help="time limit of each scaling and local_search run, seconds "
+                        help="time limit of each scaling, local_search and linking run, seconds "
                         "(default 120)")
     args = parser.parse_args()
     chosen = SECTIONS if "all" in args.sections else [s for s in args.sections if s != "report"]
@@ -38,6 +39,9 @@ def main() -> None:
         elif section == "pmedian":
             from benchmarks.pmedian import run
             common.save("pmedian", run())
+        elif section == "linking":
+            from benchmarks.linking import run
+            common.save("linking", {"cap_s": args.cap, "rows": run(args.cap)})
         elif section == "robust":
             from benchmarks.robust import run
             common.save("robust", run())

@@ -51,7 +51,7 @@ def friendly(command):
     return wrapper
 
 
-LINKING = {"auto": None, "strong": True, "weak": False}
+LINKING = {"strong": True, "weak": False}
 InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (with instance.toml).")]
 ScenarioOption = Annotated[str | None, typer.Option(help="Scenario file, or a name in the "
                                                      "instance's scenarios/ folder.")]
@@ -67,11 +67,12 @@ def solve(
     solver: SolverOption = "highs",
     out: Annotated[Path | None, typer.Option(help="Run folder to write (default "
                                              "runs/<instance>/<scenario>).")] = None,
-    linking: Annotated[str, typer.Option(help="Strong linking: auto, strong or weak.")] = "auto",
+    linking: Annotated[str, typer.Option(help="Linking of flows to open sites: strong or "
+                                         "weak.")] = "strong",
 ) -> None:
     """Solve an instance and write the run folder (solution.json, CSVs, GeoPackage)."""
     if linking not in LINKING:
-        raise typer.BadParameter("expected auto, strong or weak", param_hint="--linking")
+        raise typer.BadParameter("expected strong or weak", param_hint="--linking")
     strong = LINKING[linking]
     with console.status("solving..."):
         solution = solve_instance(instance, scenario, solver, strong)

@@ -32,7 +32,7 @@ TIER_RATES = ("carbon_cap", "carbon_price", "min_recovery")
 
 
 def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile,
-                  strong_linking: bool | None, meta: dict) -> Solution:
+                  strong_linking: bool, meta: dict) -> Solution:
     """Solve an instance with ``[periods]`` and return the plan over the horizon.
 
     Every policy holds in every period. Raises :class:`~siting.errors.ScenarioError` for

@@ -77,7 +77,7 @@ def prepare(instance: Instance, scenario: Scenario, supply: pd.DataFrame | None 
 
 
 def build(instance: Instance, scenario: Scenario, profile: SolverProfile,
-          strong_linking: bool | None = None) -> tuple[pyo.ConcreteModel, Pruned | None]:
+          strong_linking: bool = True) -> tuple[pyo.ConcreteModel, Pruned | None]:
     """Build the model of ``instance`` under ``scenario``, arcs pruned as ``profile`` says.
 
     Returns the model (its network is ``m.net``) and the pruning, if any.
@@ -86,7 +86,7 @@ def build(instance: Instance, scenario: Scenario, profile: SolverProfile,
 
 
 def pruned_model(net: Network, scenario: Scenario, profile: SolverProfile,
-                 strong_linking: bool | None = None) -> tuple[pyo.ConcreteModel, Pruned | None]:
+                 strong_linking: bool = True) -> tuple[pyo.ConcreteModel, Pruned | None]:
     """Build the model of a prepared network, its arcs pruned as ``profile`` says."""
     pruned = prune_nearest(net, profile.nearest_sites) if profile.nearest_sites else None
     net = pruned.net if pruned else net
@@ -95,7 +95,7 @@ def pruned_model(net: Network, scenario: Scenario, profile: SolverProfile,
 
 def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | None = None,
           solver: str | Path | SolverProfile = "highs",
-          strong_linking: bool | None = None) -> Solution:
+          strong_linking: bool = True) -> Solution:
     """Solve an instance under a scenario and return the verified-ready :class:`Solution`.
 
     Raises :class:`~siting.errors.InfeasibleError` when no network meets the scenario and

@@ -29,11 +29,9 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from siting.instance.network import Network
 from siting.instance.schema import per_stream
 
-LINK_ROWS_AUTO_LIMIT = 250_000
-
 
 def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
-                strong_linking: bool | None = None) -> pyo.ConcreteModel:
+                strong_linking: bool = True) -> pyo.ConcreteModel:
     """Build the Pyomo model: sets, variables, core constraints, policies, objective.
 
     Parameters
@@ -45,8 +43,8 @@ def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
     objective
         The objective mode (see :mod:`siting.model.objective`).
     strong_linking
-        Add ``x <= q * open`` for every region flow into a candidate site; ``None`` chooses
-        by size (on up to ``LINK_ROWS_AUTO_LIMIT`` rows).
+        Add ``x <= q * open`` for every region flow into a candidate site (the default: it
+        won on every instance measured, benchmarks/RESULTS.md).
     """
     from siting.model.objective import define_objective
 
@@ -58,7 +56,7 @@ def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
 
 
 def define_network(m: pyo.Block, net: Network, policies: Sequence,
-                   strong_linking: bool | None) -> None:
+                   strong_linking: bool) -> None:
     """Everything but the objective on ``m`` (a model, or one period's block)."""
     m.net = net
     define_sets(m, net)
@@ -316,15 +314,13 @@ def link_rows(net: Network) -> np.ndarray:
     return np.flatnonzero(net.flow_from_region & (net.site_existing[net.flow_dest] == 0))
 
 
-def define_linking(m: pyo.ConcreteModel, net: Network, strong: bool | None) -> None:
+def define_linking(m: pyo.ConcreteModel, net: Network, strong: bool) -> None:
     """Strong linking of region flows to the opening of candidate sites.
 
     Formulation: ``x[a,s] <= q[r,s] * sum_l b[f,l]`` for region arcs into candidate sites.
     Redundant for integer solutions; it tightens the LP relaxation (the classic CFLP cut).
     """
     rows = link_rows(net)
-    if strong is None:
-        strong = len(rows) <= LINK_ROWS_AUTO_LIMIT
     m.strong_linking = strong
     if not strong:
         rows = rows[:0]
