@@ -17,6 +17,7 @@ in the ``cost`` and ``value`` modes (see :func:`not_applicable`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +101,8 @@ def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, obje
     objective
         Its objective mode, ``cost`` or ``value``.
     profile
-        The solver profile: ``pricing_rounds`` bounds the LPs solved, and each LP its time.
+        The solver profile: ``pricing_rounds`` bounds the LPs solved, and its
+        ``time_limit`` their time together.
     strong_linking
         The linking of ``m``, kept in the models rebuilt with arcs put back.
 
@@ -112,10 +114,12 @@ def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, obje
     keep = keep.copy()
     bound, added, rounds = None, 0, 0
     region_q = net.supply[net.flow_origin, net.flow_stream] * net.flow_from_region
-    while rounds < profile.pricing_rounds:
+    deadline = time.perf_counter() + profile.time_limit
+    while rounds < profile.pricing_rounds and time.perf_counter() < deadline:
         if rounds:
             m = build_model(net.keep_flows(keep), (), objective, strong_linking)
-        lp = solve_relaxation(m, profile)
+        left = max(deadline - time.perf_counter(), 1e-3)
+        lp = solve_relaxation(m, profile.model_copy(update={"time_limit": left}))
         rounds += 1
         if lp is None:
             break

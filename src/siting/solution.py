@@ -40,7 +40,7 @@ class Solution:
 
     @property
     def status(self) -> str:
-        """Solver status: optimal, time_limit, infeasible, ..."""
+        """What is known of the result: optimal, feasible, time_limit, ... (docs/run-folder.md)."""
         return self.meta["status"]
 
 
