@@ -17,8 +17,9 @@ from siting.pricing import reduced_costs
 from siting.run import label
 from siting.solve import SolverProfile, gap, solve_relaxation, to_highs
 from siting.verify import verify_run
-from support import brute_force_optimum, cli, solve_verified, write_instance
+from support import brute_force_optimum, cli, shared_or_skip, solve_verified, write_instance
 from test_horizon import GRADING_TOML, _firm
+from test_orlib import known_optima
 
 LAGRANGIAN = "[solver]\ntime_limit = 60\nmip_rel_gap = 0\nlagrangian = true\n"
 EXACT = "[solver]\ntime_limit = 600\nmip_rel_gap = 0\nthreads = 1\n"
@@ -203,3 +204,20 @@ def test_a_pruned_model_without_a_network_does_not_call_the_problem_infeasible(t
             "nearest_sites), no network meets the scenario") in " ".join(result.output.split())
     assert not (tmp_path / "run").exists()
     assert brute_force_optimum(folder) < float("inf")
+
+
+@pytest.mark.parametrize("name", ["cap71", "cap101", "cap131", "cap134"])
+def test_a_pruned_orlib_run_is_optimal_only_at_its_known_optimum(tmp_path, name):
+    # every customer keeps only its 4 nearest sites: the pruned optimum may be dearer
+    optimum = known_optima()[name]
+    result = cli("import", "orlib-cap", shared_or_skip("data", "orlib", f"{name}.txt"),
+                 tmp_path / name)
+    assert result.exit_code == 0, result.output
+    solver = _profile(tmp_path, EXACT.replace("= 0\n", "= 1e-4\n") + "nearest_sites = 4\n")
+    meta = solve_verified(tmp_path / name, tmp_path / "run", "--solver", solver)
+    assert meta["best_bound"] <= optimum * (1 + 1e-9)
+    assert meta["objective"] >= optimum * (1 - 1e-9)
+    if meta["status"] == "optimal":
+        assert meta["objective"] <= optimum * (1 + 1e-4)
+    else:
+        assert meta["status_text"].startswith("feasible, gap ")
