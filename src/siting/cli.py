@@ -105,7 +105,6 @@ def print_solution(solution: Solution) -> None:
     table.add_column(style="bold")
     table.add_column(justify="right")
     rows = [
-        ("status", meta["status_text"]),
         ("total cost", f"{k['total_cost']:,.0f} {currency}/yr"),
         *((f"  {name}", f"{value:,.0f}") for name, value in k["cost"].items()),
         ("supply", f"{k['supply_t']:,.0f} t"),
@@ -121,11 +120,12 @@ def print_solution(solution: Solution) -> None:
     ]
     if "horizon" in k:
         plan = k["horizon"]
-        rows[1:1] = [("horizon, discounted", f"{plan['discounted_cost']:,.0f} {currency}"),
+        rows[0:0] = [("horizon, discounted", f"{plan['discounted_cost']:,.0f} {currency}"),
                      ("builds (then: last period)", str(len(plan["builds"])))]
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    console.print(f"status: {meta['status_text']}")
 
 
 def _pct(value: float | None) -> str:
