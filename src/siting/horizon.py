@@ -18,7 +18,7 @@ from siting.instance.load import Instance
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.horizon import build_horizon_model
 from siting.model.objective import stages
-from siting.run import label, policy_units, prepare, solve_stages
+from siting.run import PROOF_GAP, label, policy_units, prepare, solve_stages
 from siting.scenario import Scenario
 from siting.solution import Solution, extract_solution
 from siting.solve import SolverProfile
@@ -72,7 +72,7 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
            "periods": {**periods.model_dump(mode="json"),
                        "discount_weights": periods.discount_weights}}
     del top["period"]
-    label(top, profile.mip_rel_gap)
+    label(top, max(profile.mip_rel_gap, PROOF_GAP))
     for solution in by_year.values():
         solution.meta.update({k: top[k] for k in ("status", "solver_status", "status_text")})
     kpis = {**last.kpis, "horizon": {

@@ -93,6 +93,9 @@ def pruned_model(net: Network, scenario: Scenario, profile: SolverProfile,
     return build_model(net, scenario.policies, scenario.objective, strong_linking), pruned
 
 
+PROOF_GAP = 1e-9  # relative gap that proves a result even when the profile asks for 0
+
+
 def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | None = None,
           solver: str | Path | SolverProfile = "highs",
           strong_linking: bool = True) -> Solution:
@@ -132,14 +135,15 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
                                             f" (HiGHS: {result.status.replace('_', ' ')})"))
     bounds = [] if relaxed is None else [(relaxed.bound, "lagrangian")]
     pricing = None
-    if cut and not any(gap(result.objective, b) <= profile.mip_rel_gap for b, _ in bounds):
+    tol = max(profile.mip_rel_gap, PROOF_GAP)
+    if cut and not any(gap(result.objective, b) <= tol for b, _ in bounds):
         m, pruned, result, pricing = price_and_resolve(net, m, pruned, result, scenario, profile)
         if pricing.get("bound") is not None:
             bounds.append((pricing["bound"], "pricing"))
     meta = run_meta(instance, scenario, profile, {"load_s": t1 - t0, "build_s": t2 - t1})
     solution = extract_solution(m, m.net, result, meta)
     report_bound(solution.meta, cut, bounds)
-    label(solution.meta, profile.mip_rel_gap)
+    label(solution.meta, tol)
     if start_meta:
         solution.meta["start"] = start_meta
     if profile.lagrangian:
@@ -154,7 +158,7 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
         solution.meta["pruning"] = {
             "nearest_sites": pruned.nearest, "flows_cut": int((~pruned.keep).sum()),
             "binding_regions": binding_regions(pruned, flows),
-            **pruning_check(solution.meta["objective"], full, max(profile.mip_rel_gap, 1e-6)),
+            **pruning_check(solution.meta["objective"], full, tol),
             "pricing": pricing}
     solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
     return solution
