@@ -6,6 +6,8 @@ ratio k / sites. Pruning is a restriction, so it may cut off the optimum; the ch
 sign that a cut arc might have been used (with none, no region is shipping to the edge of
 what pruning left it). That check is only a sign; :func:`pruning_check` can prove that
 pruning cost nothing, to within a tolerance, from a lower bound of the unpruned problem.
+:func:`restrict` keeps any set of flows: pruning's, with the arcs that pricing
+(:mod:`siting.pricing`) puts back.
 """
 
 from __future__ import annotations
