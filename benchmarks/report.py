@@ -15,7 +15,8 @@ def render() -> str:
              f"HiGHS {m['highs']}, Pyomo {m['pyomo']}, numpy {m['numpy']}, scipy {m['scipy']}, "
              f"siting {m['siting']}. HiGHS runs on 1 thread (`threads = 1`).", "",
              f"Reproduce: `{COMMAND}` (sections: `orlib`, `overhead`, `scaling`, "
-             "`local_search`, `horizon`, `pmedian`, `linking`, `robust`; each stores JSON in "
+             "`local_search`, `horizon`, `pmedian`, `linking`, `pricing`, `robust`; each stores "
+             "JSON in "
              "`benchmarks/results/`, and this file is re-rendered).", "",
              "The machine is shared with other work while these ran, so times vary by tens of "
              "percent between runs; every ratio compares runs made in the same session.", ""]
@@ -25,6 +26,7 @@ def render() -> str:
                            ("Planning horizon: one period against six", _horizon),
                            ("p-median beside spopt", _pmedian),
                            ("Strong against weak linking", _linking),
+                           ("Pricing of pruned arcs", _pricing),
                            ("Robust siting on a Dask cluster", _robust)):
         body = section()
         if body:
@@ -268,6 +270,24 @@ def _linking() -> list[str]:
         out.append(f"| {r['case']} | {r['linking']} | {r['rows']:,} | {r['status']} | "
                    f"{r['seconds']:.0f} | {r['objective']:,.0f} | {r['model_gap']:.2%} | "
                    f"{r['peak_mb']:.0f} |")
+    return out
+
+
+def _pricing() -> list[str]:
+    data = load("pricing")
+    if not data:
+        return []
+    out = ["Synthetic instances pruned to the 10 nearest sites, DROP start, quick profile (1%), "
+           f"HiGHS capped at {data['cap_s']:.0f} s per solve, one process each: without "
+           "pricing (`pricing_rounds = 0`) and with the default 10 rounds. *status*: what the "
+           "run may claim of the full problem. Reproduce: `python -m benchmarks pricing`.", "",
+           "| size | pricing rounds | status | time (s) | pricing (s) | LPs, arcs put back | "
+           "objective |", "|---|---:|---|---:|---:|---|---:|"]
+    for r in data["rows"]:
+        p = r["pricing"]
+        done = f"{p['rounds']}, {p['arcs_added']}" if "rounds" in p else "off"
+        out.append(f"| {r['size']} | {r['rounds']} | {r['status_text']} | {r['seconds']:.0f} | "
+                   f"{r['pricing_s']:.1f} | {done} | {r['objective']:,.0f} |")
     return out
 
 
