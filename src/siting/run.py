@@ -37,7 +37,6 @@ from siting.solution import Solution, extract_solution
 from siting.solve import (
     SolveResult,
     SolverProfile,
-    feasibility_tolerance,
     gap,
     load_profile,
     solve_model,
@@ -281,15 +280,15 @@ def solve_stages(m, mode: str, profile: SolverProfile, start: dict | None = None
     """Solve the stages of an objective mode in turn (one stage for cost and value).
 
     ``start`` is a MIP start for the first stage; each later stage starts from the
-    solution of the one before, its objective held within HiGHS's feasibility tolerance.
+    solution of the one before, its objective held at its optimum (to within HiGHS's
+    feasibility tolerance on that row).
     """
     steps = stages(m, mode)
     result = solve_model(m, profile, start)
     for i in range(1, len(steps)):
         if not result.has_solution:
             break
-        hold_and_advance(m, steps[i - 1][1], result.objective, feasibility_tolerance(profile),
-                         steps[i][1], i)
+        hold_and_advance(m, steps[i - 1][1], result.objective, steps[i][1], i)
         previous = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var)
                                 if v.value is not None)
         result = with_timings(solve_model(m, profile, previous), result)

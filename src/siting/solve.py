@@ -195,11 +195,6 @@ def to_highs(m: pyo.ConcreteModel, profile: SolverProfile) -> tuple[highspy.High
     return highs, form
 
 
-def feasibility_tolerance(profile: SolverProfile) -> float:
-    """HiGHS's absolute tolerance on the rows of a MIP under ``profile``."""
-    return float(_highs(profile).getOptionValue("mip_feasibility_tolerance")[1])
-
-
 def gap(objective: float, bound: float) -> float:
     """Relative gap between an objective and a bound, as HiGHS reports it."""
     if objective == bound:
