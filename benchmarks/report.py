@@ -48,6 +48,11 @@ NOTES = ["## What was kept, and what is open", "",
          "- Pruning is a restriction; the Lagrangian bound is computed on every arc, so the gap "
          "of a pruned run against it bounds what pruning cost (`pruning.proven` in "
          "solution.json when within the profile's gap; the CLI warns otherwise).",
+         "- Kept on by default: pricing of pruned arcs (`pricing_rounds = 10`) whenever a "
+         "pruned result is not already proven. At 1000x100 and 3000x300 pruned to 10 it took "
+         "one LP (2.3 s, 4.3 s), put no arc back, and proved the quick profile's 1% (0.69%, "
+         "0.62%) where the same runs without it had no bound of the full problem and could "
+         "only be called feasible.",
          "- Linking: strong by default, always (`--linking weak` on request); the automatic "
          "switch to weak linking above 250,000 rows is gone. Measured: on a 364-city x 412-site "
          "Chinese network (265,000 rows; issue 13) strong proved the optimum in 160 s where "
