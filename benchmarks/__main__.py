@@ -6,8 +6,8 @@ import argparse
 
 from benchmarks import common, report
 
-SECTIONS = ("orlib", "overhead", "scaling", "local_search", "horizon", "pmedian", "robust",
-            "model_memory", "startup")
+SECTIONS = ("orlib", "overhead", "scaling", "local_search", "horizon", "pmedian", "linking",
+            "pricing", "robust", "model_memory", "startup")
 
 
 def main() -> None:
@@ -16,7 +16,8 @@ def main() -> None:
                         help=f"any of {', '.join(SECTIONS)}, or all (default); "
                         "'report' only re-renders RESULTS.md")
     parser.add_argument("--cap", type=float, default=120.0,
-                        help="time limit of each scaling and local_search run, seconds "
+                        help="time limit of each scaling, local_search, linking and pricing run, "
+                        "seconds "
                         "(default 120)")
     args = parser.parse_args()
     chosen = SECTIONS if "all" in args.sections else [s for s in args.sections if s != "report"]
@@ -42,6 +43,12 @@ def main() -> None:
         elif section == "pmedian":
             from benchmarks.pmedian import run
             common.save("pmedian", run())
+        elif section == "linking":
+            from benchmarks.linking import run
+            common.save("linking", {"cap_s": args.cap, "rows": run(args.cap)})
+        elif section == "pricing":
+            from benchmarks.pricing import run
+            common.save("pricing", {"cap_s": args.cap, "rows": run(args.cap)})
         elif section == "robust":
             from benchmarks.robust import run
             common.save("robust", run())

@@ -11,8 +11,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import pulp
-from spopt.locate import PMedian
 
 from benchmarks.common import CACHE
 from siting.run import solve
@@ -55,6 +53,9 @@ sizes = [{{ name = "any", capacity = {float(weights.sum()) * 2} }}]
 
 def run() -> dict:
     """Solve the same p-median with spopt (pulp + HiGHS) and siting; compare."""
+    import pulp  # benchmark-only dependencies, imported where used
+    from spopt.locate import PMedian
+
     rng = np.random.default_rng(SEED)
     clients, facilities = rng.uniform(0, 100, (CLIENTS, 2)), rng.uniform(0, 100, (FACILITIES, 2))
     cost = np.round(np.linalg.norm(clients[:, None] - facilities[None], axis=2), 3)

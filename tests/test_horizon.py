@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -446,3 +447,55 @@ def test_verifier_catches_a_shared_capacity_exceeded(tmp_path):
     flows["tonnes"] *= 1.2
     flows.to_csv(tmp_path / "run" / "flows.csv", index=False)
     assert any("capacity group 'hub'" in p for p in verify_run(tmp_path / "run").problems)
+
+
+FIRM_TOML = """
+[instance]
+name = "firm"
+[layers]
+regions = "regions.csv"
+sites = "sites.csv"
+distances = "distances.csv"
+[distance]
+method = "matrix"
+[streams.a]
+transport_cost = 1.0
+[tiers.collection]
+sizes = [{ name = "C", capacity = 500, fixed_cost = 10 }]
+[tiers.recycling]
+sizes = [{ name = "R", capacity = 500, fixed_cost = 100 }]
+"""
+
+
+def _firm(tmp_path: Path, fixed: float) -> Path:
+    # one firm holds a collection role (c1) and a recycling role (r1) in one capacity group;
+    # r1 is 1 km away, the other recycler r2 50 km: 100 t cost 5,000 more to send there
+    sites = ("id,name,tier,lon,lat,capacity_group,fixed_cost_factor\n"
+             f"c1,C1,collection,0,0,firm,1\nr1,R1,recycling,0,0,firm,{fixed / 100}\n"
+             "r2,R2,recycling,0,0,,1\n")
+    return write_instance(tmp_path / "inst", FIRM_TOML,
+                          "id,name,lon,lat,supply_a\nreg,Reg,0,0,100\n", sites,
+                          distances__csv="origin,destination,km\nreg,c1,1\nc1,r1,1\n"
+                          "c1,r2,50\n")
+
+
+@pytest.mark.parametrize(("fixed", "opened"), [(10_000, "r2"), (1_000, "r1")])
+def test_a_closed_member_of_a_capacity_group_takes_no_flow(tmp_path, fixed, opened):
+    # the issue's pattern: r1 closed (too dear to open) while c1 of its group is open; the
+    # pooled row alone let r1 receive the flow free. r1 opens only when worth its fixed cost
+    meta = solve_verified(_firm(tmp_path, fixed), tmp_path / "run")
+    flows = pd.read_csv(tmp_path / "run" / "flows.csv")
+    assert flows.loc[flows["origin"] == "c1", "destination"].tolist() == [opened]
+    # 10 (c1) + 100 t x 1 km + 100 t x (50 or 1) km + the recycler's fixed cost
+    assert meta["objective"] == pytest.approx(10 + 100 + (5_000 + 100 if opened == "r2"
+                                                          else 100 + fixed))
+
+
+def test_verifier_catches_flow_into_a_closed_group_member(tmp_path):
+    test_a_closed_member_of_a_capacity_group_takes_no_flow(tmp_path, 10_000, "r2")
+    flows = pd.read_csv(tmp_path / "run" / "flows.csv")
+    flows.loc[flows["destination"] == "r2", ["destination", "km"]] = ["r1", 1.0]
+    flows.to_csv(tmp_path / "run" / "flows.csv", index=False)
+    problems = verify_run(tmp_path / "run").problems
+    assert "site 'r1': closed, but receives 100 t (its capacity group 'firm' does not open it)" \
+        in problems

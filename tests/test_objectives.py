@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from support import DEMO, solve_verified
+from support import DEMO, solve_verified, write_instance
 
 
 def mode_scenario(tmp_path, mode: str, extra: str = ""):
@@ -38,3 +39,34 @@ def test_lexicographic_closes_the_gap_first_then_costs_least(tmp_path):
     assert lex["kpis"]["total_cost"] <= full["kpis"]["total_cost"] * (1 + 2e-4)
     idle = lambda k: k["capacity_t"] - k["throughput_t"]  # noqa: E731
     assert idle(lex["kpis"]) <= idle(full["kpis"]) + 1e-6
+
+
+def test_lexicographic_later_stages_never_raise_the_held_cost(tmp_path):
+    # cost ~1e7/yr: size B holds 100 t with 100 t idle less than A but costs 5/yr more, well
+    # inside any relative tolerance (1e-6 x 1e7 = 10). The idle-capacity stage may not pay it.
+    toml = """
+[instance]
+name = "idle"
+[layers]
+regions = "regions.csv"
+sites = "sites.csv"
+distances = "distances.csv"
+[distance]
+method = "matrix"
+[streams.s]
+transport_cost = 1.0
+uncollected_penalty = 1e6
+[tiers.plant]
+sizes = [{ name = "A", capacity = 200, fixed_cost = 1000 },
+         { name = "B", capacity = 100, fixed_cost = 1005 }]
+"""
+    folder = write_instance(tmp_path / "inst", toml, "id,name,lon,lat,supply\nr1,R1,0,0,100\n",
+                            "id,name,tier,lon,lat\nf1,F1,plant,0,0\n",
+                            distances__csv="origin,destination,km\nr1,f1,100000\n")
+    cost = solve_verified(folder, tmp_path / "cost")
+    lex = solve_verified(folder, tmp_path / "lex", "--scenario",
+                         mode_scenario(tmp_path, "lexicographic"))
+    assert cost["kpis"]["total_cost"] == 100 * 100_000 + 1000
+    assert abs(lex["kpis"]["total_cost"] - cost["kpis"]["total_cost"]) <= 1e-6
+    sizes = pd.read_csv(tmp_path / "lex" / "facilities.csv")["size"].tolist()
+    assert sizes == ["A"]

@@ -40,12 +40,14 @@ def test_pruning_keeps_the_k_nearest_sites_of_each_region_and_stream(small):
 
 
 def test_binding_check_reports_a_region_pushed_to_the_edge(tiny, tmp_path):
-    # Capacity 50: r2's 60 t need both plants; with one neighbour it ships to its edge.
+    # Capacity 50: r2's 60 t need both plants; with one neighbour (and no pricing to put
+    # the other back) it ships to its edge, and the cut run is not called optimal.
     folder = tiny(capacity=50, fixed=1)
-    (tmp_path / "k1.toml").write_text(EXACT + "nearest_sites = 1\n")
+    (tmp_path / "k1.toml").write_text(EXACT + "nearest_sites = 1\npricing_rounds = 0\n")
     (tmp_path / "k2.toml").write_text(EXACT + "nearest_sites = 2\n")
     cut = solve_verified(folder, tmp_path / "k1", "--solver", tmp_path / "k1.toml")
     assert "r2" in cut["pruning"]["binding_regions"]
+    assert cut["status"] == "feasible"
     full = solve_verified(folder, tmp_path / "k2", "--solver", tmp_path / "k2.toml")
     assert full["pruning"]["binding_regions"] == []
     assert full["objective"] == pytest.approx(2 + 40 + 50 + 100 + 1000)

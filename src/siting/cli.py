@@ -74,7 +74,7 @@ def warn(message: str) -> None:
     err_console.print(f"[yellow]warning[/]: {escape(message)}", highlight=False, soft_wrap=True)
 
 
-LINKING = {"auto": None, "strong": True, "weak": False}
+LINKING = {"strong": True, "weak": False}
 SHOWN_MARGINS = 5  # largest marginal costs printed
 InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (with instance.toml).")]
 ScenarioOption = Annotated[str | None, typer.Option(help="Scenario file, or a name in the "
@@ -97,7 +97,8 @@ def solve(
     solver: SolverOption = "highs",
     out: Annotated[Path | None, typer.Option(help="Run folder to write (default "
                                              "runs/<instance>/<scenario>).")] = None,
-    linking: Annotated[str, typer.Option(help="Strong linking: auto, strong or weak.")] = "auto",
+    linking: Annotated[str, typer.Option(help="Linking of flows to open sites: strong or "
+                                         "weak.")] = "strong",
     cdn: CdnOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -114,7 +115,7 @@ def solve(
     from siting.solver import reporting
 
     if linking not in LINKING:
-        raise typer.BadParameter("expected auto, strong or weak", param_hint="--linking")
+        raise typer.BadParameter("expected strong or weak", param_hint="--linking")
     inst = load_instance(instance)
     resolved = resolve_scenario(inst.path, scenario)
     out = check_target(out or Path("runs") / inst.path.resolve().name / resolved.name, RUN)
@@ -158,11 +159,11 @@ def progress_display(hidden: bool) -> Iterator[Callable[[Progress], None] | None
 def warnings_of(solution: Solution) -> list[str]:
     """Return the warnings of a run: the instance's, and pruning that may cut the optimum."""
     messages = list(solution.meta.get("warnings", []))
-    check = solution.meta.get("pruning", {})
-    if check.get("proven") is False:
-        messages.append(f"pruning to {check['nearest_sites']} nearest sites may have cut off "
-                        f"the optimum: the cost is {check['gap_to_full_bound']:.2%} above the "
-                        "full problem's lower bound; raise nearest_sites to check")
+    meta = solution.meta
+    if "pruning" in meta and meta["status"] != "optimal":
+        messages.append(f"arcs were pruned to the {meta['pruning']['nearest_sites']} nearest "
+                        "sites and the cost is not proven optimal for the full problem "
+                        f"({meta['status_text']}); raise nearest_sites or the time limit")
     return messages
 
 
@@ -197,10 +198,8 @@ def print_solution(solution: Solution) -> None:
                   show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    gap = "no bound" if meta["mip_gap"] is None else f"gap {meta['mip_gap']:.3%}"
-    status = meta["status"] + ("" if meta["status"] == "optimal" else " (best incumbent)")
     rows = [
-        ("status", f"{status}, {gap}"),
+        ("status", meta["status_text"]),
         ("total cost", f"{k['total_cost']:,.0f} {currency}/yr"),
         *((f"  {name}", f"{value:,.0f}") for name, value in k["cost"].items()),
         ("supply", f"{k['supply_t']:,.0f} t"),
@@ -216,7 +215,7 @@ def print_solution(solution: Solution) -> None:
     ]
     if "horizon" in k:
         plan = k["horizon"]
-        rows[1:1] = [("horizon, discounted", f"{plan['discounted_cost']:,.0f} {currency}"),
+        rows[0:0] = [("horizon, discounted", f"{plan['discounted_cost']:,.0f} {currency}"),
                      ("builds (then: last period)", str(len(plan["builds"])))]
     for row in rows:
         table.add_row(*row)

@@ -18,7 +18,7 @@ from siting.instance.load import Instance
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.horizon import build_horizon_model
 from siting.model.objective import stages
-from siting.run import policy_units, prepare, solve_stages
+from siting.run import PROOF_GAP, label, policy_units, prepare, solve_stages
 from siting.scenario import Scenario
 from siting.solution import Solution, extract_solution
 from siting.solver import SolverProfile
@@ -32,7 +32,7 @@ TIER_RATES = ("carbon_cap", "carbon_price", "min_recovery")
 
 
 def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile,
-                  strong_linking: bool | None, meta: dict) -> Solution:
+                  strong_linking: bool, meta: dict) -> Solution:
     """Solve an instance with ``[periods]`` and return the plan over the horizon.
 
     Every policy holds in every period. Raises :class:`~siting.errors.ScenarioError` for
@@ -66,11 +66,15 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
     events = builds(by_year)
     timeline = timeline_frame(by_year, events, periods.weights, periods.discount_weights)
     top = {**last.meta, "objective": result.objective, "best_bound": result.best_bound,
-           "mip_gap": result.mip_gap,
+           "mip_gap": result.mip_gap, "highs_bound": result.best_bound, "bound_valid": True,
+           "bound_source": "highs",
            "marginal_costs": marginal_costs(m, profile, units, periods.years),
            "periods": {**periods.model_dump(mode="json"),
                        "discount_weights": periods.discount_weights}}
     del top["period"]
+    label(top, max(profile.mip_rel_gap, PROOF_GAP))
+    for solution in by_year.values():
+        solution.meta.update({k: top[k] for k in ("status", "solver_status", "status_text")})
     kpis = {**last.kpis, "horizon": {
         "discounted_cost": float((timeline["total_cost"] * timeline["weight"]).sum()
                                  + pyo.value(m.closure_cost)),

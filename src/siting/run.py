@@ -11,12 +11,19 @@ import highspy
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
 
 from siting.errors import InfeasibleError, ScenarioError
 from siting.heuristic import builds_start, greedy_builds
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
-from siting.instance.prune import Pruned, binding_regions, prune_nearest, pruning_check
+from siting.instance.prune import (
+    Pruned,
+    binding_regions,
+    prune_nearest,
+    pruning_check,
+    restrict,
+)
 from siting.instance.size import check_fits_memory
 from siting.lagrangian import LagrangianResult, lagrangian_bound, not_applicable
 from siting.local_search import improve
@@ -24,9 +31,17 @@ from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.core import build_model
 from siting.model.objective import hold_and_advance, stages
 from siting.model.policies.base import supply_under
+from siting.pricing import not_applicable as pricing_not_applicable
+from siting.pricing import price_pruned_arcs
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.solution import Solution, extract_solution
-from siting.solver import SolveResult, SolverProfile, gap, load_profile, solve_model
+from siting.solver import (
+    SolveResult,
+    SolverProfile,
+    gap,
+    load_profile,
+    solve_model,
+)
 
 
 def versions() -> dict[str, str]:
@@ -63,7 +78,7 @@ def prepare(instance: Instance, scenario: Scenario, supply: pd.DataFrame | None 
 
 
 def build(instance: Instance, scenario: Scenario, profile: SolverProfile,
-          strong_linking: bool | None = None) -> tuple[pyo.ConcreteModel, Pruned | None]:
+          strong_linking: bool = True) -> tuple[pyo.ConcreteModel, Pruned | None]:
     """Build the model of ``instance`` under ``scenario``, arcs pruned as ``profile`` says.
 
     Returns the model (its network is ``m.net``) and the pruning, if any.
@@ -72,16 +87,19 @@ def build(instance: Instance, scenario: Scenario, profile: SolverProfile,
 
 
 def pruned_model(net: Network, scenario: Scenario, profile: SolverProfile,
-                 strong_linking: bool | None = None) -> tuple[pyo.ConcreteModel, Pruned | None]:
+                 strong_linking: bool = True) -> tuple[pyo.ConcreteModel, Pruned | None]:
     """Build the model of a prepared network, its arcs pruned as ``profile`` says."""
     pruned = prune_nearest(net, profile.nearest_sites) if profile.nearest_sites else None
     net = pruned.net if pruned else net
     return build_model(net, scenario.policies, scenario.objective, strong_linking), pruned
 
 
+PROOF_GAP = 1e-9  # relative gap that proves a result even when the profile asks for 0
+
+
 def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | None = None,
           solver: str | Path | SolverProfile = "highs",
-          strong_linking: bool | None = None) -> Solution:
+          strong_linking: bool = True) -> Solution:
     """Solve an instance under a scenario and return the verified-ready :class:`Solution`.
 
     Raises :class:`~siting.errors.InfeasibleError` when no network meets the scenario and
@@ -105,34 +123,79 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
                                 profile.mip_rel_gap)
                if profile.lagrangian and skipped is None else None)
     m, pruned = pruned_model(net, scenario, profile, strong_linking)
-    net = m.net
     start, start_meta = mip_start(m, relaxed, profile)
     t2 = time.perf_counter()
     result = solve_stages(m, scenario.objective, profile, start)
     units = policy_units(m, scenario)
+    cut = pruned is not None and pruned.cut
     if not result.has_solution:
         causes = diagnose_infeasibility(m, profile, units) if result.status != "unbounded" else []
-        raise InfeasibleError(f"{instance.name} / {scenario.name}: no network meets the scenario"
-                              + (": " + "; ".join(causes[:5]) if causes else
-                                 f" (HiGHS: {result.status.replace('_', ' ')})"))
+        where = (f"with arcs pruned to the {pruned.nearest} nearest sites (the full problem may "
+                 "be feasible: raise nearest_sites), " if cut else "")
+        raise InfeasibleError(f"{instance.name} / {scenario.name}: {where}no network meets the "
+                              "scenario" + (": " + "; ".join(causes[:5]) if causes else
+                                            f" (HiGHS: {result.status.replace('_', ' ')})"))
+    bounds = [] if relaxed is None else [(relaxed.bound, "lagrangian")]
+    pricing = None
+    tol = max(profile.mip_rel_gap, PROOF_GAP)
+    if cut and not any(gap(result.objective, b) <= tol for b, _ in bounds):
+        m, pruned, result, pricing = price_and_resolve(net, m, pruned, result, scenario, profile)
+        if pricing.get("bound") is not None:
+            bounds.append((pricing["bound"], "pricing"))
     meta = run_meta(instance, scenario, profile, {"load_s": t1 - t0, "build_s": t2 - t1})
-    solution = extract_solution(m, net, result, meta)
-    report_bound(solution.meta, pruned is not None, relaxed)
+    solution = extract_solution(m, m.net, result, meta)
+    report_bound(solution.meta, cut, bounds)
+    label(solution.meta, tol)
     if start_meta:
         solution.meta["start"] = start_meta
     if profile.lagrangian:
         solution.meta["lagrangian"] = (
             {"skipped": skipped} if relaxed is None else
-            {"bound": relaxed.bound, "heuristic_cost": relaxed.cost,
+            {"bound": relaxed.bound,
+             "heuristic_cost": relaxed.cost if relaxed.builds is not None else None,
              "iterations": relaxed.iterations, "seconds": relaxed.seconds})
     if pruned:
         flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
         full = solution.meta["best_bound"] if solution.meta["bound_valid"] else None
         solution.meta["pruning"] = {
-            "nearest_sites": pruned.nearest, "binding_regions": binding_regions(pruned, flows),
-            **pruning_check(solution.meta["objective"], full, max(profile.mip_rel_gap, 1e-6))}
+            "nearest_sites": pruned.nearest, "flows_cut": int((~pruned.keep).sum()),
+            "binding_regions": binding_regions(pruned, flows),
+            **pruning_check(solution.meta["objective"], full, tol),
+            "pricing": pricing}
     solution.meta["marginal_costs"] = marginal_costs(m, profile, units)
     return solution
+
+
+def price_and_resolve(net: Network, m: pyo.ConcreteModel, pruned: Pruned, result: SolveResult,
+                      scenario: Scenario, profile: SolverProfile) -> tuple:
+    """Price the arcs pruning dropped; re-solve with those that pay put back.
+
+    ``m`` is the solved pruned model of the full network ``net``. Returns the model,
+    pruning and result to report (the same when no arc came back) and what pricing did
+    (its ``bound`` is valid for the full problem; ``skipped`` says why it did not run).
+    """
+    t0 = time.perf_counter()
+    why = pricing_not_applicable(scenario.policies, scenario.objective)
+    if why is not None or not profile.pricing_rounds:
+        return m, pruned, result, {"skipped": why or "pricing_rounds = 0"}
+    priced = price_pruned_arcs(net, pruned.keep, m, scenario.objective, profile,
+                               m.strong_linking)
+    if priced.added:
+        solved = m
+        pruned = restrict(net, priced.keep, pruned.nearest)
+        m = build_model(pruned.net, scenario.policies, scenario.objective, solved.strong_linking)
+        start = ComponentMap((m.build[j], solved.build[j].value) for j in solved.OPTIONS)
+        start.update((m.keep[f], solved.keep[f].value) for f in solved.CLOSABLE)
+        result = with_timings(solve_stages(m, scenario.objective, profile, start), result)
+    result.timings["pricing_s"] = time.perf_counter() - t0
+    return m, pruned, result, {"bound": priced.bound, "rounds": priced.rounds,
+                               "arcs_added": priced.added, "converged": priced.converged}
+
+
+def with_timings(result: SolveResult, earlier: SolveResult) -> SolveResult:
+    """Return ``result`` with the timings of an ``earlier`` solve added to its own."""
+    result.timings = {k: v + earlier.timings.get(k, 0.0) for k, v in result.timings.items()}
+    return result
 
 
 def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None,
@@ -175,41 +238,65 @@ def run_meta(instance: Instance, scenario: Scenario, profile: SolverProfile,
     }
 
 
-def report_bound(meta: dict, pruned: bool, relaxed: LagrangianResult | None) -> None:
+def report_bound(meta: dict, pruned: bool, bounds: list[tuple[float, str]]) -> None:
     """Make ``meta``'s best bound and gap those of the full problem, and say where it comes from.
 
-    The bound is the larger of HiGHS's (valid only on an unpruned model) and the Lagrangian
-    one; with pruning and no Lagrangian bound, HiGHS's bound of the pruned model stays, with
-    ``bound_valid`` false: it bounds only the pruned problem.
+    The bound is the largest of HiGHS's (valid only on an unpruned model) and ``bounds``
+    (valid bounds of the full problem, each with its source: ``lagrangian``, ``pricing``).
+    With none, ``best_bound`` and ``mip_gap`` are null and ``bound_valid`` false; HiGHS's
+    own bound, of the model it solved, stays in ``highs_bound``.
     """
     meta["highs_bound"] = meta["best_bound"]
     candidates = [] if pruned or meta["best_bound"] is None else [(meta["best_bound"], "highs")]
-    if relaxed is not None:
-        candidates.append((relaxed.bound, "lagrangian"))
+    candidates += bounds
     meta["bound_valid"] = bool(candidates)
     if not candidates:
-        meta["bound_source"] = "pruned_model"
+        meta.update(bound_source="pruned_model", best_bound=None, mip_gap=None)
         return
     bound, meta["bound_source"] = max(candidates)
     meta["best_bound"] = bound
     meta["mip_gap"] = gap(meta["objective"], bound)
 
 
+STOPPED = {"time_limit": "stopped at the time limit", "solution_limit": "stopped at the "
+           "solution limit", "iteration_limit": "stopped at the iteration limit"}
+
+
+def label(meta: dict, mip_rel_gap: float) -> None:
+    """Set ``meta``'s status to what is known of the full problem, and say it in words.
+
+    ``optimal`` only when HiGHS proved the unpruned model optimal, or the gap against a
+    bound valid for the full problem is within ``mip_rel_gap``; else ``feasible`` when
+    HiGHS finished (a pruned model), or HiGHS's reason for stopping. HiGHS's own status
+    stays in ``solver_status``; ``status_text`` says the status and the gap in words.
+    """
+    solver = meta["solver_status"] = meta["status"]
+    valid = meta["bound_valid"]
+    proven = valid and (meta["mip_gap"] <= mip_rel_gap
+                        or solver == "optimal" and meta["bound_source"] == "highs")
+    status = "optimal" if proven else "feasible" if solver == "optimal" else solver
+    known = (f"gap {meta['mip_gap']:.3%} against a valid bound" if valid
+             else "no valid bound for the full problem")
+    meta["status"] = status
+    meta["status_text"] = f"{STOPPED.get(status, status)}, {known}"
+
+
 def solve_stages(m, mode: str, profile: SolverProfile, start: dict | None = None) -> SolveResult:
     """Solve the stages of an objective mode in turn (one stage for cost and value).
 
-    ``start`` is a MIP start for the first stage.
+    ``start`` is a MIP start for the first stage; each later stage starts from the
+    solution of the one before, its objective held at its optimum (to within HiGHS's
+    feasibility tolerance on that row).
     """
     steps = stages(m, mode)
     result = solve_model(m, profile, start)
     for i in range(1, len(steps)):
         if not result.has_solution:
             break
-        hold_and_advance(m, steps[i - 1][1], result.objective, profile.mip_rel_gap,
-                         steps[i][1], i)
-        timings = result.timings
-        result = solve_model(m, profile)
-        result.timings = {k: v + timings.get(k, 0.0) for k, v in result.timings.items()}
+        hold_and_advance(m, steps[i - 1][1], result.objective, steps[i][1], i)
+        previous = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var)
+                                if v.value is not None)
+        result = with_timings(solve_model(m, profile, previous), result)
     return result
 
 

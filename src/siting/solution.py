@@ -44,7 +44,7 @@ class Solution:
 
     @property
     def status(self) -> str:
-        """Solver status: optimal, time_limit, infeasible, ..."""
+        """What is known of the result: optimal, feasible, time_limit, ... (docs/run-folder.md)."""
         return self.meta["status"]
 
     def to_geodataframe(self, layer: str = "facilities") -> gpd.GeoDataFrame:

@@ -107,6 +107,9 @@ class SolverProfile(Strict):
     lagrangian_iterations: Annotated[int, Field(ge=1)] = 300
     lagrangian_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30.0
     """Time budget of the Lagrangian iterations (the final bound on every arc comes after)."""
+    pricing_rounds: Annotated[int, Field(ge=0)] = 10
+    """Rounds of pricing of pruned arcs when a pruned result is not proven (siting.pricing);
+    0 keeps the pruned model as it is."""
     local_search_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     """Budget of the local search on the MIP start, DROP's or the Lagrangian's
     (siting.local_search); 0 keeps the start as it is."""
@@ -242,6 +245,24 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
         if not is_mip:
             result.duals = _duals(highs, form)
     return result
+
+
+def solve_relaxation(m: pyo.ConcreteModel,
+                     profile: SolverProfile) -> tuple[float, dict[Any, float]] | None:
+    """Solve the LP relaxation of ``m`` (every integer relaxed), leaving its variables alone.
+
+    Returns the optimum and the row duals keyed by Pyomo constraint (HiGHS's sign: a
+    column's reduced cost is its cost minus the duals times its coefficients), or None
+    when the LP has no optimum (infeasible, unbounded or stopped by the time limit).
+    """
+    highs, form = to_highs(m, profile)
+    n = highs.getNumCol()
+    highs.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                np.full(n, highspy.HighsVarType.kContinuous))
+    highs.solve()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return float(highs.getInfo().objective_function_value), _duals(highs, form)
 
 
 def to_highs(m: pyo.ConcreteModel, profile: SolverProfile) -> tuple[highspy.Highs, Any]:

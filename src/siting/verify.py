@@ -73,6 +73,8 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
         report.problems.append("the instance files changed since this run was solved")
     report.expect("solution.gpkg", _check_geopackage(run_dir, facilities, flows, regions))
     report.expect("gap", _check_gap(meta))
+    if "period" not in meta:  # a period of a horizon run carries the horizon's label
+        report.expect("status label", _check_label(meta))
     if "periods" in meta:
         return verify_horizon(run_dir, meta, instance, report)
     policies = [parse_policy(raw, run_dir / "solution.json", i)
@@ -130,6 +132,26 @@ def _check_gap(meta: dict) -> list[str]:
         return compare_figures(meta["mip_gap"], None, "mip_gap")
     expected = 0.0 if objective == bound else abs(objective - bound) / max(abs(objective), 1e-9)
     return compare_figures(meta["mip_gap"], expected, "mip_gap")
+
+
+def _check_label(meta: dict) -> list[str]:
+    """Check that a run called optimal has a valid bound of the full problem within its gap.
+
+    HiGHS's own proof counts only on a model that kept every arc.
+    """
+    if meta["status"] != "optimal":
+        return []
+    if not meta.get("bound_valid") or meta.get("best_bound") is None:
+        return ["labelled optimal without a bound valid for the full problem"]
+    objective, bound = meta["objective"], meta["best_bound"]
+    gap = abs(objective - bound) / max(abs(objective), 1e-9)  # recorded gap: _check_gap
+    by_highs = meta.get("solver_status") == "optimal" and meta["bound_source"] == "highs"
+    if by_highs and meta.get("pruning", {}).get("flows_cut", 0) > 0:
+        return ["labelled optimal from HiGHS's bound of a pruned model"]
+    if not by_highs and gap > meta["solver"]["mip_rel_gap"] + REL:
+        return [f"labelled optimal with a gap of {gap:.4%}, above the profile's "
+                f"{meta['solver']['mip_rel_gap']:.4%}"]
+    return []
 
 
 def _check_arcs(run: RunView) -> list[str]:
@@ -294,6 +316,10 @@ def _check_facilities(run: RunView) -> list[str]:
             problems.append(f"site {site_id!r}: {used:.6g} t flow into a facility marked closed")
         if not site.capacity_group and used > cap + ABS + REL * cap:
             problems.append(f"site {site_id!r}: {used:.6g} t exceeds capacity {cap:.6g}")
+        member_open = bool(parts) or (site.existing_capacity > 0 and row["open"])
+        if site.capacity_group and not member_open and used > ABS:
+            problems.append(f"site {site_id!r}: closed, but receives {used:.6g} t (its "
+                            f"capacity group {site.capacity_group!r} does not open it)")
         if parts and used < minimum - ABS - REL * minimum:
             problems.append(f"site {site_id!r}: {used:.6g} t below minimum {minimum:.6g}")
         if not close(row["throughput"], used, cap):

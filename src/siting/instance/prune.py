@@ -6,6 +6,8 @@ ratio k / sites. Pruning is a restriction, so it may cut off the optimum; the ch
 sign that a cut arc might have been used (with none, no region is shipping to the edge of
 what pruning left it). That check is only a sign; :func:`pruning_check` can prove that
 pruning cost nothing, to within a tolerance, from a lower bound of the unpruned problem.
+:func:`restrict` keeps any set of flows: pruning's, with the arcs that pricing
+(:mod:`siting.pricing`) puts back.
 """
 
 from __future__ import annotations
@@ -23,8 +25,14 @@ class Pruned:
     """A pruned network and, per kept flow, whether it is its group's farthest after a cut."""
 
     net: Network
-    edge: np.ndarray  # (X,) bool: farthest kept flow of a (region, stream) that lost flows
+    keep: np.ndarray  # (X,) bool over the full network's flows: those ``net`` kept
+    edge: np.ndarray  # (kept X,) bool: farthest kept flow of a (region, stream) that lost flows
     nearest: int
+
+    @property
+    def cut(self) -> bool:
+        """Whether any flow was dropped (else the pruned model is the full one)."""
+        return not self.keep.all()
 
 
 def prune_nearest(net: Network, nearest: int) -> Pruned:
@@ -52,11 +60,24 @@ def prune_nearest(net: Network, nearest: int) -> Pruned:
     sizes = np.diff(np.r_[starts, len(order)])
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order)) - np.repeat(starts, sizes)
-    group_size = np.empty(len(order), dtype=np.int64)
-    group_size[order] = np.repeat(sizes, sizes)
-    keep = ~region | (rank < nearest)
-    edge = region & (rank == nearest - 1) & (group_size > nearest)
-    return Pruned(net.keep_flows(keep), edge[keep], nearest)
+    return restrict(net, ~region | (rank < nearest), nearest)
+
+
+def restrict(net: Network, keep: np.ndarray, nearest: int) -> Pruned:
+    """Keep the flows of ``net`` where ``keep`` is true (a pruning, maybe with arcs put back).
+
+    The edge of a (region, stream) that lost flows is its farthest kept flow (all of
+    them on a tie).
+    """
+    region = net.flow_from_region
+    group = np.where(region, net.flow_origin * net.supply.shape[1] + net.flow_stream, 0)
+    km = net.arc_km[net.flow_arc]
+    farthest = np.full(net.supply.size, -np.inf)
+    np.maximum.at(farthest, group[region & keep], km[region & keep])
+    lost = np.zeros(net.supply.size, dtype=bool)
+    lost[group[region & ~keep]] = True
+    edge = region & keep & lost[group] & (km >= farthest[group])
+    return Pruned(net.keep_flows(keep), keep, edge[keep], nearest)
 
 
 def binding_regions(pruned: Pruned, x: np.ndarray, tol: float = 1e-6) -> list[str]:

@@ -29,11 +29,9 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from siting.instance.network import Network
 from siting.instance.schema import per_stream
 
-LINK_ROWS_AUTO_LIMIT = 250_000
-
 
 def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
-                strong_linking: bool | None = None) -> pyo.ConcreteModel:
+                strong_linking: bool = True) -> pyo.ConcreteModel:
     """Build the Pyomo model: sets, variables, core constraints, policies, objective.
 
     Parameters
@@ -45,8 +43,8 @@ def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
     objective
         The objective mode (see :mod:`siting.model.objective`).
     strong_linking
-        Add ``x <= q * open`` for every region flow into a candidate site; ``None`` chooses
-        by size (on up to ``LINK_ROWS_AUTO_LIMIT`` rows).
+        Add ``x <= q * open`` for every region flow into a candidate site (the default: it
+        won on every instance measured, benchmarks/RESULTS.md).
     """
     from siting.model.objective import define_objective
 
@@ -58,7 +56,7 @@ def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
 
 
 def define_network(m: pyo.Block, net: Network, policies: Sequence,
-                   strong_linking: bool | None) -> None:
+                   strong_linking: bool) -> None:
     """Everything but the objective on ``m`` (a model, or one period's block)."""
     m.net = net
     define_sets(m, net)
@@ -222,6 +220,7 @@ def define_branch_shares(m: pyo.ConcreteModel, net: Network) -> None:
     tiers = list(net.instance.spec.tiers.values())
     dest_tier = net.site_tier[net.flow_dest]
     rows = []
+    m.branch_sources = []  # per row: share, stream, and the source sites whose inflow it takes
     for b, tier in enumerate(tiers):
         if tier.branch is None:
             continue
@@ -231,10 +230,13 @@ def define_branch_shares(m: pyo.ConcreteModel, net: Network) -> None:
             out = (dest_tier == b) & (net.flow_stream == s) & ~net.flow_from_region
             key = net.flow_dest if tier.branch.scope == "each" else np.zeros_like(net.flow_dest)
             okey = net.flow_origin if tier.branch.scope == "each" else key
+            sources = np.flatnonzero(net.site_tier == source)
             for site in np.unique(key[into]):
                 rows.append((per_stream(tier.branch.share, stream),
                              np.flatnonzero(into & (key == site)).tolist(),
                              np.flatnonzero(out & (okey == site)).tolist()))
+                sites = [int(site)] if tier.branch.scope == "each" else sources.tolist()
+                m.branch_sources.append((rows[-1][0], s, sites))
 
     @m.Constraint(range(len(rows)))
     def branch_share(m, i):
@@ -250,7 +252,9 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     and ``sum_l b[f,l] <= 1`` (sites of tiers with exclusive sizes; a tier of modules has
     ``b[f,l]`` in ``0..max_modules`` instead); at most one process open per location.
     Sites of one ``capacity_group`` (several roles at one physical site) share their
-    capacity: ``sum_f throughput[f] <= sum_f capacity[f]`` over the group.
+    capacity: ``sum_f throughput[f] <= sum_f capacity[f]`` over the group, and a member
+    takes flow only when it is open itself: ``throughput[f] <= M[g] open[f]``, with
+    ``M[g]`` the most capacity the group can have.
     """
     minimum = net.option_min.tolist()
     used = [f for f in m.SITES if m.flows_into[f]]
@@ -265,6 +269,16 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     def shared_capacity(m, i):
         return (pyo.quicksum(m.throughput[f] for f in pooled[i])
                 <= pyo.quicksum(m.capacity[f] for f in pooled[i]))
+
+    most_capacity = net.site_existing.copy()
+    np.add.at(most_capacity, net.option_site, net.option_capacity * net.option_most)
+    group_most = [float(most_capacity[group].sum()) for group in pooled]
+    always_open = set(np.flatnonzero(net.site_existing > 0).tolist()) - set(m.CLOSABLE)
+
+    @m.Constraint([(i, f) for i, group in enumerate(pooled) for f in group
+                   if m.flows_into[f] and f not in always_open])
+    def group_member_open(m, i, f):
+        return m.throughput[f] <= group_most[i] * m.is_open[f]
 
     with_min = [f for f in used if any(minimum[j] > 0 for j in m.options_of[f])]
 
@@ -300,15 +314,13 @@ def link_rows(net: Network) -> np.ndarray:
     return np.flatnonzero(net.flow_from_region & (net.site_existing[net.flow_dest] == 0))
 
 
-def define_linking(m: pyo.ConcreteModel, net: Network, strong: bool | None) -> None:
+def define_linking(m: pyo.ConcreteModel, net: Network, strong: bool) -> None:
     """Strong linking of region flows to the opening of candidate sites.
 
     Formulation: ``x[a,s] <= q[r,s] * sum_l b[f,l]`` for region arcs into candidate sites.
     Redundant for integer solutions; it tightens the LP relaxation (the classic CFLP cut).
     """
     rows = link_rows(net)
-    if strong is None:
-        strong = len(rows) <= LINK_ROWS_AUTO_LIMIT
     m.strong_linking = strong
     if not strong:
         rows = rows[:0]

@@ -29,7 +29,7 @@ from siting.model.objective import define_objective
 
 def build_horizon_model(nets: Sequence[Network], periods: Periods, policies: Sequence = (),
                         objective: str = "cost",
-                        strong_linking: bool | None = None) -> pyo.ConcreteModel:
+                        strong_linking: bool = True) -> pyo.ConcreteModel:
     """Build the multi-period model from one network per period.
 
     Parameters

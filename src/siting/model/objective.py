@@ -3,9 +3,10 @@
 - ``cost``: minimise total cost (the penalty prices the gap) plus policy cost terms.
 - ``value``: maximise recovered value minus that cost.
 - ``lexicographic``: minimise the collection gap; then cost with the gap held at its
-  optimum; then idle capacity with cost held. Each held optimum may move by
-  ``max(1e-6, mip_rel_gap)`` relative (plus 1e-6 absolute), so that every stage stays
-  feasible for a solver that stops at a relative gap.
+  optimum; then idle capacity with cost held. A held value may move by the solver's own
+  feasibility tolerance on the held row only (``mip_feasibility_tolerance``, absolute);
+  each stage starts from the previous stage's solution, which meets that row, so it
+  stays feasible.
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ def define_objective(m: pyo.ConcreteModel, mode: str) -> None:
     m.objective = pyo.Objective(expr=stages(m, mode)[0][1], sense=pyo.minimize)
 
 
-def hold_and_advance(m: pyo.ConcreteModel, expr: pyo.Expression, optimum: float, tol: float,
+def hold_and_advance(m: pyo.ConcreteModel, expr: pyo.Expression, optimum: float,
                      next_expr: pyo.Expression, stage: int) -> None:
-    """Hold ``expr`` at its optimum (within tolerance) and minimise ``next_expr`` instead."""
-    slack = max(1e-6, tol) * abs(optimum) + 1e-6
-    m.add_component(f"hold_stage_{stage}", pyo.Constraint(expr=expr <= optimum + slack))
+    """Hold ``expr`` at its optimum and minimise ``next_expr`` instead."""
+    m.add_component(f"hold_stage_{stage}", pyo.Constraint(expr=expr <= optimum))
     m.objective.set_value(next_expr)

@@ -17,7 +17,7 @@ from siting.render.layers import Scales, js_json, svg_shape, tier_shapes
 from siting.render.run import Run
 
 Number = float | None
-STATUS_CLASS = {"optimal": "ok", "time_limit": "warn"}
+STATUS_CLASS = {"optimal": "ok", "feasible": "warn", "time_limit": "warn"}
 
 
 class Panel(MacroElement):
@@ -87,9 +87,8 @@ def kpis(run: Run) -> list[Kpi]:
 
 
 def solver_text(run: Run) -> str:
-    """Return the solver status and its optimality gap, e.g. ``optimal, gap 0.01 %``."""
-    status, gap = run.solution.get("status", "unknown"), run.solution.get("mip_gap")
-    return status if gap is None else f"{status}, gap {style.percent(gap)}"
+    """Return the status in words, e.g. ``feasible, gap 1.2% against a valid bound``."""
+    return run.solution.get("status_text", run.solution.get("status", "unknown"))
 
 
 def title_panel(title: str, runs: Sequence[tuple[str, Run]]) -> Panel:
@@ -136,7 +135,8 @@ def _status_note(run: Run) -> str:
     status = run.solution.get("status", "unknown")
     if not run.solution.get("has_solution", True):
         return f"{status}: no solution to map"
-    return "" if status == "optimal" else f"{status}: the solution may not be optimal"
+    text = run.solution.get("status_text", status)
+    return "" if status == "optimal" else f"{text}: the solution may not be optimal"
 
 
 def ramp_bar(title: str, ramp: style.Ramp, left: str, right: str) -> str:

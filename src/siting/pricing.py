@@ -1,0 +1,134 @@
+"""Pricing of pruned arcs: a lower bound of the full problem, and the arcs it needs back.
+
+Pruning drops region arcs, so neither the pruned model's optimum nor HiGHS's bound of it
+says anything about the full problem. The LP relaxation of the pruned model does, through
+its duals: ``y[i]`` of the supply balance of pair i, and the duals of the rows every flow
+of stream s into site f enters (capacity, or its group's shared capacity and member row;
+minimum throughput; conservation; branch shares), summed into ``S[f,s]``. A pruned arc k
+of pair i into f has the reduced cost ``rc[k] = c[k] - y[i] - S[f,s]`` (its own linking
+row would be new, and slack). Every feasible solution ships ``x[k] <= q[i]``, so by weak
+duality the full problem costs at least ``z + sum_k min(0, rc[k]) q[i]``, with ``z`` the
+pruned LP's optimum: a valid bound every round, equal to ``z`` once no arc prices out.
+Arcs with a negative reduced cost go back into the model, and the LP is solved again.
+
+Pricing knows the rows of the core model only: it applies to scenarios without policies,
+in the ``cost`` and ``value`` modes (see :func:`not_applicable`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from siting.instance.network import Network
+from siting.model.core import build_model, capacity_groups
+from siting.solver import SolverProfile, solve_relaxation
+
+NEGATIVE = -1e-6  # reduced costs below this (per tonne) put an arc back
+
+
+@dataclass(frozen=True)
+class Priced:
+    """Outcome of :func:`price_pruned_arcs`."""
+
+    keep: np.ndarray  # (X,) bool over the full network's flows: pruning's and those put back
+    bound: float | None  # lower bound of the full problem; None when no LP was solved
+    rounds: int  # LPs solved
+    added: int  # arcs put back
+    converged: bool  # no pruned arc left with a negative reduced cost
+
+
+def not_applicable(policies: tuple | list, objective: str) -> str | None:
+    """Why pruned arcs cannot be priced in this problem, or None when they can."""
+    if policies:
+        return "the scenario has policies"
+    if objective not in ("cost", "value"):
+        return f"objective {objective!r} (only 'cost' and 'value')"
+    return None
+
+
+def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray,
+                  duals: dict[Any, float], objective: str) -> np.ndarray:
+    """Reduced costs, in the LP relaxation of ``m``, of the region ``flows`` of ``net``.
+
+    ``net`` has the sites, supply and build options of ``m.net`` (the full network of a
+    pruned model, or the model's own), ``flows`` are positions in it, and ``duals`` the LP's
+    row duals (:func:`siting.solver.solve_relaxation`). A flow's own linking row is left out.
+    """
+    n_sites, n_streams = len(net.site_tier), net.supply.shape[1]
+
+    def dual(component, index) -> float:
+        return duals.get(component[index], 0.0)
+
+    pair_dual = np.zeros(net.supply.shape)
+    pair_dual[m.supplied_r, m.supplied_s] = [dual(m.supply_balance, i) for i in m.SUPPLIED]
+    site = np.zeros((n_sites, n_streams))
+    for f in m.capacity_limit:
+        site[f] += dual(m.capacity_limit, f)
+    for i, group in enumerate(capacity_groups(m.net)):
+        site[group] += dual(m.shared_capacity, i)
+    for i, f in m.group_member_open:
+        site[f] += dual(m.group_member_open, (i, f))
+    for f in m.min_throughput:
+        site[f] -= dual(m.min_throughput, f)  # the row is min * b - throughput <= 0
+    for f, s in m.conservation:
+        site[f, s] += dual(m.conservation, (f, s))
+    for j, (share, s, sources) in enumerate(m.branch_sources):
+        site[sources, s] -= share * dual(m.branch_share, j)
+    cost = net.flow_transport_cost[flows] + net.flow_processing_cost[flows]
+    if objective == "value":
+        cost = cost - net.flow_revenue[flows]
+    origin, stream, dest = net.flow_origin[flows], net.flow_stream[flows], net.flow_dest[flows]
+    return cost - pair_dual[origin, stream] - site[dest, stream]
+
+
+def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, objective: str,
+                      profile: SolverProfile, strong_linking: bool) -> Priced:
+    """Price the arcs that ``keep`` drops from ``net``, putting back those that pay.
+
+    Parameters
+    ----------
+    net
+        The full network.
+    keep
+        Its flows in the pruned model ``m``.
+    m
+        The pruned model, built without policies.
+    objective
+        Its objective mode, ``cost`` or ``value``.
+    profile
+        The solver profile: ``pricing_rounds`` bounds the LPs solved, and its
+        ``time_limit`` their time together.
+    strong_linking
+        The linking of ``m``, kept in the models rebuilt with arcs put back.
+
+    Returns
+    -------
+    Priced
+        The flows of the last LP's model, and the lower bound of the full problem.
+    """
+    keep = keep.copy()
+    bound, added, rounds = None, 0, 0
+    region_q = net.supply[net.flow_origin, net.flow_stream] * net.flow_from_region
+    deadline = time.perf_counter() + profile.time_limit
+    while rounds < profile.pricing_rounds and time.perf_counter() < deadline:
+        if rounds:
+            m = build_model(net.keep_flows(keep), (), objective, strong_linking)
+        left = max(deadline - time.perf_counter(), 1e-3)
+        lp = solve_relaxation(m, profile.model_copy(update={"time_limit": left}))
+        rounds += 1
+        if lp is None:
+            break
+        pruned = np.flatnonzero(~keep & net.flow_from_region)
+        rc = reduced_costs(m, net, pruned, lp[1], objective)
+        bound = lp[0] + float(np.minimum(rc, 0.0) @ region_q[pruned])
+        negative = pruned[rc < NEGATIVE]
+        if len(negative) == 0:
+            return Priced(keep, bound, rounds, added, True)
+        keep[negative] = True
+        added += len(negative)
+    return Priced(keep, bound, rounds, added, False)
