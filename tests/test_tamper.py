@@ -85,7 +85,9 @@ def changed(value):
         return 0.5
     if isinstance(value, bool) or value in ("true", "false"):
         return {"true": "false", "false": "true"}.get(value, not value)
-    if isinstance(value, int | float):
+    if isinstance(value, int):  # a count stays a count (a float is refused as malformed)
+        return value * 2 + 1000
+    if isinstance(value, float):
         return value * 1.5 + 1000
     try:
         return str(float(value) * 1.5 + 1000)

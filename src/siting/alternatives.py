@@ -30,7 +30,7 @@ from siting.folders import claim_runs
 from siting.instance.load import Instance, load_instance
 from siting.model.objective import stages
 from siting.model.policies.fixed_network import FixedNetwork
-from siting.robust import Builds, costed_scenario, network_of
+from siting.robust import Builds, builds_text, costed_scenario, network_of
 from siting.run import build
 from siting.runfiles import csv_text, read_meta, write_atomic
 from siting.scenario import Scenario
@@ -144,6 +144,6 @@ def listing(specs: list[RunSpec], optimum_cost: float) -> pd.DataFrame:
             "differs_from_optimum": len(set(builds) ^ reference),
             "total_cost": row["total_cost"], "over_optimum": row["total_cost"] / optimum_cost,
             "status": row["status"], "verified": row["verified"], "message": row["message"],
-            "builds": " ".join(f"{site}:{size}" for site, size in sorted(builds.items())),
+            "builds": builds_text(builds),
         })
     return pd.DataFrame(records, columns=FIRST_COLUMNS)

@@ -23,7 +23,8 @@ class InstanceRecord(Record):
     """The instance a run was solved from."""
 
     name: str
-    path: str
+    path: str | None
+    absolute_path: str | None = None
     hash: str
     currency: str
 

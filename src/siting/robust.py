@@ -189,6 +189,11 @@ def network_of(folder: Path) -> Builds:
     return dict(zip(built["id"], built["size"], strict=True))
 
 
+def builds_text(builds: Builds) -> str:
+    """Write builds as ``site:size`` items joined by ``;`` (as periods.csv does)."""
+    return ";".join(f"{site}:{size}" for site, size in sorted(builds.items()))
+
+
 def distinct_networks(specs: Sequence[RunSpec]) -> dict[str, Builds]:
     """Return each distinct network built by ``specs``' runs, named by the runs that built it.
 
@@ -276,7 +281,7 @@ def regret_table(matrix: pd.DataFrame, networks: dict[str, Builds]) -> pd.DataFr
     """Return one row per network: its cost and regret over the samples, least worst first.
 
     Columns: ``network`` (the runs that built it), ``sites_built``, ``builds``
-    (``site:size`` list), ``expected_cost`` and ``worst_cost`` over the samples,
+    (:func:`builds_text`), ``expected_cost`` and ``worst_cost`` over the samples,
     ``mean_regret`` and ``max_regret`` (cost minus the least cost of any network on the
     same sample), ``infeasible`` (samples where its flows cannot meet the scenario).
     """
@@ -285,8 +290,7 @@ def regret_table(matrix: pd.DataFrame, networks: dict[str, Builds]) -> pd.DataFr
     table = pd.DataFrame({
         "network": matrix.index,
         "sites_built": [len(networks[name]) for name in matrix.index],
-        "builds": [" ".join(f"{site}:{size}" for site, size in sorted(networks[name].items()))
-                   for name in matrix.index],
+        "builds": [builds_text(networks[name]) for name in matrix.index],
         "expected_cost": matrix.mean(axis=1).to_numpy(),
         "worst_cost": matrix.max(axis=1).to_numpy(),
         "mean_regret": regret.mean(axis=1).to_numpy(),

@@ -62,9 +62,10 @@ def write_atomic(path: Path, text: str) -> Path:
 
 def _write_files(solution: Solution, folder: Path) -> None:
     meta = {**solution.meta, "kpis": solution.kpis}
-    if meta["instance"]["path"] is not None:  # relative: the run moves with its instance
-        meta["instance"] = {**meta["instance"],
-                            "path": os.path.relpath(meta["instance"]["path"], folder.resolve())}
+    path = meta["instance"]["path"]
+    if path is not None:  # relative, so that a run moves with its instance; absolute as well
+        meta["instance"] = {**meta["instance"], "path": os.path.relpath(path, folder.resolve()),
+                            "absolute_path": path}
     (folder / "solution.json").write_text(json.dumps(meta, indent=2, allow_nan=False,
                                                      default=_json_default) + "\n")
     checkpoint("solution.json")

@@ -54,7 +54,8 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     """Check the run folder ``run_dir`` against ``instance``.
 
     By default the instance is re-read from the path solution.json records, relative to
-    the run folder; an instance made in memory must be given.
+    the run folder (or else its absolute path, for a run moved without its instance); an
+    instance made in memory must be given.
     """
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
@@ -63,7 +64,9 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
         if recorded is None:
             raise InputError(run_dir / "solution.json", "instance.path", "the instance was "
                              "made in memory: pass it to verify_run(run_dir, instance)")
-        instance = load_instance(run_dir / recorded)
+        moved = run_dir / recorded
+        absolute = meta["instance"].get("absolute_path")
+        instance = load_instance(absolute if not moved.is_dir() and absolute else moved)
     facilities = read_table(run_dir, "facilities")
     flows = read_table(run_dir, "flows", [f"recovered_{m}" for m in instance.spec.materials])
     regions = read_table(run_dir, "regions", [f"{key}_{s}" for s in instance.streams

@@ -105,9 +105,13 @@ def site_names(instance: Instance) -> dict[str, str]:
 
 
 def named(builds: str, names: dict[str, str]) -> str:
-    """Write a network's ``site:size`` builds with site names: ``Beijing (L), Wuhan (M)``."""
-    pairs = [build.rsplit(":", 1) for build in builds.split()]
-    return ", ".join(f"{names.get(site, site)} ({size})" for site, size in pairs) or "no new site"
+    """Write a network's builds (:func:`siting.robust.builds_text`) with site names.
+
+    ``a:L;b:M`` becomes ``Beijing (L), Wuhan (M)``.
+    """
+    pairs = [build.rpartition(":") for build in builds.split(";") if build]
+    named_pairs = [f"{names.get(site, site)} ({size})" for site, _, size in pairs]
+    return ", ".join(named_pairs) or "no new site"
 
 
 def parse_slack(text: str) -> float:
