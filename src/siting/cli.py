@@ -169,9 +169,18 @@ def generate(
     tiers: Annotated[int, typer.Option(min=1, max=2,
                                        help="1: plants; 2: collection + plants.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    capacity_ratio: Annotated[float, typer.Option(
+        min=0.01, help="Largest size of every site together, as a multiple of total supply "
+        "(with --single-size: each site's capacity over the mean supply per site).")] = 1.5,
+    single_size: Annotated[bool, typer.Option(
+        help="One size of equal capacity at every site, no existing sites, mandatory "
+        "collection: capacitated facility location shaped like OR-Library's capa/b/c.")] = False,
 ) -> None:
     """Write a seeded synthetic instance (for tests and benchmarks)."""
-    folder = generate_instance(out, regions, sites, streams, tiers, seed)
+    if single_size and tiers != 1:
+        raise typer.BadParameter("--single-size needs --tiers 1", param_hint="--tiers")
+    folder = generate_instance(out, regions, sites, streams, tiers, seed, capacity_ratio,
+                               single_size=single_size)
     console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 

@@ -25,6 +25,7 @@ class Pruned:
     net: Network
     edge: np.ndarray  # (X,) bool: farthest kept flow of a (region, stream) that lost flows
     nearest: int
+    kept: np.ndarray  # positions of the kept flows in the full network
 
 
 def prune_nearest(net: Network, nearest: int) -> Pruned:
@@ -56,7 +57,7 @@ def prune_nearest(net: Network, nearest: int) -> Pruned:
     group_size[order] = np.repeat(sizes, sizes)
     keep = ~region | (rank < nearest)
     edge = region & (rank == nearest - 1) & (group_size > nearest)
-    return Pruned(net.keep_flows(keep), edge[keep], nearest)
+    return Pruned(net.keep_flows(keep), edge[keep], nearest, np.flatnonzero(keep))
 
 
 def binding_regions(pruned: Pruned, x: np.ndarray, tol: float = 1e-6) -> list[str]:
