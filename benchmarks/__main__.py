@@ -6,7 +6,8 @@ import argparse
 
 from benchmarks import common, report
 
-SECTIONS = ("orlib", "overhead", "capacitated", "scaling", "local_search", "horizon", "pmedian", "robust")
+SECTIONS = ("orlib", "overhead", "capacitated", "scaling", "local_search", "horizon", "pmedian",
+            "robust")
 
 
 def main() -> None:
@@ -15,8 +16,8 @@ def main() -> None:
                         help=f"any of {', '.join(SECTIONS)}, or all (default); "
                         "'report' only re-renders RESULTS.md")
     parser.add_argument("--cap", type=float, default=120.0,
-                        help="time limit of each capacitated, scaling and local_search run, seconds "
-                        "(default 120)")
+                        help="time limit of each capacitated, scaling and local_search run, "
+                        "seconds (default 120)")
     args = parser.parse_args()
     chosen = SECTIONS if "all" in args.sections else [s for s in args.sections if s != "report"]
     for section in chosen:

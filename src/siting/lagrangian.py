@@ -10,13 +10,19 @@ as many negative ones as fit, and cheap positive ones only to reach the minimum.
 uncollected tonnes ``u[i] <= q[i]`` cost ``penalty - lam[i]`` each. The sum of these
 minima plus ``sum lam q`` is a lower bound of the full problem for every ``lam``.
 
+The sites are also coupled by the aggregate capacity cut ``sum cap >= mandatory supply``
+(Beasley 1988), bounded by the LP of that knapsack (:func:`cheapest_cover`).
+
 Multipliers move from the best point so far along an average of recent subgradients
 (the deflection of the volume algorithm), with Polyak steps towards a target: the best
 feasible cost found, or 2% above the best bound when that is lower.
-Iterations run on a working set of arcs (each pair's nearest sites); the final bound is
-evaluated once on every arc of the network, so it is valid for the unpruned problem. Every
-few iterations the sites the subproblem opens are sized and routed greedily
-(:func:`siting.heuristic.size_and_route`), which gives feasible networks.
+Iterations run on a working set of arcs: each pair's nearest sites at first. Every few
+iterations the relaxation is evaluated on every arc of the network (a bound valid for the
+unpruned problem; the best is kept), every arc of negative reduced cost joins the working
+set, so that the multipliers are tuned for the whole problem, and the configurations it
+chose are opened and routed optimally (:func:`siting.transport.route_exactly`), which gives
+feasible networks. At the end, reduced-cost fixing (:func:`fixings`) proves which sites are
+closed, or open, in every network cheaper than the best one found.
 """
 
 from __future__ import annotations
@@ -205,14 +211,14 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
     centre = np.full(len(full.q), np.inf)
     np.minimum.at(centre, full.pair, full.cost)
     centre = np.fmin(np.where(np.isinf(centre), 0.0, centre), full.penalty)
-    at = relax.solve(centre)
-    best, direction = at.value, at.subgradient
+    first = relax.solve(centre)
+    best, direction = first.value, first.subgradient
     bound, bound_lam = -np.inf, centre
     upper, builds, tried = np.inf, None, {}
     step, fails, done = 1.0, 0, 0
     while True:
         if done % REPAIR_EVERY == 0:  # the bound on every arc, a repair, a larger working set
-            on_all = at if relax is full else full.solve(centre)
+            on_all = full.solve(centre)
             if on_all.value > bound:
                 bound, bound_lam = on_all.value, centre
             cost, trial = _repair(net, full, on_all.chosen, tried)
