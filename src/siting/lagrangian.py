@@ -18,8 +18,8 @@ Multipliers move from the best point so far along an average of recent subgradie
 feasible cost found, or 2% above the best bound when that is lower.
 Iterations run on a working set of arcs: each pair's nearest sites at first. Every few
 iterations the relaxation is evaluated on every arc of the network (a bound valid for the
-unpruned problem; the best is kept), every arc of negative reduced cost joins the working
-set, so that the multipliers are tuned for the whole problem, and the configurations it
+unpruned problem; the best is kept), every arc its solution uses joins the working set,
+so that the multipliers are tuned for the whole problem, and the configurations it
 chose are opened and routed optimally (:func:`siting.transport.route_exactly`), which gives
 feasible networks. At the end, reduced-cost fixing (:func:`fixings`) proves which sites are
 closed, or open, in every network cheaper than the best one found.
@@ -40,6 +40,7 @@ from siting.transport import route_exactly
 LAGRANGIAN_AUTO_FLOWS = 20_000  # profiles with lagrangian = "auto" run it from this many flows
 WORK_NEAREST = 10  # sites per pair in the working set (25: same bound at 1000x100, 3x slower)
 REPAIR_EVERY = 10  # iterations between two evaluations on every arc, each with a repair
+SHARE = 0.3  # evaluations on every arc, and repairs, wait while they took more of the time
 STALL = 20  # iterations without a better bound before the step halves
 AVERAGE = 0.1  # weight of the newest subgradient in the averaged direction
 TARGET = 0.02  # Polyak target at most this far above the best bound
@@ -131,7 +132,7 @@ class _Relaxation:
         relief = np.where(optional, np.minimum(0.0, self.penalty - lam) * self.q, 0.0)
         base = float(lam @ self.q + relief.sum()) + self.constant
         return Relaxed(base + sites_value, self.q - shipped - uncollected, chosen, value, base,
-                       self.flow_index(order[rc < 0]))
+                       self.flow_index(order[x > 0]))
 
     def flow_index(self, flows: np.ndarray) -> np.ndarray:
         """Positions in the full network of this relaxation's flows ``flows``."""
@@ -147,7 +148,7 @@ class Relaxed:
     chosen: np.ndarray  # configuration per site
     conf_value: np.ndarray  # per configuration: price plus its best fill's reduced cost
     base: float  # the value without the sites' part
-    negative: np.ndarray  # flows (positions in the full network) of negative reduced cost
+    used: np.ndarray  # flows (positions in the full network) that carry tonnes
 
 
 def cheapest_cover(value: np.ndarray, cap: np.ndarray, site: np.ndarray, n_sites: int,
@@ -213,23 +214,25 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
     centre = np.fmin(np.where(np.isinf(centre), 0.0, centre), full.penalty)
     first = relax.solve(centre)
     best, direction = first.value, first.subgradient
-    bound, bound_lam = -np.inf, centre
+    bound_at = None  # the best relaxation on every arc
     upper, builds, tried = np.inf, None, {}
+    spent = {"full": 0.0, "repair": 0.0}  # seconds in evaluations on every arc, in repairs
     step, fails, done = 1.0, 0, 0
     while True:
-        if done % REPAIR_EVERY == 0:  # the bound on every arc, a repair, a larger working set
-            on_all = full.solve(centre)
-            if on_all.value > bound:
-                bound, bound_lam = on_all.value, centre
-            cost, trial = _repair(net, full, on_all.chosen, tried)
-            if cost < upper:
-                upper, builds = cost, trial
-            if relax is not full and not np.isin(on_all.negative, relax.flows).all():
-                relax = _Relaxation(net, np.union1d(relax.flows, on_all.negative))
+        if done % REPAIR_EVERY == 0 and _due(spent, "full", t0):
+            on_all = _timed(spent, "full", full.solve, centre)
+            if bound_at is None or on_all.value > bound_at.value:
+                bound_at = on_all
+            if relax is not full and not np.isin(on_all.used, relax.flows).all():
+                relax = _Relaxation(net, np.union1d(relax.flows, on_all.used))
                 best = relax.solve(centre).value
+            if _due(spent, "repair", t0):
+                cost, trial = _timed(spent, "repair", _repair, net, full, on_all.chosen, tried)
+                if cost < upper:
+                    upper, builds = cost, trial
         unit = direction / scale
         if (done >= iterations or time.perf_counter() - t0 > max_seconds or unit @ unit == 0
-                or upper - bound <= gap * abs(upper)):
+                or upper - bound_at.value <= gap * abs(upper)):
             break  # out of budget, the relaxed solution meets every supply, or the gap closed
         target = min(upper, best + TARGET * abs(best))
         lam = np.fmin(centre + step * (target - best) / (unit @ unit) * unit / scale,
@@ -243,9 +246,25 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
             if fails >= STALL:
                 step, fails = step / 2, 0
         done += 1
-    closed, opened = fixings(full, full.solve(bound_lam), upper)
-    return LagrangianResult(bound=bound, builds=builds, cost=upper, iterations=done,
+    final = full.solve(centre)  # the best multipliers, on every arc
+    bound_at = final if final.value > bound_at.value else bound_at
+    closed, opened = fixings(full, bound_at, upper)
+    return LagrangianResult(bound=bound_at.value, builds=builds, cost=upper, iterations=done,
                             seconds=time.perf_counter() - t0, closed=closed, opened=opened)
+
+
+def _due(spent: dict, task: str, t0: float) -> bool:
+    """Whether ``task`` may run: it has taken at most its share of the time so far."""
+    return spent[task] <= SHARE * (time.perf_counter() - t0)
+
+
+def _timed(spent: dict, task: str, function, *args):
+    """Call ``function(*args)`` and add its time to ``spent[task]``."""
+    t1 = time.perf_counter()
+    try:
+        return function(*args)
+    finally:
+        spent[task] += time.perf_counter() - t1
 
 
 def fixings(relax: _Relaxation, at: Relaxed, upper: float) -> tuple[np.ndarray, np.ndarray]:
