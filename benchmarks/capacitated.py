@@ -22,7 +22,7 @@ from siting.instance.generate import generate_instance
 from siting.run import solve
 from siting.solve import SolverProfile, gap
 
-RATIOS = (2, 4, 8)
+RATIOS = (2, 3, 4, 6, 8)
 CASES = {"plain": {"lagrangian": False}, "siting": {}}
 TIME = re.compile(r"\s(\d+\.\d+)s\s*$")
 
