@@ -6,8 +6,8 @@ import argparse
 
 from benchmarks import common, report
 
-SECTIONS = ("orlib", "overhead", "scaling", "local_search", "horizon", "pmedian", "linking",
-            "pricing", "robust", "model_memory", "startup")
+SECTIONS = ("orlib", "overhead", "capacitated", "scaling", "local_search", "horizon", "pmedian",
+            "linking", "pricing", "robust", "model_memory", "startup")
 
 
 def main() -> None:
@@ -16,9 +16,8 @@ def main() -> None:
                         help=f"any of {', '.join(SECTIONS)}, or all (default); "
                         "'report' only re-renders RESULTS.md")
     parser.add_argument("--cap", type=float, default=120.0,
-                        help="time limit of each scaling, local_search, linking and pricing run, "
-                        "seconds "
-                        "(default 120)")
+                        help="time limit of each capacitated, scaling, local_search, linking and "
+                        "pricing run, seconds (default 120)")
     args = parser.parse_args()
     chosen = SECTIONS if "all" in args.sections else [s for s in args.sections if s != "report"]
     for section in chosen:
@@ -28,6 +27,9 @@ def main() -> None:
         elif section == "overhead":
             from benchmarks.overhead import run
             common.save("overhead", run())
+        elif section == "capacitated":
+            from benchmarks.capacitated import run
+            common.save("capacitated", {"cap_s": args.cap, "rows": run(args.cap)})
         elif section == "scaling":
             from benchmarks.scaling import run
             common.save("scaling", {"cap_s": args.cap, "rows": run(args.cap)})

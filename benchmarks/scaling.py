@@ -21,9 +21,9 @@ from siting.solver import SolverProfile
 SIZES = [(100, 30), (1000, 100), (3000, 300), (10000, 500)]
 NEAREST = 10
 CASES = {
-    "plain": ({}, True),
-    "siting": ({"nearest_sites": NEAREST, "heuristic_start": True}, True),
-    "lagrangian": ({"nearest_sites": NEAREST, "lagrangian": True}, True),
+    "plain": ({"lagrangian": False}, True),
+    "siting": ({"nearest_sites": NEAREST, "heuristic_start": True, "lagrangian": False}, None),
+    "lagrangian": ({"nearest_sites": NEAREST, "lagrangian": True}, None),
     "lagrangian-weak": ({"nearest_sites": NEAREST, "lagrangian": True}, False),
 }
 # The weak-linking run compares the two linkings on the largest pruned model

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+from siting.instance.load import load_instance
 from siting.verify import verify_run
 from support import DEMO, cli, solve_verified
 
@@ -41,6 +42,28 @@ def test_validate_and_generate(tmp_path):
     result = cli("generate", tmp_path / "g", "--regions", "25", "--sites", "6", "--tiers", "2")
     assert result.exit_code == 0, result.output
     solve_verified(tmp_path / "g", tmp_path / "run", "--solver", "highs-quick")
+
+
+@pytest.mark.parametrize("ratio", [2, 8])
+def test_generate_writes_capa_like_instances(tmp_path, ratio):
+    args = ("--regions", "60", "--sites", "10", "--streams", "1", "--single-size",
+            "--capacity-ratio", ratio, "--seed", "4")
+    assert cli("generate", tmp_path / "a", *args).exit_code == 0
+    assert cli("generate", tmp_path / "b", *args).exit_code == 0
+    for name in ("instance.toml", "regions.csv", "sites.csv"):  # seeded: the same files
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+    instance = load_instance(tmp_path / "a")
+    (size,) = instance.spec.tiers["plant"].sizes
+    assert all(sizes == (size.name,) for sizes in instance.sites["sizes"])
+    assert (instance.sites["existing_capacity"] == 0).all()
+    assert size.min_throughput == 0
+    mean_per_site = instance.supply.to_numpy().sum() / len(instance.sites)
+    assert size.capacity == pytest.approx(ratio * mean_per_site, abs=1)
+    meta = solve_verified(tmp_path / "a", tmp_path / "run")
+    assert meta["kpis"]["collection_rate"] == pytest.approx(1.0)  # collection is mandatory
+    result = cli("generate", tmp_path / "c", "--single-size", "--tiers", "2")
+    assert result.exit_code == 2
+    assert "--single-size needs --tiers 1" in result.output
 
 
 def test_verifier_catches_a_tampered_run(tmp_path):

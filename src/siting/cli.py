@@ -297,11 +297,18 @@ def generate(
     tiers: Annotated[int, typer.Option(min=1, max=2,
                                        help="1: plants; 2: collection + plants.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    capacity_ratio: Annotated[float, typer.Option(
+        min=0.01, help="Largest size of every site together, as a multiple of total supply "
+        "(with --single-size: each site's capacity over the mean supply per site).")] = 1.5,
+    single_size: Annotated[bool, typer.Option(
+        help="One size of equal capacity at every site, no existing sites, mandatory "
+        "collection: capacitated facility location shaped like OR-Library's capa/b/c.")] = False,
 ) -> None:
     """Write a seeded synthetic instance (for tests and benchmarks) into a new folder."""
     from siting.instance.generate import generate_instance
 
-    folder = generate_instance(out, regions, sites, streams, tiers, seed)
+    folder = generate_instance(out, regions, sites, streams, tiers, seed, capacity_ratio,
+                               single_size=single_size)
     console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 

@@ -10,13 +10,19 @@ as many negative ones as fit, and cheap positive ones only to reach the minimum.
 uncollected tonnes ``u[i] <= q[i]`` cost ``penalty - lam[i]`` each. The sum of these
 minima plus ``sum lam q`` is a lower bound of the full problem for every ``lam``.
 
+The sites are also coupled by the aggregate capacity cut ``sum cap >= mandatory supply``
+(Beasley 1988), bounded by the LP of that knapsack (:func:`cheapest_cover`).
+
 Multipliers move from the best point so far along an average of recent subgradients
 (the deflection of the volume algorithm), with Polyak steps towards a target: the best
 feasible cost found, or 2% above the best bound when that is lower.
-Iterations run on a working set of arcs (each pair's nearest sites); the final bound is
-evaluated once on every arc of the network, so it is valid for the unpruned problem. Every
-few iterations the sites the subproblem opens are sized and routed greedily
-(:func:`siting.heuristic.size_and_route`), which gives feasible networks.
+Iterations run on a working set of arcs: each pair's nearest sites at first. Every few
+iterations the relaxation is evaluated on every arc of the network (a bound valid for the
+unpruned problem; the best is kept), every arc its solution uses joins the working set,
+so that the multipliers are tuned for the whole problem, and the configurations it
+chose are opened and routed optimally (:func:`siting.transport.route_exactly`), which gives
+feasible networks. At the end, reduced-cost fixing (:func:`fixings`) proves which sites are
+closed, or open, in every network cheaper than the best one found.
 """
 
 from __future__ import annotations
@@ -26,15 +32,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siting.heuristic import MANDATORY, Router, option_prices, size_and_route
+from siting.heuristic import option_prices
 from siting.instance.network import Network
 from siting.instance.prune import prune_nearest
+from siting.transport import route_exactly
 
+LAGRANGIAN_AUTO_FLOWS = 20_000  # profiles with lagrangian = "auto" run it from this many flows
 WORK_NEAREST = 10  # sites per pair in the working set (25: same bound at 1000x100, 3x slower)
-REPAIR_EVERY = 10  # iterations between two primal repairs
+REPAIR_EVERY = 10  # iterations between two evaluations on every arc (at least)
+GAP_MARGIN = 0.5  # stop within this share of the wanted gap
+SMALL = 200_000  # up to this many flows every evaluation is repaired; above, the 2**k-th ones
 STALL = 20  # iterations without a better bound before the step halves
 AVERAGE = 0.1  # weight of the newest subgradient in the averaged direction
 TARGET = 0.02  # Polyak target at most this far above the best bound
+FIX_MARGIN = 1e-7  # a fixing needs a forced bound this far (relative) above the upper bound
 
 
 @dataclass(frozen=True)
@@ -43,9 +54,11 @@ class LagrangianResult:
 
     bound: float  # lower bound of the full, unpruned problem
     builds: np.ndarray | None  # build options of the best feasible network found
-    cost: float  # that network's cost under greedy routing (inf when none was found)
+    cost: float  # that network's cost, routed optimally (inf when none was found)
     iterations: int
     seconds: float
+    closed: np.ndarray  # sites closed in every network cheaper than ``cost``
+    opened: np.ndarray  # sites open in every network cheaper than ``cost``
 
 
 def not_applicable(net: Network, policies: tuple | list, objective: str) -> str | None:
@@ -56,13 +69,23 @@ def not_applicable(net: Network, policies: tuple | list, objective: str) -> str 
         return "the scenario has policies"
     if objective != "cost":
         return f"objective {objective!r} (only 'cost')"
+    if (net.option_most > 1).any():
+        return "modular expansion"
+    if net.instance.sites["capacity_group"].astype(bool).any():
+        return "capacity groups"
     return None
 
 
 class _Relaxation:
     """The per-site subproblems of one network, prepared once and solved for any ``lam``."""
 
-    def __init__(self, net: Network):
+    def __init__(self, net: Network, flows: np.ndarray | None = None):
+        """Prepare ``net``, or its ``flows`` only (positions of a working set) when given."""
+        self.flows = flows
+        if flows is not None:
+            keep = np.zeros(len(net.flow_arc), dtype=bool)
+            keep[flows] = True
+            net = net.keep_flows(keep)
         n_streams = net.supply.shape[1]
         self.q = net.supply.ravel()
         self.penalty = np.repeat(net.penalty[None, :], net.supply.shape[0], axis=0).ravel()
@@ -79,8 +102,9 @@ class _Relaxation:
         self.conf_min = np.r_[np.zeros(self.n_sites), net.option_min]
         self.conf_price = np.r_[np.zeros(self.n_sites), option_prices(net)]
         self.constant = float(net.instance.sites["existing_fixed_cost"].sum())
+        self.mandatory = float(self.q[np.isnan(self.penalty)].sum())
 
-    def solve(self, lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def solve(self, lam: np.ndarray) -> Relaxed:
         """Value of the relaxation at ``lam``, a subgradient, and the configuration per site.
 
         The configuration of site f is f itself for "no build", else ``n_sites + option``.
@@ -98,8 +122,8 @@ class _Relaxation:
         fill = np.clip(wanted[f], self.conf_min, np.minimum(self.conf_cap, total[f]))
         value = self.conf_price + np.interp(start[f] + fill, xp, fp) - np.interp(start[f], xp, fp)
         value[self.conf_min > total[f] + 1e-9] = np.inf
-        by_site = np.lexsort((value, f))
-        chosen = by_site[np.diff(f[by_site], prepend=-1) != 0]
+        sites_value, chosen = cheapest_cover(value, self.conf_cap, f, self.n_sites,
+                                             self.mandatory)
         # Flows of the chosen fills: the first `fill` tonnes of each site's sorted flows.
         end = start + fill[chosen]
         x = np.clip(end[site] - xp[:-1], 0.0, q)
@@ -107,81 +131,165 @@ class _Relaxation:
         optional = ~np.isnan(self.penalty)
         uncollected = np.where(optional & (self.penalty < lam), self.q, 0.0)
         relief = np.where(optional, np.minimum(0.0, self.penalty - lam) * self.q, 0.0)
-        total_value = lam @ self.q + relief.sum() + value[chosen].sum() + self.constant
-        return float(total_value), self.q - shipped - uncollected, chosen
+        base = float(lam @ self.q + relief.sum()) + self.constant
+        return Relaxed(base + sites_value, self.q - shipped - uncollected, chosen, value, base,
+                       self.flow_index(order[x > 0]))
+
+    def flow_index(self, flows: np.ndarray) -> np.ndarray:
+        """Positions in the full network of this relaxation's flows ``flows``."""
+        return flows if self.flows is None else self.flows[flows]
+
+
+@dataclass(frozen=True)
+class Relaxed:
+    """The relaxation at one ``lam``."""
+
+    value: float  # the bound
+    subgradient: np.ndarray  # per supplied pair: supply minus shipped and uncollected
+    chosen: np.ndarray  # configuration per site
+    conf_value: np.ndarray  # per configuration: price plus its best fill's reduced cost
+    base: float  # the value without the sites' part
+    used: np.ndarray  # flows (positions in the full network) that carry tonnes
+
+
+def cheapest_cover(value: np.ndarray, cap: np.ndarray, site: np.ndarray, n_sites: int,
+                   demand: float) -> tuple[float, np.ndarray]:
+    """Lower bound of choosing one configuration per site with ``sum cap >= demand``.
+
+    Every site takes its cheapest configuration; when their capacity falls short, the LP
+    relaxation of the remaining knapsack adds capacity at the lowest extra value per tonne
+    (per site, the best ratio over its larger configurations, up to its largest step):
+    the classic aggregate capacity cut of Lagrangian CFLP bounds (Beasley 1988). Returns the
+    bound and a configuration per site (cheapest, or the upgrade the LP takes, rounded up).
+    """
+    by_value = np.lexsort((value, site))
+    best = by_value[np.diff(site[by_value], prepend=-1) != 0]
+    total = float(value[best].sum())
+    need = demand - cap[best].sum()
+    if need <= 1e-9:
+        return total, best
+    extra = cap - cap[best][site]
+    larger = np.flatnonzero((extra > 1e-9) & np.isfinite(value))
+    ratio = (value[larger] - value[best][site[larger]]) / extra[larger]
+    by_ratio = larger[np.lexsort((ratio, site[larger]))]  # each site's best ratio first
+    step = by_ratio[np.diff(site[by_ratio], prepend=-1) != 0]
+    most = np.zeros(n_sites)
+    np.maximum.at(most, site[larger], extra[larger])
+    rates = (value[step] - value[best][site[step]]) / extra[step]
+    cheap = np.argsort(rates, kind="stable")
+    step, rates, amount = step[cheap], rates[cheap], most[site[step[cheap]]]
+    before = np.r_[0.0, np.cumsum(amount)[:-1]]
+    taken = np.clip(need - before, 0.0, amount)
+    chosen = best.copy()
+    used = step[taken > 0]
+    chosen[site[used]] = used
+    return total + float(rates @ taken), chosen
 
 
 def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 60.0,
                      gap: float = 1e-4) -> LagrangianResult:
-    """Subgradient optimisation of the relaxation of a one-tier ``net``.
+    """Subgradient optimisation of the relaxation of a one-tier ``net``, repairs and fixings.
 
     Parameters
     ----------
     net
         The full (unpruned) one-tier network; see :func:`not_applicable`.
     iterations, max_seconds
-        Budget of subgradient iterations and of time (the final bound comes after it).
+        Budget of subgradient iterations and of time.
     gap
-        Stop when the best feasible cost is within this relative gap of the bound.
+        Stop when the best feasible cost is within half this relative gap of the bound (the
+        other half for HiGHS, whose network may cost a little more on a pruned model).
 
     Returns
     -------
     LagrangianResult
-        The bound, valid for the full problem, and the best feasible network found.
+        The bound, valid for the full problem, the best network found, and the sites
+        whose state is proven by reduced costs.
     """
     t0 = time.perf_counter()
-    pruned = len(net.site_tier) > WORK_NEAREST
-    work = prune_nearest(net, WORK_NEAREST).net if pruned else net
-    relax = _Relaxation(work)
-    router = Router(work)
-    scale = np.where(relax.q > 0, relax.q, 1.0)  # steps in per-tonne-of-supply units
-    centre = np.full(len(relax.q), np.inf)
-    np.minimum.at(centre, relax.pair, relax.cost)
-    centre = np.fmin(np.where(np.isinf(centre), 0.0, centre), relax.penalty)
-    best, direction, chosen = relax.solve(centre)
-    upper, builds = _repair(work, router, relax, chosen)
-    step, fails, done = 1.0, 0, 1
-    while done < iterations and time.perf_counter() - t0 < max_seconds:
+    full = _Relaxation(net)
+    work = prune_nearest(net, WORK_NEAREST).kept if len(net.site_tier) > WORK_NEAREST else None
+    relax = full if work is None else _Relaxation(net, work)
+    scale = np.where(full.q > 0, full.q, 1.0)  # steps in per-tonne-of-supply units
+    centre = np.full(len(full.q), np.inf)
+    np.minimum.at(centre, full.pair, full.cost)
+    centre = np.fmin(np.where(np.isinf(centre), 0.0, centre), full.penalty)
+    first = relax.solve(centre)
+    best, direction = first.value, first.subgradient
+    bound_at = None  # the best relaxation on every arc
+    upper, builds, tried = np.inf, None, {}
+    # Evaluations on every arc cost about as much as `every` iterations on the working set.
+    every = REPAIR_EVERY * max(1, len(full.cost) // (REPAIR_EVERY * len(relax.cost)))
+    step, fails, done, evaluations = 1.0, 0, 0, 0
+    while True:
+        if done % every == 0:
+            on_all = full.solve(centre)
+            if bound_at is None or on_all.value > bound_at.value:
+                bound_at = on_all
+            if relax is not full and not np.isin(on_all.used, relax.flows).all():
+                relax = _Relaxation(net, np.union1d(relax.flows, on_all.used))
+                best = relax.solve(centre).value
+            evaluations += 1
+            if evaluations & (evaluations - 1) == 0 or len(full.cost) <= SMALL:
+                cost, trial = _repair(net, full, on_all.chosen, tried)  # 1st, 2nd, 4th, 8th...
+                if cost < upper:
+                    upper, builds = cost, trial
         unit = direction / scale
-        if unit @ unit == 0 or np.isfinite(upper) and upper - best <= gap * abs(upper):
-            break  # the relaxed solution meets every supply, or the gap is closed
+        if (done >= iterations or time.perf_counter() - t0 > max_seconds or unit @ unit == 0
+                or upper - bound_at.value <= GAP_MARGIN * gap * abs(upper)):
+            break  # out of budget, the relaxed solution meets every supply, or the gap closed
         target = min(upper, best + TARGET * abs(best))
         lam = np.fmin(centre + step * (target - best) / (unit @ unit) * unit / scale,
-                      relax.penalty)
-        value, subgradient, chosen = relax.solve(lam)
-        direction = AVERAGE * subgradient + (1 - AVERAGE) * direction
-        if value > best:
-            centre, best, fails = lam, value, 0
+                      full.penalty)
+        at = relax.solve(lam)
+        direction = AVERAGE * at.subgradient + (1 - AVERAGE) * direction
+        if at.value > best:
+            centre, best, fails = lam, at.value, 0
         else:
             fails += 1
             if fails >= STALL:
                 step, fails = step / 2, 0
-        if done % REPAIR_EVERY == 0:
-            cost, trial = _repair(work, router, relax, chosen)
-            if cost < upper:
-                upper, builds = cost, trial
         done += 1
-    bound = _Relaxation(net).solve(centre)[0] if pruned else best
-    return LagrangianResult(bound=bound, builds=builds if np.isfinite(upper) else None,
-                            cost=upper, iterations=done, seconds=time.perf_counter() - t0)
+    final = full.solve(centre)  # the best multipliers, on every arc
+    bound_at = final if final.value > bound_at.value else bound_at
+    closed, opened = fixings(full, bound_at, upper)
+    return LagrangianResult(bound=bound_at.value, builds=builds, cost=upper, iterations=done,
+                            seconds=time.perf_counter() - t0, closed=closed, opened=opened)
 
 
-def _repair(net: Network, router: Router, relax: _Relaxation,
-            chosen: np.ndarray) -> tuple[float, np.ndarray]:
-    """Build a feasible network at the sites the subproblem builds at, sized and routed greedily.
+def fixings(relax: _Relaxation, at: Relaxed, upper: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sites proven closed, and proven open, in every network cheaper than ``upper``.
 
-    When mandatory supply exceeds the capacity of those sites, more sites open, those with
-    the most capacity first, until it fits. Returns (cost, build options); the cost is
-    infinite when mandatory supply still finds no room.
+    A site's state is proven when the relaxation with the site forced into the other state
+    (only its build configurations, or only "no build") is above ``upper``, the cost of a
+    network in hand: then no better network has the site in that state (reduced-cost
+    fixing, sound for any multipliers).
     """
-    open_sites = np.zeros(relax.n_sites, dtype=bool)
-    open_sites[relax.conf_site[chosen[chosen >= relax.n_sites]]] = True
-    largest = np.zeros(relax.n_sites)
-    np.maximum.at(largest, relax.conf_site, relax.conf_cap)
-    mandatory = relax.q[np.isnan(relax.penalty)].sum()
-    for f in np.argsort(-largest, kind="stable"):
-        if largest[open_sites | (net.site_existing > 0)].sum() >= mandatory:
-            break
-        open_sites[f] = True
-    cost, builds = size_and_route(net, router, open_sites)
-    return (cost + relax.constant if cost < MANDATORY else np.inf), builds
+    closed, opened = [], []
+    if not np.isfinite(upper):
+        return np.array(closed, dtype=int), np.array(opened, dtype=int)
+    margin = upper + FIX_MARGIN * abs(upper)
+    builds = np.arange(len(at.conf_value)) >= relax.n_sites
+    for f in range(relax.n_sites):
+        here = relax.conf_site == f
+        for state, out in ((builds, closed), (~builds, opened)):
+            value = np.where(here & ~state, np.inf, at.conf_value)
+            forced = at.base + cheapest_cover(value, relax.conf_cap, relax.conf_site,
+                                              relax.n_sites, relax.mandatory)[0]
+            if forced > margin:
+                out.append(f)
+    return np.array(closed, dtype=int), np.array(opened, dtype=int)
+
+
+def _repair(net: Network, relax: _Relaxation, chosen: np.ndarray,
+            tried: dict) -> tuple[float, np.ndarray]:
+    """Open the configurations the relaxation chose and route the network optimally.
+
+    Returns (cost, build options); the cost is infinite when mandatory supply finds no
+    room. ``tried`` caches the cost of every network already routed.
+    """
+    builds = chosen[chosen >= relax.n_sites] - relax.n_sites
+    key = builds.tobytes()
+    if key not in tried:
+        tried[key] = route_exactly(net, builds)
+    return tried[key], builds

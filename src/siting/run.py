@@ -25,7 +25,12 @@ from siting.instance.prune import (
     restrict,
 )
 from siting.instance.size import check_fits_memory
-from siting.lagrangian import LagrangianResult, lagrangian_bound, not_applicable
+from siting.lagrangian import (
+    LAGRANGIAN_AUTO_FLOWS,
+    LagrangianResult,
+    lagrangian_bound,
+    not_applicable,
+)
 from siting.local_search import improve
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.core import build_model
@@ -119,10 +124,13 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
             instance, scenario, profile, {"load_s": t1 - t0}))
     net = prepare(instance, scenario)
     skipped = not_applicable(net, scenario.policies, scenario.objective)
+    wanted = uses_lagrangian(profile, net)
     relaxed = (lagrangian_bound(net, profile.lagrangian_iterations, profile.lagrangian_seconds,
                                 profile.mip_rel_gap)
-               if profile.lagrangian and skipped is None else None)
+               if wanted and skipped is None else None)
     m, pruned = pruned_model(net, scenario, profile, strong_linking)
+    if relaxed is not None:
+        fix_sites(m, relaxed)
     start, start_meta = mip_start(m, relaxed, profile)
     t2 = time.perf_counter()
     result = solve_stages(m, scenario.objective, profile, start)
@@ -148,12 +156,13 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     label(solution.meta, tol)
     if start_meta:
         solution.meta["start"] = start_meta
-    if profile.lagrangian:
+    if wanted:
         solution.meta["lagrangian"] = (
             {"skipped": skipped} if relaxed is None else
             {"bound": relaxed.bound,
              "heuristic_cost": relaxed.cost if relaxed.builds is not None else None,
-             "iterations": relaxed.iterations, "seconds": relaxed.seconds})
+             "iterations": relaxed.iterations, "seconds": relaxed.seconds,
+             "fixed_closed": len(relaxed.closed), "fixed_open": len(relaxed.opened)})
     if pruned:
         flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
         full = solution.meta["best_bound"] if solution.meta["bound_valid"] else None
@@ -196,6 +205,30 @@ def with_timings(result: SolveResult, earlier: SolveResult) -> SolveResult:
     """Return ``result`` with the timings of an ``earlier`` solve added to its own."""
     result.timings = {k: v + earlier.timings.get(k, 0.0) for k, v in result.timings.items()}
     return result
+
+
+def uses_lagrangian(profile: SolverProfile, net: Network) -> bool:
+    """Whether ``profile`` runs the Lagrangian relaxation on ``net`` (``auto``: by size)."""
+    if profile.lagrangian == "auto":
+        return len(net.flow_arc) >= LAGRANGIAN_AUTO_FLOWS
+    return profile.lagrangian
+
+
+def fix_sites(m: pyo.ConcreteModel, relaxed: LagrangianResult) -> None:
+    """Fix the build variables of the sites whose state the relaxation proved.
+
+    A site proven closed has every build option fixed at 0; a site proven open with a
+    single option has it fixed at 1 (with several sizes the choice stays free). The model
+    keeps every arc; HiGHS's presolve drops what the fixings make useless. Sound: every
+    network cheaper than the relaxation's feasible one satisfies the fixings, so HiGHS's
+    bound stays valid for the problem without them.
+    """
+    for f in relaxed.closed.tolist():
+        for j in m.options_of[f]:
+            m.build[j].fix(0)
+    for f in relaxed.opened.tolist():
+        if len(m.options_of[f]) == 1:
+            m.build[m.options_of[f][0]].fix(1)
 
 
 def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None,

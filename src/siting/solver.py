@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import highspy
 import numpy as np
@@ -101,10 +101,12 @@ class SolverProfile(Strict):
     """Prune region arcs to this many nearest first-tier sites (siting.instance.prune)."""
     heuristic_start: bool = False
     """Give HiGHS the DROP heuristic's network as a MIP start (siting.heuristic)."""
-    lagrangian: bool = False
-    """Run the Lagrangian relaxation first (siting.lagrangian): its network is the MIP start
-    and its bound, valid for the unpruned problem, enters the reported gap."""
-    lagrangian_iterations: Annotated[int, Field(ge=1)] = 300
+    lagrangian: bool | Literal["auto"] = "auto"
+    """Run the Lagrangian relaxation first (siting.lagrangian): its network is the MIP start,
+    the sites whose state its reduced costs prove are fixed, and its bound, valid for the
+    unpruned problem, enters the reported gap. ``auto``: on one-tier networks of at least
+    ``siting.lagrangian.LAGRANGIAN_AUTO_FLOWS`` flows."""
+    lagrangian_iterations: Annotated[int, Field(ge=1)] = 1000
     lagrangian_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30.0
     """Time budget of the Lagrangian iterations (the final bound on every arc comes after)."""
     pricing_rounds: Annotated[int, Field(ge=0)] = 10
@@ -321,13 +323,24 @@ def _quiet_highs() -> highspy.Highs:
     return highs
 
 
-def _highs(profile: SolverProfile) -> highspy.Highs:
+def new_highs(threads: int | None = None) -> highspy.Highs:
+    """Make a silent Highs object on ``threads`` threads (None: the number in use, else 1).
+
+    HiGHS's thread pool is process-wide: a new number resets it first.
+    """
+    threads = threads or (_THREADS_IN_USE or [1])[0]
     highs = _quiet_highs()
-    highs.HandleKeyboardInterrupt = True  # solve() runs HiGHS in a thread that Ctrl-C stops
-    if _THREADS_IN_USE and _THREADS_IN_USE[0] != profile.threads:
+    if _THREADS_IN_USE and _THREADS_IN_USE[0] != threads:
         highspy.Highs.resetGlobalScheduler(True)
         _THREADS_IN_USE.clear()
-    _THREADS_IN_USE[:] = [profile.threads]
+    _THREADS_IN_USE[:] = [threads]
+    highs.setOptionValue("threads", threads)
+    return highs
+
+
+def _highs(profile: SolverProfile) -> highspy.Highs:
+    highs = new_highs(profile.threads)
+    highs.HandleKeyboardInterrupt = True  # solve() runs HiGHS in a thread that Ctrl-C stops
     options = {"time_limit": profile.time_limit, "mip_rel_gap": profile.mip_rel_gap,
                "threads": profile.threads, "random_seed": profile.seed, **profile.options}
     _set_options(highs, options, f"solvers/{profile.name}.toml")

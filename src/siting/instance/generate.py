@@ -12,12 +12,13 @@ from siting.folders import NEW, write_folder
 
 STREAM_NAMES = ("lfp", "ncm", "pv", "lco", "lmo", "nimh")
 SIZE_SCALES = {"S": 1.0, "M": 2.5, "L": 6.0}
+SINGLE_SIZE = {"U": 1.0}  # the one size of single_size instances
 BBOX = (100.0, 122.0, 22.0, 42.0)  # lon min, lon max, lat min, lat max
 
 
 def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, streams: int = 2,
                       tiers: int = 1, seed: int = 0, capacity_ratio: float = 1.5,
-                      existing_share: float = 0.1) -> Path:
+                      existing_share: float = 0.1, single_size: bool = False) -> Path:
     """Write a synthetic instance into the new folder ``out``, atomically; return its path.
 
     Regions are points clustered around ``max(3, regions // 30)`` centres, each centre a
@@ -25,6 +26,11 @@ def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, stre
     the last tier's sites are existing facilities. Size options scale so that the
     largest size of every site adds up to ``capacity_ratio`` times total supply.
     With ``tiers = 2`` a third of the sites are plants and the rest collection points.
+
+    ``single_size`` writes a capacitated facility location problem in the shape of
+    OR-Library's capa/b/c: one tier, one size of equal capacity at every site
+    (``capacity_ratio`` times the mean supply per site), no existing sites, no minimum
+    throughput, no processing cost, and collection mandatory.
 
     Raises
     ------
@@ -35,15 +41,20 @@ def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, stre
         raise InputError("--streams", None, f"expected 1 to {len(STREAM_NAMES)}, got {streams}")
     if tiers not in (1, 2):
         raise InputError("--tiers", None, f"expected 1 or 2, got {tiers}")
+    if single_size and tiers != 1:
+        raise InputError("--single-size", None, "needs --tiers 1")
     if regions < 1 or sites < tiers:
         raise InputError("--sites", None, f"{tiers} tier(s) need at least {tiers} site(s) and "
                          f"1 region; got {sites} sites and {regions} regions")
+    if single_size:
+        existing_share = 0.0
     return write_folder(out, lambda folder: _write(folder, regions, sites, streams, tiers, seed,
-                                                   capacity_ratio, existing_share), NEW)
+                                                   capacity_ratio, existing_share, single_size),
+                        NEW)
 
 
 def _write(out: Path, regions: int, sites: int, streams: int, tiers: int, seed: int,
-           capacity_ratio: float, existing_share: float) -> None:
+           capacity_ratio: float, existing_share: float, single_size: bool) -> None:
     rng = np.random.default_rng(seed)
     names = list(STREAM_NAMES[:streams])
     lon, lat, province = _clustered_points(rng, regions)
@@ -62,7 +73,8 @@ def _write(out: Path, regions: int, sites: int, streams: int, tiers: int, seed: 
     existing = np.zeros(sites)
     plant_pos = np.arange(sites - n_plants, sites)
     n_existing = int(round(existing_share * n_plants))
-    unit = {t: capacity_ratio * supply.sum() / (SIZE_SCALES["L"] * site_tier.count(t))
+    scales = SINGLE_SIZE if single_size else SIZE_SCALES
+    unit = {t: capacity_ratio * supply.sum() / (max(scales.values()) * site_tier.count(t))
             for t in tier_names}
     existing[plant_pos[:n_existing]] = (unit["plant"] * 2).round()
     site_table = pd.DataFrame({
@@ -73,11 +85,12 @@ def _write(out: Path, regions: int, sites: int, streams: int, tiers: int, seed: 
         "lon": (lon[at] + rng.normal(0, 0.05, sites)).round(4),
         "lat": (lat[at] + rng.normal(0, 0.05, sites)).round(4),
         "existing_capacity": existing,
-        "sizes": np.where(existing > 0, "", "S;M;L"),
+        "sizes": np.where(existing > 0, "", ";".join(scales)),
         "fixed_cost_factor": rng.uniform(0.8, 1.25, sites).round(3),
     })
     site_table.to_csv(out / "sites.csv", index=False)
-    (out / "instance.toml").write_text(_toml(regions, sites, seed, names, tier_names, unit))
+    (out / "instance.toml").write_text(_toml(regions, sites, seed, names, tier_names, unit,
+                                             single_size))
 
 
 def _clustered_points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
@@ -91,19 +104,20 @@ def _clustered_points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...
 
 
 def _toml(regions: int, sites: int, seed: int, streams: list[str], tiers: list[str],
-          unit: dict[str, float]) -> str:
+          unit: dict[str, float], single_size: bool) -> str:
     lines = ["[instance]", f'name = "synthetic {regions}x{sites} seed {seed}"',
              'description = "Synthetic instance written by siting generate"', 'currency = "CNY"',
              "", "[layers]", 'regions = "regions.csv"', 'sites = "sites.csv"', "",
              "[distance]", 'method = "great_circle"', "circuity = 1.3", ""]
     for j, s in enumerate(streams):
+        penalty = [] if single_size else [f"uncollected_penalty = {6000 + 1000 * j}"]
         lines += [f"[streams.{s}]", f'label = "{s.upper()}"', "transport_cost = 1.0",
-                  f"uncollected_penalty = {6000 + 1000 * j}", "co2_kg_per_tkm = 0.08", ""]
+                  *penalty, "co2_kg_per_tkm = 0.08", ""]
     for t in tiers:
         last = t == tiers[-1]
-        cost = 1200 if last else 150
+        cost = 0 if single_size else 1200 if last else 150
         lines += [f"[tiers.{t}]", f"processing_cost = {cost}", "sizes = ["]
-        for name, scale in SIZE_SCALES.items():
+        for name, scale in (SINGLE_SIZE if single_size else SIZE_SCALES).items():
             cap = round(unit[t] * scale)
             fixed = round((400 if last else 40) * cap ** 0.8)
             minimum = round(0.2 * cap) if name == "L" else 0

@@ -30,6 +30,11 @@ class Pruned:
     nearest: int
 
     @property
+    def kept(self) -> np.ndarray:
+        """Positions of the kept flows in the full network."""
+        return np.flatnonzero(self.keep)
+
+    @property
     def cut(self) -> bool:
         """Whether any flow was dropped (else the pruned model is the full one)."""
         return not self.keep.all()

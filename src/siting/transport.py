@@ -1,0 +1,87 @@
+"""Exact routing of a fixed one-tier network: the transportation LP, solved by HiGHS.
+
+With the build options fixed, what is left of the one-tier problem is a linear program:
+flows from each supplied (region, stream) pair to the open sites, uncollected tonnes at
+their penalty where collection is optional, each site's throughput between its option's
+minimum and its capacity. It is assembled from the network arrays (no Pyomo: this is an
+inner step of :mod:`siting.lagrangian`) over each pair's ``nearest`` cheapest open sites,
+a restriction, so its optimum is a true upper bound of the network's cost.
+"""
+
+from __future__ import annotations
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from siting.heuristic import built_capacity, option_prices
+from siting.instance.network import Network
+from siting.solver import new_highs
+
+NEAREST = 20  # open sites per (region, stream) pair in the LP
+
+
+def route_exactly(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> float:
+    """Cost of the network with the build options ``builds``, routed optimally.
+
+    Parameters
+    ----------
+    net
+        A one-tier network without closable sites or capacity groups.
+    builds
+        Positions in ``net.option_*``, at most one per site.
+    nearest
+        Open sites each pair may ship to (the cheapest ones).
+
+    Returns
+    -------
+    float
+        Routing, penalties and option prices plus the fixed cost of existing sites; inf
+        when the LP is infeasible (mandatory supply finds no room).
+    """
+    n_sites, n_streams = len(net.site_tier), net.supply.shape[1]
+    capacity = built_capacity(net, builds)
+    minimum = np.zeros(n_sites)
+    minimum[net.option_site[builds]] = net.option_min[builds]
+    cost = net.flow_transport_cost + net.flow_processing_cost
+    pair = net.flow_origin * n_streams + net.flow_stream
+    usable = np.flatnonzero(capacity[net.flow_dest] > 0)
+    by_cost = usable[np.argsort(cost[usable], kind="stable")]
+    by_pair = by_cost[np.argsort(pair[by_cost], kind="stable")]
+    starts = np.searchsorted(pair[by_pair], pair[by_pair], side="left")
+    flows = by_pair[np.arange(len(by_pair)) - starts < nearest]
+    q = net.supply.ravel()
+    supplied = np.flatnonzero(q > 0)
+    row_of_pair = np.full(len(q), -1)
+    row_of_pair[supplied] = np.arange(len(supplied))
+    penalty = np.repeat(net.penalty[None, :], net.supply.shape[0], axis=0).ravel()[supplied]
+    optional = np.flatnonzero(~np.isnan(penalty))
+    n_rows, n_flow = len(supplied) + n_sites, len(flows)
+    rows = np.r_[row_of_pair[pair[flows]], len(supplied) + net.flow_dest[flows], optional]
+    cols = np.r_[np.arange(n_flow), np.arange(n_flow), n_flow + np.arange(len(optional))]
+    matrix = sp.csc_matrix((np.ones(len(rows)), (rows, cols)),
+                           shape=(n_rows, n_flow + len(optional)))
+    highs = new_highs()
+    inf = highspy.kHighsInf
+    highs.passModel(_lp(matrix, np.r_[cost[flows], penalty[optional]],
+                        np.r_[q[supplied], minimum], np.r_[q[supplied], capacity], inf))
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return np.inf
+    existing_fixed = float(net.instance.sites["existing_fixed_cost"].sum())
+    return (highs.getInfo().objective_function_value + option_prices(net)[builds].sum()
+            + existing_fixed)
+
+
+def _lp(matrix: sp.csc_matrix, cost: np.ndarray, row_lower: np.ndarray,
+        row_upper: np.ndarray, inf: float) -> highspy.HighsLp:
+    lp = highspy.HighsLp()
+    lp.num_row_, lp.num_col_ = matrix.shape
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.zeros(matrix.shape[1])
+    lp.col_upper_ = np.full(matrix.shape[1], inf)
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = matrix.indptr, matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    return lp
