@@ -63,7 +63,8 @@ def test_generate_writes_capa_like_instances(tmp_path, ratio):
     assert meta["kpis"]["collection_rate"] == pytest.approx(1.0)  # collection is mandatory
     result = cli("generate", tmp_path / "c", "--single-size", "--tiers", "2")
     assert result.exit_code == 2
-    assert "--single-size needs --tiers 1" in result.output
+    assert "--single-size: needs --tiers 1" in result.output
+    assert not (tmp_path / "c").exists()
 
 
 def test_verifier_catches_a_tampered_run(tmp_path):

@@ -199,7 +199,6 @@ def print_solution(solution: Solution) -> None:
     table.add_column(style="bold")
     table.add_column(justify="right")
     rows = [
-        ("status", meta["status_text"]),
         ("total cost", f"{k['total_cost']:,.0f} {currency}/yr"),
         *((f"  {name}", f"{value:,.0f}") for name, value in k["cost"].items()),
         ("supply", f"{k['supply_t']:,.0f} t"),
@@ -220,6 +219,7 @@ def print_solution(solution: Solution) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    console.print(f"status: {meta['status_text']}", soft_wrap=True, highlight=False)
     built = new_sites(solution)
     console.print(f"[bold]new sites[/]: {escape(', '.join(built)) if built else 'none'}",
                   highlight=False)

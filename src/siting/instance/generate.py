@@ -122,6 +122,6 @@ def _toml(regions: int, sites: int, seed: int, streams: list[str], tiers: list[s
             fixed = round((400 if last else 40) * cap ** 0.8)
             minimum = round(0.2 * cap) if name == "L" else 0
             lines.append(f'  {{ name = "{name}", capacity = {cap}, fixed_cost = {fixed}, '
-                         f"capex = {8 * fixed}, min_throughput = {minimum} }},")
+                         f"min_throughput = {minimum} }},")
         lines += ["]", ""]
     return "\n".join(lines)
