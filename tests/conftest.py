@@ -7,7 +7,24 @@ from pathlib import Path
 import pytest
 
 from siting.solver import PROFILE_OPTIONS
-from support import TINY_TOML, write_instance
+from support import CHROMIUM, CHROMIUM_ARGS, TINY_TOML, write_instance
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright: one for the whole session.
+
+    Playwright's sync API runs one driver per thread, so the map and injection tests share
+    this one. Skipped loudly when chromium is missing.
+    """
+    if not CHROMIUM.exists():
+        pytest.skip(f"BROWSER TESTS DID NOT RUN: {CHROMIUM} is missing "
+                    "(apt-get install -y chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

@@ -19,6 +19,9 @@ from siting.verify import verify_run
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DEMO = ROOT / "instances" / "demo"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium, driven by Playwright
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def write_instance(folder: Path, toml: str, regions: str, sites: str, **files: str) -> Path:

@@ -55,10 +55,17 @@ def test_json_prints_the_kpis_of_the_verified_run(tmp_path):
 
 
 def test_quiet_prints_only_warnings(tmp_path):
-    result = cli("solve", DEMO, "--out", tmp_path / "run", "--quiet")
+    result = cli("solve", far_instance(tmp_path), "--out", tmp_path / "run", "--quiet")
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert result.stderr.startswith("warning: instance.toml: sizes collection.S")
+    assert result.stderr.startswith("warning: instance.toml: sizes plant.A have capex")
+    assert verify_run(tmp_path / "run").ok
+
+
+def test_the_shipped_demo_solves_without_a_warning(tmp_path):
+    result = cli("solve", DEMO, "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
     assert verify_run(tmp_path / "run").ok
 
 

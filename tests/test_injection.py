@@ -304,20 +304,13 @@ def test_every_page_holds_the_payload_as_text_only(pages):
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    """Headless Chromium through Playwright; skip loudly when missing."""
-    path = Path("/usr/bin/chromium")
-    if not path.exists():
-        pytest.skip(f"BROWSER INJECTION TESTS DID NOT RUN: {path} is missing")
-    playwright = pytest.importorskip("playwright.sync_api")
+def chromium(browser):
+    """The session's headless Chromium, and Leaflet to inline; skip loudly when missing."""
     try:
         leaflet = leaflet_inline()
     except AssetError as err:
         pytest.skip(f"BROWSER INJECTION TESTS DID NOT RUN: {err}")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(path), args=["--no-sandbox"])
-        yield browser, leaflet
-        browser.close()
+    return browser, leaflet
 
 
 OPEN_EVERYTHING = """() => {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from maptools import CHROMIUM, CHROMIUM_ARGS, DATA, INSTANCES, Opened, cli, solve
+from maptools import DATA, INSTANCES, Opened, cli, solve
 
 from siting.render.maps import render_comparison, render_map
 
@@ -28,19 +28,6 @@ def default_maps(runs: dict[str, Path],
     maps["compare"] = render_comparison([runs["polygons"], runs["swap"]],
                                         root / "compare.html")
     return maps
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Headless Debian Chromium through Playwright, with no network beyond file://."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"BROWSER TESTS OF MAPS DID NOT RUN: {CHROMIUM} is missing "
-                    "(apt-get install -y chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -14,9 +14,6 @@ from siting.cli import app
 DATA = Path(__file__).parent / "data"
 INSTANCES = Path(__file__).parents[2] / "instances"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCRIPT_NAME = "<script>alert(1)</script>"
 TILE_URL = re.compile(r"https://([a-d]\.basemaps\.cartocdn\.com/light_all|tile\.openstreetmap"
                       r"\.org)/\d+/\d+/\d+(@2x)?\.png$")
