@@ -51,7 +51,7 @@ var siting = {
             },
             onEachFeature: function (feature, layer) {
                 layer.bindTooltip(feature.properties.tip, {sticky: true});
-                layer.bindPopup(feature.properties.pop, {maxWidth: 420});
+                layer.bindPopup(feature.properties.pop, {maxWidth: 600});
             }
         });
     },
