@@ -113,3 +113,15 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, edit, expecte
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert not out.exists()
+
+
+def test_a_profile_is_found_by_name_in_the_users_folders(tmp_path, monkeypatch):
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "mine.toml").write_text('[solver]\ndescription = "mine"\nmip_rel_gap = 0.02\n')
+    monkeypatch.setenv("SITING_PROFILES", str(folder))
+    meta = solve_verified(DEMO, tmp_path / "run", "--solver", "mine")
+    assert (meta["solver"]["name"], meta["solver"]["mip_rel_gap"]) == ("mine", 0.02)
+    result = cli("solve", DEMO, "--solver", "nowhere", "--out", tmp_path / "none")
+    assert result.exit_code == 2
+    assert "known: ['highs', 'highs-quick', 'mine']" in " ".join(result.output.split())

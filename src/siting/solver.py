@@ -120,16 +120,23 @@ class SolverProfile(Strict):
 
 
 def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
-    """Read a solver profile by name (a shipped ``solvers/NAME.toml``) or from a TOML file."""
+    """Read a solver profile by name or from a TOML file.
+
+    A name is looked up in the folders of ``$SITING_PROFILES`` (``os.pathsep``-separated,
+    the user's own profiles) and then among the shipped ``solvers/NAME.toml``.
+    """
     path = Path(name_or_path)
     if path.suffix != ".toml":
+        folders = [Path(f) for f in os.environ.get("SITING_PROFILES", "").split(os.pathsep) if f]
+        found = [f / f"{name_or_path}.toml" for f in folders
+                 if (f / f"{name_or_path}.toml").is_file()]
         shipped = PROFILES / f"{name_or_path}.toml"
-        if not shipped.is_file():
-            known = sorted(p.name.removesuffix(".toml") for p in PROFILES.iterdir()
-                           if p.name.endswith(".toml"))
+        if not found and not shipped.is_file():
+            known = sorted({p.name.removesuffix(".toml") for f in (*folders, PROFILES)
+                            if f.is_dir() for p in f.iterdir() if p.name.endswith(".toml")})
             raise InputError(f"solvers/{name_or_path}.toml", None,
                              f"no solver profile {str(name_or_path)!r}; known: {known}")
-        path = Path(str(shipped))
+        path = found[0] if found else Path(str(shipped))
     data = read_toml(path)
     unknown = sorted(set(data) - {"solver", "options"})
     if unknown:
