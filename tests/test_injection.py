@@ -32,6 +32,7 @@ from siting.render.assets import LEAFLET_CDN, AssetError, leaflet_inline
 from siting.scenario import Scenario, load_scenario
 from siting.solver import SolverProfile, load_profile
 from siting.uncertainty import Uncertainty, load_uncertainty
+from siting.verify import verify_run
 from support import cli
 
 PAYLOAD = "<img src=x onerror=window.__xss=1>\"'</script><script>window.__xss=1</script>{{7*7}}"
@@ -219,6 +220,8 @@ def pages(poisoned, tmp_path_factory) -> list[Path]:
     for args in commands:
         result = cli(*args)
         assert result.exit_code == 0, (args, result.output)
+    for run in ("base", "pol", "horizon"):  # bench, pareto, robust verify their own runs
+        assert verify_run(out / run).ok
     return sorted(out.rglob("*.html"))
 
 

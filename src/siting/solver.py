@@ -349,7 +349,7 @@ def _highs(profile: SolverProfile) -> highspy.Highs:
     highs = new_highs(profile.threads)
     highs.HandleKeyboardInterrupt = True  # solve() runs HiGHS in a thread that Ctrl-C stops
     options = {"time_limit": profile.time_limit, "mip_rel_gap": profile.mip_rel_gap,
-               "threads": profile.threads, "random_seed": profile.seed, **profile.options}
+               "random_seed": profile.seed, **profile.options}  # threads: new_highs
     _set_options(highs, options, f"solvers/{profile.name}.toml")
     return highs
 

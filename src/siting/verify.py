@@ -315,14 +315,13 @@ def _check_facilities(run: RunView) -> list[str]:
             problems.append(f"site {site_id!r}: capacity {row['capacity']:.6g} recorded, "
                             f"{cap:.6g} built")
         used = throughput[site_id]
-        if not row["open"] and not site.capacity_group and used > ABS:  # a group shares
-            problems.append(f"site {site_id!r}: {used:.6g} t flow into a facility marked closed")
+        is_open = row["open"] and (bool(parts) or site.existing_capacity > 0)
+        if not is_open and used > ABS:  # whatever its capacity group
+            group = (f" (its capacity group {site.capacity_group!r} does not open it)"
+                     if site.capacity_group else "")
+            problems.append(f"site {site_id!r}: closed, but receives {used:.6g} t{group}")
         if not site.capacity_group and used > cap + ABS + REL * cap:
             problems.append(f"site {site_id!r}: {used:.6g} t exceeds capacity {cap:.6g}")
-        member_open = bool(parts) or (site.existing_capacity > 0 and row["open"])
-        if site.capacity_group and not member_open and used > ABS:
-            problems.append(f"site {site_id!r}: closed, but receives {used:.6g} t (its "
-                            f"capacity group {site.capacity_group!r} does not open it)")
         if parts and used < minimum - ABS - REL * minimum:
             problems.append(f"site {site_id!r}: {used:.6g} t below minimum {minimum:.6g}")
         if not close(row["throughput"], used, cap):

@@ -80,7 +80,8 @@ def check_fits_memory(instance: Instance, nearest_sites: int | None = None) -> M
         pruning = (f"prune arcs harder (a smaller nearest_sites than {nearest_sites})"
                    if nearest_sites else "prune arcs with a solver profile's nearest_sites "
                    "(e.g. nearest_sites = 5, --solver)")
-        raise InstanceError(instance.path / INSTANCE_FILE, None,
+        source = instance.path / INSTANCE_FILE if instance.path else "instance"
+        raise InstanceError(source, None,
                             f"too large for this machine: about {size.model_flows:,} flows "
                             f"(of {size.flows:,} on {size.pairs:,} pairs) and {size.rows:,} "
                             f"rows would need about {size.bytes / 1e9:.1f} GB, "
