@@ -60,15 +60,17 @@ def measure(case: str, ratio: float, cap: float) -> dict:
     meta = solution.meta
     timings = meta["timings"]
     before = timings["load_s"] + timings["build_s"] + timings["handoff_s"]
-    lag = meta.get("lagrangian")
-    at_lag = lag is not None and gap(lag["heuristic_cost"], lag["bound"]) <= 0.01
+    lag, warm = meta.get("lagrangian"), meta.get("warm_start")
+    costs = [c for c in (lag and lag["heuristic_cost"], warm and warm["cost"]) if c is not None]
+    at_lag = lag is not None and bool(costs) and gap(min(costs), lag["bound"]) <= 0.01
     in_highs = first_within(log.read_text())
-    to_1 = (timings["load_s"] + lag["seconds"] if at_lag else
-            None if in_highs is None else before + in_highs)
+    to_1 = (timings["load_s"] + lag["seconds"] + (warm["seconds"] if warm else 0) if at_lag
+            else None if in_highs is None else before + in_highs)
     proven = meta["status"] == "optimal" and meta["bound_valid"]
     return {"case": case, "ratio": ratio, "status": meta["status"], "seconds": seconds,
             "objective": meta["objective"], "bound": meta["best_bound"], "gap": meta["mip_gap"],
-            "bound_source": meta["bound_source"], "lagrangian": lag, "to_1pct_s": to_1,
+            "bound_source": meta["bound_source"], "lagrangian": lag, "warm_start": warm,
+            "lean_linking": meta.get("lean_linking"), "to_1pct_s": to_1,
             "to_optimal_s": seconds if proven else None, "timings": timings,
             "peak_mb": peak_rss_mb()}
 

@@ -13,6 +13,13 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
+from siting.accelerate import (
+    Choices,
+    WarmStart,
+    drop_unused_links,
+    warm_start,
+    without_heuristics,
+)
 from siting.errors import InfeasibleError, ScenarioError
 from siting.heuristic import builds_start, greedy_builds
 from siting.instance.load import Instance, load_instance
@@ -125,15 +132,18 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     net = prepare(instance, scenario)
     skipped = not_applicable(net, scenario.policies, scenario.objective)
     wanted = uses_lagrangian(profile, net)
+    warm = warm_start(net, scenario.policies, scenario.objective, profile, strong_linking)
     relaxed = (lagrangian_bound(net, profile.lagrangian_iterations, profile.lagrangian_seconds,
-                                profile.mip_rel_gap)
+                                profile.mip_rel_gap, warm.cost if warm else np.inf)
                if wanted and skipped is None else None)
     m, pruned = pruned_model(net, scenario, profile, strong_linking)
     if relaxed is not None:
         fix_sites(m, relaxed)
-    start, start_meta = mip_start(m, relaxed, profile)
+    lean = drop_unused_links(m, profile)
+    start, start_meta = mip_start(m, relaxed, profile, warm)
     t2 = time.perf_counter()
-    result = solve_stages(m, scenario.objective, profile, start)
+    result = solve_stages(m, scenario.objective, without_heuristics(profile) if warm else profile,
+                          start)
     units = policy_units(m, scenario)
     cut = pruned is not None and pruned.cut
     if not result.has_solution:
@@ -156,6 +166,10 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     label(solution.meta, tol)
     if start_meta:
         solution.meta["start"] = start_meta
+    if lean:
+        solution.meta["lean_linking"] = lean
+    if warm:
+        solution.meta["warm_start"] = warm.describe()
     if wanted:
         solution.meta["lagrangian"] = (
             {"skipped": skipped} if relaxed is None else
@@ -190,12 +204,11 @@ def price_and_resolve(net: Network, m: pyo.ConcreteModel, pruned: Pruned, result
     priced = price_pruned_arcs(net, pruned.keep, m, scenario.objective, profile,
                                m.strong_linking)
     if priced.added:
-        solved = m
+        solved = Choices.of(m)
         pruned = restrict(net, priced.keep, pruned.nearest)
-        m = build_model(pruned.net, scenario.policies, scenario.objective, solved.strong_linking)
-        start = ComponentMap((m.build[j], solved.build[j].value) for j in solved.OPTIONS)
-        start.update((m.keep[f], solved.keep[f].value) for f in solved.CLOSABLE)
-        result = with_timings(solve_stages(m, scenario.objective, profile, start), result)
+        m = build_model(pruned.net, scenario.policies, scenario.objective, m.strong_linking)
+        result = with_timings(solve_stages(m, scenario.objective, profile, solved.start(m)),
+                              result)
     result.timings["pricing_s"] = time.perf_counter() - t0
     return m, pruned, result, {"bound": priced.bound, "rounds": priced.rounds,
                                "arcs_added": priced.added, "converged": priced.converged}
@@ -231,14 +244,17 @@ def fix_sites(m: pyo.ConcreteModel, relaxed: LagrangianResult) -> None:
             m.build[m.options_of[f][0]].fix(1)
 
 
-def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None,
-              profile: SolverProfile) -> tuple[dict | None, dict | None]:
+def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None, profile: SolverProfile,
+              warm: WarmStart | None = None) -> tuple[dict | None, dict | None]:
     """HiGHS's MIP start for ``m`` and what it is, or (None, None) when there is none.
 
-    The start is the Lagrangian network, else DROP's when the profile asks for it, then
-    improved by the local search within ``profile.local_search_seconds``. Costs are under
-    greedy routing, without the fixed cost of existing sites.
+    The start is the restricted model's network (``warm``) unless the Lagrangian found a
+    cheaper one; else the Lagrangian network, else DROP's when the profile asks for it,
+    then improved by the local search within ``profile.local_search_seconds``. Costs of
+    these last are under greedy routing, without the fixed cost of existing sites.
     """
+    if warm is not None and (relaxed is None or warm.cost <= relaxed.cost):
+        return warm.choices.start(m), warm.describe()
     if relaxed is not None and relaxed.builds is not None:
         source, builds = "lagrangian", relaxed.builds
     else:

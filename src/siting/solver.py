@@ -112,6 +112,14 @@ class SolverProfile(Strict):
     pricing_rounds: Annotated[int, Field(ge=0)] = 10
     """Rounds of pricing of pruned arcs when a pruned result is not proven (siting.pricing);
     0 keeps the pruned model as it is."""
+    warm_start_sites: Annotated[int, Field(ge=0)] = 10
+    """On large networks, first solve the problem restricted to each region's this many
+    nearest sites (siting.accelerate.warm_start): its network is the MIP start and HiGHS's
+    sub-MIP heuristics are off for the full solve. 0 turns it off."""
+    lean_linking: bool | Literal["auto"] = "auto"
+    """Drop the strong linking rows whose dual is zero in the LP relaxation before
+    branching (siting.accelerate.drop_unused_links): same root bound, smaller node LPs.
+    ``auto``: on large networks."""
     local_search_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     """Budget of the local search on the MIP start, DROP's or the Lagrangian's
     (siting.local_search); 0 keeps the start as it is."""
