@@ -23,7 +23,8 @@ from siting.run import solve
 from siting.solver import SolverProfile, gap
 
 RATIOS = (2, 3, 4, 6, 8)
-CASES = {"plain": {"lagrangian": False}, "siting": {}}
+PLAIN = {"lagrangian": False, "warm_start_sites": 0, "lean_linking": False}  # HiGHS alone
+CASES = {"plain": PLAIN, "siting": {}, "nolag": {"lagrangian": False}}
 TIME = re.compile(r"\s(\d+\.\d+)s\s*$")
 
 

@@ -72,8 +72,7 @@ class WarmStart:
 
     def describe(self) -> dict:
         """Return what solution.json records of it."""
-        return {"source": f"restricted to {self.nearest} nearest sites",
-                "cost": self.cost, "seconds": self.seconds}
+        return {"nearest_sites": self.nearest, "cost": self.cost, "seconds": self.seconds}
 
 
 def applies(net: Network) -> bool:

@@ -54,7 +54,7 @@ class LagrangianResult:
 
     bound: float  # lower bound of the full, unpruned problem
     builds: np.ndarray | None  # build options of the best feasible network found
-    cost: float  # that network's cost, routed optimally (inf when none beat known_cost)
+    cost: float  # that network's cost, routed optimally (inf when none was found)
     iterations: int
     seconds: float
     closed: np.ndarray  # sites closed in every network cheaper than ``cost``
@@ -187,7 +187,7 @@ def cheapest_cover(value: np.ndarray, cap: np.ndarray, site: np.ndarray, n_sites
 
 
 def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 60.0,
-                     gap: float = 1e-4, known_cost: float = np.inf) -> LagrangianResult:
+                     gap: float = 1e-4) -> LagrangianResult:
     """Subgradient optimisation of the relaxation of a one-tier ``net``, repairs and fixings.
 
     Parameters
@@ -199,9 +199,6 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
     gap
         Stop when the best feasible cost is within half this relative gap of the bound (the
         other half for HiGHS, whose network may cost a little more on a pruned model).
-    known_cost
-        The cost of a network in hand (another heuristic's): it sets the step's target,
-        the stop and the fixings until a cheaper network is found.
 
     Returns
     -------
@@ -220,7 +217,7 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
     first = relax.solve(centre)
     best, direction = first.value, first.subgradient
     bound_at = None  # the best relaxation on every arc
-    upper, builds, tried = known_cost, None, {}
+    upper, builds, tried = np.inf, None, {}
     # Evaluations on every arc cost about as much as `every` iterations on the working set.
     every = REPAIR_EVERY * max(1, len(full.cost) // (REPAIR_EVERY * len(relax.cost)))
     step, fails, done, evaluations = 1.0, 0, 0, 0
@@ -256,8 +253,7 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
     final = full.solve(centre)  # the best multipliers, on every arc
     bound_at = final if final.value > bound_at.value else bound_at
     closed, opened = fixings(full, bound_at, upper)
-    return LagrangianResult(bound=bound_at.value, builds=builds,
-                            cost=upper if builds is not None else np.inf, iterations=done,
+    return LagrangianResult(bound=bound_at.value, builds=builds, cost=upper, iterations=done,
                             seconds=time.perf_counter() - t0, closed=closed, opened=opened)
 
 

@@ -132,10 +132,13 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     net = prepare(instance, scenario)
     skipped = not_applicable(net, scenario.policies, scenario.objective)
     wanted = uses_lagrangian(profile, net)
-    warm = warm_start(net, scenario.policies, scenario.objective, profile, strong_linking)
     relaxed = (lagrangian_bound(net, profile.lagrangian_iterations, profile.lagrangian_seconds,
-                                profile.mip_rel_gap, warm.cost if warm else np.inf)
+                                profile.mip_rel_gap)
                if wanted and skipped is None else None)
+    proven = (relaxed is not None and relaxed.builds is not None
+              and gap(relaxed.cost, relaxed.bound) <= profile.mip_rel_gap)
+    warm = None if proven else warm_start(net, scenario.policies, scenario.objective, profile,
+                                          strong_linking)
     m, pruned = pruned_model(net, scenario, profile, strong_linking)
     if relaxed is not None:
         fix_sites(m, relaxed)
@@ -254,7 +257,7 @@ def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None, profile: S
     these last are under greedy routing, without the fixed cost of existing sites.
     """
     if warm is not None and (relaxed is None or warm.cost <= relaxed.cost):
-        return warm.choices.start(m), warm.describe()
+        return warm.choices.start(m), {"source": "restricted", "cost": warm.cost}
     if relaxed is not None and relaxed.builds is not None:
         source, builds = "lagrangian", relaxed.builds
     else:
