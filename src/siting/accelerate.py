@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
+from siting.errors import SolverError
 from siting.instance.network import Network
 from siting.instance.prune import prune_nearest
 from siting.model.core import build_model
@@ -87,7 +88,8 @@ def warm_start(net: Network, policies: tuple | list, objective: str, profile: So
     Runs when the network is large (:func:`applies`), ``warm_start_sites`` is not 0 and is
     narrower than the profile's own ``nearest_sites``. The restricted model has the
     scenario's policies and objective, the profile's gap and a quarter of its time limit.
-    Returns None when it does not run or finds no network.
+    Returns None when it does not run or finds no network (the restricted model may be
+    infeasible where the full one is not).
     """
     nearest = profile.warm_start_sites
     if (not nearest or not applies(net)
@@ -99,7 +101,10 @@ def warm_start(net: Network, policies: tuple | list, objective: str, profile: So
         return None
     m = build_model(pruned.net, policies, objective, strong_linking)
     short = profile.model_copy(update={"time_limit": WARM_SHARE * profile.time_limit})
-    result = solve_model(m, short)
+    try:
+        result = solve_model(m, short)
+    except SolverError:  # stopped before any network: the full solve goes on without one
+        return None
     if not result.has_solution:
         return None
     return WarmStart(Choices.of(m), result.objective, nearest, time.perf_counter() - t0)

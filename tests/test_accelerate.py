@@ -1,0 +1,106 @@
+"""The warm start and lean linking (siting.accelerate): faster, never a different answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from siting.accelerate import drop_unused_links, warm_start, without_heuristics
+from siting.instance.generate import generate_instance
+from siting.instance.load import load_instance
+from siting.instance.network import build_network
+from siting.model.core import build_model
+from siting.solver import SolverProfile, solve_relaxation
+from support import solve_verified
+from test_orlib import EXACT
+
+PLAIN = EXACT + "lagrangian = false\nwarm_start_sites = 0\nlean_linking = false\n"
+
+
+@pytest.fixture
+def capa_like(tmp_path):
+    """A tight capa-like instance: 120 customers, 20 sites at twice the mean demand."""
+    return generate_instance(tmp_path / "g", regions=120, sites=20, streams=1, seed=4,
+                             capacity_ratio=2, single_size=True)
+
+
+def profile_file(folder, text: str):
+    path = folder / f"profile-{len(list(folder.glob('profile-*')))}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_lean_linking_keeps_the_lp_bound(capa_like):
+    net = build_network(load_instance(capa_like))
+    m = build_model(net, [], "cost", True)
+    profile = SolverProfile(lean_linking=True)
+    full, _ = solve_relaxation(m, profile)
+    lean = drop_unused_links(m, profile)
+    assert lean["rows"] == len(m.link) == 120 * 20
+    assert 0 < lean["dropped"] < lean["rows"]
+    assert sum(m.link[k].active for k in m.link) == lean["rows"] - lean["dropped"]
+    kept, _ = solve_relaxation(m, profile)
+    assert kept == pytest.approx(full, rel=1e-9)
+    # The rows dropped were doing work somewhere: without any, the LP is weaker.
+    for k in m.link:
+        m.link[k].deactivate()
+    weak, _ = solve_relaxation(m, profile)
+    assert weak < full * (1 - 1e-4)
+
+
+def solve_both(capa_like, tmp_path, monkeypatch, nearest: int, *extra) -> tuple[dict, dict]:
+    """solution.json of HiGHS alone and of the accelerated steps (restricted to ``nearest``)."""
+    plain = solve_verified(capa_like, tmp_path / "plain", "--solver",
+                           profile_file(tmp_path, PLAIN), *extra)
+    monkeypatch.setattr("siting.accelerate.AUTO_FLOWS", 1000)  # 120 x 20 = 2400 flows
+    fast = solve_verified(capa_like, tmp_path / "fast", "--solver",
+                          profile_file(tmp_path, EXACT + "lagrangian = false\n"
+                                       f"warm_start_sites = {nearest}\n"), *extra)
+    assert "warm_start" not in plain
+    assert "lean_linking" not in plain
+    assert fast["lean_linking"]["dropped"] > 0
+    assert fast["status"] == plain["status"] == "optimal"
+    assert fast["bound_source"] == "highs"
+    assert fast["objective"] == pytest.approx(plain["objective"], rel=1e-7)
+    return plain, fast
+
+
+@pytest.mark.parametrize("policy", [None, "max = 12"])
+def test_the_default_profile_proves_the_same_optimum(capa_like, tmp_path, monkeypatch, policy):
+    extra = []
+    if policy:  # the restricted model carries the scenario's policies: its start is feasible
+        path = tmp_path / "cap.toml"
+        path.write_text(f'[scenario]\nname = "cap"\n[[policy]]\ntype = "facility_count"\n'
+                        f"{policy}\n")
+        extra = ["--scenario", path]
+    _, fast = solve_both(capa_like, tmp_path, monkeypatch, 6, *extra)
+    assert fast["warm_start"]["nearest_sites"] == 6
+    assert fast["start"] == {"source": "restricted", "cost": fast["warm_start"]["cost"]}
+    assert fast["warm_start"]["cost"] >= fast["objective"] * (1 - 1e-9)
+
+
+def test_a_restricted_model_without_a_network_leaves_no_start(capa_like, tmp_path, monkeypatch):
+    # Capacity for twice the demand, but each customer restricted to its nearest site
+    # cannot reach enough of it: the restricted model is infeasible, the full one is not.
+    _, fast = solve_both(capa_like, tmp_path, monkeypatch, 1)
+    assert "warm_start" not in fast
+    assert "start" not in fast
+
+
+def test_the_steps_skip_small_networks_and_narrow_profiles(capa_like, monkeypatch):
+    net = build_network(load_instance(capa_like))
+    default = SolverProfile()
+    assert warm_start(net, [], "cost", default, True) is None  # 2400 flows: too small
+    m = build_model(net, [], "cost", True)
+    assert drop_unused_links(m, default) is None
+    monkeypatch.setattr("siting.accelerate.AUTO_FLOWS", 1000)
+    narrow = SolverProfile(nearest_sites=8, warm_start_sites=10)  # already pruned as tight
+    assert warm_start(net, [], "cost", narrow, True) is None
+    assert warm_start(net, [], "cost", SolverProfile(warm_start_sites=0), True) is None
+    assert warm_start(net, [], "cost", default, True).nearest == 10
+
+
+def test_the_profile_s_own_heuristic_options_win():
+    profile = SolverProfile(options={"mip_heuristic_effort": 0.3})
+    options = without_heuristics(profile).options
+    assert options["mip_heuristic_effort"] == 0.3
+    assert options["mip_heuristic_run_rins"] is False
