@@ -1,8 +1,10 @@
-"""Scaling on the quick profile (1% gap): pruned arcs with the DROP start, and with the
-Lagrangian relaxation (start and bound), against plain HiGHS on the unpruned strong
-formulation, every run time-capped. Gaps are reported against a bound valid for the full
-problem (``bound_valid`` in solution.json); a pruned run without one is compared with the
-best valid bound of the same size in the same session.
+"""Scaling: plain HiGHS on the unpruned strong formulation against the default profile's
+steps (the Lagrangian relaxation by size, the restricted warm start, lean linking), on the
+unpruned model and with arcs pruned to the 10 nearest sites, every run time-capped.
+Most runs use the quick profile's 1% gap; at 1000x100 plain and default also run to the
+default profile's 0.01% (*-exact*), for the time to proven optimality. Gaps are reported
+against a bound valid for the full problem (``bound_valid`` in solution.json); a pruned run
+without one is compared with the best valid bound of the same size in the same session.
 
 ``python -m benchmarks.scaling CASE REGIONS SITES CAP`` runs one case and prints JSON.
 """
@@ -20,24 +22,29 @@ from siting.solver import SolverProfile
 
 SIZES = [(100, 30), (1000, 100), (3000, 300), (10000, 500)]
 NEAREST = 10
-CASES = {
-    "plain": ({"lagrangian": False}, True),
-    "siting": ({"nearest_sites": NEAREST, "heuristic_start": True, "lagrangian": False}, None),
-    "lagrangian": ({"nearest_sites": NEAREST, "lagrangian": True}, None),
-    "lagrangian-weak": ({"nearest_sites": NEAREST, "lagrangian": True}, False),
+PLAIN = {"lagrangian": False, "warm_start_sites": 0, "lean_linking": False}  # HiGHS alone
+QUICK, EXACT = 0.01, 1e-4
+CASES = {  # name: (profile settings, strong linking, gap)
+    "plain": (PLAIN, True, QUICK),
+    "default": ({}, True, QUICK),
+    "pruned": ({"nearest_sites": NEAREST}, True, QUICK),
+    "pruned-weak": ({"nearest_sites": NEAREST}, False, QUICK),
+    "plain-exact": (PLAIN, True, EXACT),
+    "default-exact": ({}, True, EXACT),
 }
 # The weak-linking run compares the two linkings on the largest pruned model
-# (10000x500: 200,000 link rows).
-ONLY = {"lagrangian-weak": {(10000, 500)}}
-# Plain 10000x500 has 10M flows: Pyomo would need more than this machine's RAM (3000x300,
+# (10000x500: 200,000 link rows); the exact runs are made at 1000x100.
+ONLY = {"pruned-weak": {(10000, 500)}, "plain-exact": {(1000, 100)},
+        "default-exact": {(1000, 100)}}
+# Unpruned 10000x500 has 10M flows: Pyomo would need more than this machine's RAM (3000x300,
 # 1.8M flows, peaks above 3 GB before HiGHS starts), so it is not attempted.
-SKIP = {("plain", 10000, 500)}
+SKIP = {("plain", 10000, 500), ("default", 10000, 500)}
 
 
 def measure(case: str, regions: int, sites: int, cap: float) -> dict:
     """Solve one size with one case in this process; time includes load and build."""
-    extra, strong = CASES[case]
-    profile = SolverProfile(name=f"quick-{case}", time_limit=cap, mip_rel_gap=0.01, **extra)
+    extra, strong, wanted = CASES[case]
+    profile = SolverProfile(name=case, time_limit=cap, mip_rel_gap=wanted, **extra)
     folder = synthetic(regions, sites)
     t0 = time.perf_counter()
     try:
@@ -50,14 +57,15 @@ def measure(case: str, regions: int, sites: int, cap: float) -> dict:
             "seconds": time.perf_counter() - t0, "objective": meta["objective"],
             "bound": meta["best_bound"], "gap": meta["mip_gap"],
             "bound_valid": meta["bound_valid"], "bound_source": meta["bound_source"],
-            "lagrangian": meta.get("lagrangian"),
+            "lagrangian": meta.get("lagrangian"), "warm_start": meta.get("warm_start"),
+            "lean_linking": meta.get("lean_linking"), "wanted_gap": wanted,
             "strong": meta["strong_linking"], "timings": meta["timings"],
             "binding_regions": len(meta.get("pruning", {}).get("binding_regions", [])),
             "peak_mb": peak_rss_mb()}
 
 
 def run(cap: float) -> list[dict]:
-    """Both cases at every size, each in its own process with a ``cap`` second limit."""
+    """Every case at its sizes, each in its own process with a ``cap`` second limit."""
     rows = []
     for regions, sites in SIZES:
         synthetic(regions, sites)
