@@ -29,7 +29,7 @@ from siting.errors import SolverError
 from siting.instance.network import Network
 from siting.instance.prune import prune_nearest
 from siting.model.core import build_model
-from siting.solver import SolverProfile, solve_model, solve_relaxation
+from siting.solver import SolverProfile, reporting, solve_model, solve_relaxation
 
 AUTO_FLOWS = 20_000  # the steps run on networks of at least this many flows
 WARM_SHARE = 0.25  # share of the profile's time limit the restricted solve may take
@@ -102,7 +102,8 @@ def warm_start(net: Network, policies: tuple | list, objective: str, profile: So
     m = build_model(pruned.net, policies, objective, strong_linking)
     short = profile.model_copy(update={"time_limit": WARM_SHARE * profile.time_limit})
     try:
-        result = solve_model(m, short)
+        with reporting(None):  # its bound is not one of the full problem: not shown as such
+            result = solve_model(m, short)
     except SolverError:  # stopped before any network: the full solve goes on without one
         return None
     if not result.has_solution:
