@@ -32,7 +32,7 @@ from siting.model.core import build_model
 from siting.solver import SolverProfile, reporting, solve_model, solve_relaxation
 
 AUTO_FLOWS = 20_000  # the steps run on networks of at least this many flows
-WARM_SHARE = 0.25  # share of the profile's time limit the restricted solve may take
+STEP_SHARE = 0.25  # share of the profile's time limit each step may take
 HEURISTICS_OFF = {  # HiGHS's sub-MIP and start heuristics, off when a warm start is given
     "mip_heuristic_effort": 0.0, "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False, "mip_heuristic_run_root_reduced_cost": False,
@@ -100,15 +100,19 @@ def warm_start(net: Network, policies: tuple | list, objective: str, profile: So
     if not pruned.cut:
         return None
     m = build_model(pruned.net, policies, objective, strong_linking)
-    short = profile.model_copy(update={"time_limit": WARM_SHARE * profile.time_limit})
     try:
         with reporting(None):  # its bound is not one of the full problem: not shown as such
-            result = solve_model(m, short)
+            result = solve_model(m, shortened(profile))
     except SolverError:  # stopped before any network: the full solve goes on without one
         return None
     if not result.has_solution:
         return None
     return WarmStart(Choices.of(m), result.objective, nearest, time.perf_counter() - t0)
+
+
+def shortened(profile: SolverProfile) -> SolverProfile:
+    """``profile`` with the time limit of one step: :data:`STEP_SHARE` of its own."""
+    return profile.model_copy(update={"time_limit": STEP_SHARE * profile.time_limit})
 
 
 def without_heuristics(profile: SolverProfile) -> SolverProfile:
@@ -121,7 +125,7 @@ def drop_unused_links(m: pyo.ConcreteModel, profile: SolverProfile) -> dict | No
 
     Runs when ``profile.lean_linking`` says so (``auto``: on large networks, see
     :func:`applies`) and ``m`` has strong linking. Returns what it did, or None when it
-    did not run (the LP did not finish within the time limit: every row stays).
+    did not run (the LP did not finish within a quarter of the time limit: every row stays).
     """
     wanted = profile.lean_linking
     if wanted == "auto":
@@ -129,7 +133,7 @@ def drop_unused_links(m: pyo.ConcreteModel, profile: SolverProfile) -> dict | No
     if not wanted or not m.strong_linking or not len(m.link):
         return None
     t0 = time.perf_counter()
-    relaxed = solve_relaxation(m, profile)
+    relaxed = solve_relaxation(m, shortened(profile))
     if relaxed is None:
         return None
     _, duals = relaxed
