@@ -126,12 +126,12 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     skipped = not_applicable(net, scenario.policies, scenario.objective)
     wanted = uses_lagrangian(profile, net)
     relaxed = (lagrangian_bound(net, profile.lagrangian_iterations, profile.lagrangian_seconds,
-                                profile.mip_rel_gap)
+                                profile.mip_rel_gap, scenario.policies)
                if wanted and skipped is None else None)
     m, pruned = pruned_model(net, scenario, profile, strong_linking)
     if relaxed is not None:
         fix_sites(m, relaxed)
-    start, start_meta = mip_start(m, relaxed, profile)
+    start, start_meta = mip_start(m, relaxed, profile, bool(scenario.policies))
     t2 = time.perf_counter()
     result = solve_stages(m, scenario.objective, profile, start)
     units = policy_units(m, scenario)
@@ -232,12 +232,14 @@ def fix_sites(m: pyo.ConcreteModel, relaxed: LagrangianResult) -> None:
 
 
 def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None,
-              profile: SolverProfile) -> tuple[dict | None, dict | None]:
+              profile: SolverProfile, policies: bool = False) -> tuple[dict | None, dict | None]:
     """HiGHS's MIP start for ``m`` and what it is, or (None, None) when there is none.
 
     The start is the Lagrangian network, else DROP's when the profile asks for it, then
-    improved by the local search within ``profile.local_search_seconds``. Costs are under
-    greedy routing, without the fixed cost of existing sites.
+    improved by the local search within ``profile.local_search_seconds``, unless the
+    scenario has ``policies`` (the search does not know them: it could break a facility
+    count the Lagrangian network meets). Costs are under greedy routing, without the fixed
+    cost of existing sites.
     """
     if relaxed is not None and relaxed.builds is not None:
         source, builds = "lagrangian", relaxed.builds
@@ -246,7 +248,7 @@ def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None,
         builds = greedy_builds(m.net, 0.1 * profile.time_limit) if profile.heuristic_start else None
     if builds is None:
         return None, None
-    found = improve(m.net, builds, profile.local_search_seconds)
+    found = improve(m.net, builds, 0.0 if policies else profile.local_search_seconds)
     return builds_start(m, found.builds), {
         "source": source, "cost": found.start_cost, "improved_cost": found.cost,
         "moves": found.moves, "search_seconds": found.seconds}
