@@ -188,7 +188,7 @@ def price_and_resolve(net: Network, m: pyo.ConcreteModel, pruned: Pruned, result
     if why is not None or not profile.pricing_rounds:
         return m, pruned, result, {"skipped": why or "pricing_rounds = 0"}
     priced = price_pruned_arcs(net, pruned.keep, m, scenario.objective, profile,
-                               m.strong_linking)
+                               m.strong_linking, scenario.policies)
     if priced.added:
         solved = m
         pruned = restrict(net, priced.keep, pruned.nearest)
