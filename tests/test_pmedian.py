@@ -11,7 +11,7 @@ from siting.instance.load import load_instance
 from siting.lagrangian import lagrangian_bound
 from siting.run import prepare
 from siting.scenario import load_scenario
-from support import solve_verified
+from support import cli, solve_verified
 from test_orlib import EXACT
 
 PMEDIAN = """[instance]
@@ -157,3 +157,20 @@ def test_pricing_bounds_a_pruned_pmedian(tmp_path):
     assert pruned["objective"] >= exact["objective"] * (1 - 1e-9)
     if pruned["status"] == "optimal":
         assert pruned["objective"] == pytest.approx(exact["objective"], rel=1e-9)
+
+
+@pytest.mark.parametrize("policy", ["exactly = 12", "max = 0"])
+def test_an_impossible_count_is_a_clear_error(tmp_path, policy):
+    # No network to repair (12 sites of 10: the relaxation is infinite; none: no capacity),
+    # so none is the start and no site is fixed.
+    folder = pmedian(tmp_path / "instance", 10, 6)
+    scenario = scenario_file(tmp_path, policy)
+    result = cli("solve", folder, "--out", tmp_path / "run", "--scenario", scenario, "--solver",
+                 profile_file(tmp_path, EXACT + "lagrangian = true\n"))
+    assert result.exit_code == 4, result.output
+    assert "no network meets the scenario: facility_count cannot hold" in result.output
+    assert not (tmp_path / "run").exists()
+    relaxed = lagrangian_bound(prepare(load_instance(folder), load_scenario(scenario)),
+                               policies=load_scenario(scenario).policies)
+    assert relaxed.builds is None
+    assert len(relaxed.closed) + len(relaxed.opened) == 0

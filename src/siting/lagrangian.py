@@ -324,14 +324,16 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
                 relax = full.on(net, np.union1d(relax.flows, on_all.used))
                 best = relax.solve(centre).value
             evaluations += 1
-            if evaluations & (evaluations - 1) == 0 or len(full.cost) <= SMALL:
+            feasible = np.isfinite(on_all.value)  # else no network meets the facility count
+            if feasible and (evaluations & (evaluations - 1) == 0 or len(full.cost) <= SMALL):
                 cost, trial = _repair(net, full, on_all.chosen, tried)  # 1st, 2nd, 4th, 8th...
                 if cost < upper:
                     upper, builds = cost, trial
         unit = direction / scale
         if (done >= iterations or time.perf_counter() - t0 > max_seconds or unit @ unit == 0
-                or upper - bound_at.value <= GAP_MARGIN * gap * abs(upper)):
-            break  # out of budget, the relaxed solution meets every supply, or the gap closed
+                or upper - bound_at.value <= GAP_MARGIN * gap * abs(upper) or not feasible):
+            break  # out of budget, the relaxed solution meets every supply, the gap closed,
+            # or the problem is infeasible
         reach = abs(best) or (abs(upper) if np.isfinite(upper) else 1.0)  # best 0: p-median
         target = min(upper, best + TARGET * reach)
         lam = np.fmin(centre + step * (target - best) / (unit @ unit) * unit / scale,
