@@ -319,8 +319,9 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
     # Evaluations on every arc cost about as much as `every` iterations on the working set.
     every = REPAIR_EVERY * max(1, len(full.cost) // (REPAIR_EVERY * len(relax.cost)))
     step, fails, done, evaluations = 1.0, 0, 0, 0
+    # Flows a repair routes: about every arc, or under a count those into `upper` sites.
     upper_count = None if full.count is None else full.count.upper
-    routed = len(full.cost) if upper_count is None else upper_count * len(full.q)  # new sites'
+    routed = len(full.cost) if upper_count is None else upper_count * len(full.q)
     while True:
         if done % every == 0:
             on_all = full.solve(centre)
