@@ -20,9 +20,9 @@ from siting.solver import SolverProfile
 CLIENTS, FACILITIES, P, SEED = 1000, 100, 10, 0
 
 
-def write_pmedian(cost: np.ndarray, weights: np.ndarray, p: int) -> tuple:
-    """The instance folder and scenario file of a p-median problem."""
-    folder = CACHE / f"pmedian-{len(weights)}x{cost.shape[1]}-p{p}"
+def write_pmedian(cost: np.ndarray, weights: np.ndarray, p: int, name: str | None = None) -> tuple:
+    """The instance folder (``name`` in the cache) and scenario file of a p-median problem."""
+    folder = CACHE / (name or f"pmedian-{len(weights)}x{cost.shape[1]}-p{p}")
     folder.mkdir(parents=True, exist_ok=True)
     n, m = cost.shape
     pd.DataFrame({"id": [f"c{i}" for i in range(n)], "lon": 100.0, "lat": 30.0,

@@ -118,14 +118,15 @@ def test_the_verifier_refuses_an_optimal_label_without_a_valid_bound(tiny, tmp_p
 
 
 def test_with_a_policy_a_pruned_run_says_it_has_no_valid_bound(tiny, tmp_path):
-    # pricing knows the core rows only: with a policy it does not run, and the run says so
+    # pricing knows the core rows only: with a policy on flows it does not run, and says so
     folder = tiny(capacity=50, fixed=1)
-    scenario = tmp_path / "cap.toml"
-    scenario.write_text('[scenario]\nname = "cap"\n[[policy]]\ntype = "facility_count"\n'
-                        "max = 2\n")
+    scenario = tmp_path / "use.toml"
+    scenario.write_text('[scenario]\nname = "use"\n[[policy]]\ntype = "min_utilisation"\n'
+                        "share = 0.1\n")
     meta = solve_verified(folder, tmp_path / "run", "--scenario", scenario, "--solver",
                           _profile(tmp_path, EXACT + "nearest_sites = 1\n"))
-    assert meta["pruning"]["pricing"] == {"skipped": "the scenario has policies"}
+    assert meta["pruning"]["pricing"] == {
+        "skipped": "the scenario has policies other than facility_count"}
     assert meta["status_text"] == "feasible, no valid bound for the full problem"
 
 

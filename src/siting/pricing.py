@@ -11,8 +11,10 @@ duality the full problem costs at least ``z + sum_k min(0, rc[k]) q[i]``, with `
 pruned LP's optimum: a valid bound every round, equal to ``z`` once no arc prices out.
 Arcs with a negative reduced cost go back into the model, and the LP is solved again.
 
-Pricing knows the rows of the core model only: it applies to scenarios without policies,
-in the ``cost`` and ``value`` modes (see :func:`not_applicable`).
+Pricing knows the rows of the core model only: it applies to scenarios whose policies put
+no flow in any row (``facility_count``, whose row holds open/build variables only, so its
+dual enters no flow's reduced cost, and a put-back arc's new linking row is slack), in the
+``cost`` and ``value`` modes (see :func:`not_applicable`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pyomo.environ as pyo
 
 from siting.instance.network import Network
 from siting.model.core import build_model, capacity_groups
+from siting.model.policies.facility_count import FacilityCount
 from siting.solver import SolverProfile, solve_relaxation
 
 NEGATIVE = -1e-6  # reduced costs below this (per tonne) put an arc back
@@ -44,8 +47,8 @@ class Priced:
 
 def not_applicable(policies: tuple | list, objective: str) -> str | None:
     """Why pruned arcs cannot be priced in this problem, or None when they can."""
-    if policies:
-        return "the scenario has policies"
+    if any(not isinstance(p, FacilityCount) for p in policies):
+        return "the scenario has policies other than facility_count"
     if objective not in ("cost", "value"):
         return f"objective {objective!r} (only 'cost' and 'value')"
     return None
@@ -87,7 +90,8 @@ def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray,
 
 
 def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, objective: str,
-                      profile: SolverProfile, strong_linking: bool) -> Priced:
+                      profile: SolverProfile, strong_linking: bool,
+                      policies: tuple | list = ()) -> Priced:
     """Price the arcs that ``keep`` drops from ``net``, putting back those that pay.
 
     Parameters
@@ -97,7 +101,7 @@ def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, obje
     keep
         Its flows in the pruned model ``m``.
     m
-        The pruned model, built without policies.
+        The pruned model, built with ``policies``.
     objective
         Its objective mode, ``cost`` or ``value``.
     profile
@@ -105,6 +109,8 @@ def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, obje
         ``time_limit`` their time together.
     strong_linking
         The linking of ``m``, kept in the models rebuilt with arcs put back.
+    policies
+        The scenario's policies (see :func:`not_applicable`), kept in those models too.
 
     Returns
     -------
@@ -117,7 +123,7 @@ def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, obje
     deadline = time.perf_counter() + profile.time_limit
     while rounds < profile.pricing_rounds and time.perf_counter() < deadline:
         if rounds:
-            m = build_model(net.keep_flows(keep), (), objective, strong_linking)
+            m = build_model(net.keep_flows(keep), policies, objective, strong_linking)
         left = max(deadline - time.perf_counter(), 1e-3)
         lp = solve_relaxation(m, profile.model_copy(update={"time_limit": left}))
         rounds += 1

@@ -133,7 +133,7 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     skipped = not_applicable(net, scenario.policies, scenario.objective)
     wanted = uses_lagrangian(profile, net)
     relaxed = (lagrangian_bound(net, profile.lagrangian_iterations, profile.lagrangian_seconds,
-                                profile.mip_rel_gap)
+                                profile.mip_rel_gap, scenario.policies)
                if wanted and skipped is None else None)
     proven = (relaxed is not None and relaxed.builds is not None
               and gap(relaxed.cost, relaxed.bound) <= profile.mip_rel_gap)
@@ -143,7 +143,7 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     if relaxed is not None:
         fix_sites(m, relaxed)
     lean = drop_unused_links(m, profile)
-    start, start_meta = mip_start(m, relaxed, profile, warm)
+    start, start_meta = mip_start(m, relaxed, profile, warm, bool(scenario.policies))
     t2 = time.perf_counter()
     result = solve_stages(m, scenario.objective, without_heuristics(profile) if warm else profile,
                           start)
@@ -205,7 +205,7 @@ def price_and_resolve(net: Network, m: pyo.ConcreteModel, pruned: Pruned, result
     if why is not None or not profile.pricing_rounds:
         return m, pruned, result, {"skipped": why or "pricing_rounds = 0"}
     priced = price_pruned_arcs(net, pruned.keep, m, scenario.objective, profile,
-                               m.strong_linking)
+                               m.strong_linking, scenario.policies)
     if priced.added:
         solved = Choices.of(m)
         pruned = restrict(net, priced.keep, pruned.nearest)
@@ -248,13 +248,16 @@ def fix_sites(m: pyo.ConcreteModel, relaxed: LagrangianResult) -> None:
 
 
 def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None, profile: SolverProfile,
-              warm: WarmStart | None = None) -> tuple[dict | None, dict | None]:
+              warm: WarmStart | None = None,
+              policies: bool = False) -> tuple[dict | None, dict | None]:
     """HiGHS's MIP start for ``m`` and what it is, or (None, None) when there is none.
 
     The start is the restricted model's network (``warm``) unless the Lagrangian found a
     cheaper one; else the Lagrangian network, else DROP's when the profile asks for it,
-    then improved by the local search within ``profile.local_search_seconds``. Costs of
-    these last are under greedy routing, without the fixed cost of existing sites.
+    then improved by the local search within ``profile.local_search_seconds``, unless the
+    scenario has ``policies`` (the search does not know them: it could break a facility
+    count the Lagrangian network meets). Costs of these last are under greedy routing,
+    without the fixed cost of existing sites.
     """
     if warm is not None and (relaxed is None or warm.cost <= relaxed.cost):
         return warm.choices.start(m), {"source": "restricted", "cost": warm.cost}
@@ -265,7 +268,7 @@ def mip_start(m: pyo.ConcreteModel, relaxed: LagrangianResult | None, profile: S
         builds = greedy_builds(m.net, 0.1 * profile.time_limit) if profile.heuristic_start else None
     if builds is None:
         return None, None
-    found = improve(m.net, builds, profile.local_search_seconds)
+    found = improve(m.net, builds, 0.0 if policies else profile.local_search_seconds)
     return builds_start(m, found.builds), {
         "source": source, "cost": found.start_cost, "improved_cost": found.cost,
         "moves": found.moves, "search_seconds": found.seconds}

@@ -55,7 +55,8 @@ class FacilityCount(Policy):
         """Check that the tier exists."""
         return unknown_tier(self.tier, instance)
 
-    def _counted(self, sites, existing: np.ndarray) -> list[int]:
+    def counted(self, sites, existing: np.ndarray) -> list[int]:
+        """Positions of the counted sites in ``sites`` (existing capacity ``existing``)."""
         mask = sites_of_tier(sites, self.tier)
         if self.new_only:
             mask &= existing == 0
@@ -63,7 +64,7 @@ class FacilityCount(Policy):
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """One row bounding the count."""
-        counted = self._counted(net.instance.sites, net.site_existing)
+        counted = self.counted(net.instance.sites, net.site_existing)
         lower, upper = self.bounds
         block.count = pyo.Constraint(expr=pyo.inequality(
             lower, pyo.quicksum(m.is_open[f] for f in counted), upper))
@@ -71,7 +72,7 @@ class FacilityCount(Policy):
     def check(self, run: RunView) -> list[str]:
         """Count open facilities in the facilities table."""
         fac = run.facilities
-        counted = fac.iloc[self._counted(fac, fac["existing_capacity"].to_numpy())]
+        counted = fac.iloc[self.counted(fac, fac["existing_capacity"].to_numpy())]
         n = int(counted["open"].sum())
         lower, upper = self.bounds
         if (lower is not None and n < lower) or (upper is not None and n > upper):
