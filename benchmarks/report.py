@@ -81,8 +81,8 @@ NOTES = ["## What was kept, and what is open", "",
          "20,000 flows. At 1000 customers x 100 sites they prove optimality 1.7-3.7x faster "
          "than HiGHS alone at every capacity ratio; the Lagrangian step, kept for its bound "
          "and fixings, costs 10% at ratio 2, is even at ratios 3 and 4 and saves 25% at ratio "
-         "6 and half at ratio 8 (*without-lagrangian*). Lean linking keeps about 1-2% of the strong "
-         "linking rows (956 of 100,000 at ratio 2) with the same root bound. The *local "
+         "6 and half at ratio 8 (*without-lagrangian*). Lean linking keeps about 1-2% of the "
+         "strong linking rows (956 of 100,000 at ratio 2) with the same root bound. The *local "
          "search* table was measured before these steps and the current Lagrangian, and was "
          "not re-run.",
          "- Not kept on by default: the local search on the start (`local_search_seconds`, "
