@@ -19,7 +19,7 @@ from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
 from siting.instance.load import load_instance
 from siting.instance.network import Network, build_network
 from siting.model.core import build_model, link_rows
-from siting.solver import SolverProfile, to_highs
+from siting.solver import SolverProfile, highs_lp, to_highs
 
 SIZES = [(100, 30), (1000, 100), (3000, 300)]
 ROUTE_SIZE = (1000, 100)
@@ -92,21 +92,15 @@ def floor_highs(net: Network, strong: bool) -> highspy.Highs:
     A = sp.csc_matrix((vals, (rows, cols)), shape=(n_row, n_col))
     finance = net.instance.spec.finance
     annuity = finance.annuity_factor if finance else 0.0
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_col, n_row
-    lp.col_cost_ = np.concatenate([net.flow_transport_cost + net.flow_processing_cost,
-                                   net.option_fixed + annuity * net.option_capex,
-                                   net.penalty[pair_s[optional]]])
-    lp.offset_ = float(net.instance.sites["existing_fixed_cost"].sum())
-    lp.col_lower_ = np.zeros(n_col)
-    lp.col_upper_ = np.concatenate([np.full(n_flow, np.inf), np.ones(n_opt),
-                                    np.full(n_unc, np.inf)])
-    lp.row_lower_, lp.row_upper_ = np.concatenate(lower), np.concatenate(upper)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
-    lp.integrality_ = ([highspy.HighsVarType.kContinuous] * n_flow
-                       + [highspy.HighsVarType.kInteger] * n_opt
-                       + [highspy.HighsVarType.kContinuous] * n_unc)
+    integer = np.r_[np.zeros(n_flow, dtype=bool), np.ones(n_opt, dtype=bool),
+                    np.zeros(n_unc, dtype=bool)]
+    lp = highs_lp(A, np.concatenate([net.flow_transport_cost + net.flow_processing_cost,
+                                     net.option_fixed + annuity * net.option_capex,
+                                     net.penalty[pair_s[optional]]]),
+                  (np.zeros(n_col), np.concatenate([np.full(n_flow, np.inf), np.ones(n_opt),
+                                                    np.full(n_unc, np.inf)])),
+                  (np.concatenate(lower), np.concatenate(upper)),
+                  offset=float(net.instance.sites["existing_fixed_cost"].sum()), integer=integer)
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.passModel(lp)

@@ -69,6 +69,24 @@ def solve_verified(instance: Path, out: Path, *extra: str) -> dict:
     return json.loads((out / "solution.json").read_text())
 
 
+EXACT = "[solver]\ntime_limit = 600\nmip_rel_gap = 0\nthreads = 1\n"  # proven optimum
+
+
+def profile_file(folder: Path, text: str) -> Path:
+    """Write the solver profile ``text`` to ``folder/profile.toml`` and return its path."""
+    path = folder / "profile.toml"
+    path.write_text(text)
+    return path
+
+
+def import_orlib(name: str, folder: Path) -> Path:
+    """Import OR-Library's ``name`` (from ../shared; skip when absent) into ``folder/name``."""
+    result = cli("import", "orlib-cap", shared_or_skip("data", "orlib", f"{name}.txt"),
+                 folder / name)
+    assert result.exit_code == 0, result.output
+    return folder / name
+
+
 def shared_or_skip(*parts: str) -> Path:
     """A path under ../shared/, or skip the test loudly when it is absent."""
     path = SHARED.joinpath(*parts)

@@ -10,8 +10,7 @@ from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.model.core import build_model
 from siting.solver import SolverProfile, solve_relaxation
-from support import solve_verified
-from test_orlib import EXACT
+from support import EXACT, profile_file, solve_verified
 
 PLAIN = EXACT + "lagrangian = false\nwarm_start_sites = 0\nlean_linking = false\n"
 
@@ -21,12 +20,6 @@ def capa_like(tmp_path):
     """A tight capa-like instance: 120 customers, 20 sites at twice the mean demand."""
     return generate_instance(tmp_path / "g", regions=120, sites=20, streams=1, seed=4,
                              capacity_ratio=2, single_size=True)
-
-
-def profile_file(folder, text: str):
-    path = folder / f"profile-{len(list(folder.glob('profile-*')))}.toml"
-    path.write_text(text)
-    return path
 
 
 def test_lean_linking_keeps_the_lp_bound(capa_like):

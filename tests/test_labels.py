@@ -21,12 +21,19 @@ from siting.pricing import reduced_costs
 from siting.run import label
 from siting.solver import SolverProfile, gap, solve_relaxation, to_highs
 from siting.verify import verify_run
-from support import brute_force_optimum, cli, shared_or_skip, solve_verified, write_instance
+from support import (
+    EXACT,
+    brute_force_optimum,
+    cli,
+    import_orlib,
+    profile_file,
+    solve_verified,
+    write_instance,
+)
 from test_horizon import GRADING_TOML, _firm
 from test_orlib import known_optima
 
 LAGRANGIAN = "[solver]\ntime_limit = 60\nmip_rel_gap = 0\nlagrangian = true\n"
-EXACT = "[solver]\ntime_limit = 600\nmip_rel_gap = 0\nthreads = 1\n"
 
 ONE_TIER = """
 [instance]
@@ -74,17 +81,11 @@ def test_a_lagrangian_with_no_feasible_network_leaves_no_start(tmp_path, monkeyp
     assert meta["status"] == "optimal"
 
 
-def _profile(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "profile.toml"
-    path.write_text(text)
-    return path
-
-
 def test_pricing_puts_back_the_arc_of_a_cut_optimum_and_proves_it(tiny, tmp_path):
     # capacity 50: r2's 60 t need both plants, but nearest_sites = 1 leaves it only f2
     folder = tiny(capacity=50, fixed=1)
     meta = solve_verified(folder, tmp_path / "run", "--solver",
-                          _profile(tmp_path, EXACT + "nearest_sites = 1\n"))
+                          profile_file(tmp_path, EXACT + "nearest_sites = 1\n"))
     assert meta["objective"] == pytest.approx(brute_force_optimum(folder), rel=1e-12)
     assert meta["pruning"]["pricing"] == {"bound": pytest.approx(meta["objective"]), "rounds": 2,
                                           "arcs_added": 1, "converged": True}
@@ -94,7 +95,7 @@ def test_pricing_puts_back_the_arc_of_a_cut_optimum_and_proves_it(tiny, tmp_path
 
 def test_a_cut_optimum_is_never_called_optimal(tiny, tmp_path):
     folder = tiny(capacity=50, fixed=1)
-    solver = _profile(tmp_path, EXACT + "nearest_sites = 1\npricing_rounds = 0\n")
+    solver = profile_file(tmp_path, EXACT + "nearest_sites = 1\npricing_rounds = 0\n")
     result = cli("solve", folder, "--out", tmp_path / "run", "--solver", solver)
     assert result.exit_code == 0, result.output
     assert verify_run(tmp_path / "run").ok
@@ -124,7 +125,7 @@ def test_with_a_policy_a_pruned_run_says_it_has_no_valid_bound(tiny, tmp_path):
     scenario.write_text('[scenario]\nname = "use"\n[[policy]]\ntype = "min_utilisation"\n'
                         "share = 0.1\n")
     meta = solve_verified(folder, tmp_path / "run", "--scenario", scenario, "--solver",
-                          _profile(tmp_path, EXACT + "nearest_sites = 1\n"))
+                          profile_file(tmp_path, EXACT + "nearest_sites = 1\n"))
     assert meta["pruning"]["pricing"] == {
         "skipped": "the scenario has policies other than facility_count"}
     assert meta["status_text"] == "feasible, no valid bound for the full problem"
@@ -134,8 +135,8 @@ def test_with_a_policy_a_pruned_run_says_it_has_no_valid_bound(tiny, tmp_path):
 def test_the_pricing_bound_holds_and_the_label_follows_it(tmp_path, seed, rounds):
     folder = generate_instance(tmp_path / "g", regions=40, sites=10, seed=seed,
                                capacity_ratio=1.2)
-    exact = solve_verified(folder, tmp_path / "exact", "--solver", _profile(tmp_path, EXACT))
-    pruned = solve_verified(folder, tmp_path / "pruned", "--solver", _profile(
+    exact = solve_verified(folder, tmp_path / "exact", "--solver", profile_file(tmp_path, EXACT))
+    pruned = solve_verified(folder, tmp_path / "pruned", "--solver", profile_file(
         tmp_path, EXACT + f"nearest_sites = 2\npricing_rounds = {rounds}\n"))
     assert exact["status"] == "optimal"
     assert pruned["bound_source"] == "pricing"
@@ -207,7 +208,7 @@ def test_a_pruned_model_without_a_network_does_not_call_the_problem_infeasible(t
     folder = tiny(capacity=50, fixed=1)
     toml = folder / "instance.toml"
     toml.write_text(toml.read_text().replace("uncollected_penalty = 1000\n", ""))
-    solver = _profile(tmp_path, EXACT + "nearest_sites = 1\n")
+    solver = profile_file(tmp_path, EXACT + "nearest_sites = 1\n")
     result = cli("solve", folder, "--out", tmp_path / "run", "--solver", solver)
     assert result.exit_code == 4, result.output
     assert ("with arcs pruned to the 1 nearest sites (the full problem may be feasible: raise "
@@ -220,10 +221,8 @@ def test_a_pruned_model_without_a_network_does_not_call_the_problem_infeasible(t
 def test_a_pruned_orlib_run_is_optimal_only_at_its_known_optimum(tmp_path, name):
     # every customer keeps only its 4 nearest sites: the pruned optimum may be dearer
     optimum = known_optima()[name]
-    result = cli("import", "orlib-cap", shared_or_skip("data", "orlib", f"{name}.txt"),
-                 tmp_path / name)
-    assert result.exit_code == 0, result.output
-    solver = _profile(tmp_path, EXACT.replace("= 0\n", "= 1e-4\n") + "nearest_sites = 4\n")
+    import_orlib(name, tmp_path)
+    solver = profile_file(tmp_path, EXACT.replace("= 0\n", "= 1e-4\n") + "nearest_sites = 4\n")
     meta = solve_verified(tmp_path / name, tmp_path / "run", "--solver", solver)
     assert meta["best_bound"] <= optimum * (1 + 1e-9)
     assert meta["objective"] >= optimum * (1 - 1e-9)

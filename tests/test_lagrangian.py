@@ -11,19 +11,13 @@ from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.lagrangian import lagrangian_bound
 from siting.verify import verify_run
-from support import cli, shared_or_skip, solve_verified
-from test_orlib import EXACT, known_optima
+from support import EXACT, cli, import_orlib, profile_file, solve_verified
+from test_orlib import known_optima
 
 # HiGHS stops at its first improving solution (the start, when feasible) and logs to a file
 # (profile files may not set log options: the tests reading the log use the highs_log fixture).
 FIRST = ("[options]\nmip_max_improving_sols = 1\noutput_flag = true\nlog_to_console = false\n"
          "log_file = '{log}'\n")
-
-
-def profile_file(folder, text: str):
-    path = folder / "profile.toml"
-    path.write_text(text)
-    return path
 
 
 @pytest.mark.parametrize(("regions", "sites", "ratio", "seed"), [
@@ -71,10 +65,8 @@ def test_capa_like_bound_and_fixings_are_sound(tmp_path, regions, sites, ratio, 
 @pytest.mark.parametrize("name", ["cap41", "cap71", "cap101", "cap131"])
 def test_bound_is_below_the_orlib_optimum(tmp_path, name):
     optimum = known_optima()[name]
-    result = cli("import", "orlib-cap", shared_or_skip("data", "orlib", f"{name}.txt"),
-                 tmp_path / name)
-    assert result.exit_code == 0, result.output
-    relaxed = lagrangian_bound(build_network(load_instance(tmp_path / name)), iterations=300)
+    folder = import_orlib(name, tmp_path)
+    relaxed = lagrangian_bound(build_network(load_instance(folder)), iterations=300)
     assert optimum * 0.99 <= relaxed.bound <= optimum * (1 + 1e-9)
     assert relaxed.cost >= optimum * (1 - 1e-9)
 
@@ -86,9 +78,7 @@ def test_the_lagrangian_network_is_feasible(tmp_path, source):
         folder = generate_instance(tmp_path / "g", regions=80, sites=20, seed=4,
                                    capacity_ratio=1.1)
     else:
-        folder = tmp_path / source
-        assert cli("import", "orlib-cap", shared_or_skip("data", "orlib", f"{source}.txt"),
-                   folder).exit_code == 0
+        folder = import_orlib(source, tmp_path)
     log = tmp_path / "highs.log"
     solver = profile_file(tmp_path, EXACT + "lagrangian = true\n" + FIRST.format(log=log))
     meta = solve_verified(folder, tmp_path / "run", "--solver", solver)

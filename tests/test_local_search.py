@@ -11,9 +11,8 @@ from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.lagrangian import lagrangian_bound
 from siting.local_search import improve
-from support import solve_verified
-from test_lagrangian import FIRST, profile_file
-from test_orlib import EXACT
+from support import EXACT, profile_file, solve_verified
+from test_lagrangian import FIRST
 
 
 def generated(tmp_path, seed: int, ratio: float = 1.5):

@@ -9,9 +9,7 @@ import pytest
 from siting.errors import InputError
 from siting.instance.load import load_instance
 from siting.instance.orlib import read_orlib_cap
-from support import cli, shared_or_skip, solve_verified
-
-EXACT = "[solver]\ntime_limit = 600\nmip_rel_gap = 0\nthreads = 1\n"
+from support import EXACT, cli, import_orlib, profile_file, shared_or_skip, solve_verified
 
 # Two warehouses (capacity 10, fixed 5; capacity 10, fixed 7) and three customers; the
 # last has zero demand. Numbers wrap across lines as in the OR-Library files.
@@ -79,10 +77,7 @@ def test_import_of_a_missing_file_is_one_line_exit_2(tmp_path):
 @pytest.mark.parametrize("name", ["cap41", "cap71", "cap101", "cap131"])
 def test_orlib_instance_reaches_its_known_optimum(tmp_path, name):
     optimum = known_optima()[name]
-    source = shared_or_skip("data", "orlib", f"{name}.txt")
-    (tmp_path / "exact.toml").write_text(EXACT)
-    result = cli("import", "orlib-cap", source, tmp_path / name)
-    assert result.exit_code == 0, result.output
-    meta = solve_verified(tmp_path / name, tmp_path / "run", "--solver", tmp_path / "exact.toml")
+    folder = import_orlib(name, tmp_path)
+    meta = solve_verified(folder, tmp_path / "run", "--solver", profile_file(tmp_path, EXACT))
     assert meta["status"] == "optimal"
     assert meta["objective"] == pytest.approx(optimum, rel=1e-6)

@@ -11,8 +11,7 @@ from siting.instance.load import load_instance
 from siting.lagrangian import lagrangian_bound
 from siting.run import prepare
 from siting.scenario import load_scenario
-from support import cli, solve_verified
-from test_orlib import EXACT
+from support import EXACT, cli, profile_file, solve_verified
 
 PMEDIAN = """[instance]
 name = "p-median"
@@ -49,12 +48,6 @@ def pmedian(folder, n: int, seed: int, existing: int = 0):
 def scenario_file(folder, policy: str):
     path = folder / "count.toml"
     path.write_text(f'[scenario]\nname = "count"\n[[policy]]\ntype = "facility_count"\n{policy}\n')
-    return path
-
-
-def profile_file(folder, text: str):
-    path = folder / "profile.toml"
-    path.write_text(text)
     return path
 
 

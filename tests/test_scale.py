@@ -14,9 +14,7 @@ from siting.instance.network import build_network
 from siting.instance.prune import prune_nearest
 from siting.model.core import build_model
 from siting.solver import SolverProfile, solve_model
-from support import solve_verified
-
-EXACT = "[solver]\ntime_limit = 600\nmip_rel_gap = 0\nthreads = 1\n"
+from support import EXACT, solve_verified
 
 
 @pytest.fixture(scope="module")

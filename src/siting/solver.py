@@ -371,30 +371,38 @@ def _set_options(highs: highspy.Highs, options: dict, path: str | Path) -> None:
 
 def _to_highs_lp(form) -> highspy.HighsLp:
     """Convert the compiled matrix form to a HighsLp, bounds and integrality from the vars."""
-    lp = highspy.HighsLp()
-    A = form.A.tocsc()
-    n_col, n_row = A.shape[1], A.shape[0]
-    lp.num_col_, lp.num_row_ = n_col, n_row
+    n_col = len(form.columns)
     cost = form.c.toarray()[0] if form.c.shape[0] else np.zeros(n_col)
-    lp.col_cost_ = cost
-    lp.offset_ = float(form.c_offset[0]) if len(form.c_offset) else 0.0
     inf = highspy.kHighsInf
     bounds = np.array([v.bounds for v in form.columns], dtype=float).reshape(n_col, 2)
-    lp.col_lower_ = np.nan_to_num(bounds[:, 0], nan=-inf)
-    lp.col_upper_ = np.nan_to_num(bounds[:, 1], nan=inf)
     senses = np.array([sense for _, sense in form.rows], dtype=int)
     rhs = np.asarray(form.rhs, dtype=float)
-    lp.row_lower_ = np.where(senses <= 0, rhs, -inf)
-    lp.row_upper_ = np.where(senses >= 0, rhs, inf)
+    return highs_lp(form.A.tocsc(), cost,
+                    (np.nan_to_num(bounds[:, 0], nan=-inf), np.nan_to_num(bounds[:, 1], nan=inf)),
+                    (np.where(senses <= 0, rhs, -inf), np.where(senses >= 0, rhs, inf)),
+                    offset=float(form.c_offset[0]) if len(form.c_offset) else 0.0,
+                    integer=np.array([v.is_integer() for v in form.columns], dtype=bool))
+
+
+def highs_lp(matrix, cost: np.ndarray, columns: tuple[np.ndarray, np.ndarray],
+             rows: tuple[np.ndarray, np.ndarray], offset: float = 0.0,
+             integer: np.ndarray | None = None) -> highspy.HighsLp:
+    """Return the HighsLp of a scipy CSC ``matrix``, column bounds ``columns``, rows ``rows``.
+
+    ``integer`` marks the integer columns (none when None or all False).
+    """
+    lp = highspy.HighsLp()
+    lp.num_row_, lp.num_col_ = matrix.shape
+    lp.col_cost_, lp.offset_ = cost, offset
+    lp.col_lower_, lp.col_upper_ = columns
+    lp.row_lower_, lp.row_upper_ = rows
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_col, n_row
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    integer = [v.is_integer() for v in form.columns]
-    if any(integer):
-        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                           for i in integer]
+    lp.a_matrix_.num_row_, lp.a_matrix_.num_col_ = matrix.shape
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = matrix.indptr, matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    if integer is not None and integer.any():
+        lp.integrality_ = np.where(integer, highspy.HighsVarType.kInteger,
+                                   highspy.HighsVarType.kContinuous).tolist()
     return lp
 
 

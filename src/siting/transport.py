@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from siting.heuristic import built_capacity, option_prices
 from siting.instance.network import Network
-from siting.solver import new_highs
+from siting.solver import highs_lp, new_highs
 
 NEAREST = 20  # open sites per (region, stream) pair in the LP
 
@@ -62,9 +62,10 @@ def route_exactly(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> f
     matrix = sp.csc_matrix((np.ones(len(rows)), (rows, cols)),
                            shape=(n_rows, n_flow + len(optional)))
     highs = new_highs()
-    inf = highspy.kHighsInf
-    highs.passModel(_lp(matrix, np.r_[cost[flows], penalty[optional]],
-                        np.r_[q[supplied], minimum], np.r_[q[supplied], capacity], inf))
+    n_col = matrix.shape[1]
+    highs.passModel(highs_lp(matrix, np.r_[cost[flows], penalty[optional]],
+                             (np.zeros(n_col), np.full(n_col, highspy.kHighsInf)),
+                             (np.r_[q[supplied], minimum], np.r_[q[supplied], capacity])))
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return np.inf
@@ -72,16 +73,3 @@ def route_exactly(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> f
     return (highs.getInfo().objective_function_value + option_prices(net)[builds].sum()
             + existing_fixed)
 
-
-def _lp(matrix: sp.csc_matrix, cost: np.ndarray, row_lower: np.ndarray,
-        row_upper: np.ndarray, inf: float) -> highspy.HighsLp:
-    lp = highspy.HighsLp()
-    lp.num_row_, lp.num_col_ = matrix.shape
-    lp.col_cost_ = cost
-    lp.col_lower_ = np.zeros(matrix.shape[1])
-    lp.col_upper_ = np.full(matrix.shape[1], inf)
-    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_ = matrix.indptr, matrix.indices
-    lp.a_matrix_.value_ = matrix.data
-    return lp
