@@ -20,9 +20,9 @@ import sys
 import time
 
 from benchmarks.common import CACHE, in_subprocess, peak_rss_mb
+from siting.engine.highs import SolverProfile, gap
+from siting.engine.run import solve
 from siting.instance.generate import generate_instance
-from siting.run import solve
-from siting.solver import SolverProfile, gap
 
 RATIOS = (2, 3, 4, 6, 8)
 PLAIN = {"lagrangian": False, "warm_start_sites": 0, "lean_linking": False}  # HiGHS alone

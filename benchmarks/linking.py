@@ -20,9 +20,9 @@ import numpy as np
 
 from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
 from benchmarks.pmedian import write_pmedian
-from siting.run import solve
+from siting.engine.highs import SolverProfile, gap
+from siting.engine.run import solve
 from siting.scenario import load_scenario
-from siting.solver import SolverProfile, gap
 
 CASES = ("pmedian-600x600-p5", "synthetic-3000x300-nearest50")
 

@@ -15,8 +15,8 @@ import time
 
 from benchmarks.common import in_subprocess, synthetic
 from benchmarks.scaling import NEAREST
-from siting.run import solve
-from siting.solver import SolverProfile
+from siting.engine.highs import SolverProfile
+from siting.engine.run import solve
 
 SIZES = [(1000, 100), (3000, 300), (10000, 500)]
 STARTS = {"drop": {"heuristic_start": True, "lagrangian": False},

@@ -11,10 +11,10 @@ import json
 import sys
 
 from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
+from siting.engine.highs import SolverProfile, to_highs
+from siting.engine.run import prepare, pruned_model, resolve_scenario
 from siting.instance.load import load_instance
 from siting.instance.size import estimate_size
-from siting.run import prepare, pruned_model, resolve_scenario
-from siting.solver import SolverProfile, to_highs
 
 CASES = [(300, 50, None), (1000, 100, None), (2000, 200, 10)]
 

@@ -6,11 +6,11 @@ import csv
 import time
 
 from benchmarks.common import CACHE, SHARED
+from siting.engine.highs import SolverProfile
+from siting.engine.run import solve
 from siting.instance.orlib import import_orlib_cap
-from siting.run import solve
-from siting.runfiles import write_run
-from siting.solver import SolverProfile
-from siting.verify import verify_run
+from siting.results.runfiles import write_run
+from siting.verify.checks import verify_run
 
 EXACT = SolverProfile(name="exact", time_limit=600, mip_rel_gap=0.0)
 

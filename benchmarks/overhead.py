@@ -16,10 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
+from siting.engine.highs import SolverProfile, highs_lp, to_highs
 from siting.instance.load import load_instance
 from siting.instance.network import Network, build_network
 from siting.model.core import build_model, link_rows
-from siting.solver import SolverProfile, highs_lp, to_highs
 
 SIZES = [(100, 30), (1000, 100), (3000, 300)]
 ROUTE_SIZE = (1000, 100)

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import CACHE
-from siting.run import solve
+from siting.engine.highs import SolverProfile
+from siting.engine.run import solve
 from siting.scenario import load_scenario
-from siting.solver import SolverProfile
 
 CLIENTS, FACILITIES, P, SEED = 1000, 100, 10, 0
 

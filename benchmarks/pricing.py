@@ -14,8 +14,8 @@ import sys
 import time
 
 from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
-from siting.run import solve
-from siting.solver import SolverProfile
+from siting.engine.highs import SolverProfile
+from siting.engine.run import solve
 
 SIZES = [(1000, 100), (3000, 300)]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.common import HERE, load, machine
-from siting.solver import gap
+from siting.engine.highs import gap
 
 COMMAND = "pip install -e . spopt && python -m benchmarks all --cap 120"
 

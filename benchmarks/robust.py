@@ -22,7 +22,7 @@ def run(samples: int = 100) -> dict:
     """Time the robust run with 1 and 2 workers; return times, speed-up and the verdicts."""
     from distributed import Client, LocalCluster
 
-    from siting.robust import robust
+    from siting.studies.robust import robust
 
     rows, tables = [], []
     with tempfile.TemporaryDirectory(prefix="siting-robust-") as tmp:

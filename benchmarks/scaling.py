@@ -16,9 +16,9 @@ import sys
 import time
 
 from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
+from siting.engine.highs import SolverProfile
+from siting.engine.run import solve
 from siting.errors import SitingError
-from siting.run import solve
-from siting.solver import SolverProfile
 
 SIZES = [(100, 30), (1000, 100), (3000, 300), (10000, 500)]
 NEAREST = 10

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from siting.solver import PROFILE_OPTIONS
+from siting.engine.highs import PROFILE_OPTIONS
 from support import CHROMIUM, CHROMIUM_ARGS, TINY_TOML, write_instance
 
 
@@ -30,7 +30,7 @@ def browser():
 @pytest.fixture
 def highs_log(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let profile files set HiGHS's log options, for tests that read HiGHS's log."""
-    monkeypatch.setattr("siting.solver.PROFILE_OPTIONS",
+    monkeypatch.setattr("siting.engine.highs.PROFILE_OPTIONS",
                         PROFILE_OPTIONS | {"output_flag", "log_to_console", "log_file"})
 
 

@@ -11,10 +11,10 @@ import pytest
 from scipy.optimize import linprog
 from typer.testing import CliRunner
 
-from siting.cli import app
+from siting.cli.main import app
 from siting.instance.load import load_instance
 from siting.instance.network import Network, build_network
-from siting.verify import verify_run
+from siting.verify.checks import verify_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -1,15 +1,15 @@
-"""The warm start and lean linking (siting.accelerate): faster, never a different answer."""
+"""The warm start and lean linking (siting.engine.accelerate): faster, never a different answer."""
 
 from __future__ import annotations
 
 import pytest
 
-from siting.accelerate import drop_unused_links, warm_start, without_heuristics
+from siting.engine.accelerate import drop_unused_links, warm_start, without_heuristics
+from siting.engine.highs import SolverProfile, solve_relaxation
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.model.core import build_model
-from siting.solver import SolverProfile, solve_relaxation
 from support import EXACT, profile_file, solve_verified
 
 PLAIN = EXACT + "lagrangian = false\nwarm_start_sites = 0\nlean_linking = false\n"
@@ -44,7 +44,7 @@ def solve_both(capa_like, tmp_path, monkeypatch, nearest: int, *extra) -> tuple[
     """solution.json of HiGHS alone and of the accelerated steps (restricted to ``nearest``)."""
     plain = solve_verified(capa_like, tmp_path / "plain", "--solver",
                            profile_file(tmp_path, PLAIN), *extra)
-    monkeypatch.setattr("siting.accelerate.AUTO_FLOWS", 1000)  # 120 x 20 = 2400 flows
+    monkeypatch.setattr("siting.engine.accelerate.AUTO_FLOWS", 1000)  # 120 x 20 = 2400 flows
     fast = solve_verified(capa_like, tmp_path / "fast", "--solver",
                           profile_file(tmp_path, EXACT + "lagrangian = false\n"
                                        f"warm_start_sites = {nearest}\n"), *extra)
@@ -85,7 +85,7 @@ def test_the_steps_skip_small_networks_and_narrow_profiles(capa_like, monkeypatc
     assert warm_start(net, [], "cost", default, True) is None  # 2400 flows: too small
     m = build_model(net, [], "cost", True)
     assert drop_unused_links(m, default) is None
-    monkeypatch.setattr("siting.accelerate.AUTO_FLOWS", 1000)
+    monkeypatch.setattr("siting.engine.accelerate.AUTO_FLOWS", 1000)
     narrow = SolverProfile(nearest_sites=8, warm_start_sites=10)  # already pruned as tight
     assert warm_start(net, [], "cost", narrow, True) is None
     assert warm_start(net, [], "cost", SolverProfile(warm_start_sites=0), True) is None

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from siting.alternatives import alternatives
-from siting.robust import network_of
-from siting.verify import verify_run
+from siting.studies.alternatives import alternatives
+from siting.studies.robust import network_of
+from siting.verify.checks import verify_run
 from support import DEMO, cli
 
 SLACK = 0.05

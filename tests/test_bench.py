@@ -12,12 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from siting import bench
-from siting.bench import compare, marginal_text, plan_bench, read_row, run_bench
+from siting.engine.run import solve
 from siting.folders import claim_runs
 from siting.instance.generate import generate_instance
-from siting.run import solve
-from siting.verify import verify_run
+from siting.studies import bench
+from siting.studies.bench import compare, marginal_text, plan_bench, read_row, run_bench
+from siting.verify.checks import verify_run
 from support import DEMO, cli
 
 EVIL = "<script>alert('x')</script>"

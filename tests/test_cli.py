@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from siting.instance.load import load_instance
-from siting.verify import verify_run
+from siting.verify.checks import verify_run
 from support import DEMO, cli, solve_verified
 
 

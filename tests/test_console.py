@@ -14,11 +14,11 @@ from importlib.metadata import version
 import pandas as pd
 from rich.console import Console
 
-from siting import cli as cli_module
 from siting import load_instance, solve
+from siting.cli import main as cli_module
+from siting.engine.highs import Progress, reporting
 from siting.errors import InstanceError
-from siting.solver import Progress, reporting
-from siting.verify import verify_run
+from siting.verify.checks import verify_run
 from support import DEMO, ROOT, cli, write_instance
 
 HEAVY = ("pandas", "pyomo", "highspy", "folium", "geopandas", "scipy", "dask")
@@ -31,7 +31,7 @@ def test_version():
 
 
 def test_help_imports_no_heavy_library():
-    code = ("import sys; from siting.cli import app; "
+    code = ("import sys; from siting.cli.main import app; "
             f"print([m for m in {HEAVY!r} if m in sys.modules])")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from siting import solution
 from siting.instance.generate import generate_instance
-from siting.verify import verify_run
+from siting.results import solution
+from siting.verify.checks import verify_run
 from support import DEMO, cli, solve_verified
 
 TIMINGS = re.compile(rb'\n  "timings": \{[^}]*\},?')

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from siting.engine.run import solve
 from siting.instance.generate import generate_instance
-from siting.run import solve
-from siting.runfiles import write_run
-from siting.verify import verify_run
+from siting.results.runfiles import write_run
+from siting.verify.checks import verify_run
 from support import DEMO, brute_force_optimum, solve_verified
 
 

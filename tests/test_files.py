@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-import siting.run
-from siting.bench import plan_bench, read_row
+import siting.engine.run
 from siting.folders import RUN, RUNS, claim_runs
-from siting.verify import verify_run
+from siting.studies.bench import plan_bench, read_row
+from siting.verify.checks import verify_run
 from support import DEMO, ROOT, cli, solve_verified
 
 
@@ -55,7 +55,7 @@ def no_solve(monkeypatch):
     def solve(*args, **kwargs):
         raise AssertionError("solved although the output was refused")
 
-    monkeypatch.setattr(siting.run, "solve", solve)  # the CLI imports it when solving
+    monkeypatch.setattr(siting.engine.run, "solve", solve)  # the CLI imports it when solving
 
 
 # 1. Scenario names are plain names: they choose the default run folder.

@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from siting.engine.highs import SolverProfile, solve_model
+from siting.engine.run import prepare
 from siting.instance.load import load_instance
 from siting.model.horizon import build_horizon_model
-from siting.run import prepare
 from siting.scenario import Scenario
-from siting.solver import SolverProfile, solve_model
-from siting.verify import verify_run
+from siting.verify.checks import verify_run
 from support import ROOT, cli, solve_verified, write_instance
 
 YEARS = [2025, 2027, 2029, 2031]

@@ -25,14 +25,14 @@ from typing import Annotated, Literal, Union, get_args, get_origin
 import pytest
 from pydantic import BaseModel
 
+from siting.engine.highs import SolverProfile, load_profile
 from siting.instance.load import load_instance
 from siting.instance.schema import InstanceFile
 from siting.model.policies import REGISTRY
 from siting.render.assets import LEAFLET_CDN, AssetError, leaflet_inline
 from siting.scenario import Scenario, load_scenario
-from siting.solver import SolverProfile, load_profile
-from siting.uncertainty import Uncertainty, load_uncertainty
-from siting.verify import verify_run
+from siting.studies.uncertainty import Uncertainty, load_uncertainty
+from siting.verify.checks import verify_run
 from support import cli
 
 PAYLOAD = "<img src=x onerror=window.__xss=1>\"'</script><script>window.__xss=1</script>{{7*7}}"
@@ -41,7 +41,7 @@ LIVE = re.compile(r"<img src=x onerror|<script>window\.__xss", re.IGNORECASE)
 EXEMPT = {
     "layers.*.path": "a file path: it must name the layer's file",
     "layers.*.layer": "a layer name inside a GeoPackage: it must name the layer",
-    "options.<key>": "a HiGHS option name: allow-listed (siting.solver.PROFILE_OPTIONS)",
+    "options.<key>": "a HiGHS option name: allow-listed (siting.engine.highs.PROFILE_OPTIONS)",
     "options.*": "a HiGHS option value: HiGHS accepts only its own values",
     "uncertainty.transport_cost.stream": "refused: 'stream' applies to supply only",
     "uncertainty.fixed_cost.stream": "refused: 'stream' applies to supply only",

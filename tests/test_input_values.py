@@ -17,15 +17,15 @@ from pathlib import Path
 import pydantic
 import pytest
 
+import siting.engine.highs
 import siting.model.policies
 import siting.scenario
-import siting.solver
-import siting.uncertainty
+import siting.studies.uncertainty
 from siting.inputs import Strict, takes_numbers, validation_error
 from siting.instance import size
 from siting.instance.load import load_instance
 from siting.instance.network import build_network, recovery_rates
-from siting.runfiles import read_table
+from siting.results.runfiles import read_table
 from support import cli, solve_verified
 
 BASE = Path(__file__).parent / "bad_inputs" / "base"

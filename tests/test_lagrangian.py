@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from siting.engine.heuristics.lagrangian import lagrangian_bound
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
-from siting.lagrangian import lagrangian_bound
-from siting.verify import verify_run
+from siting.verify.checks import verify_run
 from support import EXACT, cli, import_orlib, profile_file, solve_verified
 from test_orlib import known_optima
 
@@ -148,7 +148,7 @@ def test_default_profile_runs_it_by_size(tmp_path, monkeypatch):
                                capacity_ratio=2, single_size=True)
     small = solve_verified(folder, tmp_path / "small")
     assert "lagrangian" not in small
-    monkeypatch.setattr("siting.run.LAGRANGIAN_AUTO_FLOWS", 1000)  # 150 x 15 = 2250 flows
+    monkeypatch.setattr("siting.engine.run.LAGRANGIAN_AUTO_FLOWS", 1000)  # 150 x 15 = 2250 flows
     meta = solve_verified(folder, tmp_path / "large")
     lag = meta["lagrangian"]
     assert lag["fixed_closed"] + lag["fixed_open"] > 0

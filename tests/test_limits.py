@@ -17,7 +17,7 @@ import pytest
 
 from siting.folders import RUN, RUNS
 from siting.instance.generate import generate_instance
-from siting.verify import verify_run
+from siting.verify.checks import verify_run
 from support import DEMO, ROOT, cli
 
 SIGINT_WAIT_S = 120  # a process that outlives this after Ctrl-C has ignored it
@@ -88,7 +88,7 @@ def start(*args: str | Path, cwd: Path) -> subprocess.Popen:
     (a test runner may have started us with SIGINT ignored)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.Popen(
-        [sys.executable, "-c", "from siting.cli import app; app()", *map(str, args)],
+        [sys.executable, "-c", "from siting.cli.main import app; app()", *map(str, args)],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         process_group=0, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from siting.heuristic import Router, greedy_builds, priced
+from siting.engine.heuristics.drop import Router, greedy_builds, priced
+from siting.engine.heuristics.lagrangian import lagrangian_bound
+from siting.engine.heuristics.local_search import improve
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
-from siting.lagrangian import lagrangian_bound
-from siting.local_search import improve
 from support import EXACT, profile_file, solve_verified
 from test_lagrangian import FIRST
 

@@ -7,8 +7,8 @@ from itertools import pairwise
 
 import pandas as pd
 
-from siting.pareto import pareto
-from siting.verify import verify_run
+from siting.studies.pareto import pareto
+from siting.verify.checks import verify_run
 from support import cli
 from test_bench import small_instance
 

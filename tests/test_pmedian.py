@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from siting.engine.heuristics.lagrangian import lagrangian_bound
+from siting.engine.run import prepare
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
-from siting.lagrangian import lagrangian_bound
-from siting.run import prepare
 from siting.scenario import load_scenario
 from support import EXACT, cli, profile_file, solve_verified
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from siting.engine.run import solve
 from siting.model.policies import REGISTRY
-from siting.run import solve
-from siting.runfiles import write_run
+from siting.results.runfiles import write_run
 from siting.scenario import Scenario, parse_policy
-from siting.verify import verify_run
+from siting.verify.checks import verify_run
 from support import DEMO, cli
 
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
-from siting.runfiles import read_table
-from siting.verify import verify_run
+from siting.results.runfiles import read_table
+from siting.verify.checks import verify_run
 from support import brute_force_optimum, cli, priced_builds
 
 EXACT = "[solver]\nmip_rel_gap = 0\ntime_limit = 60\nthreads = 1\nseed = 0\n"

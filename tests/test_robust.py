@@ -13,16 +13,16 @@ import pandas as pd
 import pytest
 from distributed import LocalCluster
 
-from siting import executor
+from siting.engine.run import solve
 from siting.instance.load import load_instance
 from siting.model.policies.cost_scale import CostScale
 from siting.model.policies.fixed_network import FixedNetwork
-from siting.robust import network_of, plan_samples, robust
-from siting.run import solve
-from siting.runfiles import write_run
+from siting.results.runfiles import write_run
 from siting.scenario import Scenario
-from siting.uncertainty import Lognormal, Uncertainty, draw
-from siting.verify import verify_run
+from siting.studies import executor
+from siting.studies.robust import network_of, plan_samples, robust
+from siting.studies.uncertainty import Lognormal, Uncertainty, draw
+from siting.verify.checks import verify_run
 from support import DEMO, ROOT, cli
 
 QUICK = "highs-quick"

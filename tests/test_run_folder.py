@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 
-from siting.verify import verify_run
+from siting.verify.checks import verify_run
 from support import DEMO, cli
 
 NOISE = re.compile(r"\d\.\d{7,}")  # more decimals than the solver's tolerance of 1e-6

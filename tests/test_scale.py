@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from siting.heuristic import builds_start, greedy_builds
+from siting.engine.heuristics.drop import builds_start, greedy_builds
+from siting.engine.highs import SolverProfile, solve_model
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.instance.prune import prune_nearest
 from siting.model.core import build_model
-from siting.solver import SolverProfile, solve_model
 from support import EXACT, solve_verified
 
 

@@ -12,8 +12,8 @@ import highspy
 import pandas as pd
 import pytest
 
+from siting.engine.highs import PROFILE_OPTIONS
 from siting.instance.generate import generate_instance
-from siting.solver import PROFILE_OPTIONS
 from support import ROOT, cli, solve_verified
 
 SCRIPT = "<script>alert(1)</script>"

@@ -19,27 +19,27 @@ from typing import TYPE_CHECKING
 __version__ = version("siting")
 
 _HOMES = {
-    "solve": "siting.run",
+    "solve": "siting.engine.run",
     "load_instance": "siting.instance.load",
     "Instance": "siting.instance.load",
     "load_scenario": "siting.scenario",
     "Scenario": "siting.scenario",
-    "load_profile": "siting.solver",
-    "SolverProfile": "siting.solver",
-    "Solution": "siting.solution",
-    "write_run": "siting.runfiles",
+    "load_profile": "siting.engine.highs",
+    "SolverProfile": "siting.engine.highs",
+    "Solution": "siting.results.solution",
+    "write_run": "siting.results.runfiles",
     "verify_run": "siting.verify",
 }
 __all__ = ["Instance", "Scenario", "Solution", "SolverProfile", "__version__", "load_instance",
            "load_profile", "load_scenario", "solve", "verify_run", "write_run"]
 
 if TYPE_CHECKING:
+    from siting.engine.highs import SolverProfile, load_profile
+    from siting.engine.run import solve
     from siting.instance.load import Instance, load_instance
-    from siting.run import solve
-    from siting.runfiles import write_run
+    from siting.results.runfiles import write_run
+    from siting.results.solution import Solution
     from siting.scenario import Scenario, load_scenario
-    from siting.solution import Solution
-    from siting.solver import SolverProfile, load_profile
     from siting.verify import verify_run
 
 

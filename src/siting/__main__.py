@@ -1,5 +1,5 @@
 """``python -m siting``: the command line."""
 
-from siting.cli import app
+from siting.cli.main import app
 
 app(prog_name="siting")

@@ -13,7 +13,7 @@ from siting.inputs import read_toml, toml_table, validation_error
 from siting.model.objective import MODES
 from siting.model.policies import REGISTRY, Policy
 
-SCENARIO_KEYS = {"scenario", "objective", "policy", "uncertainty"}  # see siting.uncertainty
+SCENARIO_KEYS = {"scenario", "objective", "policy", "uncertainty"}  # see siting.studies.uncertainty
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from siting.cli import app
+from siting.cli.main import app
 
 DATA = Path(__file__).parent / "data"
 INSTANCES = Path(__file__).parents[2] / "instances"

@@ -10,7 +10,7 @@ import pytest
 from maptools import DATA, SCRIPT_NAME, cli, counts, layers_in, solve
 from typer.testing import CliRunner
 
-from siting.cli import app
+from siting.cli.main import app
 from siting.folders import RUN
 from siting.render import assets
 from siting.render.assets import AssetError, leaflet_inline

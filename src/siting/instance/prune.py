@@ -7,7 +7,7 @@ sign that a cut arc might have been used (with none, no region is shipping to th
 what pruning left it). That check is only a sign; :func:`pruning_check` can prove that
 pruning cost nothing, to within a tolerance, from a lower bound of the unpruned problem.
 :func:`restrict` keeps any set of flows: pruning's, with the arcs that pricing
-(:mod:`siting.pricing`) puts back.
+(:mod:`siting.engine.pricing`) puts back.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from siting.engine.highs import gap
 from siting.instance.network import Network
-from siting.solver import gap
 
 
 @dataclass(frozen=True)

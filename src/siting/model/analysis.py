@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from siting.solver import SolverProfile, solve_model
+from siting.engine.highs import SolverProfile, solve_model
 
 SLACK_TOL = 1e-6
 

@@ -1,4 +1,4 @@
-"""A folium map of an in-memory :class:`~siting.solution.Solution`, for notebooks.
+"""A folium map of an in-memory :class:`~siting.results.solution.Solution`, for notebooks.
 
 The run-folder maps (``siting map``) are pages with legends and panels; this one is the
 quick look ``Solution.explore()`` returns, like ``GeoDataFrame.explore()``.
@@ -12,7 +12,7 @@ import folium
 
 from siting.render import style
 from siting.render.page import tile_layer
-from siting.solution import Solution, flow_lines
+from siting.results.solution import Solution, flow_lines
 
 LARGEST_PX = 18
 

@@ -15,7 +15,7 @@ from siting.errors import SitingError
 from siting.folders import GENERATOR
 from siting.render import assets
 from siting.render.layers import PANES, FeatureLayer
-from siting.runfiles import write_atomic
+from siting.results.runfiles import write_atomic
 
 OSM_CREDIT = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
               'contributors')

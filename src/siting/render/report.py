@@ -1,6 +1,7 @@
 """Comparison pages of a bench and a Pareto frontier: Markdown, and HTML with inline SVG.
 
-Pages are drawn from the comparison tables only (:mod:`siting.bench`, :mod:`siting.pareto`).
+Pages are drawn from the comparison tables only (:mod:`siting.studies.bench`,
+:mod:`siting.studies.pareto`).
 They load nothing from the network. Every text that comes from an input file (instance,
 scenario, policy names, messages) is escaped for HTML, or for Markdown in .md tables.
 """
@@ -169,7 +170,7 @@ BENCH_NOTE = ("Each value is followed by its change against the instance's basel
 def comparison_markdown(table: pd.DataFrame, provinces: pd.DataFrame) -> str:
     """Render the bench comparison as Markdown: questions, KPIs and provinces per instance.
 
-    ``provinces`` is :func:`siting.bench.province_table` of the same runs.
+    ``provinces`` is :func:`siting.studies.bench.province_table` of the same runs.
     """
     parts = ["# Bench comparison\n", f"{BENCH_NOTE}\n"]
     for name, folder, frame in groups(table):
@@ -462,7 +463,7 @@ def comparison_html(table: pd.DataFrame, provinces: pd.DataFrame) -> str:
 
     Per instance: each scenario's question, the KPI table with run links, the change of
     each KPI against the baseline, cost against collection rate, and the tonnes collected
-    per province (``provinces``: :func:`siting.bench.province_table`).
+    per province (``provinces``: :func:`siting.studies.bench.province_table`).
     """
     sections = [f"<h1>Bench comparison</h1><p class='note'>{html.escape(BENCH_NOTE)}</p>"]
     for name, folder, frame in groups(table):
@@ -485,7 +486,7 @@ def comparison_html(table: pd.DataFrame, provinces: pd.DataFrame) -> str:
 
 
 def pareto_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
-    """Return the headers and cells of a Pareto frontier table (:mod:`siting.pareto`)."""
+    """Return the headers and cells of a Pareto frontier table (:mod:`siting.studies.pareto`)."""
     currency = table["currency"].iloc[0] if len(table) else ""
     headers = ["point", "target rate", "collection rate", f"total cost {currency}/yr",
                f"{currency} per extra t", "status", "notes"]

@@ -19,8 +19,8 @@ from siting.render.maps import bounds
 from siting.render.page import add_layers, new_map, write_page
 from siting.render.report import bar_chart, html_table, link, page
 from siting.render.run import load_run
-from siting.robust import ROBUST_SHARE, Robust, short_name
-from siting.runfiles import write_atomic
+from siting.results.runfiles import write_atomic
+from siting.studies.robust import ROBUST_SHARE, Robust, short_name
 
 SHARE_RAMP = style.UTILISATION_RAMP
 MAP, PAGE = "robust-map.html", "robust.html"

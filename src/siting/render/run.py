@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from siting.errors import InputError
-from siting.runfiles import read_meta, read_table
+from siting.results.runfiles import read_meta, read_table
 
 COORD_DECIMALS = 5  # about a metre: enough for a map, and keeps large maps small
 

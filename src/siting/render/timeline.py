@@ -13,7 +13,7 @@ import pandas as pd
 
 from siting.render.report import BAR, html_table, page
 from siting.render.style import money, percent
-from siting.runfiles import read_meta, write_atomic
+from siting.results.runfiles import read_meta, write_atomic
 
 SUPPLY = "#222222"
 COLLECTED = "#33a02c"

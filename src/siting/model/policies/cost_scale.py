@@ -41,7 +41,7 @@ class CostScale(Policy):
 
     def cost(self, run: RunView) -> float:
         """Recompute the change of cost from the verifier's own core cost terms."""
-        from siting.verify import recompute_costs  # the verifier imports the policies
+        from siting.verify.checks import recompute_costs  # the verifier imports the policies
 
         core = recompute_costs(run)
         return ((self.transport - 1) * core["transport"]

@@ -17,8 +17,8 @@ import pydantic
 from siting.errors import InputError
 from siting.folders import RUN, checkpoint, write_folder
 from siting.inputs import validation_error
-from siting.records import COLUMNS, FLAGS, MAY_BE_EMPTY, TEXT, RunRecord
-from siting.solution import Solution
+from siting.results.records import COLUMNS, FLAGS, MAY_BE_EMPTY, TEXT, RunRecord
+from siting.results.solution import Solution
 
 GPKG_STAMP = "1970-01-01T00:00:00.000Z"  # every layer's last_change in solution.gpkg
 DECIMALS = 6  # tables are rounded to the solver's tolerance: 6000, not 5999.999999999996

@@ -1,8 +1,8 @@
 """``siting robust``: which sites are right whatever the uncertain inputs turn out to be.
 
-1. N samples of the scenario's uncertain inputs (:mod:`siting.uncertainty`) become N
+1. N samples of the scenario's uncertain inputs (:mod:`siting.studies.uncertainty`) become N
    scenarios. Each is solved and verified as a run folder ``OUT/samples/NNN``, and the
-   base scenario as ``OUT/baseline``, like bench runs (:mod:`siting.bench`): written
+   base scenario as ``OUT/baseline``, like bench runs (:mod:`siting.studies.bench`): written
    atomically, skipped when current, so an interrupted run keeps every finished sample.
 2. ``frequency.csv``: per site, the share of samples that select it (build it, or send
    tonnes to an existing facility), the share at each size, and its mean throughput.
@@ -26,16 +26,16 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from siting.bench import OnDone, RunSpec, run_specs
+from siting.engine.highs import load_profile, to_highs
+from siting.engine.run import build, resolve_scenario
 from siting.errors import InfeasibleError, InstanceError, ScenarioError
-from siting.executor import run_all, workers
 from siting.folders import claim_runs
 from siting.instance.load import INSTANCE_FILE, Instance, load_instance
-from siting.run import build, resolve_scenario
-from siting.runfiles import csv_text, read_table, write_atomic
+from siting.results.runfiles import csv_text, read_table, write_atomic
 from siting.scenario import Scenario
-from siting.solver import load_profile, to_highs
-from siting.uncertainty import draw, load_uncertainty, sample_scenario, supply_groups
+from siting.studies.bench import OnDone, RunSpec, run_specs
+from siting.studies.executor import run_all, workers
+from siting.studies.uncertainty import draw, load_uncertainty, sample_scenario, supply_groups
 
 ROBUST_SHARE = 0.9  # a site selected in at least this share of samples is robust
 BASELINE = "baseline"
@@ -117,11 +117,11 @@ def robust(instance: str | Path, out: str | Path, scenario: str | Path | None = 
         Folder of the runs and of frequency.csv, costs.csv, regret.csv, regret_matrix.csv.
     scenario
         Scenario name or file; its ``[uncertainty]`` table declares the uncertain inputs
-        (:data:`siting.uncertainty.DEFAULT` without one).
+        (:data:`siting.studies.uncertainty.DEFAULT` without one).
     samples, seed
         How many samples to draw, and from which seed.
     solver, jobs, force, on_done, executor
-        As in :func:`siting.bench.run_bench`.
+        As in :func:`siting.studies.bench.run_bench`.
 
     Returns
     -------

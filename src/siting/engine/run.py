@@ -13,15 +13,31 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
-from siting.accelerate import (
+from siting.engine.accelerate import (
     Choices,
     WarmStart,
     drop_unused_links,
     warm_start,
     without_heuristics,
 )
+from siting.engine.heuristics.drop import builds_start, greedy_builds
+from siting.engine.heuristics.lagrangian import (
+    LAGRANGIAN_AUTO_FLOWS,
+    LagrangianResult,
+    lagrangian_bound,
+    not_applicable,
+)
+from siting.engine.heuristics.local_search import improve
+from siting.engine.highs import (
+    SolveResult,
+    SolverProfile,
+    gap,
+    load_profile,
+    solve_model,
+)
+from siting.engine.pricing import not_applicable as pricing_not_applicable
+from siting.engine.pricing import price_pruned_arcs
 from siting.errors import InfeasibleError, ScenarioError
-from siting.heuristic import builds_start, greedy_builds
 from siting.instance.load import Instance, load_instance
 from siting.instance.network import Network, build_network
 from siting.instance.prune import (
@@ -32,28 +48,12 @@ from siting.instance.prune import (
     restrict,
 )
 from siting.instance.size import check_fits_memory
-from siting.lagrangian import (
-    LAGRANGIAN_AUTO_FLOWS,
-    LagrangianResult,
-    lagrangian_bound,
-    not_applicable,
-)
-from siting.local_search import improve
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.core import build_model
 from siting.model.objective import hold_and_advance, stages
 from siting.model.policies.base import supply_under
-from siting.pricing import not_applicable as pricing_not_applicable
-from siting.pricing import price_pruned_arcs
+from siting.results.solution import Solution, extract_solution
 from siting.scenario import Scenario, find_scenario, load_scenario
-from siting.solution import Solution, extract_solution
-from siting.solver import (
-    SolveResult,
-    SolverProfile,
-    gap,
-    load_profile,
-    solve_model,
-)
 
 
 def versions() -> dict[str, str]:
@@ -125,7 +125,7 @@ def solve(instance: str | Path | Instance, scenario: str | Path | Scenario | Non
     check_fits_memory(instance, profile.nearest_sites)
     t1 = time.perf_counter()
     if instance.spec.periods is not None:
-        from siting.horizon import solve_horizon  # imported here: it builds on this module
+        from siting.engine.horizon import solve_horizon  # imported here: it builds on this module
 
         return solve_horizon(instance, scenario, profile, strong_linking, run_meta(
             instance, scenario, profile, {"load_s": t1 - t0}))

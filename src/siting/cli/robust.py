@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from siting.cli import CdnOption, app, console, friendly
-from siting.commands.bench import CPUS, ForceOption, JobsOption, SchedulerOption, print_table
-from siting.commands.bench import progress as progress_bar
-from siting.commands.maps import OfflineOption, base_map
+from siting.cli.bench import CPUS, ForceOption, JobsOption, SchedulerOption, print_table
+from siting.cli.bench import progress as progress_bar
+from siting.cli.main import CdnOption, app, console, friendly
+from siting.cli.maps import OfflineOption, base_map
 from siting.render.style import money, percent
 
 if TYPE_CHECKING:
@@ -58,11 +58,11 @@ def robust(
     every sample, flows re-optimised), robust.html and robust-map.html. Finished samples
     are kept on Ctrl-C and skipped when the command runs again.
     """
-    from siting.executor import cluster
     from siting.instance.load import load_instance
     from siting.render.robust import MAP, PAGE, write_report
-    from siting.robust import provinces_by_verdict, short_name
-    from siting.robust import robust as run_robust
+    from siting.studies.executor import cluster
+    from siting.studies.robust import provinces_by_verdict, short_name
+    from siting.studies.robust import robust as run_robust
 
     out = _out(out, instance, "robust")
     try:
@@ -105,7 +105,7 @@ def site_names(instance: Instance) -> dict[str, str]:
 
 
 def named(builds: str, names: dict[str, str]) -> str:
-    """Write a network's builds (:func:`siting.robust.builds_text`) with site names.
+    """Write a network's builds (:func:`siting.studies.robust.builds_text`) with site names.
 
     ``a:L;b:M`` becomes ``Beijing (L), Wuhan (M)``.
     """
@@ -148,9 +148,9 @@ def alternatives(
     networks found before it; each is solved with its sites fixed as a verified run folder
     OUT/alternative-K. Writes alternatives.csv.
     """
-    from siting.alternatives import alternatives as find_alternatives
-    from siting.executor import cluster
     from siting.instance.load import load_instance
+    from siting.studies.alternatives import alternatives as find_alternatives
+    from siting.studies.executor import cluster
 
     out = _out(out, instance, "alternatives")
     try:

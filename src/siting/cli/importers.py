@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from siting.cli import app, console, friendly
+from siting.cli.main import app, console, friendly
 
 import_app = typer.Typer(help="Import instances from other formats.", no_args_is_help=True)
 app.add_typer(import_app, name="import")

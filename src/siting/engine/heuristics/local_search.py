@@ -1,10 +1,11 @@
 """Local search on a one-tier network's builds: resize, drop, swap and add moves.
 
 A network is its build options (positions in ``net.option_*``), priced as in
-:func:`siting.heuristic.size_and_route`: greedy routing plus option prices. Around each
+:func:`siting.engine.heuristics.drop.size_and_route`: greedy routing plus option prices. Around each
 open site f the moves are: f at its next smaller or larger size (the rest unchanged);
 close f; close f and open a closed neighbour g (swap); open g (add). The neighbours of f
-are the sites it competes with most for supply (:meth:`siting.heuristic.Router.neighbours`).
+are the sites it competes with most for supply
+(:meth:`siting.engine.heuristics.drop.Router.neighbours`).
 Closing and opening re-size every open site (``size_and_route``). The first move that
 lowers the cost is kept; passes over the open sites, least used first, repeat until one
 changes nothing or the time budget runs out. The result never costs more than the start.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siting.heuristic import Router, built_capacity, priced, size_and_route
+from siting.engine.heuristics.drop import Router, built_capacity, priced, size_and_route
 from siting.instance.network import Network
 
 NEIGHBOURS = 5  # closed sites tried in swaps and adds around each open site

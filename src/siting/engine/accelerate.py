@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
+from siting.engine.highs import SolverProfile, reporting, solve_model, solve_relaxation
 from siting.errors import SolverError
 from siting.instance.network import Network
 from siting.instance.prune import prune_nearest
 from siting.model.core import build_model
-from siting.solver import SolverProfile, reporting, solve_model, solve_relaxation
 
 AUTO_FLOWS = 20_000  # the steps run on networks of at least this many flows
 STEP_SHARE = 0.25  # share of the profile's time limit each step may take

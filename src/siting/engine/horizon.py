@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from siting.engine.highs import SolverProfile
+from siting.engine.run import PROOF_GAP, label, policy_units, prepare, solve_stages
 from siting.errors import InfeasibleError, InputError, ScenarioError
 from siting.instance.load import Instance
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.horizon import build_horizon_model
 from siting.model.objective import stages
-from siting.run import PROOF_GAP, label, policy_units, prepare, solve_stages
+from siting.results.solution import Solution, extract_solution
 from siting.scenario import Scenario
-from siting.solution import Solution, extract_solution
-from siting.solver import SolverProfile
 
 # Policies whose meaning spans the whole horizon, not one year: not supported with periods.
 HORIZON_WIDE = {"capex_budget": "its budget would be spent again in every period"}

@@ -15,13 +15,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from siting.cli import CdnOption, app, console, friendly
+from siting.cli.main import CdnOption, app, console, friendly
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from siting.bench import OnDone, RunSpec
     from siting.render.report import Cell
+    from siting.studies.bench import OnDone, RunSpec
 
 CPUS = os.cpu_count() or 1
 SIDE_BY_SIDE = 4  # runs of an instance up to which the terminal shows them as columns
@@ -58,8 +58,8 @@ def bench(
     Runs solved from the same inputs are skipped; Ctrl-C keeps every finished run.
     Exit code 5 if a solved run fails verification.
     """
-    from siting.bench import comparison, plan_bench, run_bench
-    from siting.executor import cluster
+    from siting.studies.bench import comparison, plan_bench, run_bench
+    from siting.studies.executor import cluster
 
     specs = plan_bench(instances, scenarios, solver or ["highs"], out)
     try:
@@ -98,9 +98,9 @@ def pareto(
 
     Writes every point's run folder, pareto.csv, pareto.svg and pareto.html.
     """
-    from siting.executor import cluster
-    from siting.pareto import pareto as solve_frontier
     from siting.render.report import pareto_cells
+    from siting.studies.executor import cluster
+    from siting.studies.pareto import pareto as solve_frontier
 
     out = out or Path("runs") / instance.resolve().name / "pareto"
     try:

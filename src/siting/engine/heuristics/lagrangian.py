@@ -28,8 +28,9 @@ a facility count, :func:`_work_nearest`). Every few
 iterations the relaxation is evaluated on every arc of the network (a bound valid for the
 unpruned problem; the best is kept), every arc its solution uses joins the working set,
 so that the multipliers are tuned for the whole problem, and the configurations it
-chose are opened and routed optimally (:func:`siting.transport.route_exactly`), which gives
-feasible networks. At the end, reduced-cost fixing (:func:`fixings`) proves which sites are
+chose are opened and routed optimally
+(:func:`siting.engine.heuristics.transport.route_exactly`), which gives feasible networks.
+At the end, reduced-cost fixing (:func:`fixings`) proves which sites are
 closed, or open, in every network cheaper than the best one found.
 """
 
@@ -40,11 +41,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siting.heuristic import option_prices
+from siting.engine.heuristics.drop import option_prices
+from siting.engine.heuristics.transport import route_exactly
 from siting.instance.network import Network
 from siting.instance.prune import prune_nearest
 from siting.model.policies.facility_count import FacilityCount
-from siting.transport import route_exactly
 
 LAGRANGIAN_AUTO_FLOWS = 20_000  # profiles with lagrangian = "auto" run it from this many flows
 WORK_NEAREST = 10  # sites per pair in the working set (25: same bound at 1000x100, 3x slower)

@@ -24,17 +24,17 @@ from typing import Any
 
 import pandas as pd
 
+from siting.engine.highs import SolverProfile, load_profile
+from siting.engine.run import solve
 from siting.errors import InfeasibleError, InputError, SitingError, SolverError
-from siting.executor import run_all, workers
 from siting.folders import RUN, claim_runs, remove_partial, write_folder
 from siting.instance.load import Instance, load_instance
 from siting.render.maps import render_maps
 from siting.render.report import comparison_html, comparison_markdown
-from siting.run import solve
-from siting.runfiles import csv_text, write_atomic, write_run
+from siting.results.runfiles import csv_text, write_atomic, write_run
 from siting.scenario import Scenario, find_scenario, load_scenario
-from siting.solver import SolverProfile, load_profile
-from siting.verify import verify_run
+from siting.studies.executor import run_all, workers
+from siting.verify.checks import verify_run
 
 KPIS = ("total_cost", "collection_rate", "uncollected_t", "capacity_t", "utilisation",
         "tonne_km", "co2_t")
@@ -336,7 +336,7 @@ def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
     specs
         The runs.
     executor
-        Where to solve them (from :func:`siting.executor.workers`).
+        Where to solve them (from :func:`siting.studies.executor.workers`).
     force
         Solve again runs whose folder is current (see the module's docstring).
     maps

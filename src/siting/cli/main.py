@@ -22,8 +22,8 @@ from siting import __version__
 from siting.errors import SitingError
 
 if TYPE_CHECKING:
-    from siting.solution import Solution
-    from siting.solver import Progress
+    from siting.engine.highs import Progress
+    from siting.results.solution import Solution
 
 app = typer.Typer(help="Where to build collection and recycling facilities, and how big.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -107,12 +107,12 @@ def solve(
 
     On a terminal, a long solve shows HiGHS's best network cost and bound as it goes.
     """
+    from siting.engine.highs import reporting
+    from siting.engine.run import resolve_scenario
+    from siting.engine.run import solve as solve_instance
     from siting.folders import RUN, check_target
     from siting.instance.load import load_instance
-    from siting.run import resolve_scenario
-    from siting.run import solve as solve_instance
-    from siting.runfiles import read_meta, write_run
-    from siting.solver import reporting
+    from siting.results.runfiles import read_meta, write_run
 
     if linking not in LINKING:
         raise typer.BadParameter("expected strong or weak", param_hint="--linking")
@@ -189,7 +189,7 @@ def new_sites(solution: Solution) -> list[str]:
 
 def print_solution(solution: Solution) -> None:
     """Print the headline KPIs, the new sites, marginal costs and results by province."""
-    from siting.bench import marginal_text
+    from siting.studies.bench import marginal_text
 
     k, meta = solution.kpis, solution.meta
     timings = meta["timings"]
@@ -255,9 +255,9 @@ def _pct(value: float | None) -> str:
 def validate(instance: InstanceArg, scenario: ScenarioOption = None,
              solver: SolverOption = "highs") -> None:
     """Check an instance folder, and a scenario and solver profile, without solving."""
+    from siting.engine.highs import load_profile
+    from siting.engine.run import prepare, resolve_scenario
     from siting.instance.load import load_instance
-    from siting.run import prepare, resolve_scenario
-    from siting.solver import load_profile
 
     inst = load_instance(instance)
     resolved = resolve_scenario(inst.path, scenario)
@@ -275,8 +275,8 @@ def validate(instance: InstanceArg, scenario: ScenarioOption = None,
 @friendly
 def verify(run_dir: Annotated[Path, typer.Argument(help="Run folder written by solve.")]) -> None:
     """Check a run folder independently: constraints, costs, KPIs, policies."""
-    from siting.runfiles import check_finished
-    from siting.verify import verify_run
+    from siting.results.runfiles import check_finished
+    from siting.verify.checks import verify_run
 
     report = verify_run(check_finished(run_dir))
     if not report.ok:
@@ -327,4 +327,3 @@ def policies() -> None:
     console.print(table)
 
 
-import siting.commands  # noqa: E402, F401  (registers the command modules on app)

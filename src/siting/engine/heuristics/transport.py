@@ -4,7 +4,8 @@ With the build options fixed, what is left of the one-tier problem is a linear p
 flows from each supplied (region, stream) pair to the open sites, uncollected tonnes at
 their penalty where collection is optional, each site's throughput between its option's
 minimum and its capacity. It is assembled from the network arrays (no Pyomo: this is an
-inner step of :mod:`siting.lagrangian`) over each pair's ``nearest`` cheapest open sites,
+inner step of :mod:`siting.engine.heuristics.lagrangian`) over each pair's ``nearest``
+cheapest open sites,
 a restriction, so its optimum is a true upper bound of the network's cost.
 """
 
@@ -14,9 +15,9 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from siting.heuristic import built_capacity, option_prices
+from siting.engine.heuristics.drop import built_capacity, option_prices
+from siting.engine.highs import highs_lp, new_highs
 from siting.instance.network import Network
-from siting.solver import highs_lp, new_highs
 
 NEAREST = 20  # open sites per (region, stream) pair in the LP
 

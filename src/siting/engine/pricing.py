@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from siting.engine.highs import SolverProfile, solve_relaxation
 from siting.instance.network import Network
 from siting.model.core import build_model, capacity_groups
 from siting.model.policies.facility_count import FacilityCount
-from siting.solver import SolverProfile, solve_relaxation
 
 NEGATIVE = -1e-6  # reduced costs below this (per tonne) put an arc back
 
@@ -60,7 +60,7 @@ def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray,
 
     ``net`` has the sites, supply and build options of ``m.net`` (the full network of a
     pruned model, or the model's own), ``flows`` are positions in it, and ``duals`` the LP's
-    row duals (:func:`siting.solver.solve_relaxation`). A flow's own linking row is left out.
+    row duals (:func:`siting.engine.highs.solve_relaxation`). A flow's own linking row is left out.
     """
     n_sites, n_streams = len(net.site_tier), net.supply.shape[1]
 

@@ -7,7 +7,7 @@
 3. The scenario plus ``min_collection_rate`` at rates evenly spaced strictly between r0
    and r_max, in ``cost`` mode, gives the points between.
 
-Every point is a verified run folder written like a bench run (:mod:`siting.bench`), so a
+Every point is a verified run folder written like a bench run (:mod:`siting.studies.bench`), so a
 second call skips the points already solved; the frontier is written to ``pareto.csv``,
 ``pareto.svg`` and ``pareto.html``.
 """
@@ -21,17 +21,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siting.bench import OnDone, RunSpec, draw_maps, read_row, run_specs
+from siting.engine.highs import load_profile
+from siting.engine.run import resolve_scenario
 from siting.errors import InfeasibleError
-from siting.executor import workers
 from siting.folders import claim_runs
 from siting.instance.load import load_instance
 from siting.model.policies.min_collection_rate import MinCollectionRate
 from siting.render.report import pareto_html, pareto_svg
-from siting.run import resolve_scenario
-from siting.runfiles import csv_text, write_atomic
+from siting.results.runfiles import csv_text, write_atomic
 from siting.scenario import Scenario
-from siting.solver import load_profile
+from siting.studies.bench import OnDone, RunSpec, draw_maps, read_row, run_specs
+from siting.studies.executor import workers
 
 CHEAPEST, MOST_COLLECTED = "cheapest", "most-collected"
 RATE_STEP = 1e-4  # rates are told apart to 0.01 percentage point (the folder names' precision)
@@ -58,7 +58,7 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
     solver
         Solver profile name or file.
     jobs, force, maps, on_done, executor, cdn
-        As in :func:`siting.bench.run_bench`.
+        As in :func:`siting.studies.bench.run_bench`.
 
     Returns
     -------
@@ -114,7 +114,7 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
 def frontier(specs: list[RunSpec], targets: list[float]) -> pd.DataFrame:
     """Read the frontier's points from their run folders.
 
-    Columns are those of :func:`siting.bench.read_row` plus ``point`` (0, 1, ...),
+    Columns are those of :func:`siting.studies.bench.read_row` plus ``point`` (0, 1, ...),
     ``label``, ``target_rate`` (empty at the two ends) and ``cost_per_extra_t``: the change
     of total cost over the change of tonnes collected since the previous point.
     """

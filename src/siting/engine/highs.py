@@ -100,29 +100,30 @@ class SolverProfile(Strict):
     nearest_sites: Annotated[int, Field(ge=1)] | None = None
     """Prune region arcs to this many nearest first-tier sites (siting.instance.prune)."""
     heuristic_start: bool = False
-    """Give HiGHS the DROP heuristic's network as a MIP start (siting.heuristic)."""
+    """Give HiGHS the DROP heuristic's network as a MIP start (siting.engine.heuristics.drop)."""
     lagrangian: bool | Literal["auto"] = "auto"
-    """Run the Lagrangian relaxation first (siting.lagrangian): its network is the MIP start,
+    """Run the Lagrangian relaxation first (siting.engine.heuristics.lagrangian): its network is
+the MIP start,
     the sites whose state its reduced costs prove are fixed, and its bound, valid for the
     unpruned problem, enters the reported gap. ``auto``: on one-tier networks of at least
-    ``siting.lagrangian.LAGRANGIAN_AUTO_FLOWS`` flows."""
+    ``siting.engine.heuristics.lagrangian.LAGRANGIAN_AUTO_FLOWS`` flows."""
     lagrangian_iterations: Annotated[int, Field(ge=1)] = 1000
     lagrangian_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30.0
     """Time budget of the Lagrangian iterations (the final bound on every arc comes after)."""
     pricing_rounds: Annotated[int, Field(ge=0)] = 10
-    """Rounds of pricing of pruned arcs when a pruned result is not proven (siting.pricing);
+    """Rounds of pricing of pruned arcs when a pruned result is not proven (siting.engine.pricing);
     0 keeps the pruned model as it is."""
     warm_start_sites: Annotated[int, Field(ge=0)] = 10
     """On large networks, first solve the problem restricted to each region's this many
-    nearest sites (siting.accelerate.warm_start): its network is the MIP start and HiGHS's
+    nearest sites (siting.engine.accelerate.warm_start): its network is the MIP start and HiGHS's
     sub-MIP heuristics are off for the full solve. 0 turns it off."""
     lean_linking: bool | Literal["auto"] = "auto"
     """Drop the strong linking rows whose dual is zero in the LP relaxation before
-    branching (siting.accelerate.drop_unused_links): same root bound, smaller node LPs.
+    branching (siting.engine.accelerate.drop_unused_links): same root bound, smaller node LPs.
     ``auto``: on large networks."""
     local_search_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     """Budget of the local search on the MIP start, DROP's or the Lagrangian's
-    (siting.local_search); 0 keeps the start as it is."""
+    (siting.engine.heuristics.local_search); 0 keeps the start as it is."""
     options: dict[str, bool | int | float | str] = {}
     """HiGHS options; a profile file may set those in :data:`PROFILE_OPTIONS`."""
 
@@ -209,7 +210,7 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
     """Solve ``m`` with HiGHS under ``profile`` and load the solution into its variables.
 
     ``start`` maps Pyomo variables to values for a MIP start (HiGHS completes the rest;
-    :func:`siting.run.mip_start` makes it from ``profile``).
+    :func:`siting.engine.run.mip_start` makes it from ``profile``).
     Infeasible and unbounded models come back as a status, not an exception; a run that
     stops with no solution at all raises :class:`SolverError`.
     """

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from siting.cli import CdnOption, app, console, friendly
+from siting.cli.main import CdnOption, app, console, friendly
 
 OfflineOption = Annotated[bool, typer.Option(help="No base map tiles either: the page makes "
                                              "no network request (same as --tiles none).")]
@@ -38,7 +38,7 @@ def map_command(
     """
     from siting.folders import check_page
     from siting.render.maps import render_comparison, render_map
-    from siting.runfiles import check_finished
+    from siting.results.runfiles import check_finished
 
     tiles = base_map(tiles, offline)
     if compare:

@@ -15,8 +15,8 @@ import pandas as pd
 import pyomo.environ as pyo
 import shapely
 
+from siting.engine.highs import SolveResult
 from siting.instance.network import Network
-from siting.solver import SolveResult
 
 if TYPE_CHECKING:
     import folium

@@ -23,18 +23,18 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from siting.bench import OnDone, RunSpec, read_row, run_specs
+from siting.engine.highs import SolverProfile, load_profile, solve_model
+from siting.engine.run import build
 from siting.errors import InfeasibleError
-from siting.executor import workers
 from siting.folders import claim_runs
 from siting.instance.load import Instance, load_instance
 from siting.model.objective import stages
 from siting.model.policies.fixed_network import FixedNetwork
-from siting.robust import Builds, builds_text, costed_scenario, network_of
-from siting.run import build
-from siting.runfiles import csv_text, read_meta, write_atomic
+from siting.results.runfiles import csv_text, read_meta, write_atomic
 from siting.scenario import Scenario
-from siting.solver import SolverProfile, load_profile, solve_model
+from siting.studies.bench import OnDone, RunSpec, read_row, run_specs
+from siting.studies.executor import workers
+from siting.studies.robust import Builds, builds_text, costed_scenario, network_of
 
 OPTIMUM = "optimum"
 FIRST_COLUMNS = ["run", "sites_built", "differs_from_optimum", "total_cost", "over_optimum",
@@ -60,7 +60,7 @@ def alternatives(instance: str | Path, out: str | Path, scenario: str | Path | N
     slack
         Largest relative cost increase over the optimum (0.02: 2 %).
     solver, jobs, force, on_done, executor
-        As in :func:`siting.bench.run_bench`.
+        As in :func:`siting.studies.bench.run_bench`.
 
     Returns
     -------

@@ -20,7 +20,7 @@ from siting.instance.load import Instance, load_instance
 from siting.instance.schema import per_stream
 from siting.model.policies import RunView
 from siting.model.policies.base import SPHERE, supply_under
-from siting.runfiles import read_meta, read_table
+from siting.results.runfiles import read_meta, read_table
 from siting.scenario import parse_policy
 
 REL = 1e-6  # relative tolerance of sums and costs

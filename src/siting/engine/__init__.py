@@ -1,0 +1,1 @@
+"""The run: the pipeline of steps, the HiGHS hand-off, and the steps that speed it up."""

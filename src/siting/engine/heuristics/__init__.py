@@ -1,0 +1,1 @@
+"""Heuristics of the run: Lagrangian relaxation, DROP, transport, local search."""

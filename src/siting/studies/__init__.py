@@ -1,0 +1,1 @@
+"""Many runs: bench, pareto, robust, alternatives, and where they execute."""
