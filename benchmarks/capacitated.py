@@ -21,7 +21,7 @@ import time
 
 from benchmarks.common import CACHE, in_subprocess, peak_rss_mb
 from siting.engine.highs import SolverProfile, gap
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 from siting.instance.generate import generate_instance
 
 RATIOS = (2, 3, 4, 6, 8)

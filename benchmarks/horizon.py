@@ -12,7 +12,7 @@ import re
 import pandas as pd
 
 from benchmarks.common import CACHE, ROOT
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 
 HORIZON = ROOT / "instances" / "china-2025-2035"
 

@@ -21,7 +21,7 @@ import numpy as np
 from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
 from benchmarks.pmedian import write_pmedian
 from siting.engine.highs import SolverProfile, gap
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 from siting.scenario import load_scenario
 
 CASES = ("pmedian-600x600-p5", "synthetic-3000x300-nearest50")

@@ -16,7 +16,7 @@ import time
 from benchmarks.common import in_subprocess, synthetic
 from benchmarks.scaling import NEAREST
 from siting.engine.highs import SolverProfile
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 
 SIZES = [(1000, 100), (3000, 300), (10000, 500)]
 STARTS = {"drop": {"heuristic_start": True, "lagrangian": False},

@@ -12,7 +12,8 @@ import sys
 
 from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
 from siting.engine.highs import SolverProfile, to_highs
-from siting.engine.run import prepare, pruned_model, resolve_scenario
+from siting.engine.job import resolve_scenario
+from siting.engine.steps import prepare, pruned_model
 from siting.instance.load import load_instance
 from siting.instance.size import estimate_size
 

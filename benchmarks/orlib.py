@@ -7,7 +7,7 @@ import time
 
 from benchmarks.common import CACHE, SHARED
 from siting.engine.highs import SolverProfile
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 from siting.instance.orlib import import_orlib_cap
 from siting.results.runfiles import write_run
 from siting.verify.checks import verify_run

@@ -14,7 +14,7 @@ import pandas as pd
 
 from benchmarks.common import CACHE
 from siting.engine.highs import SolverProfile
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 from siting.scenario import load_scenario
 
 CLIENTS, FACILITIES, P, SEED = 1000, 100, 10, 0

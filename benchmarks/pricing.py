@@ -15,7 +15,7 @@ import time
 
 from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
 from siting.engine.highs import SolverProfile
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 
 SIZES = [(1000, 100), (3000, 300)]
 

@@ -17,7 +17,7 @@ import time
 
 from benchmarks.common import in_subprocess, peak_rss_mb, synthetic
 from siting.engine.highs import SolverProfile
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 from siting.errors import SitingError
 
 SIZES = [(100, 30), (1000, 100), (3000, 300), (10000, 500)]

@@ -2,7 +2,7 @@
 
 Each command runs in a fresh interpreter, the commands interleaved ``repeats`` times so
 that a busy machine slows them alike; the median wall time of each is kept. Importing
-``siting.engine.run`` (the engine: pandas, Pyomo, HiGHS...) is what ``siting --help`` cost
+``siting.engine.pipeline`` (the engine: pandas, Pyomo, HiGHS...) is what ``siting --help`` cost
 before the CLI imported them lazily.
 """
 
@@ -20,7 +20,7 @@ COMMANDS = {
     "python -c pass": ["-c", "pass"],
     "import typer, rich": ["-c", "import typer, rich.console"],
     "siting --help": ["-m", "siting", "--help"],
-    "import siting.engine.run (the engine)": ["-c", "import siting.engine.run"],
+    "import siting.engine.pipeline (the engine)": ["-c", "import siting.engine.pipeline"],
 }
 
 

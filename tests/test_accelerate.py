@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from siting.engine.accelerate import drop_unused_links, warm_start, without_heuristics
-from siting.engine.highs import SolverProfile, solve_relaxation
+from siting.engine.highs import HighsModel, SolverProfile
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.model.core import build_model
+from siting.model.spec import ModelSpec
 from support import EXACT, profile_file, solve_verified
 
 PLAIN = EXACT + "lagrangian = false\nwarm_start_sites = 0\nlean_linking = false\n"
@@ -26,18 +27,28 @@ def test_lean_linking_keeps_the_lp_bound(capa_like):
     net = build_network(load_instance(capa_like))
     m = build_model(net, [], "cost", True)
     profile = SolverProfile(lean_linking=True)
-    full, _ = solve_relaxation(m, profile)
-    lean = drop_unused_links(m, profile)
+    model = HighsModel(m, profile)  # compiled once: the LPs below run on the same HiGHS model
+    rows = model.highs.getNumRow()
+    full, _ = model.relaxation()
+    lean = drop_unused_links(model, profile)
     assert lean["rows"] == len(m.link) == 120 * 20
     assert 0 < lean["dropped"] < lean["rows"]
-    assert sum(m.link[k].active for k in m.link) == lean["rows"] - lean["dropped"]
-    kept, _ = solve_relaxation(m, profile)
+    assert model.highs.getNumRow() == rows - lean["dropped"]
+    kept, _ = model.relaxation()
     assert kept == pytest.approx(full, rel=1e-9)
     # The rows dropped were doing work somewhere: without any, the LP is weaker.
-    for k in m.link:
-        m.link[k].deactivate()
-    weak, _ = solve_relaxation(m, profile)
+    model.drop_rows({id(m.link[k]) for k in m.link})
+    weak, _ = model.relaxation()
     assert weak < full * (1 - 1e-4)
+
+
+def test_lean_linking_keeps_every_row_when_its_lp_runs_out_of_iterations(capa_like):
+    m = build_model(build_network(load_instance(capa_like)), [], "cost", True)
+    profile = SolverProfile(lean_linking=True, lean_linking_iterations=1)
+    model = HighsModel(m, profile)
+    rows = model.highs.getNumRow()
+    assert drop_unused_links(model, profile) is None
+    assert model.highs.getNumRow() == rows
 
 
 def solve_both(capa_like, tmp_path, monkeypatch, nearest: int, *extra) -> tuple[dict, dict]:
@@ -82,18 +93,20 @@ def test_a_restricted_model_without_a_network_leaves_no_start(capa_like, tmp_pat
 def test_the_steps_skip_small_networks_and_narrow_profiles(capa_like, monkeypatch):
     net = build_network(load_instance(capa_like))
     default = SolverProfile()
-    assert warm_start(net, [], "cost", default, True) is None  # 2400 flows: too small
+
+    def warm(profile):
+        return warm_start(net, ModelSpec(), profile, lambda: False, 60.0)
+
+    assert warm(default) is None  # 2400 flows: too small
     m = build_model(net, [], "cost", True)
-    assert drop_unused_links(m, default) is None
+    assert drop_unused_links(HighsModel(m, default), default) is None
     monkeypatch.setattr("siting.engine.accelerate.AUTO_FLOWS", 1000)
-    narrow = SolverProfile(nearest_sites=8, warm_start_sites=10)  # already pruned as tight
-    assert warm_start(net, [], "cost", narrow, True) is None
-    assert warm_start(net, [], "cost", SolverProfile(warm_start_sites=0), True) is None
-    assert warm_start(net, [], "cost", default, True).nearest == 10
+    assert warm(SolverProfile(nearest_sites=8, warm_start_sites=10)) is None  # pruned as tight
+    assert warm(SolverProfile(warm_start_sites=0)) is None
+    assert warm(default).nearest == 10
 
 
 def test_the_profile_s_own_heuristic_options_win():
-    profile = SolverProfile(options={"mip_heuristic_effort": 0.3})
-    options = without_heuristics(profile).options
+    options = without_heuristics({"mip_heuristic_effort": 0.3})
     assert options["mip_heuristic_effort"] == 0.3
     assert options["mip_heuristic_run_rins"] is False

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 from siting.folders import claim_runs
 from siting.instance.generate import generate_instance
 from siting.studies import bench

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from siting import load_instance, solve
 from siting.cli import main as cli_module
-from siting.engine.highs import Progress, reporting
+from siting.engine.job import Status
 from siting.errors import InstanceError
 from siting.verify.checks import verify_run
 from support import DEMO, ROOT, cli, write_instance
@@ -78,25 +78,29 @@ def test_debug_shows_the_traceback_instead_of_one_line(tmp_path):
     assert isinstance(debug.exception, InstanceError)
 
 
-def test_progress_reports_incumbent_above_and_bound_below_the_optimum():
-    seen: list[Progress] = []
-    with reporting(seen.append):
-        solution = solve(load_instance(DEMO))
+def test_progress_reports_each_step_and_incumbent_above_and_bound_below_the_optimum():
+    seen: list[Status] = []
+    solution = solve(load_instance(DEMO), listener=seen.append)
     optimum = solution.meta["objective"]
-    assert seen
-    assert all(p.bound <= optimum * (1 + 1e-9) for p in seen)
-    assert all(p.incumbent >= optimum * (1 - 1e-9) for p in seen if p.incumbent is not None)
+    assert [s.step for s in seen][:2] == ["prepare", "build"]
+    assert "solve" in {s.step for s in seen}
+    assert all(s.limit == solution.meta["solver"]["time_limit"] for s in seen)
+    assert [s.elapsed for s in seen] == sorted(s.elapsed for s in seen)
+    assert any(s.incumbent is not None and s.bound is not None for s in seen)
+    assert all(s.bound <= optimum * (1 + 1e-9) for s in seen if s.bound is not None)
+    assert all(s.incumbent >= optimum * (1 - 1e-9) for s in seen if s.incumbent is not None)
 
 
-def test_progress_display_shows_bound_and_incumbent_on_a_terminal(monkeypatch):
+def test_progress_display_shows_step_time_bound_and_incumbent_on_a_terminal(monkeypatch):
     stream = io.StringIO()
     monkeypatch.setattr(cli_module, "err_console", Console(file=stream, force_terminal=True,
-                                                          width=120))
+                                                          width=160))
     with cli_module.progress_display(hidden=False) as show:
-        show(Progress(12.0, 1234567.0, 1200000.0, 0.028))
+        show(Status("solve", 12.0, 600.0, 1234567.0, 1200000.0, 0.028, 1e-4))
     text = stream.getvalue()
+    assert "solve: 12 / 600 s" in text
     assert "best network 1,234,567" in text
-    assert "bound 1,200,000, gap 2.80%" in text
+    assert "bound 1,200,000, gap 2.80% (target 0.01%)" in text
     with cli_module.progress_display(hidden=True) as hidden:
         assert hidden is None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 from siting.instance.generate import generate_instance
 from siting.results.runfiles import write_run
 from siting.verify.checks import verify_run

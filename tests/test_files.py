@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-import siting.engine.run
+import siting.engine.pipeline
 from siting.folders import RUN, RUNS, claim_runs
 from siting.studies.bench import plan_bench, read_row
 from siting.verify.checks import verify_run
@@ -55,7 +55,7 @@ def no_solve(monkeypatch):
     def solve(*args, **kwargs):
         raise AssertionError("solved although the output was refused")
 
-    monkeypatch.setattr(siting.engine.run, "solve", solve)  # the CLI imports it when solving
+    monkeypatch.setattr(siting.engine.pipeline, "solve", solve)  # the CLI imports it when solving
 
 
 # 1. Scenario names are plain names: they choose the default run folder.

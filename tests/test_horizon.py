@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from siting.engine.highs import SolverProfile, solve_model
-from siting.engine.run import prepare
+from siting.engine.steps import prepare
 from siting.instance.load import load_instance
 from siting.model.horizon import build_horizon_model
 from siting.scenario import Scenario

@@ -120,7 +120,6 @@ def test_a_byte_order_mark_is_accepted_in_every_toml_file(tmp_path):
 @pytest.mark.parametrize(("options", "fix"), [
     ("mip_max_nodes = 0", "mip_max_nodes"),
     ("mip_max_leaves = 0", "mip_max_leaves"),
-    ("simplex_iteration_limit = 0", "simplex_iteration_limit"),
     ("objective_bound = 1", "objective_bound 1 of solver profile 'quick': raise or remove it"),
 ])
 def test_a_solver_limit_names_its_own_option(tmp_path, options, fix):

@@ -11,11 +11,11 @@ import highspy
 import numpy as np
 import pytest
 
-import siting.engine.run
+import siting.engine.steps
 from siting.engine.heuristics.lagrangian import lagrangian_bound
 from siting.engine.highs import SolverProfile, gap, solve_relaxation, to_highs
+from siting.engine.labels import label
 from siting.engine.pricing import reduced_costs
-from siting.engine.run import label
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
@@ -66,7 +66,7 @@ def test_a_lagrangian_with_no_feasible_network_leaves_no_start(tmp_path, monkeyp
         return dataclasses.replace(lagrangian_bound(*args, **kwargs), builds=None,
                                    cost=math.inf)
 
-    monkeypatch.setattr(siting.engine.run, "lagrangian_bound", without_network)
+    monkeypatch.setattr(siting.engine.steps, "lagrangian_bound", without_network)
     folder = write_instance(tmp_path / "inst", ONE_TIER,
                             "id,name,lon,lat,supply\na,A,0,0,100\nb,B,0,0,60\n",
                             "id,name,tier,lon,lat\nx,X,plant,0,0\ny,Y,plant,0,0\n",

@@ -148,7 +148,7 @@ def test_default_profile_runs_it_by_size(tmp_path, monkeypatch):
                                capacity_ratio=2, single_size=True)
     small = solve_verified(folder, tmp_path / "small")
     assert "lagrangian" not in small
-    monkeypatch.setattr("siting.engine.run.LAGRANGIAN_AUTO_FLOWS", 1000)  # 150 x 15 = 2250 flows
+    monkeypatch.setattr("siting.engine.steps.LAGRANGIAN_AUTO_FLOWS", 1000)  # 150 x 15 = 2250 flows
     meta = solve_verified(folder, tmp_path / "large")
     lag = meta["lagrangian"]
     assert lag["fixed_closed"] + lag["fixed_open"] > 0

@@ -36,7 +36,7 @@ def test_the_search_never_returns_a_dearer_network(tmp_path, seed, start):
     builds = {"drop": lambda: greedy_builds(net),
               "lagrangian": lambda: lagrangian_bound(net, iterations=50).builds,
               "random": lambda: random_builds(net, seed)}[start]()
-    found = improve(net, builds, max_seconds=10)
+    found = improve(net, builds, trials=100_000)
     router = Router(net)  # re-price both networks from scratch
     assert found.start_cost == pytest.approx(priced(net, router, builds), rel=1e-12)
     assert found.cost == pytest.approx(priced(net, router, found.builds), rel=1e-12)
@@ -49,8 +49,8 @@ def test_swaps_improve_a_drop_start_that_resizing_and_closing_cannot(tmp_path):
     # Seed 11 was found by trying seeds: DROP ends where no resize or closure helps.
     net = generated(tmp_path, 11)
     drop = greedy_builds(net)
-    no_swaps = improve(net, drop, max_seconds=10, neighbours=0)
-    found = improve(net, drop, max_seconds=10)
+    no_swaps = improve(net, drop, trials=100_000, neighbours=0)
+    found = improve(net, drop, trials=100_000)
     assert no_swaps.moves == 0
     assert no_swaps.cost == no_swaps.start_cost
     assert found.cost < 0.9 * found.start_cost
@@ -67,7 +67,7 @@ def test_the_searched_start_gives_a_verified_run(tmp_path, source):
     folder = generate_instance(tmp_path / "g", regions=40, sites=12, seed=11)
     log = tmp_path / "highs.log"
     option = "heuristic_start" if source == "drop" else "lagrangian"
-    solver = profile_file(tmp_path, EXACT + f"{option} = true\nlocal_search_seconds = 10\n"
+    solver = profile_file(tmp_path, EXACT + f"{option} = true\nlocal_search_trials = 100000\n"
                           + FIRST.format(log=log))
     meta = solve_verified(folder, tmp_path / "run", "--solver", solver)
     start = meta["start"]

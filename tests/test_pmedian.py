@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from siting.engine.heuristics.lagrangian import lagrangian_bound
-from siting.engine.run import prepare
+from siting.engine.steps import prepare
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.scenario import load_scenario
@@ -82,7 +82,7 @@ def test_bound_networks_and_fixings_are_sound(tmp_path, case):
     scenario = scenario_file(tmp_path, policy)
     instance, count = load_instance(folder), load_scenario(scenario)
     net = prepare(instance, count)
-    relaxed = lagrangian_bound(net, 1000, 30.0, 1e-4, count.policies)
+    relaxed = lagrangian_bound(net, 1000, None, 1e-4, count.policies)
     exact_profile = profile_file(tmp_path, EXACT + "lagrangian = false\n")
     out = tmp_path / "exact"
     exact = solve_verified(folder, out, "--scenario", scenario, "--solver", exact_profile)
@@ -127,7 +127,7 @@ def test_local_search_leaves_a_counted_start_alone(tmp_path):
     scenario = scenario_file(tmp_path, "exactly = 4")
     meta = solve_verified(folder, tmp_path / "run", "--scenario", scenario, "--solver",
                           profile_file(tmp_path, EXACT + "lagrangian = true\n"
-                                       "local_search_seconds = 5\n"))
+                                       "local_search_trials = 100000\n"))
     assert meta["start"]["source"] == "lagrangian"
     assert meta["start"]["moves"] == 0
     assert meta["start"]["improved_cost"] == meta["start"]["cost"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 from siting.model.policies import REGISTRY
 from siting.results.runfiles import write_run
 from siting.scenario import Scenario, parse_policy

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from distributed import LocalCluster
 
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 from siting.instance.load import load_instance
 from siting.model.policies.cost_scale import CostScale
 from siting.model.policies.fixed_network import FixedNetwork

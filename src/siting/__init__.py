@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 __version__ = version("siting")
 
 _HOMES = {
-    "solve": "siting.engine.run",
+    "solve": "siting.engine.pipeline",
     "load_instance": "siting.instance.load",
     "Instance": "siting.instance.load",
     "load_scenario": "siting.scenario",
@@ -35,7 +35,7 @@ __all__ = ["Instance", "Scenario", "Solution", "SolverProfile", "__version__", "
 
 if TYPE_CHECKING:
     from siting.engine.highs import SolverProfile, load_profile
-    from siting.engine.run import solve
+    from siting.engine.pipeline import solve
     from siting.instance.load import Instance, load_instance
     from siting.results.runfiles import write_run
     from siting.results.solution import Solution

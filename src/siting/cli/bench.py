@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich import box
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -119,9 +126,10 @@ def pareto(
 
 @contextmanager
 def progress(total: int, what: str) -> Iterator[OnDone]:
-    """Show a progress bar; yield the callback that advances it and reports each run."""
+    """Show a progress bar (count, time, time left); yield the callback that advances it."""
     with Progress(TextColumn(f"[bold]{what}[/]"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+                  TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                  console=console, transient=True) as bar:
         task = bar.add_task(what, total=total)
 
         def on_done(spec: RunSpec, row: dict[str, Any], skipped: bool) -> None:

@@ -22,7 +22,7 @@ from siting import __version__
 from siting.errors import SitingError
 
 if TYPE_CHECKING:
-    from siting.engine.highs import Progress
+    from siting.engine.job import Status
     from siting.results.solution import Solution
 
 app = typer.Typer(help="Where to build collection and recycling facilities, and how big.",
@@ -103,25 +103,39 @@ def solve(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Solve an instance and write the run folder (solution.json, CSVs, GeoPackage, map).
+    """Solve an instance, write the run folder (solution.json, CSVs, GeoPackage, map), verify it.
 
-    On a terminal, a long solve shows HiGHS's best network cost and bound as it goes.
+    The solver profile's time_limit bounds the whole command. On a terminal the run shows
+    its step, time, best network, bound and gap as it goes. Ctrl-C (or SIGTERM) stops it
+    and writes the best network found so far, labelled interrupted; a second Ctrl-C ends
+    it at once. A run that fails its own verification exits with code 5.
     """
-    from siting.engine.highs import reporting
-    from siting.engine.run import resolve_scenario
-    from siting.engine.run import solve as solve_instance
+    from siting.engine.budget import Budget
+    from siting.engine.job import resolve_scenario
+    from siting.engine.pipeline import solve as solve_instance
     from siting.folders import RUN, check_target
     from siting.instance.load import load_instance
     from siting.results.runfiles import read_meta, write_run
+    from siting.verify import verify_run
 
     if linking not in LINKING:
         raise typer.BadParameter("expected strong or weak", param_hint="--linking")
-    inst = load_instance(instance)
-    resolved = resolve_scenario(inst.path, scenario)
-    out = check_target(out or Path("runs") / inst.path.resolve().name / resolved.name, RUN)
-    with progress_display(quiet or as_json) as listener, reporting(listener):
-        solution = solve_instance(inst, resolved, solver, LINKING[linking])
-    folder = write_run(solution, out, extra=partial(render_pages, cdn=cdn))
+    budget = Budget(float("inf"))  # from now: the profile's time_limit is set once loaded
+    with budget.stoppable():
+        inst = load_instance(instance)
+        resolved = resolve_scenario(inst.path, scenario)
+        out = check_target(out or Path("runs") / inst.path.resolve().name / resolved.name, RUN)
+        with progress_display(quiet or as_json) as listener:
+            solution = solve_instance(inst, resolved, solver, LINKING[linking], budget=budget,
+                                      listener=listener)
+        folder = write_run(solution, out, extra=partial(render_pages, cdn=cdn))
+        report = verify_run(folder, inst)
+    if not report.ok:
+        for problem in report.problems:
+            err_console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] the run in {escape(str(folder))} failed its "
+                          "verification", highlight=False, soft_wrap=True)
+        raise typer.Exit(5)
     for message in warnings_of(solution):
         warn(message)
     if as_json:
@@ -132,28 +146,37 @@ def solve(
                               "marginal_costs", "kpis")}}, indent=1))
     elif not quiet:
         print_solution(solution)
-        console.print(f"wrote [bold]{escape(str(folder))}[/]")
+        console.print(f"wrote [bold]{escape(str(folder))}[/] (verified)")
+    if solution.meta["status"] == "interrupted":
+        err_console.print(f"[bold red]interrupted[/]: wrote the best network found so far to "
+                          f"{escape(str(folder))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(130)
 
 
 @contextmanager
-def progress_display(hidden: bool) -> Iterator[Callable[[Progress], None] | None]:
-    """Show a spinner on stderr with HiGHS's progress; yield its listener (None: not shown).
+def progress_display(hidden: bool) -> Iterator[Callable[[Status], None] | None]:
+    """Show one live line on stderr: step, time, best network, bound, gap; yield its listener.
 
     Nothing is shown when ``hidden`` or when stderr is not a terminal.
     """
     if hidden or not err_console.is_terminal:
         yield None
         return
-    with err_console.status("solving...") as status:
+    with err_console.status("starting...") as status:
 
-        def show(p: Progress) -> None:
-            best = "none yet" if p.incumbent is None else f"{p.incumbent:,.0f}"
-            bound = f"{p.bound:,.0f}" if abs(p.bound) < float("inf") else "none yet"
-            gap = "" if p.gap is None else f", gap {p.gap:.2%}"
-            status.update(f"solving: {p.seconds:,.0f} s, best network {best}, "
-                          f"bound {bound}{gap}")
+        def show(s: Status) -> None:
+            status.update(status_line(s))
 
         yield show
+
+
+def status_line(s: Status) -> str:
+    """Say where a run stands in one line (numbers only; no text from input files)."""
+    best = "none yet" if s.incumbent is None else f"{s.incumbent:,.0f}"
+    bound = "none yet" if s.bound is None else f"{s.bound:,.0f}"
+    gap = "" if s.gap is None else f", gap {s.gap:.2%} (target {s.target:.2%})"
+    return (f"{s.step}: {s.elapsed:,.0f} / {s.limit:,.0f} s, best network {best}, "
+            f"bound {bound}{gap}")
 
 
 def warnings_of(solution: Solution) -> list[str]:
@@ -256,7 +279,8 @@ def validate(instance: InstanceArg, scenario: ScenarioOption = None,
              solver: SolverOption = "highs") -> None:
     """Check an instance folder, and a scenario and solver profile, without solving."""
     from siting.engine.highs import load_profile
-    from siting.engine.run import prepare, resolve_scenario
+    from siting.engine.job import resolve_scenario
+    from siting.engine.steps import prepare
     from siting.instance.load import load_instance
 
     inst = load_instance(instance)

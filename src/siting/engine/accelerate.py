@@ -20,19 +20,19 @@ Measured on 1000 customers x 100 sites at capacity ratio 2 (``benchmarks/capacit
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
-from siting.engine.highs import SolverProfile, reporting, solve_model, solve_relaxation
+from siting.engine.highs import HighsModel, SolverProfile
 from siting.errors import SolverError
 from siting.instance.network import Network
 from siting.instance.prune import prune_nearest
-from siting.model.core import build_model
+from siting.model.spec import ModelSpec
 
 AUTO_FLOWS = 20_000  # the steps run on networks of at least this many flows
-STEP_SHARE = 0.25  # share of the profile's time limit each step may take
 HEURISTICS_OFF = {  # HiGHS's sub-MIP and start heuristics, off when a warm start is given
     "mip_heuristic_effort": 0.0, "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False, "mip_heuristic_run_root_reduced_cost": False,
@@ -81,28 +81,35 @@ def applies(net: Network) -> bool:
     return len(net.flow_arc) >= AUTO_FLOWS
 
 
-def warm_start(net: Network, policies: tuple | list, objective: str, profile: SolverProfile,
-               strong_linking: bool) -> WarmStart | None:
+def warms(net: Network, profile: SolverProfile) -> bool:
+    """Whether :func:`warm_start` runs on ``net`` under ``profile``."""
+    nearest = profile.warm_start_sites
+    return bool(nearest and applies(net)
+                and (profile.nearest_sites is None or profile.nearest_sites > nearest))
+
+
+def warm_start(net: Network, spec: ModelSpec, profile: SolverProfile,
+               stop: Callable[[], bool], time_limit: float) -> WarmStart | None:
     """Solve the problem restricted to each region's ``profile.warm_start_sites`` nearest sites.
 
     Runs when the network is large (:func:`applies`), ``warm_start_sites`` is not 0 and is
     narrower than the profile's own ``nearest_sites``. The restricted model has the
-    scenario's policies and objective, the profile's gap and a quarter of its time limit.
-    Returns None when it does not run or finds no network (the restricted model may be
-    infeasible where the full one is not).
+    scenario's policies and objective and the profile's gap; its work is bounded by
+    ``profile.warm_start_nodes`` branch-and-bound nodes, its time by the run's
+    ``time_limit`` (seconds left), and ``stop``. Returns None when it does not run or finds
+    no network (the restricted model may be infeasible where the full one is not).
     """
-    nearest = profile.warm_start_sites
-    if (not nearest or not applies(net)
-            or (profile.nearest_sites is not None and profile.nearest_sites <= nearest)):
+    if not warms(net, profile):
         return None
+    nearest = profile.warm_start_sites
     t0 = time.perf_counter()
     pruned = prune_nearest(net, nearest)
     if not pruned.cut:
         return None
-    m = build_model(pruned.net, policies, objective, strong_linking)
-    try:
-        with reporting(None):  # its bound is not one of the full problem: not shown as such
-            result = solve_model(m, shortened(profile))
+    m = spec.build(pruned.net)
+    try:  # no listener: its bound is not one of the full problem
+        result = HighsModel(m, profile, stop).solve(
+            time_limit=time_limit, options={"mip_max_nodes": profile.warm_start_nodes})
     except SolverError:  # stopped before any network: the full solve goes on without one
         return None
     if not result.has_solution:
@@ -110,37 +117,33 @@ def warm_start(net: Network, policies: tuple | list, objective: str, profile: So
     return WarmStart(Choices.of(m), result.objective, nearest, time.perf_counter() - t0)
 
 
-def shortened(profile: SolverProfile) -> SolverProfile:
-    """``profile`` with the time limit of one step: :data:`STEP_SHARE` of its own."""
-    return profile.model_copy(update={"time_limit": STEP_SHARE * profile.time_limit})
+def without_heuristics(options: dict) -> dict:
+    """HiGHS ``options`` with its sub-MIP heuristics off, except those ``options`` set."""
+    return {**HEURISTICS_OFF, **options}
 
 
-def without_heuristics(profile: SolverProfile) -> SolverProfile:
-    """``profile`` with HiGHS's sub-MIP heuristics off, except those its options set."""
-    return profile.model_copy(update={"options": {**HEURISTICS_OFF, **profile.options}})
+def leans(m: pyo.ConcreteModel, profile: SolverProfile) -> bool:
+    """Whether :func:`drop_unused_links` runs on the model ``m`` under ``profile``."""
+    wanted = applies(m.net) if profile.lean_linking == "auto" else profile.lean_linking
+    return bool(wanted and m.strong_linking and len(m.link))
 
 
-def drop_unused_links(m: pyo.ConcreteModel, profile: SolverProfile) -> dict | None:
-    """Deactivate the strong linking rows whose dual is zero in ``m``'s LP relaxation.
+def drop_unused_links(model: HighsModel, profile: SolverProfile) -> dict | None:
+    """Delete the strong linking rows whose dual is zero in the model's LP relaxation.
 
-    Runs when ``profile.lean_linking`` says so (``auto``: on large networks, see
-    :func:`applies`) and ``m`` has strong linking. Returns what it did, or None when it
-    did not run (the LP did not finish within a quarter of the time limit: every row stays).
+    Runs on the compiled ``model`` itself when ``profile.lean_linking`` says so (``auto``:
+    on large networks, see :func:`applies`) and the model has strong linking. The LP may
+    take ``profile.lean_linking_iterations`` simplex iterations. Returns what it did, or
+    None when it did not run or the LP did not finish (then every row stays).
     """
-    wanted = profile.lean_linking
-    if wanted == "auto":
-        wanted = applies(m.net)
-    if not wanted or not m.strong_linking or not len(m.link):
+    m = model.m
+    if not leans(m, profile):
         return None
     t0 = time.perf_counter()
-    relaxed = solve_relaxation(m, shortened(profile))
+    relaxed = model.relaxation(profile.lean_linking_iterations)
     if relaxed is None:
         return None
     _, duals = relaxed
-    dropped = 0
-    for k in m.link:
-        if duals.get(m.link[k], 0.0) == 0.0:
-            m.link[k].deactivate()
-            dropped += 1
+    unused = {id(m.link[k]) for k in m.link if duals.get(m.link[k], 0.0) == 0.0}
+    dropped = model.drop_rows(unused)
     return {"rows": len(m.link), "dropped": dropped, "seconds": time.perf_counter() - t0}
-

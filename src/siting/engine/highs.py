@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,6 +25,7 @@ import pydantic
 import pyomo.environ as pyo
 from pydantic import Field
 from pyomo.common.gc_manager import PauseGC
+from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.errors import InputError, SolverError
@@ -72,28 +72,14 @@ class Progress:
     gap: float | None
 
 
-_LISTENER: ContextVar[Callable[[Progress], None] | None] = ContextVar("listener", default=None)
-
-
-@contextmanager
-def reporting(listener: Callable[[Progress], None] | None) -> Iterator[None]:
-    """Call ``listener`` with the :class:`Progress` of every MIP solved inside the block.
-
-    It is called from HiGHS's thread at most every :data:`REPORT_EVERY_S` seconds.
-    """
-    token = _LISTENER.set(listener)
-    try:
-        yield
-    finally:
-        _LISTENER.reset(token)
-
-
 class SolverProfile(Strict):
     """A solver profile: the HiGHS settings of a run."""
 
     name: str = "highs"
     description: str = ""
     time_limit: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 600.0
+    """Seconds the whole run may take, from its start to the written run folder
+    (siting.engine.budget): the only wall-clock limit; every step's budget is in work units."""
     mip_rel_gap: Annotated[float, Field(ge=0, le=1)] = 1e-4
     threads: Annotated[int, Field(ge=1, le=256)] = 1
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0  # HiGHS's random_seed range
@@ -108,8 +94,8 @@ the MIP start,
     unpruned problem, enters the reported gap. ``auto``: on one-tier networks of at least
     ``siting.engine.heuristics.lagrangian.LAGRANGIAN_AUTO_FLOWS`` flows."""
     lagrangian_iterations: Annotated[int, Field(ge=1)] = 1000
-    lagrangian_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30.0
-    """Time budget of the Lagrangian iterations (the final bound on every arc comes after)."""
+    """Budget of the Lagrangian's subgradient iterations (the final bound on every arc comes
+    after)."""
     pricing_rounds: Annotated[int, Field(ge=0)] = 10
     """Rounds of pricing of pruned arcs when a pruned result is not proven (siting.engine.pricing);
     0 keeps the pruned model as it is."""
@@ -117,12 +103,17 @@ the MIP start,
     """On large networks, first solve the problem restricted to each region's this many
     nearest sites (siting.engine.accelerate.warm_start): its network is the MIP start and HiGHS's
     sub-MIP heuristics are off for the full solve. 0 turns it off."""
+    warm_start_nodes: Annotated[int, Field(ge=0)] = 500
+    """Budget of the warm start's branch-and-bound nodes (HiGHS's mip_max_nodes)."""
     lean_linking: bool | Literal["auto"] = "auto"
     """Drop the strong linking rows whose dual is zero in the LP relaxation before
     branching (siting.engine.accelerate.drop_unused_links): same root bound, smaller node LPs.
     ``auto``: on large networks."""
-    local_search_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    """Budget of the local search on the MIP start, DROP's or the Lagrangian's
+    lean_linking_iterations: Annotated[int, Field(ge=1)] = 1_000_000
+    """Budget of the lean-linking LP's simplex iterations; if it does not finish, every row
+    stays."""
+    local_search_trials: Annotated[int, Field(ge=0)] = 0
+    """Budget of moves the local search tries on the MIP start, DROP's or the Lagrangian's
     (siting.engine.heuristics.local_search); 0 keeps the start as it is."""
     options: dict[str, bool | int | float | str] = {}
     """HiGHS options; a profile file may set those in :data:`PROFILE_OPTIONS`."""
@@ -205,94 +196,248 @@ _LIMIT_FIX = {
 }
 
 
+class HighsModel:
+    """A Pyomo model compiled once and held by HiGHS: its LPs, MIP stages and re-solves.
+
+    ``stop`` is asked from inside HiGHS (its interrupt callbacks) whether to stop now
+    (:meth:`siting.engine.budget.Budget.stopped`); ``listener`` gets the MIP's progress.
+    """
+
+    def __init__(self, m: pyo.ConcreteModel, profile: SolverProfile,
+                 stop: Callable[[], bool] | None = None,
+                 listener: Callable[[Progress], None] | None = None):
+        t0 = time.perf_counter()
+        with PauseGC():
+            form = LinearStandardFormCompiler().write(m, mixed_form=True)
+            self.highs = _highs(profile)
+            self.highs.passModel(_to_highs_lp(form))
+        self.m, self.profile = m, profile
+        self.columns = form.columns
+        self.rows = [con for con, _ in form.rows]
+        self.integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
+        self.nonzeros = int(form.A.nnz)
+        self._position = {id(v): j for j, v in enumerate(self.columns)}
+        self.stop = stop or (lambda: False)
+        self.listener = listener
+        self._subscribe()
+        self.compile_s = time.perf_counter() - t0
+
+    def _subscribe(self) -> None:
+        last = [-REPORT_EVERY_S]
+
+        def on_mip(event) -> None:
+            if self.stop():
+                event.interrupt()
+            out = event.data_out
+            if self.listener is None or out.running_time - last[0] < REPORT_EVERY_S:
+                return
+            last[0] = out.running_time
+            found = abs(out.mip_primal_bound) < highspy.kHighsInf
+            self.listener(Progress(out.running_time, out.mip_primal_bound if found else None,
+                                   out.mip_dual_bound, out.mip_gap if found else None))
+
+        def on_lp(event) -> None:
+            if self.stop():
+                event.interrupt()
+
+        self.highs.cbMipInterrupt.subscribe(on_mip)
+        self.highs.cbSimplexInterrupt.subscribe(on_lp)
+        self.highs.cbIpmInterrupt.subscribe(on_lp)
+
+    def column(self, var) -> int | None:
+        """Return the HiGHS column of a Pyomo variable (None when the model has none)."""
+        return self._position.get(id(var))
+
+    def solve(self, start: dict | None = None, time_limit: float | None = None,
+              options: dict | None = None) -> SolveResult:
+        """Solve the model as it stands and load the solution into the Pyomo variables.
+
+        ``start`` maps Pyomo variables to values for a MIP start (HiGHS completes the
+        rest); ``time_limit`` (seconds) and ``options`` hold for this solve only.
+        Infeasible and unbounded models come back as a status; a solve that stops with no
+        solution at all raises :class:`SolverError` (not when it was asked to stop).
+        """
+        if start:
+            self._set_start(start)
+        with self._options({"time_limit": time_limit or self.profile.time_limit,
+                            **(options or {})}):
+            t0 = time.perf_counter()
+            self.highs.run()
+            seconds = time.perf_counter() - t0
+        return self._result(seconds)
+
+    def relaxation(self, iteration_limit: int | None = None) -> tuple[float, dict] | None:
+        """Solve the LP relaxation (every integer relaxed); the model keeps its integers.
+
+        Returns the optimum and the row duals keyed by Pyomo constraint (HiGHS's sign), or
+        None when the LP has no optimum (infeasible, unbounded, stopped or out of
+        ``iteration_limit`` simplex iterations). The Pyomo variables are left alone.
+        """
+        integer = np.flatnonzero(self.integer).astype(np.int32)
+        self._integrality(integer, highspy.HighsVarType.kContinuous)
+        options = {} if iteration_limit is None else {"simplex_iteration_limit": iteration_limit}
+        try:
+            with self._options(options):
+                self.highs.run()
+            if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            return float(self.highs.getInfo().objective_function_value), self._duals()
+        finally:
+            self._integrality(integer, highspy.HighsVarType.kInteger)
+            self.highs.clearSolver()
+
+    def fixed_duals(self) -> dict[Any, float]:
+        """Row duals of the LP with every integer column fixed at its value in the model.
+
+        The model's own bounds and values are restored afterwards.
+        """
+        integer = np.flatnonzero(self.integer).astype(np.int32)
+        if not len(integer):
+            return self._duals()
+        lower, upper = self._bounds(integer)
+        values = np.array([round(self.columns[j].value or 0.0) for j in integer], dtype=float)
+        self.highs.changeColsBounds(len(integer), integer, values, values)
+        self._integrality(integer, highspy.HighsVarType.kContinuous)
+        try:
+            self.highs.run()
+            ok = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            return self._duals() if ok else {}
+        finally:
+            self._integrality(integer, highspy.HighsVarType.kInteger)
+            self.highs.changeColsBounds(len(integer), integer, lower, upper)
+            self.highs.clearSolver()
+
+    def fix(self, values: dict) -> None:
+        """Fix the columns of the Pyomo variables in ``values`` (a network to route)."""
+        index = [(self.column(v), float(x)) for v, x in values.items()
+                 if self.column(v) is not None]
+        cols = np.array([j for j, _ in index], dtype=np.int32)
+        vals = np.array([x for _, x in index], dtype=float)
+        self.highs.changeColsBounds(len(cols), cols, vals, vals)
+
+    def drop_rows(self, constraints: set[int]) -> int:
+        """Delete the rows of the Pyomo constraints whose ``id`` is in ``constraints``."""
+        gone = [i for i, con in enumerate(self.rows) if id(con) in constraints]
+        if gone:
+            self.highs.deleteRows(len(gone), np.array(gone, dtype=np.int32))
+            dropped = set(gone)
+            self.rows = [con for i, con in enumerate(self.rows) if i not in dropped]
+        return len(gone)
+
+    def hold_and_advance(self, held, optimum: float, objective) -> None:
+        """Add the row ``held <= optimum`` and minimise ``objective`` instead (expressions)."""
+        cols, coefs, constant = self._linear(held)
+        self.highs.addRow(-highspy.kHighsInf, optimum - constant, len(cols), cols, coefs)
+        self.rows.append(None)
+        cols, coefs, constant = self._linear(objective)
+        cost = np.zeros(len(self.columns))
+        cost[cols] = coefs
+        everything = np.arange(len(self.columns), dtype=np.int32)
+        self.highs.changeColsCost(len(everything), everything, cost)
+        self.highs.changeObjectiveOffset(constant)
+
+    def _linear(self, expr) -> tuple[np.ndarray, np.ndarray, float]:
+        repn = generate_standard_repn(expr, compute_values=True, quadratic=False)
+        cols = [self.column(v) for v in repn.linear_vars]
+        if any(j is None for j in cols):
+            raise ValueError("an objective stage has a variable that no row or objective has")
+        total = np.zeros(len(self.columns))
+        np.add.at(total, np.array(cols, dtype=int), np.array(repn.linear_coefs, dtype=float))
+        used = np.flatnonzero(total).astype(np.int32)
+        return used, total[used], float(repn.constant)
+
+    def _result(self, seconds: float) -> SolveResult:
+        highs = self.highs
+        model_status = highs.getModelStatus()
+        status = _STATUS.get(model_status, "error")
+        info = highs.getInfo()
+        empty = model_status == highspy.HighsModelStatus.kModelEmpty  # nothing to decide
+        has_solution = info.primal_solution_status == 2 or empty  # kSolutionStatusFeasible
+        is_mip = bool(self.integer.any())
+        result = SolveResult(
+            status=status,
+            has_solution=has_solution and status not in ("infeasible", "unbounded"),
+            objective=None, best_bound=None, mip_gap=None,
+            timings={"solve_s": seconds},
+            model_size={"variables": highs.getNumCol(), "binaries": int(self.integer.sum()),
+                        "constraints": highs.getNumRow(), "nonzeros": self.nonzeros})
+        bound = self.profile.options.get("objective_bound")
+        if not result.has_solution and bound is not None and status != "unbounded":
+            raise SolverError(f"HiGHS found no solution within the objective_bound {bound:g} "
+                              f"of solver profile {self.profile.name!r}: raise or remove it")
+        if not result.has_solution and status not in ("infeasible", "infeasible_or_unbounded",
+                                                      "unbounded", "interrupted"):
+            reason = highs.modelStatusToString(model_status)
+            raise SolverError(f"HiGHS stopped ({reason}) before finding any feasible solution; "
+                              f"{_LIMIT_FIX.get(status, 'see the solver profile')}")
+        if result.has_solution:
+            values = highs.getSolution().col_value
+            for var, value in zip(self.columns, values, strict=True):
+                var.set_value(value, skip_validation=True)
+            result.objective = float(highs.getLp().offset_ if empty
+                                     else info.objective_function_value)
+            bound = float(info.mip_dual_bound) if is_mip else result.objective
+            if math.isfinite(bound):  # else HiGHS stopped before it had any bound
+                result.best_bound, result.mip_gap = bound, gap(result.objective, bound)
+            if not is_mip:
+                result.duals = self._duals()
+        return result
+
+    @contextmanager
+    def _options(self, options: dict) -> Iterator[None]:
+        saved = {key: self.highs.getOptionValue(key)[1] for key in options}  # (status, value)
+        _set_options(self.highs, options, f"solvers/{self.profile.name}.toml")
+        try:
+            yield
+        finally:
+            _set_options(self.highs, saved, f"solvers/{self.profile.name}.toml")
+
+    def _integrality(self, cols: np.ndarray, kind) -> None:
+        if len(cols):
+            self.highs.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind))
+
+    def _bounds(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lp = self.highs.getLp()
+        return (np.asarray(lp.col_lower_)[cols].copy(), np.asarray(lp.col_upper_)[cols].copy())
+
+    def _set_start(self, start: dict) -> None:
+        index = [(self.column(v), float(x)) for v, x in start.items()
+                 if self.column(v) is not None]
+        self.highs.setSolution(len(index), np.array([j for j, _ in index], dtype=np.int32),
+                               np.array([x for _, x in index]))
+
+    def _duals(self) -> dict[Any, float]:
+        """Row duals keyed by Pyomo constraint (rows of one constraint summed)."""
+        duals: dict[Any, float] = {}
+        for con, dual in zip(self.rows, self.highs.getSolution().row_dual, strict=True):
+            if con is not None:
+                duals[con] = duals.get(con, 0.0) + dual
+        return duals
+
+
 def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
                 start: dict | None = None) -> SolveResult:
-    """Solve ``m`` with HiGHS under ``profile`` and load the solution into its variables.
+    """Compile ``m``, solve it with HiGHS under ``profile`` and load its solution.
 
-    ``start`` maps Pyomo variables to values for a MIP start (HiGHS completes the rest;
-    :func:`siting.engine.run.mip_start` makes it from ``profile``).
-    Infeasible and unbounded models come back as a status, not an exception; a run that
-    stops with no solution at all raises :class:`SolverError`.
+    See :meth:`HighsModel.solve`; ``start`` maps Pyomo variables to values.
     """
-    t0 = time.perf_counter()
-    highs, form = to_highs(m, profile)
-    columns = form.columns
-    if start:
-        _set_start(highs, columns, start)
-    listener = _LISTENER.get()
-    if listener is not None:
-        _report_to(highs, listener)
-    t1 = time.perf_counter()
-    highs.solve()
-    t2 = time.perf_counter()
-    status = _STATUS.get(highs.getModelStatus(), "error")
-    if status == "interrupted":  # Ctrl-C: HiGHS stopped; the run is abandoned, not written
-        raise KeyboardInterrupt
-    info = highs.getInfo()
-    empty = highs.getModelStatus() == highspy.HighsModelStatus.kModelEmpty  # nothing to decide
-    has_solution = info.primal_solution_status == 2 or empty  # kSolutionStatusFeasible
-    n_integer = sum(v.is_integer() for v in columns)
-    is_mip = n_integer > 0
-    result = SolveResult(
-        status=status,
-        has_solution=has_solution and status not in ("infeasible", "unbounded"),
-        objective=None,
-        best_bound=None,
-        mip_gap=None,
-        timings={"handoff_s": t1 - t0, "solve_s": t2 - t1},
-        model_size={"variables": highs.getNumCol(), "binaries": n_integer,
-                    "constraints": highs.getNumRow(), "nonzeros": int(form.A.nnz)},
-    )
-    bound = profile.options.get("objective_bound")
-    if not result.has_solution and bound is not None and status != "unbounded":
-        raise SolverError(f"HiGHS found no solution within the objective_bound {bound:g} of "
-                          f"solver profile {profile.name!r}: raise or remove it")
-    if not result.has_solution and status not in ("infeasible", "infeasible_or_unbounded",
-                                                  "unbounded"):
-        reason = highs.modelStatusToString(highs.getModelStatus())
-        raise SolverError(f"HiGHS stopped ({reason}) before finding any feasible solution; "
-                          f"{_LIMIT_FIX.get(status, 'see the solver profile')}")
-    if result.has_solution:
-        values = highs.getSolution().col_value
-        for var, value in zip(columns, values, strict=True):
-            var.set_value(value, skip_validation=True)
-        result.objective = float(highs.getLp().offset_ if empty else info.objective_function_value)
-        bound = float(info.mip_dual_bound) if is_mip else result.objective
-        if math.isfinite(bound):  # else HiGHS stopped before it had any bound
-            result.best_bound, result.mip_gap = bound, gap(result.objective, bound)
-        if not is_mip:
-            result.duals = _duals(highs, form)
+    model = HighsModel(m, profile)
+    result = model.solve(start)
+    result.timings["handoff_s"] = model.compile_s
     return result
 
 
 def solve_relaxation(m: pyo.ConcreteModel,
                      profile: SolverProfile) -> tuple[float, dict[Any, float]] | None:
-    """Solve the LP relaxation of ``m`` (every integer relaxed), leaving its variables alone.
-
-    Returns the optimum and the row duals keyed by Pyomo constraint (HiGHS's sign: a
-    column's reduced cost is its cost minus the duals times its coefficients), or None
-    when the LP has no optimum (infeasible, unbounded or stopped by the time limit).
-    """
-    highs, form = to_highs(m, profile)
-    n = highs.getNumCol()
-    highs.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                                np.full(n, highspy.HighsVarType.kContinuous))
-    highs.solve()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return float(highs.getInfo().objective_function_value), _duals(highs, form)
+    """Compile ``m`` and solve its LP relaxation (see :meth:`HighsModel.relaxation`)."""
+    return HighsModel(m, profile).relaxation()
 
 
 def to_highs(m: pyo.ConcreteModel, profile: SolverProfile) -> tuple[highspy.Highs, Any]:
     """Hand ``m`` to HiGHS: compile it to matrix form and pass it in one call.
 
-    Returns
-    -------
-    highs
-        A Highs object holding the model, with the options of ``profile`` set.
-    form
-        The compiled standard form; ``form.columns`` maps HiGHS columns to Pyomo variables
-        and ``form.rows`` HiGHS rows to Pyomo constraints.
+    Returns the Highs object (the options of ``profile`` set) and the compiled form
+    (``form.columns`` maps HiGHS columns to Pyomo variables).
     """
     with PauseGC():
         form = LinearStandardFormCompiler().write(m, mixed_form=True)
@@ -306,22 +451,6 @@ def gap(objective: float, bound: float) -> float:
     if objective == bound:
         return 0.0
     return abs(objective - bound) / max(abs(objective), 1e-9)
-
-
-def _report_to(highs: highspy.Highs, listener: Callable[[Progress], None]) -> None:
-    """Pass HiGHS's incumbent and bound to ``listener`` while it branches."""
-    last = [-REPORT_EVERY_S]
-
-    def on_interrupt(event) -> None:
-        out = event.data_out
-        if out.running_time - last[0] < REPORT_EVERY_S:
-            return
-        last[0] = out.running_time
-        found = abs(out.mip_primal_bound) < highspy.kHighsInf
-        listener(Progress(out.running_time, out.mip_primal_bound if found else None,
-                          out.mip_dual_bound, out.mip_gap if found else None))
-
-    highs.cbMipInterrupt.subscribe(on_interrupt)
 
 
 def _quiet_highs() -> highspy.Highs:
@@ -356,7 +485,6 @@ def new_highs(threads: int | None = None) -> highspy.Highs:
 
 def _highs(profile: SolverProfile) -> highspy.Highs:
     highs = new_highs(profile.threads)
-    highs.HandleKeyboardInterrupt = True  # solve() runs HiGHS in a thread that Ctrl-C stops
     options = {"time_limit": profile.time_limit, "mip_rel_gap": profile.mip_rel_gap,
                "random_seed": profile.seed, **profile.options}  # threads: new_highs
     _set_options(highs, options, f"solvers/{profile.name}.toml")
@@ -405,18 +533,3 @@ def highs_lp(matrix, cost: np.ndarray, columns: tuple[np.ndarray, np.ndarray],
         lp.integrality_ = np.where(integer, highspy.HighsVarType.kInteger,
                                    highspy.HighsVarType.kContinuous).tolist()
     return lp
-
-
-def _set_start(highs: highspy.Highs, columns: list, start: dict) -> None:
-    position = {id(v): j for j, v in enumerate(columns)}
-    index = [position[id(v)] for v in start if id(v) in position]
-    values = [float(start[v]) for v in start if id(v) in position]
-    highs.setSolution(len(index), np.array(index, dtype=np.int32), np.array(values))
-
-
-def _duals(highs: highspy.Highs, form) -> dict[Any, float]:
-    """Row duals of an LP keyed by Pyomo constraint (rows of one constraint summed)."""
-    duals: dict[Any, float] = {}
-    for (con, _), dual in zip(form.rows, highs.getSolution().row_dual, strict=True):
-        duals[con] = duals.get(con, 0.0) + dual
-    return duals

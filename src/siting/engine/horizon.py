@@ -6,15 +6,16 @@ One network per period goes into the horizon model; its solution comes back as o
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from siting.engine.highs import SolverProfile
-from siting.engine.run import PROOF_GAP, label, policy_units, prepare, solve_stages
+from siting.engine.highs import HighsModel, SolverProfile
+from siting.engine.job import Job, run_meta
+from siting.engine.labels import PROOF_GAP, label
+from siting.engine.steps import policy_units, prepare, solve_each_stage, step_timings
 from siting.errors import InfeasibleError, InputError, ScenarioError
 from siting.instance.load import Instance
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
@@ -31,28 +32,38 @@ SITE_COUNTING = ("facility_count", "force_open")
 TIER_RATES = ("carbon_cap", "carbon_price", "min_recovery")
 
 
-def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile,
-                  strong_linking: bool, meta: dict) -> Solution:
+def solve_horizon(job: Job) -> Solution:
     """Solve an instance with ``[periods]`` and return the plan over the horizon.
 
     Every policy holds in every period. Raises :class:`~siting.errors.ScenarioError` for
     a policy that has no per-period meaning and :class:`~siting.errors.InfeasibleError`
     when no plan meets the scenario.
     """
+    instance, scenario, profile = job.instance, job.scenario, job.profile
     _check_supported(instance, scenario, profile)
     periods = instance.spec.periods
-    t0 = time.perf_counter()
-    nets = [prepare(instance, scenario, supply) for supply in instance.period_supply]
-    m = build_horizon_model(nets, periods, scenario.policies, scenario.objective, strong_linking)
-    meta["timings"]["build_s"] = time.perf_counter() - t0
-    result = solve_stages(m, scenario.objective, profile)
+    with job.step("build"):
+        nets = [prepare(instance, scenario, supply) for supply in instance.period_supply]
+        m = build_horizon_model(nets, periods, scenario.policies, scenario.objective,
+                                job.spec.strong_linking)
+        highs = HighsModel(m, profile, job.budget.stopped, job.show)
+    job.highs_bound_valid = True
+    with job.step("solve"):
+        result = solve_each_stage(highs, job)
     units = policy_units(m.period[0], scenario)
+    if result.status == "interrupted":
+        result.status = job.budget.reason() or "interrupted"
     if not result.has_solution:
+        if result.status == "interrupted":
+            raise KeyboardInterrupt
         causes = (diagnose_infeasibility(m, profile, units, periods.years)
                   if result.status != "unbounded" else [])
         raise InfeasibleError(f"{instance.name} / {scenario.name}: no plan over the horizon "
                               "meets the scenario" + (": " + "; ".join(causes[:5]) if causes else
                               f" (HiGHS: {result.status.replace('_', ' ')})"))
+    meta = run_meta(job)
+    meta["timings"]["build_s"] = job.timings["steps"]["build"]
+    meta["timings"].update(step_timings(job.timings["steps"]))
     by_year = {}
     for t, year in enumerate(periods.years):
         block = m.period[t]
@@ -66,9 +77,9 @@ def solve_horizon(instance: Instance, scenario: Scenario, profile: SolverProfile
     events = builds(by_year)
     timeline = timeline_frame(by_year, events, periods.weights, periods.discount_weights)
     top = {**last.meta, "objective": result.objective, "best_bound": result.best_bound,
-           "mip_gap": result.mip_gap, "highs_bound": result.best_bound, "bound_valid": True,
-           "bound_source": "highs",
-           "marginal_costs": marginal_costs(m, profile, units, periods.years),
+           "mip_gap": result.mip_gap, "highs_bound": result.best_bound,
+           "bound_valid": result.best_bound is not None, "bound_source": "highs",
+           "marginal_costs": marginal_costs(m, highs.fixed_duals(), units, periods.years),
            "periods": {**periods.model_dump(mode="json"),
                        "discount_weights": periods.discount_weights}}
     del top["period"]

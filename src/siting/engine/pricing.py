@@ -19,17 +19,18 @@ dual enters no flow's reduced cost, and a put-back arc's new linking row is slac
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 
-from siting.engine.highs import SolverProfile, solve_relaxation
+from siting.engine.highs import HighsModel, SolverProfile
 from siting.instance.network import Network
-from siting.model.core import build_model, capacity_groups
+from siting.model.core import capacity_groups
 from siting.model.policies.facility_count import FacilityCount
+from siting.model.spec import ModelSpec
 
 NEGATIVE = -1e-6  # reduced costs below this (per tonne) put an arc back
 
@@ -60,7 +61,8 @@ def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray,
 
     ``net`` has the sites, supply and build options of ``m.net`` (the full network of a
     pruned model, or the model's own), ``flows`` are positions in it, and ``duals`` the LP's
-    row duals (:func:`siting.engine.highs.solve_relaxation`). A flow's own linking row is left out.
+    row duals (:meth:`siting.engine.highs.HighsModel.relaxation`). A flow's own linking row
+    is left out.
     """
     n_sites, n_streams = len(net.site_tier), net.supply.shape[1]
 
@@ -89,9 +91,8 @@ def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray,
     return cost - pair_dual[origin, stream] - site[dest, stream]
 
 
-def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, objective: str,
-                      profile: SolverProfile, strong_linking: bool,
-                      policies: tuple | list = ()) -> Priced:
+def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, spec: ModelSpec,
+                      profile: SolverProfile, stop: Callable[[], bool] | None = None) -> Priced:
     """Price the arcs that ``keep`` drops from ``net``, putting back those that pay.
 
     Parameters
@@ -101,16 +102,14 @@ def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, obje
     keep
         Its flows in the pruned model ``m``.
     m
-        The pruned model, built with ``policies``.
-    objective
-        Its objective mode, ``cost`` or ``value``.
+        The pruned model, built with ``spec`` (see :func:`not_applicable`).
+    spec
+        Its policies, objective (``cost`` or ``value``) and linking, kept in the models
+        rebuilt with arcs put back.
     profile
-        The solver profile: ``pricing_rounds`` bounds the LPs solved, and its
-        ``time_limit`` their time together.
-    strong_linking
-        The linking of ``m``, kept in the models rebuilt with arcs put back.
-    policies
-        The scenario's policies (see :func:`not_applicable`), kept in those models too.
+        The solver profile: ``pricing_rounds`` bounds the LPs solved.
+    stop
+        Asked inside each LP whether to stop now (the run's outer limit or Ctrl-C).
 
     Returns
     -------
@@ -120,17 +119,15 @@ def price_pruned_arcs(net: Network, keep: np.ndarray, m: pyo.ConcreteModel, obje
     keep = keep.copy()
     bound, added, rounds = None, 0, 0
     region_q = net.supply[net.flow_origin, net.flow_stream] * net.flow_from_region
-    deadline = time.perf_counter() + profile.time_limit
-    while rounds < profile.pricing_rounds and time.perf_counter() < deadline:
+    while rounds < profile.pricing_rounds and not (stop is not None and stop()):
         if rounds:
-            m = build_model(net.keep_flows(keep), policies, objective, strong_linking)
-        left = max(deadline - time.perf_counter(), 1e-3)
-        lp = solve_relaxation(m, profile.model_copy(update={"time_limit": left}))
+            m = spec.build(net.keep_flows(keep))
+        lp = HighsModel(m, profile, stop).relaxation()
         rounds += 1
         if lp is None:
             break
         pruned = np.flatnonzero(~keep & net.flow_from_region)
-        rc = reduced_costs(m, net, pruned, lp[1], objective)
+        rc = reduced_costs(m, net, pruned, lp[1], spec.objective)
         bound = lp[0] + float(np.minimum(rc, 0.0) @ region_q[pruned])
         negative = pruned[rc < NEGATIVE]
         if len(negative) == 0:

@@ -77,30 +77,20 @@ def _describe(row, slack: float, units: dict[str, str]) -> str:
             f"{slack:,.6g} t cannot be collected")
 
 
-def marginal_costs(m: pyo.ConcreteModel, profile: SolverProfile,
-                   units: dict[str, str], years: list[int] | None = None) -> list[dict]:
+def marginal_costs(m: pyo.ConcreteModel, duals: dict, units: dict[str, str],
+                   years: list[int] | None = None) -> list[dict]:
     """Return the duals of the policy rows in the LP with every integer decision fixed.
 
-    Each entry gives the change in cost per unit increase of the row's bound (for a
-    ``min_collection_rate`` row ``gap <= (1 - rate) * supply``: the cost of one more tonne
-    of allowed gap, so its negative is the price of the last tonne collected). In a horizon
-    model (``years`` names its periods) the cost is the discounted cost of the horizon and
-    each entry carries its period's year.
+    ``duals`` are that LP's row duals keyed by Pyomo constraint
+    (:meth:`siting.engine.highs.HighsModel.fixed_duals`). Each entry gives the change in
+    cost per unit increase of the row's bound (for a ``min_collection_rate`` row
+    ``gap <= (1 - rate) * supply``: the cost of one more tonne of allowed gap, so its
+    negative is the price of the last tonne collected). In a horizon model (``years`` names
+    its periods) the cost is the discounted cost of the horizon and each entry carries its
+    period's year.
     """
     located = [(t, row) for t, block in enumerate(_periods(m))
                for row in block.policies.component_data_objects(pyo.Constraint, active=True)]
-    if not located:
-        return []
-    decisions = [var for var in m.component_data_objects(pyo.Var)
-                 if var.is_integer() and not var.fixed]
-    for var in decisions:
-        var.fix(round(var.value or 0.0))
-    try:
-        result = solve_model(m, profile)
-    finally:
-        for var in decisions:
-            var.unfix()
-    duals = result.duals or {}
     out = []
     for t, row in located:
         dual = duals.get(row, 0.0)

@@ -24,7 +24,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from siting.engine.highs import SolverProfile, load_profile, solve_model
-from siting.engine.run import build
+from siting.engine.steps import build
 from siting.errors import InfeasibleError
 from siting.folders import claim_runs
 from siting.instance.load import Instance, load_instance

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from siting.engine.highs import SolverProfile, load_profile
-from siting.engine.run import solve
+from siting.engine.pipeline import solve
 from siting.errors import InfeasibleError, InputError, SitingError, SolverError
 from siting.folders import RUN, claim_runs, remove_partial, write_folder
 from siting.instance.load import Instance, load_instance

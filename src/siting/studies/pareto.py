@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from siting.engine.highs import load_profile
-from siting.engine.run import resolve_scenario
+from siting.engine.job import resolve_scenario
 from siting.errors import InfeasibleError
 from siting.folders import claim_runs
 from siting.instance.load import load_instance

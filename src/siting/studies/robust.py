@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from siting.engine.highs import load_profile, to_highs
-from siting.engine.run import build, resolve_scenario
+from siting.engine.job import resolve_scenario
+from siting.engine.steps import build
 from siting.errors import InfeasibleError, InstanceError, ScenarioError
 from siting.folders import claim_runs
 from siting.instance.load import INSTANCE_FILE, Instance, load_instance

@@ -10,7 +10,7 @@ costs are upper bounds; HiGHS re-routes optimally from the builds it is given.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
 import numpy as np
 import pyomo.environ as pyo
@@ -79,26 +79,26 @@ class Router:
         return total, np.array(received)
 
 
-def greedy_builds(net: Network, max_seconds: float = 30.0) -> np.ndarray | None:
+def greedy_builds(net: Network, stop: Callable[[], bool] | None = None) -> np.ndarray | None:
     """Build options chosen by DROP with resizing (positions in ``net.option_*``).
 
     Parameters
     ----------
     net
         A one-tier network (for more tiers there is no heuristic: returns None).
-    max_seconds
-        Stop trying closures after this long; the best network so far is returned.
+    stop
+        Asked before each closure whether to stop now (the run's outer limit or
+        Ctrl-C); the best network so far is returned. Closures are tried once per site.
     """
     if net.n_tiers != 1 or len(net.option_site) == 0:
         return None
-    deadline = time.perf_counter() + max_seconds
     router = Router(net)
     largest = _largest(net)
     open_sites = largest > 0
     best, chosen = size_and_route(net, router, open_sites)
     _, received = router.route(net.site_existing + np.where(open_sites, largest, 0.0))
     for f in np.argsort(received, kind="stable"):
-        if time.perf_counter() > deadline:
+        if stop is not None and stop():
             break
         if not open_sites[f]:
             continue

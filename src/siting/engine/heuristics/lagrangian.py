@@ -37,6 +37,7 @@ closed, or open, in every network cheaper than the best one found.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -280,7 +281,7 @@ def _cheapest_per_site(value: np.ndarray, site: np.ndarray, among: np.ndarray,
     return least, which
 
 
-def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 60.0,
+def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], bool] | None = None,
                      gap: float = 1e-4, policies: tuple | list = ()) -> LagrangianResult:
     """Subgradient optimisation of the relaxation of a one-tier ``net``, repairs and fixings.
 
@@ -288,8 +289,11 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
     ----------
     net
         The full (unpruned) one-tier network; see :func:`not_applicable`.
-    iterations, max_seconds
-        Budget of subgradient iterations and of time.
+    iterations
+        Budget of subgradient iterations (work units: the same on a busy machine).
+    stop
+        Asked every iteration whether to stop now (the run's outer limit or Ctrl-C);
+        the bound and network found so far are returned.
     gap
         Stop when the best feasible cost is within half this relative gap of the bound (the
         other half for HiGHS, whose network may cost a little more on a pruned model).
@@ -338,7 +342,7 @@ def lagrangian_bound(net: Network, iterations: int = 200, max_seconds: float = 6
                 if cost < upper:
                     upper, builds = cost, trial
         unit = direction / scale
-        if (done >= iterations or time.perf_counter() - t0 > max_seconds or unit @ unit == 0
+        if (done >= iterations or (stop is not None and stop()) or unit @ unit == 0
                 or upper - bound_at.value <= GAP_MARGIN * gap * abs(upper) or not feasible):
             break  # out of budget, the relaxed solution meets every supply, the gap closed,
             # or the problem is infeasible

@@ -14,7 +14,7 @@ changes nothing or the time budget runs out. The result never costs more than th
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,8 +36,8 @@ class Improved:
     seconds: float
 
 
-def improve(net: Network, builds: np.ndarray, max_seconds: float,
-            neighbours: int = NEIGHBOURS) -> Improved:
+def improve(net: Network, builds: np.ndarray, trials: int,
+            neighbours: int = NEIGHBOURS, stop: Callable[[], bool] | None = None) -> Improved:
     """Improve the build options ``builds`` of a one-tier ``net`` by first-improvement search.
 
     Parameters
@@ -46,18 +46,21 @@ def improve(net: Network, builds: np.ndarray, max_seconds: float,
         The network the start is for (the model's, pruned or not).
     builds
         Positions in ``net.option_*``, at most one per site (DROP's or the Lagrangian's).
-    max_seconds
-        Time budget; the best network so far is returned when it runs out.
+    trials
+        Budget of moves tried (work units); the best network so far is returned when
+        it runs out.
     neighbours
         Closed sites tried around each open site.
+    stop
+        Asked before each move whether to stop now.
     """
     t0 = time.perf_counter()
     router = Router(net)
     cost = start_cost = priced(net, router, builds)
-    if max_seconds <= 0:  # no search: only the start's cost, for solution.json
+    if trials <= 0:  # no search: only the start's cost, for solution.json
         return Improved(builds, start_cost, cost, 0, time.perf_counter() - t0)
     near = router.neighbours(neighbours)
-    moves, changed = 0, True
+    moves, tried, changed = 0, 0, True
     while changed:
         changed = False
         _, received = router.route(built_capacity(net, builds))
@@ -65,7 +68,8 @@ def improve(net: Network, builds: np.ndarray, max_seconds: float,
             if f not in net.option_site[builds]:
                 continue
             for trial_cost, trial in _moves(net, router, builds, f, near[f]):
-                if time.perf_counter() - t0 > max_seconds:
+                tried += 1
+                if tried > trials or (stop is not None and stop()):
                     return Improved(builds, start_cost, cost, moves, time.perf_counter() - t0)
                 if trial_cost < cost - 1e-9 * abs(cost):
                     cost, builds, moves, changed = trial_cost, trial, moves + 1, True

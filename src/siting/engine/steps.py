@@ -1,0 +1,372 @@
+"""The steps of a run, in the order :func:`siting.engine.pipeline.run` calls them.
+
+Each step takes the :class:`~siting.engine.job.Job`, returns early when it does not apply
+or when the run must stop (its outer time limit, or Ctrl-C), spends work units the profile
+sets, and records what it did in ``job.reports`` (what ``solution.json`` keeps of it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
+
+from siting.engine import accelerate
+from siting.engine.heuristics.drop import builds_start, greedy_builds
+from siting.engine.heuristics.lagrangian import (
+    LAGRANGIAN_AUTO_FLOWS,
+    lagrangian_bound,
+    not_applicable,
+)
+from siting.engine.heuristics.local_search import improve
+from siting.engine.highs import HighsModel, Progress, SolveResult, SolverProfile, gap
+from siting.engine.job import Candidate, Job, run_meta
+from siting.engine.labels import PROOF_GAP, label, report_bound
+from siting.engine.pricing import not_applicable as pricing_not_applicable
+from siting.engine.pricing import price_pruned_arcs
+from siting.errors import InfeasibleError, ScenarioError, SolverError
+from siting.instance.load import Instance
+from siting.instance.network import Network, build_network
+from siting.instance.prune import Pruned, binding_regions, prune_nearest, pruning_check, restrict
+from siting.instance.size import check_fits_memory
+from siting.model.analysis import diagnose_infeasibility, marginal_costs
+from siting.model.objective import stages
+from siting.model.policies.base import supply_under
+from siting.model.spec import ModelSpec
+from siting.results.solution import Solution, extract_solution
+from siting.scenario import Scenario
+
+
+@dataclass
+class Built:
+    """A model of the run's network, pruned as the profile says, compiled once into HiGHS."""
+
+    net: Network  # the full network
+    m: pyo.ConcreteModel
+    highs: HighsModel
+    pruned: Pruned | None
+    result: SolveResult | None = None
+    reports: dict = field(default_factory=dict)
+
+
+def prepare(instance: Instance, scenario: Scenario, supply: pd.DataFrame | None = None) -> Network:
+    """Return the network of ``instance`` as the scenario's policies change it (pruned arcs...).
+
+    ``supply`` replaces the instance's supply (one period's). Raises
+    :class:`~siting.errors.ScenarioError` for a policy that does not fit the instance.
+    """
+    for i, policy in enumerate(scenario.policies, start=1):
+        problem = policy.problem_with(instance)
+        if problem is not None:
+            field_name, message = problem
+            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].{field_name}", message)
+    net = build_network(instance, supply_under(scenario.policies, instance, supply))
+    for policy in scenario.policies:
+        net = policy.prepare(net)
+    return net
+
+
+def pruned_model(net: Network, spec: ModelSpec,
+                 profile: SolverProfile) -> tuple[pyo.ConcreteModel, Pruned | None]:
+    """Build the model of a prepared network, its arcs pruned as ``profile`` says."""
+    pruned = prune_nearest(net, profile.nearest_sites) if profile.nearest_sites else None
+    return spec.build(pruned.net if pruned else net), pruned
+
+
+def build(instance: Instance, scenario: Scenario, profile: SolverProfile,
+          strong_linking: bool = True) -> tuple[pyo.ConcreteModel, Pruned | None]:
+    """Build the model of ``instance`` under ``scenario``, arcs pruned as ``profile`` says."""
+    spec = ModelSpec(tuple(scenario.policies), scenario.objective, strong_linking)
+    return pruned_model(prepare(instance, scenario), spec, profile)
+
+
+def prepare_network(job: Job) -> Network:
+    """Step *prepare*: check the model fits in memory; the network under the scenario."""
+    with job.step("prepare"):
+        check_fits_memory(job.instance, job.profile.nearest_sites)
+        return prepare(job.instance, job.scenario)
+
+
+def relax(job: Job, net: Network) -> None:
+    """Step *relax*: the Lagrangian bound, its network and the sites it proves open or closed.
+
+    Runs on large one-tier networks (profile ``lagrangian``), for ``lagrangian_iterations``.
+    """
+    profile, spec = job.profile, job.spec
+    wanted = (len(net.flow_arc) >= LAGRANGIAN_AUTO_FLOWS if profile.lagrangian == "auto"
+              else profile.lagrangian)
+    if not wanted:
+        return
+    skipped = not_applicable(net, spec.policies, spec.objective)
+    if skipped is not None or job.budget.stopped():
+        job.reports["lagrangian"] = {"skipped": skipped or job.budget.reason()}
+        return
+    with job.step("relax"):
+        relaxed = lagrangian_bound(net, profile.lagrangian_iterations, job.budget.stopped,
+                                   profile.mip_rel_gap, spec.policies)
+    job.relaxed = relaxed
+    job.bounds.append((relaxed.bound, "lagrangian"))
+    if relaxed.builds is not None:
+        job.offer(Candidate(relaxed.cost, "lagrangian",
+                            lambda m, b=relaxed.builds: builds_start(m, b)))
+    job.reports["lagrangian"] = {
+        "bound": relaxed.bound,
+        "heuristic_cost": relaxed.cost if relaxed.builds is not None else None,
+        "iterations": relaxed.iterations, "seconds": relaxed.seconds,
+        "fixed_closed": len(relaxed.closed), "fixed_open": len(relaxed.opened)}
+
+
+def proven(job: Job) -> bool:
+    """Whether the best network found so far is within the profile's gap of a valid bound."""
+    best, bound = job.best(), max((b for b, _ in job.bounds), default=None)
+    return (best is not None and bound is not None
+            and gap(best.cost, bound) <= job.profile.mip_rel_gap)
+
+
+def warm_start(job: Job, net: Network) -> None:
+    """Step *warm start*: solve the problem restricted to each region's nearest sites.
+
+    Skipped when the Lagrangian network already meets the gap (see
+    :func:`siting.engine.accelerate.warm_start`).
+    """
+    if proven(job) or job.budget.stopped() or not accelerate.warms(net, job.profile):
+        return
+    with job.step("warm start"):
+        warm = accelerate.warm_start(net, job.spec, job.profile, job.budget.stopped,
+                                     job.budget.left())
+    if warm is not None:
+        job.reports["warm_start"] = warm.describe()
+        job.offer(Candidate(warm.cost, "restricted", warm.choices.start))
+
+
+def build_model(job: Job, net: Network) -> Built:
+    """Step *build*: the model, pruned as the profile says, proven sites fixed, compiled once."""
+    with job.step("build"):
+        t0 = time.perf_counter()
+        m, pruned = pruned_model(net, job.spec, job.profile)
+        if job.relaxed is not None:
+            fix_sites(m, job.relaxed)
+        highs = HighsModel(m, job.profile, job.budget.stopped, job.show)
+        job.highs_bound_valid = pruned is None or not pruned.cut
+        job.timings["handoff_s"] = highs.compile_s
+        job.timings["model_s"] = time.perf_counter() - t0 - highs.compile_s
+    return Built(net, m, highs, pruned)
+
+
+def fix_sites(m: pyo.ConcreteModel, relaxed) -> None:
+    """Fix the build variables of the sites whose state the relaxation proved.
+
+    A site proven closed has every build option fixed at 0; a site proven open with a
+    single option has it fixed at 1 (with several sizes the choice stays free). The model
+    keeps every arc; HiGHS's presolve drops what the fixings make useless. Sound: every
+    network cheaper than the relaxation's feasible one satisfies the fixings, so HiGHS's
+    bound stays valid for the problem without them.
+    """
+    for f in relaxed.closed.tolist():
+        for j in m.options_of[f]:
+            m.build[j].fix(0)
+    for f in relaxed.opened.tolist():
+        if len(m.options_of[f]) == 1:
+            m.build[m.options_of[f][0]].fix(1)
+
+
+def drop_unused_links(job: Job, built: Built) -> None:
+    """Step *lean linking*: delete the linking rows the LP relaxation does not use."""
+    if job.budget.stopped() or not accelerate.leans(built.m, job.profile):
+        return
+    with job.step("lean linking"):
+        lean = accelerate.drop_unused_links(built.highs, job.profile)
+    if lean:
+        job.reports["lean_linking"] = lean
+
+
+def start(job: Job, built: Built) -> tuple[dict | None, dict]:
+    """Return the MIP start: the best network found so far, else DROP's if the profile asks.
+
+    A DROP or Lagrangian start is improved by the local search within
+    ``profile.local_search_trials``, unless the scenario has policies (the search does not
+    know them). Returns the start and HiGHS options that go with it (heuristics off behind
+    a warm start).
+    """
+    best = job.best()
+    if best is not None and best.source == "restricted":
+        job.reports["start"] = {"source": "restricted", "cost": best.cost}
+        return best.start(built.m), accelerate.without_heuristics({})
+    builds, source = None, "drop"
+    if best is not None:
+        builds, source = job.relaxed.builds, "lagrangian"
+    elif job.profile.heuristic_start:
+        builds = greedy_builds(built.m.net, job.budget.stopped)
+    if builds is None:
+        return None, {}
+    trials = 0 if job.spec.policies else job.profile.local_search_trials
+    found = improve(built.m.net, builds, trials, stop=job.budget.stopped)
+    job.reports["start"] = {"source": source, "cost": found.start_cost,
+                            "improved_cost": found.cost, "moves": found.moves,
+                            "search_seconds": found.seconds}
+    if source == "drop":
+        job.offer(Candidate(found.cost, "drop", lambda m: builds_start(m, found.builds)))
+    return builds_start(built.m, found.builds), {}
+
+
+def solve_stages(job: Job, built: Built) -> None:
+    """Step *solve*: HiGHS on the compiled model, each stage of the objective in turn.
+
+    Each later stage holds the one before at its optimum (to within HiGHS's feasibility
+    tolerance on that row) and starts from its solution, on the same HiGHS model. HiGHS
+    may take the time the run has left.
+    """
+    if job.budget.stopped():
+        return
+    with job.step("solve"):
+        first, options = start(job, built)
+        built.result = result = solve_each_stage(built.highs, job, first, options)
+        if result.has_solution and result.best_bound is not None:
+            job.show(Progress(result.timings["solve_s"], result.objective, result.best_bound,
+                              result.mip_gap))
+
+
+def solve_each_stage(highs: HighsModel, job: Job, first: dict | None = None,
+                     options: dict | None = None) -> SolveResult:
+    """Solve the stages of the job's objective on ``highs`` (a model or a horizon)."""
+    steps = stages(highs.m, job.spec.objective)
+    result = highs.solve(first, job.budget.left(), options)
+    for i in range(1, len(steps)):
+        if not result.has_solution or job.budget.stopped():
+            break
+        highs.hold_and_advance(steps[i - 1][1], result.objective, steps[i][1])
+        current = ComponentMap((v, v.value) for v in highs.columns if v.value is not None)
+        later = highs.solve(current, job.budget.left(), options)
+        later.timings = {k: v + result.timings.get(k, 0.0) for k, v in later.timings.items()}
+        result = later
+    return result
+
+
+def price_and_resolve(job: Job, built: Built) -> Built:
+    """Step *price*: price the arcs pruning dropped; re-solve with those that pay put back.
+
+    Runs on a pruned model whose result no valid bound proves yet. Returns the model to
+    report (the same when no arc came back).
+    """
+    pruned, result = built.pruned, built.result
+    tolerance = max(job.profile.mip_rel_gap, PROOF_GAP)
+    if (pruned is None or not pruned.cut or result is None or not result.has_solution
+            or any(gap(result.objective, b) <= tolerance for b, _ in job.bounds)
+            or job.budget.stopped()):
+        return built
+    why = pricing_not_applicable(job.spec.policies, job.spec.objective)
+    if why is not None or not job.profile.pricing_rounds:
+        job.reports["pricing"] = {"skipped": why or "pricing_rounds = 0"}
+        return built
+    with job.step("price"):
+        priced = price_pruned_arcs(built.net, pruned.keep, built.m, job.spec, job.profile,
+                                   job.budget.stopped)
+        if priced.bound is not None:
+            job.bounds.append((priced.bound, "pricing"))
+        job.reports["pricing"] = {"bound": priced.bound, "rounds": priced.rounds,
+                                  "arcs_added": priced.added, "converged": priced.converged}
+        if not priced.added or job.budget.stopped():
+            return built
+        solved = accelerate.Choices.of(built.m)
+        pruned = restrict(built.net, priced.keep, pruned.nearest)
+        m = job.spec.build(pruned.net)
+        highs = HighsModel(m, job.profile, job.budget.stopped, job.show)
+        again = solve_each_stage(highs, job, solved.start(m))
+        if not again.has_solution:
+            return built
+        again.timings = {k: v + result.timings.get(k, 0.0) for k, v in again.timings.items()}
+        return Built(built.net, m, highs, pruned, again)
+
+
+def route_best(job: Job, net: Network, built: Built | None) -> Built | None:
+    """Route the best network the steps found, when HiGHS has none (stopped before it).
+
+    Builds and compiles the model if the run stopped before that; the network's build
+    decisions are fixed and HiGHS routes every tonne (an LP, run to its end). Returns
+    ``built`` as it is when HiGHS has a result to report or no step found a network.
+    """
+    best, result = job.best(), built and built.result
+    stopped = result is None or result.status in ("interrupted", "time_limit")
+    if best is None or not stopped or (result is not None and result.has_solution):
+        return built
+    with job.step("route"):
+        if built is None:
+            m, pruned = pruned_model(net, job.spec, job.profile)
+            built = Built(net, m, HighsModel(m, job.profile), pruned)
+        built.highs.stop = lambda: False
+        built.highs.fix(best.start(built.m))
+        routed = built.highs.solve(time_limit=float("inf"))
+        # HiGHS's bound here is of the fixed network only: the run's bounds are job.bounds
+        routed.status, routed.best_bound, routed.mip_gap = (
+            job.budget.reason() or "interrupted", None, None)
+        built.result = routed
+        job.reports.setdefault("start", {"source": best.source, "cost": best.cost})
+    return built
+
+
+def extract(job: Job, net: Network, built: Built | None) -> Solution:
+    """Step *extract*: the :class:`Solution`, its bound, label, and every step's report.
+
+    A run stopped by its time limit or by the user is labelled so (``time_limit``,
+    ``interrupted``) with the best network found; with none, it raises
+    :class:`KeyboardInterrupt` (interrupted) or :class:`~siting.errors.SolverError`.
+    """
+    reason = job.budget.reason()
+    built = route_best(job, net, built)
+    if built is None or built.result is None or built.result.status == "interrupted" \
+            and not built.result.has_solution:
+        if reason == "interrupted":
+            raise KeyboardInterrupt
+        raise SolverError("the run's time limit came before any network was found; raise "
+                          "the time limit (--solver with a longer time_limit)")
+    m, result, pruned = built.m, built.result, built.pruned
+    units = policy_units(m, job.scenario)
+    cut = pruned is not None and pruned.cut
+    if not result.has_solution:
+        causes = diagnose_infeasibility(m, job.profile, units) if result.status != "unbounded" \
+            else []
+        where = (f"with arcs pruned to the {pruned.nearest} nearest sites (the full problem may "
+                 "be feasible: raise nearest_sites), " if cut else "")
+        raise InfeasibleError(f"{job.instance.name} / {job.scenario.name}: {where}no network "
+                              "meets the scenario" + (": " + "; ".join(causes[:5]) if causes
+                              else f" (HiGHS: {result.status.replace('_', ' ')})"))
+    if result.status == "interrupted":  # by the run's budget: say which limit
+        result.status = reason or "interrupted"
+    tolerance = max(job.profile.mip_rel_gap, PROOF_GAP)
+    with job.step("extract"):
+        solution = extract_solution(m, m.net, result, run_meta(job))
+        report_bound(solution.meta, cut, job.bounds)
+        label(solution.meta, tolerance)
+        solution.meta.update(job.reports)
+        if pruned:
+            flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
+            full = solution.meta["best_bound"] if solution.meta["bound_valid"] else None
+            solution.meta["pruning"] = {
+                "nearest_sites": pruned.nearest, "flows_cut": int((~pruned.keep).sum()),
+                "binding_regions": binding_regions(pruned, flows),
+                **pruning_check(solution.meta["objective"], full, tolerance),
+                "pricing": job.reports.get("pricing")}
+            solution.meta.pop("pricing", None)
+        solution.meta["marginal_costs"] = marginal_costs(m, built.highs.fixed_duals(), units)
+    steps = job.timings.get("steps", {})
+    solution.meta["timings"].update(step_timings(steps))
+    solution.meta["timings"]["build_s"] = sum(steps.get(s, 0.0) for s in BEFORE_SOLVE)
+    return solution
+
+
+def step_timings(steps: dict[str, float]) -> dict[str, float]:
+    """Each step's seconds as a ``timings`` key of solution.json: ``step_<name>_s``."""
+    return {f"step_{name.replace(' ', '_')}_s": seconds for name, seconds in steps.items()}
+
+
+BEFORE_SOLVE = ("prepare", "relax", "warm start", "build", "lean linking")
+
+
+def policy_units(m, scenario: Scenario) -> dict[str, str]:
+    """Return the unit of each policy block's rows, by block name."""
+    blocks = [b.local_name for b in m.policies.component_objects(descend_into=False)]
+    return {name: policy.unit for name, policy in zip(blocks, scenario.policies, strict=True)}
