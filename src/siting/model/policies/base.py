@@ -84,6 +84,16 @@ class Policy(Strict):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+REGISTRY: dict[str, type[Policy]] = {}
+
+
+def register(cls: type[Policy]) -> type[Policy]:
+    """Class decorator: register a policy under its ``type`` name."""
+    name = cls.model_fields["type"].default
+    REGISTRY[name] = cls
+    return cls
+
+
 def groups_of(scope: Scope, provinces: pd.Series) -> dict[str, list[str]]:
     """Province groups a scoped rule holds for: all together, each alone, or listed ones."""
     known = sorted(set(provinces))

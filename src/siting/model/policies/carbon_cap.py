@@ -8,8 +8,7 @@ import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, exceeds
+from siting.model.policies.base import Policy, RunView, exceeds, register
 from siting.model.policies.carbon_price import emissions_t
 
 

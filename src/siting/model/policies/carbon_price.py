@@ -8,8 +8,7 @@ import pyomo.environ as pyo
 
 from siting.instance.network import Network
 from siting.instance.schema import PerTonne, per_stream
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import Policy, RunView, register
 
 
 @register

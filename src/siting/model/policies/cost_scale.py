@@ -8,8 +8,7 @@ import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import Policy, RunView, register
 
 Factor = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
 

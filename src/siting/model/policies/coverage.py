@@ -9,8 +9,7 @@ import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import SPHERE, Policy, RunView
+from siting.model.policies.base import SPHERE, Policy, RunView, register
 
 
 @register

@@ -9,8 +9,7 @@ import pyomo.environ as pyo
 
 from siting.instance.network import Network
 from siting.instance.schema import PerTonne
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import Policy, RunView, register
 from siting.model.policies.in_province_share import flow_provinces
 
 

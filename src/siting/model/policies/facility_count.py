@@ -10,8 +10,7 @@ from pydantic import Field, model_validator
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, sites_of_tier, unknown_tier
+from siting.model.policies.base import Policy, RunView, register, sites_of_tier, unknown_tier
 
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 

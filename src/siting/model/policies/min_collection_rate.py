@@ -10,8 +10,14 @@ from pydantic import Field
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, Scope, groups_of, unknown_provinces
+from siting.model.policies.base import (
+    Policy,
+    RunView,
+    Scope,
+    groups_of,
+    register,
+    unknown_provinces,
+)
 
 
 @register

@@ -9,8 +9,7 @@ from pydantic import Field
 
 from siting.instance.load import Instance
 from siting.instance.network import Network, recovery_rates
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import Policy, RunView, register
 
 
 @register

@@ -9,8 +9,7 @@ import pyomo.environ as pyo
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, sites_of_tier, unknown_tier
+from siting.model.policies.base import Policy, RunView, register, sites_of_tier, unknown_tier
 
 
 @register
