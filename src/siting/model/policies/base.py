@@ -1,20 +1,26 @@
-"""What every policy is: validated parameters, a model block, and a verifier check."""
+"""What every policy is: validated parameters, a model block, and a verifier check.
+
+The verifier reads policies without Pyomo: a policy module imports Pyomo only in
+:meth:`Policy.apply`, the one method that builds model rows.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 from pydantic import Field
 from pyproj import Geod
 
 from siting.inputs import Strict
 from siting.instance.load import Instance
 from siting.instance.network import Network
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 Scope = Literal["all", "each"] | Annotated[list[str], Field(min_length=1)]
 # Great-circle distance is defined on the mean-radius sphere; the verifier and policy checks

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.network import Network
 from siting.model.policies.base import Policy, RunView, exceeds, register
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register
@@ -25,6 +27,8 @@ class CapexBudget(Policy):
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """One budget row."""
+        import pyomo.environ as pyo
+
         capex = net.option_capex.tolist()
         block.budget = pyo.Constraint(
             expr=pyo.quicksum(capex[j] * m.build[j] for j in m.OPTIONS) <= self.amount)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.network import Network
 from siting.model.policies.base import Policy, RunView, exceeds, register
 from siting.model.policies.carbon_price import emissions_t
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register
@@ -26,6 +28,8 @@ class CarbonCap(Policy):
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """One emissions row."""
+        import pyomo.environ as pyo
+
         block.cap = pyo.Constraint(expr=m.co2_t <= self.tonnes_co2)
 
     def check(self, run: RunView) -> list[str]:
