@@ -6,7 +6,7 @@ The verifier reads policies without Pyomo: a policy module imports Pyomo only in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import geopandas as gpd
@@ -31,12 +31,17 @@ TOL = 1e-6
 
 @dataclass(frozen=True)
 class RunView:
-    """A solution as the verifier reads it from files, with its instance and supply."""
+    """A solution as the verifier reads it from files, with its instance.
+
+    ``costs`` holds the verifier's own core cost terms (fixed, capex, transport,
+    processing, penalty), recomputed before any policy's :meth:`Policy.cost` is asked.
+    """
 
     instance: Instance
     facilities: pd.DataFrame
     flows: pd.DataFrame
     regions: gpd.GeoDataFrame
+    costs: dict[str, float] = field(default_factory=dict)
 
     def flow_provinces(self) -> tuple[pd.Series, pd.Series]:
         """Province of the origin and of the destination of every flow."""

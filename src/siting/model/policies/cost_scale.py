@@ -44,9 +44,7 @@ class CostScale(Policy):
 
     def cost(self, run: RunView) -> float:
         """Recompute the change of cost from the verifier's own core cost terms."""
-        from siting.verify.checks import recompute_costs  # the verifier imports the policies
-
-        core = recompute_costs(run)
+        core = run.costs
         return ((self.transport - 1) * core["transport"]
                 + (self.fixed - 1) * (core["fixed"] + core["capex"])
                 + (self.value - 1) * core["penalty"])
