@@ -61,11 +61,28 @@ class Policy(Strict):
     the model is built), :meth:`apply` (rows, and a ``cost`` Expression added to the
     objective, in the policy's own block), :meth:`check` (the verifier's own test) and
     :meth:`cost` (the verifier's recomputation of the objective term).
+
+    They also declare what the engine may do with them, as class variables:
+
+    - ``priced``: pruned arcs may be priced back (its rows hold no flow, so no dual of
+      it enters a flow's reduced cost);
+    - ``relaxed``: the Lagrangian relaxation handles it;
+    - ``per_period``: None when it holds in every period of a horizon, else why it
+      has no meaning per period;
+    - ``counts_sites``: it reads a site with several units as several sites (not
+      supported with a tier of modules);
+    - ``reads_tier_rates``: it reads the tier's emissions and recovery, not the
+      process's (not supported with processes).
     """
 
     type: str
     summary: ClassVar[str] = ""
     unit: ClassVar[str] = "t"  # unit of the rows' right-hand side, for diagnosis and duals
+    priced: ClassVar[bool] = False
+    relaxed: ClassVar[bool] = False
+    per_period: ClassVar[str | None] = None
+    counts_sites: ClassVar[bool] = False
+    reads_tier_rates: ClassVar[bool] = False
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
         """Return a parameter that does not fit the instance, as (field, message), else None."""
@@ -103,6 +120,11 @@ def register(cls: type[Policy]) -> type[Policy]:
     name = cls.model_fields["type"].default
     REGISTRY[name] = cls
     return cls
+
+
+def declaring(flag: str) -> str:
+    """Names of the registered policies that set ``flag``, for messages: ``a, b``."""
+    return ", ".join(sorted(name for name, cls in REGISTRY.items() if getattr(cls, flag)))
 
 
 def groups_of(scope: Scope, provinces: pd.Series) -> dict[str, list[str]]:

@@ -22,6 +22,7 @@ class CapexBudget(Policy):
 
     type: Literal["capex_budget"] = "capex_budget"
     summary = "sum of capex of new builds <= amount (public budget)"
+    per_period = "its budget would be spent again in every period"
     unit = "currency"
     amount: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 

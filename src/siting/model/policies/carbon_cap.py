@@ -23,6 +23,7 @@ class CarbonCap(Policy):
 
     type: Literal["carbon_cap"] = "carbon_cap"
     summary = "total emissions <= cap (climate targets)"
+    reads_tier_rates = True
     unit = "t CO2"
     tonnes_co2: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 

@@ -21,6 +21,7 @@ class CarbonPrice(Policy):
 
     type: Literal["carbon_price"] = "carbon_price"
     summary = "adds price x emissions (transport and processing) to the objective"
+    reads_tier_rates = True
     per_tonne_co2: PerTonne
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:

@@ -28,6 +28,9 @@ class FacilityCount(Policy):
 
     type: Literal["facility_count"] = "facility_count"
     summary = "bounds the number of open facilities (planning caps; p-median with exactly)"
+    priced = True
+    relaxed = True
+    counts_sites = True
     unit = "facilities"
     min: Count | None = None
     max: Count | None = None

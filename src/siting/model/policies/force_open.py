@@ -56,6 +56,7 @@ class ForceOpen(_SiteList):
 
     type: Literal["force_open"] = "force_open"
     summary = "fixes the listed sites open"
+    counts_sites = True
     unit = "facilities"
 
 

@@ -22,6 +22,7 @@ class MinRecovery(Policy):
 
     type: Literal["min_recovery"] = "min_recovery"
     summary = "a stream may only go to plants whose recovery rate >= rate"
+    reads_tier_rates = True
     unit = "share"
     stream: str
     rate: Annotated[float, Field(ge=0, le=1)]
