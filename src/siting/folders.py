@@ -11,6 +11,7 @@ renamed into place. Writers of one parent folder take turns (a lock on the paren
 create their temporaries and to swap them in; each holds a lock on its own temporary while
 it writes, so the temporaries of writers that died (killed, or the machine lost) are told
 apart from live ones and removed by the next writer of the same folder.
+A single file (a page, a table) is written the same way by :func:`write_atomic`.
 """
 
 from __future__ import annotations
@@ -244,3 +245,19 @@ def checkpoint(step: str) -> None:
     """Stop this process at ``step`` when ``SITING_STOP_AT`` names it (the kill tests)."""
     if os.environ.get("SITING_STOP_AT") == step:
         os.kill(os.getpid(), signal.SIGSTOP)
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write a text file atomically: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

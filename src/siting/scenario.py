@@ -10,9 +10,9 @@ import pydantic
 
 from siting.errors import ScenarioError
 from siting.inputs import read_toml, toml_table, validation_error
-from siting.model.objective import MODES
 from siting.model.policies import REGISTRY, Policy
 
+MODES = ("cost", "value", "lexicographic")  # objective modes: siting.model.objective
 SCENARIO_KEYS = {"scenario", "objective", "policy", "uncertainty"}  # see siting.studies.uncertainty
 
 

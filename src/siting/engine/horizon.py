@@ -24,13 +24,6 @@ from siting.model.objective import stages
 from siting.results.solution import Solution, extract_solution
 from siting.scenario import Scenario
 
-# Policies whose meaning spans the whole horizon, not one year: not supported with periods.
-HORIZON_WIDE = {"capex_budget": "its budget would be spent again in every period"}
-# Policies that read a site's units as open or not: not supported with a tier of modules.
-SITE_COUNTING = ("facility_count", "force_open")
-# Policies whose checks read tier-level emissions or recovery: not supported with processes.
-TIER_RATES = ("carbon_cap", "carbon_price", "min_recovery")
-
 
 def solve_horizon(job: Job) -> Solution:
     """Solve an instance with ``[periods]`` and return the plan over the horizon.
@@ -99,11 +92,11 @@ def _check_supported(instance: Instance, scenario: Scenario, profile: SolverProf
     modular = any(t.expansion == "modules" for t in instance.spec.tiers.values())
     processes = any(t.processes for t in instance.spec.tiers.values())
     for i, policy in enumerate(scenario.policies, start=1):
-        if policy.type in HORIZON_WIDE:
-            why = f"with [periods]: {HORIZON_WIDE[policy.type]}"
-        elif modular and policy.type in SITE_COUNTING:
+        if policy.per_period is not None:
+            why = f"with [periods]: {policy.per_period}"
+        elif modular and policy.counts_sites:
             why = "with a tier of modules (it reads a site with several units as several sites)"
-        elif processes and policy.type in TIER_RATES:
+        elif processes and policy.reads_tier_rates:
             why = ("with processes yet (it reads the tier's emissions and recovery, not the "
                    "process's)")
         else:

@@ -29,7 +29,7 @@ import pyomo.environ as pyo
 from siting.engine.highs import HighsModel, SolverProfile
 from siting.instance.network import Network
 from siting.model.core import capacity_groups
-from siting.model.policies.facility_count import FacilityCount
+from siting.model.policies.base import declaring
 from siting.model.spec import ModelSpec
 
 NEGATIVE = -1e-6  # reduced costs below this (per tonne) put an arc back
@@ -48,8 +48,8 @@ class Priced:
 
 def not_applicable(policies: tuple | list, objective: str) -> str | None:
     """Why pruned arcs cannot be priced in this problem, or None when they can."""
-    if any(not isinstance(p, FacilityCount) for p in policies):
-        return "the scenario has policies other than facility_count"
+    if any(not p.priced for p in policies):
+        return f"the scenario has policies other than {declaring('priced')}"
     if objective not in ("cost", "value"):
         return f"objective {objective!r} (only 'cost' and 'value')"
     return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-MODES = ("cost", "value", "lexicographic")
+from siting.scenario import MODES
 
 
 def stages(m: pyo.ConcreteModel, mode: str) -> list[tuple[str, pyo.Expression]]:

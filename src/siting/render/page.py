@@ -12,10 +12,9 @@ from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
 from siting.errors import SitingError
-from siting.folders import GENERATOR
+from siting.folders import GENERATOR, write_atomic
 from siting.render import assets
 from siting.render.layers import PANES, FeatureLayer
-from siting.results.runfiles import write_atomic
 
 OSM_CREDIT = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
               'contributors')

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from siting.folders import write_atomic
 from siting.render import layers as ly
 from siting.render import legend as lg
 from siting.render import style
@@ -19,7 +20,6 @@ from siting.render.maps import bounds
 from siting.render.page import add_layers, new_map, write_page
 from siting.render.report import bar_chart, html_table, link, page
 from siting.render.run import load_run
-from siting.results.runfiles import write_atomic
 from siting.studies.robust import ROBUST_SHARE, Robust, short_name
 
 SHARE_RAMP = style.UTILISATION_RAMP

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from siting.folders import write_atomic
 from siting.render.report import BAR, html_table, page
 from siting.render.style import money, percent
-from siting.results.runfiles import read_meta, write_atomic
+from siting.results.runfiles import read_meta
 
 SUPPLY = "#222222"
 COLLECTED = "#33a02c"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -42,22 +41,6 @@ def write_run(solution: Solution, out: str | Path,
             extra(folder)
 
     return write_folder(out, fill)
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write a text file atomically: a temporary file in the same folder, then a rename."""
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _write_files(solution: Solution, folder: Path) -> None:

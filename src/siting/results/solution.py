@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 import shapely
 
-from siting.engine.highs import SolveResult
 from siting.instance.network import Network
 
 if TYPE_CHECKING:
     import folium
+    import pyomo.environ as pyo
+
+    from siting.engine.highs import SolveResult
 
 TOL = 1e-6  # tonnes below this are solver noise
 
@@ -73,7 +74,10 @@ class Solution:
 
 def extract_solution(m: pyo.ConcreteModel, net: Network, result: SolveResult,
                      meta: dict[str, Any]) -> Solution:
-    """Read the decisions of a solved model into a :class:`Solution`."""
+    """Read the decisions of a solved model into a :class:`Solution`.
+
+    The model is only read (values of its components), so this module needs no Pyomo.
+    """
     x = _clean(np.array([m.flow[k].value or 0.0 for k in m.FLOWS]))
     built = np.rint([m.build[j].value or 0.0 for j in m.OPTIONS]).astype(int)
     closed = np.zeros(len(net.site_existing), dtype=bool)
@@ -86,7 +90,7 @@ def extract_solution(m: pyo.ConcreteModel, net: Network, result: SolveResult,
             "mip_gap": result.mip_gap, "model_size": result.model_size,
             "strong_linking": bool(m.strong_linking)}
     meta["timings"] = {**meta.get("timings", {}), **result.timings}
-    kpis = compute_kpis(net, facilities, flows, regions, float(pyo.value(m.policy_cost)))
+    kpis = compute_kpis(net, facilities, flows, regions, float(m.policy_cost()))
     return Solution(meta, facilities, flows, regions, kpis)
 
 

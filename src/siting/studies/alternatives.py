@@ -26,11 +26,11 @@ import pyomo.environ as pyo
 from siting.engine.highs import SolverProfile, load_profile, solve_model
 from siting.engine.steps import build
 from siting.errors import InfeasibleError
-from siting.folders import claim_runs
+from siting.folders import claim_runs, write_atomic
 from siting.instance.load import Instance, load_instance
 from siting.model.objective import stages
 from siting.model.policies.fixed_network import FixedNetwork
-from siting.results.runfiles import csv_text, read_meta, write_atomic
+from siting.results.runfiles import csv_text, read_meta
 from siting.scenario import Scenario
 from siting.studies.bench import OnDone, RunSpec, read_row, run_specs
 from siting.studies.executor import workers

@@ -27,11 +27,11 @@ import pandas as pd
 from siting.engine.highs import SolverProfile, load_profile
 from siting.engine.pipeline import solve
 from siting.errors import InfeasibleError, InputError, SitingError, SolverError
-from siting.folders import RUN, claim_runs, remove_partial, write_folder
+from siting.folders import RUN, claim_runs, remove_partial, write_atomic, write_folder
 from siting.instance.load import Instance, load_instance
 from siting.render.maps import render_maps
 from siting.render.report import comparison_html, comparison_markdown
-from siting.results.runfiles import csv_text, write_atomic, write_run
+from siting.results.runfiles import csv_text, write_run
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.studies.executor import run_all, workers
 from siting.verify.checks import verify_run

@@ -24,11 +24,11 @@ import pandas as pd
 from siting.engine.highs import load_profile
 from siting.engine.job import resolve_scenario
 from siting.errors import InfeasibleError
-from siting.folders import claim_runs
+from siting.folders import claim_runs, write_atomic
 from siting.instance.load import load_instance
 from siting.model.policies.min_collection_rate import MinCollectionRate
 from siting.render.report import pareto_html, pareto_svg
-from siting.results.runfiles import csv_text, write_atomic
+from siting.results.runfiles import csv_text
 from siting.scenario import Scenario
 from siting.studies.bench import OnDone, RunSpec, draw_maps, read_row, run_specs
 from siting.studies.executor import workers

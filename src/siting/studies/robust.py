@@ -30,9 +30,9 @@ from siting.engine.highs import load_profile, to_highs
 from siting.engine.job import resolve_scenario
 from siting.engine.steps import build
 from siting.errors import InfeasibleError, InstanceError, ScenarioError
-from siting.folders import claim_runs
+from siting.folders import claim_runs, write_atomic
 from siting.instance.load import INSTANCE_FILE, Instance, load_instance
-from siting.results.runfiles import csv_text, read_table, write_atomic
+from siting.results.runfiles import csv_text, read_table
 from siting.scenario import Scenario
 from siting.studies.bench import OnDone, RunSpec, run_specs
 from siting.studies.executor import run_all, workers

@@ -8,7 +8,7 @@ every core constraint and every active policy within tolerance.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +96,7 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     report.expect("branch shares", _check_branches(view))
     report.expect("capacity and sizes", _check_facilities(view))
     tables = expected_facilities(view), expected_flows(view), expected_regions(view, supply)
+    view = replace(view, costs=_costs(view, *tables[:2]))
     report.expect("every column of facilities, flows and regions", _check_tables(view, *tables))
     report.expect("costs and KPIs", _check_costs(view, meta, tables, policies))
     for policy in policies:
@@ -337,11 +338,6 @@ def _check_facilities(run: RunView) -> list[str]:
         if (open_at > 1).any():
             problems.append(f"location {open_at.idxmax()!r}: {open_at.max()} processes open")
     return problems
-
-
-def recompute_costs(run: RunView) -> dict[str, float]:
-    """Cost terms recomputed from flows, sizes built and uncollected tonnes."""
-    return _costs(run, expected_facilities(run), expected_flows(run))
 
 
 def _costs(run: RunView, facilities: pd.DataFrame, flows: pd.DataFrame) -> dict[str, float]:
@@ -606,7 +602,7 @@ def compare_figures(recorded: object, expected: object, where: str,
 def _check_costs(run: RunView, meta: dict, tables: tuple[pd.DataFrame, ...],
                  policies: list) -> list[str]:
     facilities, flows, regions = tables
-    costs = _costs(run, facilities, flows)
+    costs = dict(run.costs)
     costs["policies"] = float(sum(policy.cost(run) for policy in policies))
     total = sum(v for k, v in costs.items() if k != "capex_total")
     expected = expected_kpis(run.instance, facilities, flows, regions, costs)

@@ -46,6 +46,7 @@ from siting.engine.heuristics.drop import option_prices
 from siting.engine.heuristics.transport import route_exactly
 from siting.instance.network import Network
 from siting.instance.prune import prune_nearest
+from siting.model.policies.base import declaring
 from siting.model.policies.facility_count import FacilityCount
 
 LAGRANGIAN_AUTO_FLOWS = 20_000  # profiles with lagrangian = "auto" run it from this many flows
@@ -76,8 +77,8 @@ def not_applicable(net: Network, policies: tuple | list, objective: str) -> str 
     """Why the relaxation does not apply to this problem, or None when it does."""
     if net.n_tiers != 1:
         return "more than one tier"
-    if any(not isinstance(p, FacilityCount) for p in policies):
-        return "the scenario has policies other than facility_count"
+    if any(not p.relaxed for p in policies):
+        return f"the scenario has policies other than {declaring('relaxed')}"
     if len(policies) > 1:
         return "more than one facility_count policy"
     if objective != "cost":

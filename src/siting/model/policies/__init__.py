@@ -1,6 +1,7 @@
 """The policy registry: every module in this package defines one policy class.
 
-Adding a policy means adding one module (and its tests); nothing else changes.
+Adding a policy means adding one module (and its tests); nothing else changes. Importing
+this package imports every module, which registers its policy in ``base.REGISTRY``.
 """
 
 from __future__ import annotations
@@ -8,17 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from siting.model.policies.base import Policy, RunView
-
-REGISTRY: dict[str, type[Policy]] = {}
-
-
-def register(cls: type[Policy]) -> type[Policy]:
-    """Class decorator: register a policy under its ``type`` name."""
-    name = cls.model_fields["type"].default
-    REGISTRY[name] = cls
-    return cls
-
+from siting.model.policies.base import REGISTRY, Policy, RunView, register
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "base":

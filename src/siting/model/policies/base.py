@@ -1,20 +1,26 @@
-"""What every policy is: validated parameters, a model block, and a verifier check."""
+"""What every policy is: validated parameters, a model block, and a verifier check.
+
+The verifier reads policies without Pyomo: a policy module imports Pyomo only in
+:meth:`Policy.apply`, the one method that builds model rows.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 from pydantic import Field
 from pyproj import Geod
 
 from siting.inputs import Strict
 from siting.instance.load import Instance
 from siting.instance.network import Network
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 Scope = Literal["all", "each"] | Annotated[list[str], Field(min_length=1)]
 # Great-circle distance is defined on the mean-radius sphere; the verifier and policy checks
@@ -25,12 +31,17 @@ TOL = 1e-6
 
 @dataclass(frozen=True)
 class RunView:
-    """A solution as the verifier reads it from files, with its instance and supply."""
+    """A solution as the verifier reads it from files, with its instance.
+
+    ``costs`` holds the verifier's own core cost terms (fixed, capex, transport,
+    processing, penalty), recomputed before any policy's :meth:`Policy.cost` is asked.
+    """
 
     instance: Instance
     facilities: pd.DataFrame
     flows: pd.DataFrame
     regions: gpd.GeoDataFrame
+    costs: dict[str, float] = field(default_factory=dict)
 
     def flow_provinces(self) -> tuple[pd.Series, pd.Series]:
         """Province of the origin and of the destination of every flow."""
@@ -50,11 +61,28 @@ class Policy(Strict):
     the model is built), :meth:`apply` (rows, and a ``cost`` Expression added to the
     objective, in the policy's own block), :meth:`check` (the verifier's own test) and
     :meth:`cost` (the verifier's recomputation of the objective term).
+
+    They also declare what the engine may do with them, as class variables:
+
+    - ``priced``: pruned arcs may be priced back (its rows hold no flow, so no dual of
+      it enters a flow's reduced cost);
+    - ``relaxed``: the Lagrangian relaxation handles it;
+    - ``per_period``: None when it holds in every period of a horizon, else why it
+      has no meaning per period;
+    - ``counts_sites``: it reads a site with several units as several sites (not
+      supported with a tier of modules);
+    - ``reads_tier_rates``: it reads the tier's emissions and recovery, not the
+      process's (not supported with processes).
     """
 
     type: str
     summary: ClassVar[str] = ""
     unit: ClassVar[str] = "t"  # unit of the rows' right-hand side, for diagnosis and duals
+    priced: ClassVar[bool] = False
+    relaxed: ClassVar[bool] = False
+    per_period: ClassVar[str | None] = None
+    counts_sites: ClassVar[bool] = False
+    reads_tier_rates: ClassVar[bool] = False
 
     def problem_with(self, instance: Instance) -> tuple[str, str] | None:
         """Return a parameter that does not fit the instance, as (field, message), else None."""
@@ -82,6 +110,21 @@ class Policy(Strict):
     def describe(self) -> dict[str, Any]:
         """Parameters as written in a scenario file."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+REGISTRY: dict[str, type[Policy]] = {}
+
+
+def register(cls: type[Policy]) -> type[Policy]:
+    """Class decorator: register a policy under its ``type`` name."""
+    name = cls.model_fields["type"].default
+    REGISTRY[name] = cls
+    return cls
+
+
+def declaring(flag: str) -> str:
+    """Names of the registered policies that set ``flag``, for messages: ``a, b``."""
+    return ", ".join(sorted(name for name, cls in REGISTRY.items() if getattr(cls, flag)))
 
 
 def groups_of(scope: Scope, provinces: pd.Series) -> dict[str, list[str]]:

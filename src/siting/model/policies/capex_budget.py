@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, exceeds
+from siting.model.policies.base import Policy, RunView, exceeds, register
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register
@@ -21,11 +22,14 @@ class CapexBudget(Policy):
 
     type: Literal["capex_budget"] = "capex_budget"
     summary = "sum of capex of new builds <= amount (public budget)"
+    per_period = "its budget would be spent again in every period"
     unit = "currency"
     amount: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """One budget row."""
+        import pyomo.environ as pyo
+
         capex = net.option_capex.tolist()
         block.budget = pyo.Constraint(
             expr=pyo.quicksum(capex[j] * m.build[j] for j in m.OPTIONS) <= self.amount)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, exceeds
+from siting.model.policies.base import Policy, RunView, exceeds, register
 from siting.model.policies.carbon_price import emissions_t
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register
@@ -22,11 +23,14 @@ class CarbonCap(Policy):
 
     type: Literal["carbon_cap"] = "carbon_cap"
     summary = "total emissions <= cap (climate targets)"
+    reads_tier_rates = True
     unit = "t CO2"
     tonnes_co2: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """One emissions row."""
+        import pyomo.environ as pyo
+
         block.cap = pyo.Constraint(expr=m.co2_t <= self.tonnes_co2)
 
     def check(self, run: RunView) -> list[str]:

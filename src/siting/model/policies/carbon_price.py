@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-import pyomo.environ as pyo
+from typing import TYPE_CHECKING, Literal
 
 from siting.instance.network import Network
 from siting.instance.schema import PerTonne, per_stream
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import Policy, RunView, register
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register
@@ -21,10 +21,13 @@ class CarbonPrice(Policy):
 
     type: Literal["carbon_price"] = "carbon_price"
     summary = "adds price x emissions (transport and processing) to the objective"
+    reads_tier_rates = True
     per_tonne_co2: PerTonne
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """Set the carbon cost as the block's cost term."""
+        import pyomo.environ as pyo
+
         block.cost = pyo.Expression(expr=self.per_tonne_co2 * m.co2_t)
 
     def cost(self, run: RunView) -> float:

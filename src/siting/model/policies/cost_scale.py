@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import Policy, RunView, register
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 Factor = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
 
@@ -35,15 +36,15 @@ class CostScale(Policy):
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """Add the change of cost as this block's objective term."""
+        import pyomo.environ as pyo
+
         block.cost = pyo.Expression(expr=(self.transport - 1) * m.cost_transport
                                     + (self.fixed - 1) * (m.cost_fixed + m.cost_capex)
                                     + (self.value - 1) * m.cost_penalty)
 
     def cost(self, run: RunView) -> float:
         """Recompute the change of cost from the verifier's own core cost terms."""
-        from siting.verify.checks import recompute_costs  # the verifier imports the policies
-
-        core = recompute_costs(run)
+        core = run.costs
         return ((self.transport - 1) * core["transport"]
                 + (self.fixed - 1) * (core["fixed"] + core["capex"])
                 + (self.value - 1) * core["penalty"])

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import SPHERE, Policy, RunView
+from siting.model.policies.base import SPHERE, Policy, RunView, register
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register
@@ -30,6 +31,8 @@ class Coverage(Policy):
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """Covered indicators per region and the coverage row(s)."""
+        import pyomo.environ as pyo
+
         q = net.supply.sum(axis=1)
         near = net.arc_from_region & (net.arc_km <= self.km)
         reach = {r: sorted(set(net.arc_dest[near & (net.arc_origin == r)].tolist()))

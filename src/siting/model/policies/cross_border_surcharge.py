@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 
 from siting.instance.network import Network
 from siting.instance.schema import PerTonne
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import Policy, RunView, register
 from siting.model.policies.in_province_share import flow_provinces
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register
@@ -28,6 +29,8 @@ class CrossBorderSurcharge(Policy):
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """Set the surcharge as the block's cost term."""
+        import pyomo.environ as pyo
+
         origin, dest = flow_provinces(net)
         crossing = np.flatnonzero(origin != dest).tolist()
         block.cost = pyo.Expression(expr=self.per_tonne * pyo.quicksum(m.flow[k] for k in crossing))

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 from pydantic import Field, model_validator
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, sites_of_tier, unknown_tier
+from siting.model.policies.base import Policy, RunView, register, sites_of_tier, unknown_tier
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 
@@ -27,6 +28,9 @@ class FacilityCount(Policy):
 
     type: Literal["facility_count"] = "facility_count"
     summary = "bounds the number of open facilities (planning caps; p-median with exactly)"
+    priced = True
+    relaxed = True
+    counts_sites = True
     unit = "facilities"
     min: Count | None = None
     max: Count | None = None
@@ -64,6 +68,8 @@ class FacilityCount(Policy):
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """One row bounding the count."""
+        import pyomo.environ as pyo
+
         counted = self.counted(net.instance.sites, net.site_existing)
         lower, upper = self.bounds
         block.count = pyo.Constraint(expr=pyo.inequality(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-import pyomo.environ as pyo
+from typing import TYPE_CHECKING, Literal
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import Policy, RunView, register
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import Policy, RunView, register
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 class _SiteList(Policy):
@@ -55,6 +56,7 @@ class ForceOpen(_SiteList):
 
     type: Literal["force_open"] = "force_open"
     summary = "fixes the listed sites open"
+    counts_sites = True
     unit = "facilities"
 
 

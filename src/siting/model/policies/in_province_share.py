@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, Scope, groups_of, unknown_provinces
+from siting.model.policies.base import (
+    Policy,
+    RunView,
+    Scope,
+    groups_of,
+    register,
+    unknown_provinces,
+)
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 def flow_provinces(net: Network) -> tuple[np.ndarray, np.ndarray]:
@@ -49,6 +57,8 @@ class InProvinceShare(Policy):
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """One row per province group."""
+        import pyomo.environ as pyo
+
         origin, dest = flow_provinces(net)
         rows = {}
         for group, members in groups_of(self.scope, net.instance.regions["province"]).items():

@@ -8,8 +8,7 @@ from pydantic import Field
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, unknown_tier
+from siting.model.policies.base import Policy, RunView, register, unknown_tier
 
 
 @register

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, Scope, groups_of, unknown_provinces
+from siting.model.policies.base import (
+    Policy,
+    RunView,
+    Scope,
+    groups_of,
+    register,
+    unknown_provinces,
+)
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register
@@ -36,6 +44,8 @@ class MinCollectionRate(Policy):
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """Add one row per province group."""
+        import pyomo.environ as pyo
+
         regions = net.instance.regions
         streams = net.instance.streams
         province = regions["province"].to_numpy()[m.supplied_r]

@@ -9,8 +9,7 @@ from pydantic import Field
 
 from siting.instance.load import Instance
 from siting.instance.network import Network, recovery_rates
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView
+from siting.model.policies.base import Policy, RunView, register
 
 
 @register
@@ -23,6 +22,7 @@ class MinRecovery(Policy):
 
     type: Literal["min_recovery"] = "min_recovery"
     summary = "a stream may only go to plants whose recovery rate >= rate"
+    reads_tier_rates = True
     unit = "share"
     stream: str
     rate: Annotated[float, Field(ge=0, le=1)]

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 from pydantic import Field
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, sites_of_tier, unknown_tier
+from siting.model.policies.base import Policy, RunView, register, sites_of_tier, unknown_tier
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register

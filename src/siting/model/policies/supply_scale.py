@@ -8,8 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from siting.instance.load import Instance
-from siting.model.policies import register
-from siting.model.policies.base import Policy, Scope, groups_of, unknown_provinces
+from siting.model.policies.base import Policy, Scope, groups_of, register, unknown_provinces
 
 
 @register

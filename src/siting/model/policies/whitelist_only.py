@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 
 from siting.instance.load import Instance
 from siting.instance.network import Network
-from siting.model.policies import register
-from siting.model.policies.base import Policy, RunView, sites_of_tier, unknown_tier
+from siting.model.policies.base import Policy, RunView, register, sites_of_tier, unknown_tier
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
 
 
 @register
@@ -31,6 +32,8 @@ class WhitelistOnly(Policy):
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:
         """One row: no build option of the tier is chosen."""
+        import pyomo.environ as pyo
+
         in_tier = sites_of_tier(net.instance.sites, self.tier)[net.option_site]
         options = np.flatnonzero(in_tier).tolist()
         block.no_new = pyo.Constraint(expr=pyo.quicksum(m.build[j] for j in options) <= 0)
