@@ -124,25 +124,46 @@ def network(solution) -> list[tuple]:
     return sorted(zip(open_["id"], open_["size"], strict=True))
 
 
-def test_the_same_input_gives_the_same_network_on_a_busy_machine(tmp_path, monkeypatch,
-                                                                 busy_machine):
-    # Every step runs (Lagrangian, warm start, lean linking) on a network small enough to
-    # prove its optimum in seconds alone; the budgets are work units, not seconds.
+@pytest.fixture
+def every_step(tmp_path, monkeypatch):
+    """A network on which every step runs (Lagrangian, warm start, lean linking) and whose
+    optimum is proven in seconds alone; with a profile whose time limit is never reached."""
     folder = generate_instance(tmp_path / "g", regions=200, sites=30, streams=1, seed=5,
                                capacity_ratio=2, single_size=True)
     monkeypatch.setattr(siting.engine.steps, "LAGRANGIAN_AUTO_FLOWS", 1000)
     monkeypatch.setattr(siting.engine.accelerate, "AUTO_FLOWS", 1000)
-    profile = SolverProfile(time_limit=3600)
-    alone = solve(folder, solver=profile)
-    busy_machine()
-    loaded = solve(folder, solver=profile)
+    return folder, SolverProfile(time_limit=3600)
+
+
+def assert_same_run(alone, other, tmp_path) -> None:
     assert {"step_relax_s", "step_warm_start_s", "step_lean_linking_s",
             "step_solve_s"} <= set(alone.meta["timings"])
-    assert alone.meta["lagrangian"]["iterations"] == loaded.meta["lagrangian"]["iterations"]
-    assert alone.meta["lean_linking"] == {**loaded.meta["lean_linking"],
+    assert alone.meta["lagrangian"]["iterations"] == other.meta["lagrangian"]["iterations"]
+    assert alone.meta["lean_linking"] == {**other.meta["lean_linking"],
                                           "seconds": alone.meta["lean_linking"]["seconds"]}
-    assert network(loaded) == network(alone)
-    assert loaded.meta["status"] == alone.meta["status"] == "optimal"
-    assert loaded.meta["objective"] == alone.meta["objective"]
-    for name, solution in (("alone", alone), ("loaded", loaded)):
-        assert verify_run(write_run(solution, tmp_path / name)).ok
+    assert network(other) == network(alone)
+    assert other.meta["status"] == alone.meta["status"] == "optimal"
+    assert other.meta["objective"] == alone.meta["objective"]
+    for name, solution in (("alone", alone), ("other", other)):
+        report = verify_run(write_run(solution, tmp_path / name))
+        assert report.ok, report.problems
+
+
+def test_the_same_input_gives_the_same_network_on_a_busy_machine(every_step, tmp_path,
+                                                                 busy_machine):
+    folder, profile = every_step
+    alone = solve(folder, solver=profile)
+    busy_machine()
+    assert_same_run(alone, solve(folder, solver=profile), tmp_path)
+
+
+def test_no_step_budget_reads_the_clock(every_step, tmp_path, monkeypatch):
+    # A clock a thousand times fast is a machine a thousand times busier to any step that
+    # spends seconds (as the Lagrangian's 30 s and the warm start's quarter of the limit
+    # did); the run's own limit reads time.monotonic, left as it is.
+    folder, profile = every_step
+    alone = solve(folder, solver=profile)
+    real = time.perf_counter
+    t0 = real()
+    monkeypatch.setattr(time, "perf_counter", lambda: t0 + 1000 * (real() - t0))
+    assert_same_run(alone, solve(folder, solver=profile), tmp_path)

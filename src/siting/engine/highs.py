@@ -207,10 +207,7 @@ class HighsModel:
                  stop: Callable[[], bool] | None = None,
                  listener: Callable[[Progress], None] | None = None):
         t0 = time.perf_counter()
-        with PauseGC():
-            form = LinearStandardFormCompiler().write(m, mixed_form=True)
-            self.highs = _highs(profile)
-            self.highs.passModel(_to_highs_lp(form))
+        self.highs, form = to_highs(m, profile)
         self.m, self.profile = m, profile
         self.columns = form.columns
         self.rows = [con for con, _ in form.rows]
@@ -258,8 +255,9 @@ class HighsModel:
         solution at all raises :class:`SolverError` (not when it was asked to stop).
         """
         if start:
-            self._set_start(start)
-        with self._options({"time_limit": time_limit or self.profile.time_limit,
+            self.highs.setSolution(*self._columns(start))
+        limit = self.profile.time_limit if time_limit is None else time_limit
+        with self._options({"time_limit": limit,
                             **(options or {})}):
             t0 = time.perf_counter()
             self.highs.run()
@@ -309,11 +307,8 @@ class HighsModel:
 
     def fix(self, values: dict) -> None:
         """Fix the columns of the Pyomo variables in ``values`` (a network to route)."""
-        index = [(self.column(v), float(x)) for v, x in values.items()
-                 if self.column(v) is not None]
-        cols = np.array([j for j, _ in index], dtype=np.int32)
-        vals = np.array([x for _, x in index], dtype=float)
-        self.highs.changeColsBounds(len(cols), cols, vals, vals)
+        count, cols, vals = self._columns(values)
+        self.highs.changeColsBounds(count, cols, vals, vals)
 
     def drop_rows(self, constraints: set[int]) -> int:
         """Delete the rows of the Pyomo constraints whose ``id`` is in ``constraints``."""
@@ -400,11 +395,12 @@ class HighsModel:
         lp = self.highs.getLp()
         return (np.asarray(lp.col_lower_)[cols].copy(), np.asarray(lp.col_upper_)[cols].copy())
 
-    def _set_start(self, start: dict) -> None:
-        index = [(self.column(v), float(x)) for v, x in start.items()
+    def _columns(self, values: dict) -> tuple[int, np.ndarray, np.ndarray]:
+        """Return how many, the columns and the values of the variables in ``values``."""
+        index = [(self.column(v), float(x)) for v, x in values.items()
                  if self.column(v) is not None]
-        self.highs.setSolution(len(index), np.array([j for j, _ in index], dtype=np.int32),
-                               np.array([x for _, x in index]))
+        return (len(index), np.array([j for j, _ in index], dtype=np.int32),
+                np.array([x for _, x in index], dtype=float))
 
     def _duals(self) -> dict[Any, float]:
         """Row duals keyed by Pyomo constraint (rows of one constraint summed)."""

@@ -41,7 +41,6 @@ class Candidate:
     cost: float
     source: str
     start: Callable[[Any], dict]  # model -> {Pyomo variable: value}
-    describe: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -8,7 +8,7 @@ sets, and records what it did in ``job.reports`` (what ``solution.json`` keeps o
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,6 @@ class Built:
     highs: HighsModel
     pruned: Pruned | None
     result: SolveResult | None = None
-    reports: dict = field(default_factory=dict)
 
 
 def prepare(instance: Instance, scenario: Scenario, supply: pd.DataFrame | None = None) -> Network:
@@ -240,9 +239,13 @@ def solve_each_stage(highs: HighsModel, job: Job, first: dict | None = None,
             break
         highs.hold_and_advance(steps[i - 1][1], result.objective, steps[i][1])
         current = ComponentMap((v, v.value) for v in highs.columns if v.value is not None)
-        later = highs.solve(current, job.budget.left(), options)
-        later.timings = {k: v + result.timings.get(k, 0.0) for k, v in later.timings.items()}
-        result = later
+        result = with_timings(highs.solve(current, job.budget.left(), options), result)
+    return result
+
+
+def with_timings(result: SolveResult, earlier: SolveResult) -> SolveResult:
+    """Return ``result`` with the timings of an ``earlier`` solve added to its own."""
+    result.timings = {k: v + earlier.timings.get(k, 0.0) for k, v in result.timings.items()}
     return result
 
 
@@ -278,8 +281,7 @@ def price_and_resolve(job: Job, built: Built) -> Built:
         again = solve_each_stage(highs, job, solved.start(m))
         if not again.has_solution:
             return built
-        again.timings = {k: v + result.timings.get(k, 0.0) for k, v in again.timings.items()}
-        return Built(built.net, m, highs, pruned, again)
+        return Built(built.net, m, highs, pruned, with_timings(again, result))
 
 
 def route_best(job: Job, net: Network, built: Built | None) -> Built | None:
@@ -341,7 +343,7 @@ def extract(job: Job, net: Network, built: Built | None) -> Solution:
         solution = extract_solution(m, m.net, result, run_meta(job))
         report_bound(solution.meta, cut, job.bounds)
         label(solution.meta, tolerance)
-        solution.meta.update(job.reports)
+        solution.meta.update({k: v for k, v in job.reports.items() if k != "pricing"})
         if pruned:
             flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
             full = solution.meta["best_bound"] if solution.meta["bound_valid"] else None
@@ -350,7 +352,6 @@ def extract(job: Job, net: Network, built: Built | None) -> Solution:
                 "binding_regions": binding_regions(pruned, flows),
                 **pruning_check(solution.meta["objective"], full, tolerance),
                 "pricing": job.reports.get("pricing")}
-            solution.meta.pop("pricing", None)
         solution.meta["marginal_costs"] = marginal_costs(m, built.highs.fixed_duals(), units)
     steps = job.timings.get("steps", {})
     solution.meta["timings"].update(step_timings(steps))
