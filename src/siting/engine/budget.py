@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 FINISH_SHARE = 0.1  # share of the time limit kept for the end: routing, files, map, verify
-FINISH_MIN_S = 1.0  # and at least this many seconds
+FINISH_MIN_S = 1.0  # and at least this many seconds, and at least Budget.finish
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -32,6 +32,7 @@ class Budget:
     limit: float
     started: float = field(default_factory=time.monotonic)
     interrupted: bool = False
+    finish: float = 0.0  # seconds the end is expected to take (as long as building the model)
 
     def elapsed(self) -> float:
         """Seconds since the run started."""
@@ -39,7 +40,7 @@ class Budget:
 
     def left(self) -> float:
         """Seconds the steps before the finish may still spend (never below zero)."""
-        reserve = max(FINISH_MIN_S, FINISH_SHARE * self.limit)
+        reserve = max(FINISH_MIN_S, FINISH_SHARE * self.limit, self.finish)
         return max(0.0, self.limit - reserve - self.elapsed())
 
     def stopped(self) -> bool:

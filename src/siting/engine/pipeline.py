@@ -52,10 +52,10 @@ def run(job: Job) -> Solution:
     if job.instance.spec.periods is not None:
         return solve_horizon(job)
     net = prepare_network(job)
-    relax(job, net)                     # Lagrangian bound, network and fixings
-    warm_start(job, net)                # the problem restricted to the nearest sites
     built = build_model(job, net)       # pruned as the profile says, compiled once
+    relax(job, built)                   # Lagrangian bound, network and fixings
+    warm_start(job, net)                # the problem restricted to the nearest sites
     drop_unused_links(job, built)       # lean linking, on the same HiGHS model
     solve_stages(job, built)            # HiGHS, from the best network found so far
     built = price_and_resolve(job, built)
-    return extract(job, net, built)     # label, bound, reports; the best network if stopped
+    return extract(job, built)          # label, bound, reports; the best network if stopped

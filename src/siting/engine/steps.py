@@ -90,12 +90,13 @@ def prepare_network(job: Job) -> Network:
         return prepare(job.instance, job.scenario)
 
 
-def relax(job: Job, net: Network) -> None:
+def relax(job: Job, built: Built) -> None:
     """Step *relax*: the Lagrangian bound, its network and the sites it proves open or closed.
 
-    Runs on large one-tier networks (profile ``lagrangian``), for ``lagrangian_iterations``.
+    Runs on large one-tier networks (profile ``lagrangian``), for ``lagrangian_iterations``;
+    the sites it proves are fixed in the compiled model.
     """
-    profile, spec = job.profile, job.spec
+    profile, spec, net = job.profile, job.spec, built.net
     wanted = (len(net.flow_arc) >= LAGRANGIAN_AUTO_FLOWS if profile.lagrangian == "auto"
               else profile.lagrangian)
     if not wanted:
@@ -108,6 +109,7 @@ def relax(job: Job, net: Network) -> None:
         relaxed = lagrangian_bound(net, profile.lagrangian_iterations, job.budget.stopped,
                                    profile.mip_rel_gap, spec.policies)
     job.relaxed = relaxed
+    fix_sites(built, relaxed)
     job.bounds.append((relaxed.bound, "lagrangian"))
     if relaxed.builds is not None:
         job.offer(Candidate(relaxed.cost, "lagrangian",
@@ -143,21 +145,25 @@ def warm_start(job: Job, net: Network) -> None:
 
 
 def build_model(job: Job, net: Network) -> Built:
-    """Step *build*: the model, pruned as the profile says, proven sites fixed, compiled once."""
+    """Step *build*: the model, pruned as the profile says, compiled once into HiGHS.
+
+    It comes first, so that a run stopped in any later step only routes its best network
+    on it; the end of the run (routing, files, map, verification) is expected to take as
+    long as this step, and the budget keeps that much.
+    """
     with job.step("build"):
         t0 = time.perf_counter()
         m, pruned = pruned_model(net, job.spec, job.profile)
-        if job.relaxed is not None:
-            fix_sites(m, job.relaxed)
         highs = HighsModel(m, job.profile, job.budget.stopped, job.show)
         job.highs_bound_valid = pruned is None or not pruned.cut
         job.timings["handoff_s"] = highs.compile_s
         job.timings["model_s"] = time.perf_counter() - t0 - highs.compile_s
+        job.budget.finish = time.perf_counter() - t0
     return Built(net, m, highs, pruned)
 
 
-def fix_sites(m: pyo.ConcreteModel, relaxed) -> None:
-    """Fix the build variables of the sites whose state the relaxation proved.
+def fix_sites(built: Built, relaxed) -> None:
+    """Fix, in the compiled model, the build options of the sites the relaxation proved.
 
     A site proven closed has every build option fixed at 0; a site proven open with a
     single option has it fixed at 1 (with several sizes the choice stays free). The model
@@ -165,12 +171,13 @@ def fix_sites(m: pyo.ConcreteModel, relaxed) -> None:
     network cheaper than the relaxation's feasible one satisfies the fixings, so HiGHS's
     bound stays valid for the problem without them.
     """
-    for f in relaxed.closed.tolist():
-        for j in m.options_of[f]:
-            m.build[j].fix(0)
-    for f in relaxed.opened.tolist():
-        if len(m.options_of[f]) == 1:
-            m.build[m.options_of[f][0]].fix(1)
+    m = built.m
+    fixed = ComponentMap((m.build[j], 0.0) for f in relaxed.closed.tolist()
+                         for j in m.options_of[f])
+    fixed.update((m.build[m.options_of[f][0]], 1.0) for f in relaxed.opened.tolist()
+                 if len(m.options_of[f]) == 1)
+    if fixed:
+        built.highs.fix(fixed)
 
 
 def drop_unused_links(job: Job, built: Built) -> None:
@@ -284,21 +291,18 @@ def price_and_resolve(job: Job, built: Built) -> Built:
         return Built(built.net, m, highs, pruned, with_timings(again, result))
 
 
-def route_best(job: Job, net: Network, built: Built | None) -> Built | None:
+def route_best(job: Job, built: Built) -> None:
     """Route the best network the steps found, when HiGHS has none (stopped before it).
 
-    Builds and compiles the model if the run stopped before that; the network's build
-    decisions are fixed and HiGHS routes every tonne (an LP, run to its end). Returns
-    ``built`` as it is when HiGHS has a result to report or no step found a network.
+    The network's build decisions are fixed in the compiled model and HiGHS routes every
+    tonne (an LP, run to its end). Nothing changes when HiGHS has a result to report or
+    no step found a network.
     """
-    best, result = job.best(), built and built.result
+    best, result = job.best(), built.result
     stopped = result is None or result.status in ("interrupted", "time_limit")
     if best is None or not stopped or (result is not None and result.has_solution):
-        return built
+        return
     with job.step("route"):
-        if built is None:
-            m, pruned = pruned_model(net, job.spec, job.profile)
-            built = Built(net, m, HighsModel(m, job.profile), pruned)
         built.highs.stop = lambda: False
         built.highs.fix(best.start(built.m))
         routed = built.highs.solve(time_limit=float("inf"))
@@ -307,10 +311,9 @@ def route_best(job: Job, net: Network, built: Built | None) -> Built | None:
             job.budget.reason() or "interrupted", None, None)
         built.result = routed
         job.reports.setdefault("start", {"source": best.source, "cost": best.cost})
-    return built
 
 
-def extract(job: Job, net: Network, built: Built | None) -> Solution:
+def extract(job: Job, built: Built) -> Solution:
     """Step *extract*: the :class:`Solution`, its bound, label, and every step's report.
 
     A run stopped by its time limit or by the user is labelled so (``time_limit``,
@@ -318,8 +321,8 @@ def extract(job: Job, net: Network, built: Built | None) -> Solution:
     :class:`KeyboardInterrupt` (interrupted) or :class:`~siting.errors.SolverError`.
     """
     reason = job.budget.reason()
-    built = route_best(job, net, built)
-    if built is None or built.result is None or built.result.status == "interrupted" \
+    route_best(job, built)
+    if built.result is None or built.result.status == "interrupted" \
             and not built.result.has_solution:
         if reason == "interrupted":
             raise KeyboardInterrupt
