@@ -7,7 +7,10 @@ must show its own regions and sites, and say that the base map is missing.
 from __future__ import annotations
 
 import pandas as pd
-from maptools import SCRIPT_NAME, counts
+from maptools import DATA, SCRIPT_NAME, TILE_URL, counts
+
+import siting
+from siting.results.solution import flow_lines
 
 LEAFLET_MAP = "() => Object.values(window).some(v => v instanceof L.Map)"
 
@@ -128,3 +131,28 @@ def test_china_map_fits_1400x900_and_marks_provinces_that_collect_nothing(china,
     assert order == sorted(order)
     opened.screenshot("china-budget-cap.png")
     assert_clean(opened)
+
+
+def test_explore_draws_in_a_notebook_with_no_network(tmp_path, browser):
+    """Solution.explore() as a notebook shows it (its iframe), with every request blocked."""
+
+    solution = siting.solve(siting.load_instance(DATA / "polygons"))
+    assert siting.verify_run(siting.write_run(solution, tmp_path / "run")).ok
+    notebook = tmp_path / "notebook.html"
+    notebook.write_text(f"<html><body>{solution.explore()._repr_html_()}</body></html>")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    requests, errors = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        ("file://", "about:", "data:")) else (requests.append(route.request.url), route.abort()))
+    page.goto(notebook.as_uri())
+    frame = page.frames[-1]
+    frame.wait_for_function(f"() => window.L && {LEAFLET_MAP[6:]}")
+    facilities = solution.facilities
+    drawn = frame.locator("path.leaflet-interactive").count()
+    expected = (len(solution.regions) + int(facilities["open"].sum())
+                + len(flow_lines(solution)))
+    page.close()
+    assert errors == []
+    assert all(TILE_URL.match(url) for url in requests), requests
+    assert drawn == expected

@@ -11,20 +11,23 @@ from html import escape
 import folium
 
 from siting.render import style
-from siting.render.page import tile_layer
+from siting.render.page import tile_layer, use_leaflet_only
 from siting.results.solution import Solution, flow_lines
 
 LARGEST_PX = 18
 
 
-def explore(solution: Solution, tiles: str = "cartodb") -> folium.Map:
+def explore(solution: Solution, tiles: str = "cartodb", cdn: bool = False) -> folium.Map:
     """Draw regions by collection rate, opened facilities and flows on a folium map.
 
-    ``tiles`` is a base map of ``siting map``: "cartodb", "osm" or "none".
+    ``tiles`` is a base map of ``siting map``: "cartodb", "osm" or "none". Leaflet is
+    inlined, so the map draws with no network (only the base map's tiles need one);
+    ``cdn`` links it on its CDN instead, for a lighter notebook.
     """
     regions, facilities = solution.regions, solution.facilities
     west, south, east, north = regions.total_bounds
     m = folium.Map(tiles=None)
+    use_leaflet_only(m, cdn)
     base = tile_layer(tiles, None)
     if base is not None:
         base.add_to(m)

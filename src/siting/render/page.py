@@ -152,13 +152,7 @@ def new_map(title: str, bounds: Sequence[float], tiles: str, attribution: str | 
                    zoom_control="bottomleft", zoom_snap=ZOOM_SNAP)
     m.get_root().title = escape(title)
     m.get_root().header.add_child(Element(GENERATOR), name="generator")
-    if cdn:
-        m.default_js, m.default_css = assets.leaflet_links()
-    else:
-        leaflet = assets.leaflet_inline()
-        m.default_js, m.default_css = [], []
-        m.get_root().header.add_child(Element(f"<style>{leaflet.css}</style>"
-                                              f"<script>{leaflet.js}</script>"), name="leaflet")
+    use_leaflet_only(m, cdn)
     m.get_root().header.add_child(Element(f"<style>{STYLE}</style><script>{SCRIPT}</script>"),
                                   name="siting")
     m.get_root().html.add_child(Element(HATCH), name="siting_hatch")
@@ -169,6 +163,21 @@ def new_map(title: str, bounds: Sequence[float], tiles: str, attribution: str | 
     m.fit_bounds([[south, west], [north, east]], padding_top_left=FIT_PADDING_TOP_LEFT,
                  padding_bottom_right=FIT_PADDING_BOTTOM_RIGHT)
     return m
+
+
+def use_leaflet_only(m: folium.Map, cdn: bool = False) -> None:
+    """Make ``m`` load Leaflet alone (not folium's jQuery and Bootstrap), inlined by default.
+
+    Inlined, the page needs no network, in a browser or a notebook; ``cdn`` links Leaflet
+    on its CDN instead.
+    """
+    if cdn:
+        m.default_js, m.default_css = assets.leaflet_links()
+        return
+    leaflet = assets.leaflet_inline()
+    m.default_js, m.default_css = [], []
+    m.get_root().header.add_child(Element(f"<style>{leaflet.css}</style>"
+                                          f"<script>{leaflet.js}</script>"), name="leaflet")
 
 
 class TileNotice(MacroElement):

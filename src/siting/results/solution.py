@@ -60,16 +60,17 @@ class Solution:
             raise ValueError(f"no layer {layer!r}; expected one of {sorted(layers)}")
         return layers[layer]().copy()
 
-    def explore(self, tiles: str = "cartodb") -> folium.Map:
+    def explore(self, tiles: str = "cartodb", cdn: bool = False) -> folium.Map:
         """Return a folium map of the solution (shown inline in a notebook).
 
         Regions are coloured by collection rate, opened facilities drawn by capacity and
         utilisation (new ones outlined in gold), flows as lines; every item has a tooltip.
-        ``tiles``: "cartodb", "osm" or "none".
+        ``tiles``: "cartodb", "osm" or "none". Leaflet is inlined, so the map draws
+        offline; ``cdn=True`` links it on its CDN instead.
         """
         from siting.render.explore import explore  # folium is imported only when drawing
 
-        return explore(self, tiles)
+        return explore(self, tiles, cdn)
 
 
 def extract_solution(m: pyo.ConcreteModel, net: Network, result: SolveResult,
