@@ -216,6 +216,8 @@ CELLS = {
     ("sites", "fixed_cost_factor"): ("sites.csv", "row 2 (id 'c2')",
                                      _site_cell("fixed_cost_factor", 2)),
     ("sites", "recovery"): ("sites.csv", "row 3 (id 'p1')", _site_cell("recovery", 3)),
+    ("sites", "group_capacity"): ("sites.csv", "row 3 (id 'p1')",
+                                  _site_cell("group_capacity", 3)),
     ("supply", "tonnes"): ("supply.csv", "row 3", lambda f, v: _set_cell(f, "supply.csv",
                                                                           "tonnes", 3, v)),
     ("supply", "year"): ("supply.csv", "row 3", _supply_year),

@@ -424,29 +424,41 @@ def test_branch_from_the_last_tier_is_refused(tmp_path):
     assert "branch.source: expected one of ['collection']" in result.output
 
 
-@pytest.mark.parametrize(("group", "collected"), [("", 80), ("hub", 100)])
-def test_roles_at_one_site_share_capacity(tmp_path, group, collected):
-    # collection C holds 80 t and second-life X 50 t; pooled, 100 t collected + 30 t graded fit
+@pytest.mark.parametrize(("second_life", "group", "limit", "collected"), [
+    (50, "", "", 80),  # collection C holds 80 t; 30% of it (24 t) graded to X
+    (50, "hub", "", 80),  # one site: each role keeps its own capacity
+    (50, "hub", 91, 70),  # and the site's limit binds: 70 t collected + 21 t graded = 91 t
+    (6, "hub", "", 20),  # X rated 6 t takes 30% of 20 t; pooled (130 t), it would take 30 t
+])
+def test_roles_at_one_site_keep_their_capacity_and_share_the_site_limit(
+        tmp_path, second_life, group, limit, collected):
     toml = (GRADING_TOML.replace("SCOPE", "each").replace("capacity = 500, fixed_cost = 10 }]\n"
                                                           "[tiers.second_life]",
                                                           "capacity = 80, fixed_cost = 10 }]\n"
                                                           "[tiers.second_life]")
-            .replace('{ name = "X", capacity = 500', '{ name = "X", capacity = 50'))
-    sites = ("id,name,tier,lon,lat,capacity_group\n"
-             f"c1,C1,collection,0,0,{group}\ns1,S1,second_life,0,0,{group}\np1,P1,plant,0,0,\n")
+            .replace('{ name = "X", capacity = 500', f'{{ name = "X", capacity = {second_life}'))
+    sites = ("id,name,tier,lon,lat,capacity_group,group_capacity\n"
+             f"c1,C1,collection,0,0,{group},{limit}\ns1,S1,second_life,0,0,{group},\n"
+             "p1,P1,plant,0,0,,\n")
     folder = write_instance(tmp_path / "inst", toml, "id,name,lon,lat,supply_a\nr1,R1,0,0,100\n",
                             sites, distances__csv="origin,destination,km\nr1,c1,1\nc1,s1,1\n"
                             "c1,p1,1\n")
     meta = solve_verified(folder, tmp_path / "run")
     assert meta["kpis"]["collected_t"] == pytest.approx(collected)
+    facilities = pd.read_csv(tmp_path / "run" / "facilities.csv").set_index("id")
+    assert facilities.loc["s1", "throughput"] == pytest.approx(0.3 * collected)
+    assert facilities.loc["s1", "throughput"] <= second_life + 1e-6
 
 
-def test_verifier_catches_a_shared_capacity_exceeded(tmp_path):
-    test_roles_at_one_site_share_capacity(tmp_path, "hub", 100)
+def test_verifier_catches_a_role_or_a_site_over_its_capacity(tmp_path):
+    test_roles_at_one_site_keep_their_capacity_and_share_the_site_limit(
+        tmp_path, 50, "hub", 91, 70)
     flows = pd.read_csv(tmp_path / "run" / "flows.csv")
     flows["tonnes"] *= 1.2
     flows.to_csv(tmp_path / "run" / "flows.csv", index=False)
-    assert any("capacity group 'hub'" in p for p in verify_run(tmp_path / "run").problems)
+    problems = verify_run(tmp_path / "run").problems
+    assert "capacity group 'hub': 109.2 t exceeds its group_capacity 91" in problems
+    assert "site 'c1': 84 t exceeds capacity 80" in problems
 
 
 FIRM_TOML = """
@@ -497,5 +509,4 @@ def test_verifier_catches_flow_into_a_closed_group_member(tmp_path):
     flows.loc[flows["destination"] == "r2", ["destination", "km"]] = ["r1", 1.0]
     flows.to_csv(tmp_path / "run" / "flows.csv", index=False)
     problems = verify_run(tmp_path / "run").problems
-    assert "site 'r1': closed, but receives 100 t (its capacity group 'firm' does not open it)" \
-        in problems
+    assert "site 'r1': closed, but receives 100 t" in problems

@@ -18,8 +18,9 @@ from siting.scenario import Scenario
 
 DECLARED = {"priced": bool, "relaxed": bool, "per_period": str | None, "counts_sites": bool,
             "reads_tier_rates": bool}
+NO_LIMIT = pd.DataFrame({"group_capacity": [np.nan]})
 ONE_TIER = SimpleNamespace(n_tiers=1, option_most=np.array([1]),
-                           instance=SimpleNamespace(sites=pd.DataFrame({"capacity_group": [""]})))
+                           instance=SimpleNamespace(sites=NO_LIMIT))
 PROFILE = SimpleNamespace(name="highs", nearest_sites=False, heuristic_start=False)
 
 

@@ -28,7 +28,7 @@ import pyomo.environ as pyo
 
 from siting.engine.highs import HighsModel, SolverProfile
 from siting.instance.network import Network
-from siting.model.core import capacity_groups
+from siting.model.core import shared_limits
 from siting.model.policies.base import declaring
 from siting.model.spec import ModelSpec
 
@@ -74,10 +74,8 @@ def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray,
     site = np.zeros((n_sites, n_streams))
     for f in m.capacity_limit:
         site[f] += dual(m.capacity_limit, f)
-    for i, group in enumerate(capacity_groups(m.net)):
-        site[group] += dual(m.shared_capacity, i)
-    for i, f in m.group_member_open:
-        site[f] += dual(m.group_member_open, (i, f))
+    for i, (members, _) in enumerate(shared_limits(m.net)):
+        site[members] += dual(m.shared_capacity, i)
     for f in m.min_throughput:
         site[f] -= dual(m.min_throughput, f)  # the row is min * b - throughput <= 0
     for f, s in m.conservation:

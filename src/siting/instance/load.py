@@ -34,7 +34,8 @@ class Instance:
 
     ``regions`` has columns id, name, province, lon, lat (the representative point) and
     geometry; ``sites`` has id, name, tier, province, existing_capacity, existing_fixed_cost,
-    sizes and streams (tuples of names), fixed_cost_factor, lon, lat and geometry;
+    closure_cost, capacity_group, group_capacity (nan: no shared limit), sizes and streams
+    (tuples of names), fixed_cost_factor, recovery, lon, lat and geometry;
     ``supply`` is tonnes per year, one row per region and one column per stream (of the
     first period when the instance has ``[periods]``); ``period_supply`` holds one such
     table per period, or None without ``[periods]``. ``path`` is the instance folder, or
@@ -220,6 +221,7 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
         raise InstanceError(path, "column 'tier'", f"missing; expected one of {list(spec.tiers)}")
     tiers = text_column(frame, "tier", "")
     existing = _number(frame, "sites", "existing_capacity", path)
+    groups = text_column(frame, "capacity_group", "")
     sizes, streams, processes = [], [], []
     for i, site_id in enumerate(ids):
         where = f"row {i + 1} (id {site_id!r})"
@@ -258,7 +260,8 @@ def _sites(frame: gpd.GeoDataFrame, path: Path, spec: InstanceFile) -> gpd.GeoDa
             "existing_capacity": existing,
             "existing_fixed_cost": _number(frame, "sites", "existing_fixed_cost", path),
             "closure_cost": _closure_cost(frame, path, existing, spec),
-            "capacity_group": text_column(frame, "capacity_group", ""),
+            "capacity_group": groups,
+            "group_capacity": _group_capacity(frame, path, groups),
             "sizes": sizes,
             "streams": streams,
             "fixed_cost_factor": _number(frame, "sites", "fixed_cost_factor", path),
@@ -283,6 +286,23 @@ def _closure_cost(frame: pd.DataFrame, path: Path, existing: np.ndarray,
         raise InstanceError(path, f"row {i + 1}, column 'closure_cost'",
                             "only an existing facility (existing_capacity > 0) can close")
     return cost
+
+
+def _group_capacity(frame: pd.DataFrame, path: Path, groups: pd.Series) -> np.ndarray:
+    """Each site's shared limit: its capacity group's ``group_capacity``; nan where none."""
+    limit = _number(frame, "sites", "group_capacity", path)
+    alone = ~np.isnan(limit) & (groups == "").to_numpy()
+    if alone.any():
+        raise InstanceError(path, f"row {int(np.argmax(alone)) + 1}, column 'group_capacity'",
+                            "a group capacity needs a capacity_group")
+    given = pd.Series(limit, index=groups.index).groupby(groups).agg(
+        lambda values: sorted(set(values.dropna())))
+    for name, values in given.items():
+        if len(values) > 1:
+            raise InstanceError(path, "column 'group_capacity'",
+                                f"capacity group {name!r} is given {len(values)} different "
+                                f"group capacities {values}; give it one")
+    return groups.map(lambda g: given[g][0] if g and given[g] else np.nan).to_numpy(float)
 
 
 def _name_list(frame: pd.DataFrame, column: str, i: int, default: tuple) -> tuple:

@@ -44,6 +44,7 @@ LAYER_NUMBERS: dict[str, dict[str, Number]] = {
         "existing_capacity": Number(MAX_TONNES, absent=0.0),
         "existing_fixed_cost": Number(MAX_AMOUNT, absent=0.0),
         "closure_cost": Number(MAX_AMOUNT, empty=float("nan"), absent=float("nan")),
+        "group_capacity": Number(MAX_TONNES, empty=float("nan"), absent=float("nan")),
         "fixed_cost_factor": Number(100.0, absent=1.0),
         "recovery": Number(1.0, empty=float("nan"), absent=float("nan")),
     },
@@ -51,7 +52,8 @@ LAYER_NUMBERS: dict[str, dict[str, Number]] = {
     "distances": {"km": Number(maximum=1e6)},
 }
 """Every numeric column the loader reads, by layer. An empty cell has a meaning only in
-``closure_cost`` (the facility cannot close) and a site's ``recovery`` (its tier's)."""
+``closure_cost`` (the facility cannot close), a site's ``recovery`` (its tier's) and
+``group_capacity`` (its capacity group's, given on another member, or no shared limit)."""
 
 Tonnes = Annotated[float, Field(ge=0, le=MAX_TONNES, allow_inf_nan=False)]
 PerTonne = Annotated[float, Field(ge=0, le=MAX_PER_TONNE, allow_inf_nan=False)]

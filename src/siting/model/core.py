@@ -251,34 +251,24 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     Formulation: ``sum_l min[f,l] b[f,l] <= throughput[f] <= existing[f] + sum_l cap[f,l] b[f,l]``
     and ``sum_l b[f,l] <= 1`` (sites of tiers with exclusive sizes; a tier of modules has
     ``b[f,l]`` in ``0..max_modules`` instead); at most one process open per location.
-    Sites of one ``capacity_group`` (several roles at one physical site) share their
-    capacity: ``sum_f throughput[f] <= sum_f capacity[f]`` over the group, and a member
-    takes flow only when it is open itself: ``throughput[f] <= M[g] open[f]``, with
-    ``M[g]`` the most capacity the group can have.
+    Sites of one ``capacity_group`` (several roles at one physical site) keep their own
+    capacity and share the site's limit: ``sum_f throughput[f] <= G[g]`` over the group,
+    with ``G[g]`` its ``group_capacity`` (none given: the sum of the members' capacities,
+    which their own rows already keep).
     """
     minimum = net.option_min.tolist()
     used = [f for f in m.SITES if m.flows_into[f]]
-    pooled = capacity_groups(net)
-    alone = sorted(set(used) - {f for group in pooled for f in group})
 
-    @m.Constraint(alone)
+    @m.Constraint(used)
     def capacity_limit(m, f):
         return m.throughput[f] <= m.capacity[f]
 
-    @m.Constraint(range(len(pooled)))
+    limits = shared_limits(net)
+
+    @m.Constraint(range(len(limits)))
     def shared_capacity(m, i):
-        return (pyo.quicksum(m.throughput[f] for f in pooled[i])
-                <= pyo.quicksum(m.capacity[f] for f in pooled[i]))
-
-    most_capacity = net.site_existing.copy()
-    np.add.at(most_capacity, net.option_site, net.option_capacity * net.option_most)
-    group_most = [float(most_capacity[group].sum()) for group in pooled]
-    always_open = set(np.flatnonzero(net.site_existing > 0).tolist()) - set(m.CLOSABLE)
-
-    @m.Constraint([(i, f) for i, group in enumerate(pooled) for f in group
-                   if m.flows_into[f] and f not in always_open])
-    def group_member_open(m, i, f):
-        return m.throughput[f] <= group_most[i] * m.is_open[f]
+        members, limit = limits[i]
+        return pyo.quicksum(m.throughput[f] for f in members) <= limit
 
     with_min = [f for f in used if any(minimum[j] > 0 for j in m.options_of[f])]
 
@@ -303,10 +293,13 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
         return pyo.quicksum(m.is_open[f] for f in shared[i]) <= 1
 
 
-def capacity_groups(net: Network) -> list[list[int]]:
-    """Sites that share one capacity: the positions of each named ``capacity_group``."""
-    groups = net.instance.sites.groupby("capacity_group").indices
-    return [rows.tolist() for name, rows in groups.items() if name]
+def shared_limits(net: Network) -> list[tuple[list[int], float]]:
+    """Each ``capacity_group`` with a ``group_capacity``: its sites' positions and that limit."""
+    sites = net.instance.sites
+    limit = sites["group_capacity"].to_numpy()
+    return [(rows.tolist(), float(limit[rows[0]]))
+            for name, rows in sites.groupby("capacity_group").indices.items()
+            if name and not np.isnan(limit[rows[0]])]
 
 
 def link_rows(net: Network) -> np.ndarray:

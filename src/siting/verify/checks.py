@@ -317,22 +317,21 @@ def _check_facilities(run: RunView) -> list[str]:
                             f"{cap:.6g} built")
         used = throughput[site_id]
         is_open = row["open"] and (bool(parts) or site.existing_capacity > 0)
-        if not is_open and used > ABS:  # whatever its capacity group
-            group = (f" (its capacity group {site.capacity_group!r} does not open it)"
-                     if site.capacity_group else "")
-            problems.append(f"site {site_id!r}: closed, but receives {used:.6g} t{group}")
-        if not site.capacity_group and used > cap + ABS + REL * cap:
+        if not is_open and used > ABS:
+            problems.append(f"site {site_id!r}: closed, but receives {used:.6g} t")
+        elif used > cap + ABS + REL * cap:
             problems.append(f"site {site_id!r}: {used:.6g} t exceeds capacity {cap:.6g}")
         if parts and used < minimum - ABS - REL * minimum:
             problems.append(f"site {site_id!r}: {used:.6g} t below minimum {minimum:.6g}")
         if not close(row["throughput"], used, cap):
             problems.append(f"site {site_id!r}: throughput recorded {row['throughput']:.6g}, "
                             f"flows give {used:.6g}")
-    grouped = sites[sites["capacity_group"] != ""].assign(used=throughput, cap=fac["capacity"])
-    for group, members in grouped.groupby("capacity_group"):
-        if members["used"].sum() > members["cap"].sum() * (1 + REL) + ABS:
-            problems.append(f"capacity group {group!r}: {members['used'].sum():.6g} t exceeds "
-                            f"the shared capacity {members['cap'].sum():.6g}")
+    limited = sites[sites["group_capacity"].notna()].assign(used=throughput)
+    for group, members in limited.groupby("capacity_group"):
+        used, limit = members["used"].sum(), members["group_capacity"].iloc[0]
+        if used > limit * (1 + REL) + ABS:
+            problems.append(f"capacity group {group!r}: {used:.6g} t exceeds its "
+                            f"group_capacity {limit:.6g}")
     if "location" in fac.columns:
         open_at = fac[fac["open"]].groupby("location").size()
         if (open_at > 1).any():

@@ -85,8 +85,8 @@ def not_applicable(net: Network, policies: tuple | list, objective: str) -> str 
         return f"objective {objective!r} (only 'cost')"
     if (net.option_most > 1).any():
         return "modular expansion"
-    if net.instance.sites["capacity_group"].astype(bool).any():
-        return "capacity groups"
+    if net.instance.sites["group_capacity"].notna().any():
+        return "shared group capacities"
     return None
 
 
