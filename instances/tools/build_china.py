@@ -85,7 +85,11 @@ def supply(data: Path) -> dict[tuple[str, int], dict[str, float]]:
 
 
 def sites(data: Path) -> list[dict]:
-    """Candidates at the 31 capitals and at the 48 capacity cities; the 48 as existing plants."""
+    """Candidates at the 31 capitals and at the 48 capacity cities; the 48 as existing plants.
+
+    A site is named by its place; whether it is existing or a candidate is its
+    existing_capacity (the run's facilities say so in their own column).
+    """
     out, candidates = [], {}
     for p in read_csv(data / "china_provinces.csv"):
         code = PROVINCES[p["province"]][1] + ("0000" if p["province"] in MUNICIPALITIES else "0100")
@@ -94,12 +98,12 @@ def sites(data: Path) -> list[dict]:
         city = c["city"].replace(" City", "").replace("（", " (").replace("）", ")")
         lon, lat = float(c["lon_approx"]), float(c["lat_approx"])
         candidates.setdefault(c["city_code"], (city, c["province"], lon, lat))
-        out.append({"id": f"exist-{c['city_code']}", "name": f"{city} (formal capacity 2024)",
+        out.append({"id": f"exist-{c['city_code']}", "name": city,
                     "tier": "plant", "province": c["province"],
                     "existing_capacity": int(c["capacity_t_2024"]), "existing_fixed_cost": 0,
                     "sizes": "", "geometry": Point(lon, lat)})
     for code, (city, prov, lon, lat) in sorted(candidates.items()):
-        out.append({"id": f"new-{code}", "name": f"{city} (candidate)", "tier": "plant",
+        out.append({"id": f"new-{code}", "name": city, "tier": "plant",
                     "province": prov, "existing_capacity": 0, "existing_fixed_cost": 0,
                     "sizes": ";".join(SIZES_T), "geometry": Point(lon, lat)})
     return out

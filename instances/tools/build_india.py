@@ -142,11 +142,11 @@ def sites() -> list[dict]:
                 "existing_capacity": existing, "existing_fixed_cost": 0,
                 "sizes": "" if existing else ";".join(SIZES_T), "geometry": Point(lon, lat)}
 
-    out = [row(f"exist-{sid}", f"{name} (existing, location unverified)", rid, lon, lat, cap)
+    out = [row(f"exist-{sid}", name, rid, lon, lat, cap)
            for sid, name, rid, lon, lat, cap in EXISTING]
-    out += [row(f"new-{sid}", f"{name} (candidate, location unverified)", rid, lon, lat)
+    out += [row(f"new-{sid}", name, rid, lon, lat)
             for sid, name, rid, lon, lat, *_ in EXISTING + RECYCLER_SITES]
-    out += [row(f"new-{city.lower().replace(' ', '-')}", f"{city} (candidate)", rid, lon, lat)
+    out += [row(f"new-{city.lower().replace(' ', '-')}", city, rid, lon, lat)
             for rid, (*_, caps) in REGIONS.items() for city, lon, lat in caps]
     return out
 
