@@ -34,6 +34,17 @@ def test_public_names_and_version():
         _ = siting.no_such_name
 
 
+def test_solution_repr_is_one_short_line(demo_solution):
+    text = repr(demo_solution)
+    kpis = demo_solution.kpis
+    assert "\n" not in text
+    assert len(text) < 200
+    assert text.startswith("<Solution 'Demo")
+    assert "'mandate-95': optimal" in text
+    assert f"cost {kpis['total_cost']:,.0f} CNY/yr" in text
+    assert f"collected {kpis['collected_t']:,.0f} of {kpis['supply_t']:,.0f} t" in text
+
+
 def test_solution_layers_and_map(tmp_path, demo_solution):
     assert verify_run(write_run(demo_solution, tmp_path / "run")).ok
     facilities = demo_solution.to_geodataframe("facilities")

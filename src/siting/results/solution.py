@@ -43,6 +43,15 @@ class Solution:
     periods: dict[int, Solution] = field(default_factory=dict)
     timeline: pd.DataFrame | None = None
 
+    def __repr__(self) -> str:
+        """One line: instance, scenario, status, cost, collection and what was built."""
+        k, meta = self.kpis, self.meta
+        built = int((self.facilities["new_capacity"] > 0).sum())
+        return (f"<Solution {meta['instance']['name']!r} / {meta['scenario']['name']!r}: "
+                f"{self.status}, cost {k['total_cost']:,.0f} {meta['instance']['currency']}/yr, "
+                f"collected {k['collected_t']:,.0f} of {k['supply_t']:,.0f} t, "
+                f"{built} new and {int(self.facilities['open'].sum())} open facilities>")
+
     @property
     def status(self) -> str:
         """What is known of the result: optimal, feasible, time_limit, ... (docs/run-folder.md)."""
