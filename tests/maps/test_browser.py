@@ -156,3 +156,36 @@ def test_explore_draws_in_a_notebook_with_no_network(tmp_path, browser):
     assert errors == []
     assert all(TILE_URL.match(url) for url in requests), requests
     assert drawn == expected
+
+
+def test_a_facility_popup_names_what_it_receives_and_lights_its_flows(runs, default_maps,
+                                                                      open_map):
+    flows = pd.read_csv(runs["polygons"] / "flows.csv", dtype=str)
+    flows["tonnes"] = flows["tonnes"].astype(float)
+    facilities = pd.read_csv(runs["polygons"] / "facilities.csv", dtype={"id": str})
+    regions = pd.read_csv(runs["polygons"] / "regions.csv", dtype={"id": str})
+    opened = open_map(default_maps["polygons"])
+    marker = opened.page.locator(".siting-facility.leaflet-marker-icon")
+    lines = opened.page.locator("path.siting-flow")
+    popup = opened.page.locator(".leaflet-popup-content").last
+    assert marker.count() == int(facilities["open"].sum()) > 1
+    for i in range(marker.count()):
+        marker.nth(i).dispatch_event("click")
+        site = facilities.set_index("name").loc[popup.locator("h4").inner_text(), "id"]
+        own = flows[(flows["destination"] == site)
+                    | ((flows["origin_type"] == "site") & (flows["origin"] == site))]
+        faded = [lines.nth(j).get_attribute("stroke-opacity") for j in range(lines.count())]
+        assert faded.count("0.08") == len(flows) - len(own), site
+        received = own[own["destination"] == site]
+        names = pd.concat([regions.set_index("id")["name"], facilities.set_index("id")["name"]])
+        biggest = received.groupby("origin")["tonnes"].sum().idxmax() if len(received) else None
+        if biggest is not None:
+            text = popup.inner_text()
+            assert f"{received['origin'].nunique()} origin" in text
+            assert names[biggest] in text
+        if i == 0:
+            opened.screenshot("facility-flows.png")
+        opened.page.locator(".leaflet-popup-close-button").last.dispatch_event("click")
+        assert [lines.nth(j).get_attribute("stroke-opacity")
+                for j in range(lines.count())].count("0.08") == 0
+    assert_clean(opened)

@@ -25,6 +25,7 @@ Feature = dict[str, Any]
 Rows = Sequence[tuple[str, str]]
 Record = dict[str, Any]
 GAP_TOLERANCE_T = 1e-6
+SHOWN_SOURCES = 8  # origins listed in a facility's popup; the rest are counted
 NOTHING_FILL = "url(#siting-nothing)"  # grey hatch: the province collects nothing
 SCRIPT_BREAK = re.compile(r"<(?=[/!]|script)", re.IGNORECASE)
 # branca renders the output of every element's script again as a Jinja template: an input
@@ -129,13 +130,22 @@ class Scales:
 
 
 def feature(geometry: Any, tip: str, pop: str, *, look: dict[str, Any] | None = None,
-            icon: dict[str, Any] | None = None) -> Feature:
-    """Return one GeoJSON feature; ``tip`` and ``pop`` are markup already escaped."""
+            icon: dict[str, Any] | None = None, site: str | None = None,
+            ends: Sequence[str] | None = None) -> Feature:
+    """Return one GeoJSON feature; ``tip`` and ``pop`` are markup already escaped.
+
+    ``site`` (a facility's id) and ``ends`` (a flow's origin and destination) let the page
+    highlight the flows of the facility whose popup is open.
+    """
     properties: dict[str, Any] = {"tip": tip, "pop": pop}
     if look is not None:
         properties["style"] = look
     if icon is not None:
         properties["icon"] = icon
+    if site is not None:
+        properties["site"] = f"site:{site}"
+    if ends is not None:
+        properties["ends"] = list(ends)
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
@@ -251,7 +261,8 @@ def facility_features(run: Run, sites: pd.DataFrame, fills: Sequence[str],
                     pop,
                     icon=icon(shapes.get(row["tier"], "circle"),
                               scales.facility_px(row["capacity"]), fill, bool(row["existing"]),
-                              label=row["name"]))
+                              label=row["name"]),
+                    site=str(row["id"]))
             for row, fill, pop in zip(rows, fills, pops, strict=True)]
 
 
@@ -283,9 +294,22 @@ def facility_popup(row: Record, run: Run, heading: str = "") -> str:
             *per_stream(row, "throughput", run.stream_labels),
             ("Utilisation", style.percent(row["utilisation"])),
             ("Fixed cost", f"{style.money(row['fixed_cost'], run.currency)}/yr"),
-            ("Capex", style.money(row["capex"], run.currency))]
+            ("Capex", style.money(row["capex"], run.currency)),
+            *served_rows(run.sources.get(row["id"], []))]
     subtitle = f"{heading}site {row['id']} · {row['tier']} · {row['province']}".strip(" ·")
     return popup(row["name"], rows, subtitle)
+
+
+def served_rows(sources: list[tuple[str, float]]) -> list[tuple[str, str]]:
+    """Return popup rows naming where a site's flows come from, with their tonnes."""
+    if not sources:
+        return []
+    rows = [("Receives from", f"{len(sources)} origin{'s' if len(sources) > 1 else ''}")]
+    rows += [(f"  {name}", style.tonnes(tonnes)) for name, tonnes in sources[:SHOWN_SOURCES]]
+    if len(sources) > SHOWN_SOURCES:
+        rest = sum(tonnes for _, tonnes in sources[SHOWN_SOURCES:])
+        rows.append((f"  {len(sources) - SHOWN_SOURCES} more", style.tonnes(rest)))
+    return rows
 
 
 def flow_features(run: Run, colours: Sequence[str], scales: Scales,
@@ -313,7 +337,8 @@ def flow_feature(row: Record, run: Run, colour: str, scales: Scales,
                ("Transport cost", f"{style.money(row['transport_cost'], run.currency)}/yr")]
     route = f"{row['origin_name']} → {row['destination_name']}"
     return feature(line, tooltip(route, f"{style.tonnes(row['tonnes'])} {label}"),
-                   popup(route, figures), look=look)
+                   popup(route, figures), look=look,
+                   ends=[f"{row['origin_type']}:{row['origin']}", f"site:{row['destination']}"])
 
 
 def tier_shapes(tiers: Sequence[str]) -> dict[str, str]:

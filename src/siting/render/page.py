@@ -34,9 +34,10 @@ REMOTE_LINK = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:
 SCRIPT = """
 var FAR_ZOOM = 4.75, NEAR_ZOOM = 7;  // smaller symbols at or below, all labels at or above
 var siting = {
+    flows: [],
     layer: function (data, pane, className, base, pointPane) {
         function look(feature) { return L.extend({}, base, feature.properties.style); }
-        return L.geoJSON(data, {
+        var layer = L.geoJSON(data, {
             pane: pane, className: className, style: look,
             pointToLayer: function (feature, latlng) {
                 var icon = feature.properties.icon;
@@ -51,7 +52,27 @@ var siting = {
             onEachFeature: function (feature, layer) {
                 layer.bindTooltip(feature.properties.tip, {sticky: true});
                 layer.bindPopup(feature.properties.pop, {maxWidth: 600});
+                var site = feature.properties.site;
+                if (site) {
+                    layer.on("popupopen", function () { siting.highlight(site); });
+                    layer.on("popupclose", function () { siting.highlight(null); });
+                }
             }
+        });
+        if (className.split(" ").indexOf("siting-flow") >= 0) {
+            layer.look = look;
+            siting.flows.push(layer);
+        }
+        return layer;
+    },
+    highlight: function (site) {  // the flows into and out of one site; null: all again
+        siting.flows.forEach(function (group) {
+            group.eachLayer(function (line) {
+                var ends = line.feature.properties.ends, base = group.look(line.feature);
+                var lit = site === null || ends.indexOf(site) >= 0;
+                line.setStyle({opacity: lit ? base.opacity : 0.08});
+                if (site !== null && lit) { line.bringToFront(); }
+            });
         });
     },
     zoomClasses: function (map) {

@@ -6,6 +6,7 @@ Maps are drawn from these files only, never from a solver or a model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,16 @@ class Run:
     def stream_labels(self) -> dict[str, str]:
         """Stream id to display label, in the instance's order."""
         return {s["id"]: s.get("label") or s["id"] for s in self.solution.get("streams", [])}
+
+    @cached_property
+    def sources(self) -> dict[str, list[tuple[str, float]]]:
+        """Per site id, where its flows come from: (origin name, tonnes), largest first."""
+        into = (self.flows.groupby(["destination", "origin_name"])["tonnes"].sum()
+                .sort_values(ascending=False, kind="stable"))
+        out: dict[str, list[tuple[str, float]]] = {}
+        for (site, origin), tonnes in into.items():
+            out.setdefault(site, []).append((origin, float(tonnes)))
+        return out
 
 
 def load_run(run_dir: Path) -> Run:
