@@ -7,6 +7,7 @@ must show its own regions and sites, and say that the base map is missing.
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from maptools import DATA, SCRIPT_NAME, TILE_URL, counts
 
 import siting
@@ -83,6 +84,28 @@ def test_comparison_map_shows_both_runs(runs, default_maps, open_map):
     assert_clean(opened)
 
 
+VISIBLE = """cell => { const box = cell.getBoundingClientRect();
+    return cell.contains(document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2));
+}"""
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (1280, 720)])
+def test_comparison_figures_and_layer_list_never_overlap(default_maps, open_map, size):
+    opened = open_map(default_maps["compare"])
+    opened.page.set_viewport_size({"width": size[0], "height": size[1]})
+    opened.page.wait_for_timeout(200)
+    title = opened.page.locator(".siting-title").bounding_box()
+    layers = opened.page.locator(".leaflet-control-layers").bounding_box()
+    assert title["x"] + title["width"] < layers["x"]
+    cells = opened.page.locator(".siting-title th, .siting-title td")
+    hidden = [cells.nth(i).inner_text() for i in range(cells.count())
+              if not cells.nth(i).evaluate(VISIBLE)]
+    assert hidden == []
+    assert "change" in opened.page.locator(".siting-title tr").first.inner_text()
+    opened.screenshot(f"compare-{size[0]}x{size[1]}.png")
+    assert_clean(opened)
+
+
 def test_with_no_network_the_regions_show_and_the_page_says_the_base_map_is_missing(
         runs, default_maps, open_map):
     opened = open_map(default_maps["polygons"])
@@ -114,7 +137,9 @@ def test_china_map_fits_1400x900_and_marks_provinces_that_collect_nothing(china,
     hatched = opened.page.locator("path.siting-region[fill='url(#siting-nothing)']")
     assert hatched.count() == regions["province"].isin(nothing).sum()
     assert f"province collects nothing ({len(nothing)} of" in legend.inner_text()
-    hatched.first.dispatch_event("click")  # its own popup, whatever flow line crosses it
+    shape = hatched.first.bounding_box()  # its own popup, whatever flow line crosses it:
+    hatched.first.dispatch_event("click", {"clientX": shape["x"] + shape["width"] / 2,
+                                           "clientY": shape["y"] + shape["height"] / 2})
     popup = opened.page.locator(".leaflet-popup-content").last
     assert "collects nothing" in popup.inner_text()
     facilities = pd.read_csv(china / "facilities.csv")

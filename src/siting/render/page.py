@@ -75,6 +75,24 @@ var siting = {
             });
         });
     },
+    keepClear: function (map, bounds, padding) {
+        // at any width: the title panel ends before the layer list, the instance below both
+        var box = map.getContainer();
+        function fit() {
+            var title = box.querySelector(".siting-title");
+            var layers = box.querySelector(".leaflet-control-layers");
+            if (!title || !layers) { return; }
+            var room = layers.getBoundingClientRect().left - title.getBoundingClientRect().left;
+            title.style.maxWidth = Math.max(room - 14, 220) + "px";
+            var top = box.getBoundingClientRect().top, below = Math.max(
+                title.getBoundingClientRect().bottom, layers.getBoundingClientRect().bottom);
+            map.fitBounds(bounds, {paddingTopLeft: [padding[0], below - top + 10],
+                                   paddingBottomRight: [padding[2], padding[3]],
+                                   animate: false});
+        }
+        window.addEventListener("load", fit);
+        window.addEventListener("resize", fit);
+    },
     zoomClasses: function (map) {
         function mark() {
             var zoom = map.getZoom(), box = map.getContainer().classList;
@@ -88,7 +106,7 @@ var siting = {
         map.eachLayer(function (layer) {
             if (!(layer instanceof L.TileLayer)) { return; }
             layer.once("tileerror", function () {
-                var notice = L.control({position: "topright"});
+                var notice = L.control({position: "bottomleft"});
                 notice.onAdd = function () {
                     var div = L.DomUtil.create("div", "siting-panel siting-notice");
                     div.setAttribute("role", "status");
@@ -115,6 +133,8 @@ STYLE = """
   white-space: nowrap; }
 .siting-kpis th:first-child { text-align: left; font-weight: 600; }
 .siting-kpis { border-top: 1px solid #ccc; }
+.siting-title { overflow-x: auto; box-sizing: border-box; }
+.siting-kpis tr:last-child td { white-space: normal; min-width: 7em; }  /* the solver's words */
 .siting-status { padding: 2px 6px; margin-bottom: 5px; border-radius: 3px; font-weight: 600; }
 .siting-warn, .siting-notice { background: #fff3cd; } .siting-bad { background: #f8d7da; }
 .siting-notice { max-width: 260px; font-weight: 600; }
@@ -177,11 +197,12 @@ def new_map(title: str, bounds: Sequence[float], tiles: str, attribution: str | 
     m.get_root().header.add_child(Element(f"<style>{STYLE}</style><script>{SCRIPT}</script>"),
                                   name="siting")
     m.get_root().html.add_child(Element(HATCH), name="siting_hatch")
-    m.add_child(TileNotice())
+    west, south, east, north = bounds
+    box = [[south, west], [north, east]]
+    m.add_child(PageScript(box))
     for pane, z_index in PANES.items():
         m.add_child(folium.map.CustomPane(pane, z_index=z_index))
-    west, south, east, north = bounds
-    m.fit_bounds([[south, west], [north, east]], padding_top_left=FIT_PADDING_TOP_LEFT,
+    m.fit_bounds(box, padding_top_left=FIT_PADDING_TOP_LEFT,
                  padding_bottom_right=FIT_PADDING_BOTTOM_RIGHT)
     return m
 
@@ -201,24 +222,31 @@ def use_leaflet_only(m: folium.Map, cdn: bool = False) -> None:
                                           f"<script>{leaflet.js}</script>"), name="leaflet")
 
 
-class TileNotice(MacroElement):
-    """Show a notice when a tile of the base map cannot load; mark the zoom level's classes.
+class PageScript(MacroElement):
+    """Wire the page's behaviour to the map: tile notice, zoom classes, panels kept clear.
 
-    At a country's zoom (``siting-far``) facility symbols shrink; close up
-    (``siting-near``) every opened site is labelled, not only the new ones.
+    A notice shows when a tile of the base map cannot load. At a country's zoom
+    (``siting-far``) facility symbols shrink; close up (``siting-near``) every opened site
+    is labelled, not only the new ones. Once the page is laid out (and on every resize) the
+    title panel is narrowed to end before the layer list, and ``bounds`` is fitted below
+    both.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         siting.tileNotice({{ this._parent.get_name() }}, {{ this.text|tojson }});
         siting.zoomClasses({{ this._parent.get_name() }});
+        siting.keepClear({{ this._parent.get_name() }}, {{ this.bounds|tojson }},
+                         {{ this.padding|tojson }});
         {% endmacro %}
     """)
 
-    def __init__(self):
+    def __init__(self, bounds: list[list[float]]):
         super().__init__()
-        self._name = "TileNotice"
+        self._name = "PageScript"
         self.text = TILE_NOTICE
+        self.bounds = bounds
+        self.padding = [*FIT_PADDING_TOP_LEFT, *FIT_PADDING_BOTTOM_RIGHT]
 
 
 def tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer | None:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 GAP_RED = "#d7191c"
 STREAM_COLOURS = ("#1f78b4", "#ff7f00", "#33a02c", "#e7298a", "#a6761d", "#666666")
 RUN_KEYS = ("a", "b", "c", "d", "e", "f")  # runs of a comparison map, in order
-RUN_COLOURS = {"a": "#1f78b4", "b": "#ff7f00", "c": "#33a02c", "d": "#e7298a", "e": "#a6761d",
-               "f": "#17becf", "both": "#6a3d9a", "all": "#6a3d9a", "some": "#8c8c8c"}
+# Runs take colours no stream takes, so that on any page a colour has one meaning
+RUN_COLOURS = {"a": "#404040", "b": "#d01c8b", "c": "#8c510a", "d": "#01665e", "e": "#b8860b",
+               "f": "#17becf", "both": "#6a3d9a", "all": "#6a3d9a", "some": "#a6a6a6"}
 RUN_DASHES = {"a": None, "b": "8 6", "c": "2 6", "d": "12 4 2 4", "e": "4 4", "f": "16 6"}
 TIER_SHAPES = ("circle", "square", "diamond", "triangle")
 CANDIDATE_GREY = "#7a7a7a"
