@@ -17,6 +17,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from siting.folders import GENERATOR
+from siting.render.placement import place_labels
 from siting.render.style import money, percent
 
 Cell = tuple[str, str]  # the value, and a note under it (the change against the baseline)
@@ -377,19 +378,25 @@ def cost_rate_chart(rates: Sequence[float], costs: Sequence[float], labels: Sequ
         merged.setdefault((round(px(x) / 8), round(py(y) / 8)), []).append(label)  # 8 px
     shown = {key: ", ".join(n for n in names if n) for key, names in merged.items()}
     order = sorted(range(len(xs)), key=lambda i: on_frontier[i])  # frontier points on top
-    for x, y, label, keep in ((xs[i], ys[i], labels[i], on_frontier[i]) for i in order):
-        tip = f"{label}: " if label else ""
-        note = "" if keep else " (dominated: another point collects as much for less)"
-        paint = f'fill="{BAR}"' if keep else f'fill="white" stroke="{BAR}" stroke-width="1.5"'
-        parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" {paint}><title>'
-                     f"{html.escape(tip + percent(x))}: {html.escape(money(y, currency))}"
+    at = [(px(xs[i]), py(ys[i])) for i in order]
+    texts = [shown.pop((round(x / 8), round(y / 8)), "") for x, y in at]
+    for (cx, cy), i in zip(at, order, strict=True):
+        tip = f"{labels[i]}: " if labels[i] else ""
+        note = "" if on_frontier[i] else " (dominated: another point collects as much for less)"
+        paint = (f'fill="{BAR}"' if on_frontier[i]
+                 else f'fill="white" stroke="{BAR}" stroke-width="1.5"')
+        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" {paint}><title>'
+                     f"{html.escape(tip + percent(xs[i]))}: {html.escape(money(ys[i], currency))}"
                      f"{note}</title></circle>")
-        text = shown.pop((round(px(x) / 8), round(py(y) / 8)), "")
-        if text:
-            right = px(x) > left + 0.6 * (w - left - pad)  # label leftwards near the edge
-            parts.append(f'<text x="{px(x) + (-6 if right else 6):.1f}" y="{py(y) - 6:.1f}" '
-                         f'font-size="11" text-anchor="{"end" if right else "start"}">'
-                         f"{html.escape(text)}</text>")
+    places = place_labels(at, texts, (left, 20, w, h - bottom))
+    for (cx, cy), text, place in zip(at, texts, places, strict=True):
+        if place is None:
+            continue  # no free room near the point: its name shows on hover
+        if place.leader:
+            parts.append(f'<line x1="{cx:.1f}" y1="{cy:.1f}" x2="{place.x:.1f}" '
+                         f'y2="{place.y - 4:.1f}" stroke="#999" stroke-width="0.8"/>')
+        parts.append(f'<text x="{place.x:.1f}" y="{place.y:.1f}" font-size="11" '
+                     f'text-anchor="{place.anchor}">{html.escape(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
