@@ -155,7 +155,32 @@ def test_china_map_fits_1400x900_and_marks_provinces_that_collect_nothing(china,
         "regions", "candidates", "region-points", "gap", "flows", "facilities")]
     assert order == sorted(order)
     opened.screenshot("china-budget-cap.png")
+    assert_no_labels_overlap(opened)
+    opened.page.evaluate("() => { const map = Object.values(window).find(v => v instanceof "
+                         "L.Map); map.closePopup(); map.setView([31, 119.5], 7, "
+                         "{animate: false}); }")  # the Yangtze delta, dense with plants
+    opened.page.wait_for_timeout(800)
+    assert opened.page.locator(".siting-label-existing").first.is_visible()
+    assert_no_labels_overlap(opened)
+    opened.screenshot("china-close-up.png")
     assert_clean(opened)
+
+
+OVERLAPS = """() => {
+    const boxes = [...document.querySelectorAll('.siting-label')]
+        .filter(l => l.offsetParent !== null && getComputedStyle(l).visibility === 'visible')
+        .map(l => l.getBoundingClientRect());
+    return boxes.flatMap((a, i) => boxes.slice(i + 1).filter(b => a.left < b.right
+        && b.left < a.right && a.top < b.bottom && b.top < a.bottom)).length;
+}"""
+
+
+def assert_no_labels_overlap(opened) -> None:
+    shown = opened.page.evaluate("() => [...document.querySelectorAll('.siting-label')]"
+                                 ".filter(l => l.offsetParent !== null && "
+                                 "getComputedStyle(l).visibility === 'visible').length")
+    assert shown > 0
+    assert opened.page.evaluate(OVERLAPS) == 0
 
 
 def test_explore_draws_in_a_notebook_with_no_network(tmp_path, browser):

@@ -93,6 +93,29 @@ var siting = {
         window.addEventListener("load", fit);
         window.addEventListener("resize", fit);
     },
+    declutter: function (map) {  // a label that would cover a weightier one shows on hover
+        function rank(label) {  // new sites first, then by symbol size
+            return (label.classList.contains("siting-label-new") ? 1e6 : 0)
+                + label.parentNode.offsetWidth;
+        }
+        function run() {
+            var kept = [], labels = [].slice.call(
+                map.getContainer().querySelectorAll(".siting-label"));
+            labels.forEach(function (label) { label.classList.remove("siting-label-hidden"); });
+            labels = labels.filter(function (label) { return label.offsetParent !== null; });
+            labels.sort(function (a, b) { return rank(b) - rank(a); });
+            labels.forEach(function (label) {
+                var r = label.getBoundingClientRect();
+                var covers = kept.some(function (k) {
+                    return r.left < k.right && k.left < r.right && r.top < k.bottom
+                        && k.top < r.bottom;
+                });
+                if (covers) { label.classList.add("siting-label-hidden"); } else { kept.push(r); }
+            });
+        }
+        map.on("zoomend moveend overlayadd overlayremove", run);
+        window.addEventListener("load", run);
+    },
     zoomClasses: function (map) {
         function mark() {
             var zoom = map.getZoom(), box = map.getContainer().classList;
@@ -148,6 +171,7 @@ STYLE = """
   text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
 .siting-far .siting-facility svg { transform: scale(0.7); }
 .siting-label-existing { display: none; }
+.siting-label-hidden { visibility: hidden; }
 .siting-near .siting-label-existing { display: block; }
 .siting-legend summary { cursor: pointer; font-weight: 600; }
 .siting-row { display: flex; align-items: center; gap: 6px; margin: 1px 0; }
@@ -227,15 +251,17 @@ class PageScript(MacroElement):
 
     A notice shows when a tile of the base map cannot load. At a country's zoom
     (``siting-far``) facility symbols shrink; close up (``siting-near``) every opened site
-    is labelled, not only the new ones. Once the page is laid out (and on every resize) the
-    title panel is narrowed to end before the layer list, and ``bounds`` is fitted below
-    both.
+    is labelled, not only the new ones; a label that would cover a new site's or a bigger
+    site's label is hidden (the site's tooltip names it). Once the page is laid out (and
+    on every resize) the title panel is narrowed to end before the layer list, and
+    ``bounds`` is fitted below both.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         siting.tileNotice({{ this._parent.get_name() }}, {{ this.text|tojson }});
         siting.zoomClasses({{ this._parent.get_name() }});
+        siting.declutter({{ this._parent.get_name() }});
         siting.keepClear({{ this._parent.get_name() }}, {{ this.bounds|tojson }},
                          {{ this.padding|tojson }});
         {% endmacro %}
