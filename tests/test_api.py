@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -13,9 +14,12 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
+import typer
+from typer.testing import CliRunner
 
 import siting
 from siting import Instance, Solution, load_instance, solve, verify_run, write_run
+from siting.cli.main import app
 from siting.errors import InputError, InstanceError
 from support import DEMO, ROOT
 
@@ -145,3 +149,42 @@ def test_readme_example_runs_in_a_notebook_kernel():
     assert not [o for o in outputs if o["output_type"] == "error"]
     shown = [o for o in outputs if o["output_type"] == "execute_result"]
     assert "leaflet" in shown[0]["data"]["text/html"].lower()
+
+
+def readme_commands() -> list[list[str]]:
+    """The README's first block's solve, then every line of its command block, as argv."""
+    text = (ROOT / "README.md").read_text()
+    first = re.search(r"&& (siting solve [^\n]+)", text).group(1)
+    block = re.search(r"## What it does.*?```bash\n(.*?)```", text, re.S).group(1)
+    lines = [first, *(line.split(" #")[0] for line in block.splitlines())]
+    return [shlex.split(line)[1:] for line in lines]
+
+
+def test_readme_commands_read_only_what_an_earlier_line_wrote():
+    written, shipped = set(), {p.name for p in (ROOT / "instances").iterdir()}
+    for argv in readme_commands():
+        command = argv[0]
+        folders = [a for a in argv[1:] if not a.startswith("-") and "/" in a]
+        read = [a for a in folders if a.startswith("runs/")
+                and argv[argv.index(a) - 1] != "--out"]
+        assert set(read) <= written, (argv, written)
+        assert all(a.split("/")[1] in shipped for a in folders if a.startswith("instances/"))
+        out = argv[argv.index("--out") + 1] if "--out" in argv else None
+        if out is not None:
+            assert out not in written, argv  # each line writes a folder of its own
+            assert not any(out.startswith(w + "/") for w in written), argv  # none nested
+            written.add(out)
+        assert command in {c.name for c in typer.main.get_command(app).commands.values()}
+
+
+@pytest.mark.slow
+def test_readme_commands_run_as_written(tmp_path, monkeypatch):
+    """Every line of the README's command block, in order (about four minutes)."""
+    (tmp_path / "instances").symlink_to(ROOT / "instances")
+    monkeypatch.chdir(tmp_path)
+    for argv in readme_commands():
+        argv = [a.replace("/tmp/", f"{tmp_path}/") for a in argv]
+        result = CliRunner().invoke(app, argv)
+        assert result.exit_code == 0, (argv, result.output)
+    for run in ("demo", "mandate-95", "quick", "horizon"):
+        assert verify_run(tmp_path / "runs" / run).ok
