@@ -5,10 +5,12 @@ Usage (from the repository root, after build_china.py):
 
 Period years 2025, 2027 and 2029 take the Tian et al. (2025) values as they are; 2031,
 2033 and 2035 extend each province's 2030 value by GROWTH a year (an ESTIMATE, method in
-the instance's SOURCES.md). Output: instances/china-2025-2035/supply_by_year.csv.
+the instance's SOURCES.md). Output: instances/china-2025-2035/supply_by_year.csv, and
+copies of the regions and sites layers (a layer stays inside its instance folder).
 """
 
 import csv
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +36,8 @@ def main() -> None:
                 else:
                     tonnes = known[region, stream, LAST_KNOWN] * (1 + GROWTH) ** (year - LAST_KNOWN)
                 writer.writerow([region, stream, year, round(tonnes)])
+    for layer in ("regions.geojson", "sites.geojson"):
+        shutil.copyfile(SOURCE.parent / layer, OUT.parent / layer)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ Every quantity has a range: a value far outside any real one is a typo or a unit
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -52,6 +54,38 @@ LAYER_NUMBERS: dict[str, dict[str, Number]] = {
 }
 """Every numeric column the loader reads, by layer. An empty cell has a meaning only in
 ``closure_cost`` (the facility cannot close) and a site's ``recovery`` (its tier's)."""
+
+LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "regions": ("id", "name", "province", "supply", "supply_<stream>"),
+    "sites": ("id", "name", "tier", "province", "existing_capacity", "existing_fixed_cost",
+              "capacity_group", "process", "closure_cost", "sizes", "streams",
+              "fixed_cost_factor", "recovery"),
+    "supply": ("region", "stream", "year", "tonnes"),
+    "distances": ("origin", "destination", "km"),
+}
+"""Every column the loader reads, by layer (and ``lon``, ``lat`` of a CSV layer, read as
+its geometry). Any other column is not read: see :func:`near_miss`."""
+
+SHAPEFILE_NAME = 10  # a Shapefile (dBASE) keeps this many characters of a column name
+
+
+def near_miss(column: str, known: list[str]) -> str | None:
+    """Return the known column that ``column`` is a slip of, or None for an unrelated name.
+
+    A slip differs in case, in ``_``, ``-`` or spaces, by a character or two of a long name
+    (difflib ratio 0.85), or is a long name cut to a Shapefile's 10 characters.
+    """
+    def norm(name: str) -> str:
+        return re.sub(r"[\s_-]+", "_", name.strip().casefold())
+
+    by_norm = {norm(k): k for k in known}
+    close = difflib.get_close_matches(norm(column), list(by_norm), n=1, cutoff=0.85)
+    if close:
+        return by_norm[close[0]]
+    if len(column) == SHAPEFILE_NAME:
+        return next((k for k in known if len(k) > SHAPEFILE_NAME and k.startswith(column)), None)
+    return None
+
 
 Tonnes = Annotated[float, Field(ge=0, le=MAX_TONNES, allow_inf_nan=False)]
 PerTonne = Annotated[float, Field(ge=0, le=MAX_PER_TONNE, allow_inf_nan=False)]
