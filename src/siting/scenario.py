@@ -47,7 +47,8 @@ def find_scenario(name_or_path: str | Path, instance_dir: Path | None) -> Path:
                             "has no scenarios/ folder: give the file's path)")
     folder = instance_dir / "scenarios"
     named = folder / f"{path.stem}.toml"
-    if path.parent == Path(".") and named.is_file():
+    if path.parent == Path(".") and named.exists():
+        regular_file(named, ScenarioError)
         return named
     known = sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
     raise ScenarioError(path, None, f"no such scenario file or name; the instance has {known}")

@@ -53,10 +53,9 @@ def read_table(path: Path) -> pd.DataFrame:
 def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read a layer (GeoJSON, GeoPackage, Shapefile, or CSV with lon/lat) in WGS84."""
     regular_file(path, InstanceError)
+    if format_problem(path):
+        raise InstanceError(path, None, format_problem(path))
     suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise InstanceError(path, None, f"unsupported layer format {suffix!r}: expected "
-                            + ", ".join(f"{n} ({s})" for s, n in FORMATS.items()))
     if suffix == ".csv":
         frame = _points_from_csv(path)
     elif FORMATS[suffix] == "GeoJSON":
@@ -68,6 +67,17 @@ def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
                                     "file (its content is of another format)")
         frame = _read_gis(path, layer)
     return checked_layer(frame, path)
+
+
+def format_problem(path: Path) -> str | None:
+    """Say why ``path`` is not a layer format that siting reads (by its suffix), or None."""
+    if path.suffix.lower() in FORMATS:
+        return None
+    suffixes: dict[str, list[str]] = {}
+    for suffix, name in FORMATS.items():
+        suffixes.setdefault(name, []).append(suffix)
+    return (f"unsupported layer format {path.suffix.lower()!r}: expected "
+            + ", ".join(f"{name} ({' or '.join(s)})" for name, s in suffixes.items()))
 
 
 def checked_layer(frame: gpd.GeoDataFrame, source: str | Path) -> gpd.GeoDataFrame:
@@ -103,12 +113,20 @@ def _read_geojson(path: Path) -> gpd.GeoDataFrame:
     number checks refuse what is not a number. Any other JSON (newline-delimited GeoJSON,
     ESRI JSON, TopoJSON, a lone Feature) is refused rather than read by another driver.
     """
-    data = read_json(path, InstanceError)
-    kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+    try:
+        data = read_json(path, InstanceError)
+    except InstanceError as exc:  # "Extra data": more than one JSON value, one per line
+        if "Extra data" not in exc.message:
+            raise
+        raise InstanceError(path, None, f"{exc.message}: expected one GeoJSON "
+                            "FeatureCollection (newline-delimited GeoJSON is not read)") from None
+    kind = (f"type {data.get('type')!r}" if isinstance(data, dict) and "type" in data
+            else "an object without 'type'" if isinstance(data, dict)
+            else f"a JSON {type(data).__name__}")
     features = data.get("features") if isinstance(data, dict) else None
-    if kind != "FeatureCollection" or not isinstance(features, list):
+    if kind != "type 'FeatureCollection'" or not isinstance(features, list):
         raise InstanceError(path, None, f"cannot read layer: expected a GeoJSON "
-                            f"FeatureCollection, got {kind!r} (newline-delimited GeoJSON, "
+                            f"FeatureCollection, got {kind} (newline-delimited GeoJSON, "
                             "ESRI JSON and TopoJSON are not read)")
     properties = [f.get("properties") if isinstance(f, dict) else None for f in features]
     bad = [i for i, p in enumerate(properties) if not isinstance(p, dict | None)]
@@ -236,7 +254,8 @@ def number_column(frame: pd.DataFrame, column: str, path: Path, spec: Number) ->
         values[blank] = spec.empty
     if bad.any():
         i = int(np.argmax(bad))
-        got = "an empty cell" if blank[i] else repr(raw.iloc[i])
+        cell = raw.iloc[i].item() if isinstance(raw.iloc[i], np.generic) else raw.iloc[i]
+        got = "an empty cell" if blank[i] else repr(cell)
         raise InstanceError(path, f"{_row(frame, i)}, column {column!r}",
                             f"expected a finite number in [{spec.minimum:g}, {spec.maximum:g}], "
                             f"got {got}")

@@ -18,6 +18,7 @@ from siting.instance.layers import (
     check_text,
     checked_layer,
     empty_cells,
+    format_problem,
     haversine_km,
     id_column,
     number_column,
@@ -153,6 +154,8 @@ def _layer_path(folder: Path, toml_path: Path, name: str, ref: LayerRef) -> Path
         raise InstanceError(toml_path, where, f"expected a path relative to the instance "
                             f"folder, got {ref.path!r}")
     path = folder / ref.path
+    if name in ("regions", "sites") and format_problem(path):
+        raise InstanceError(toml_path, where, format_problem(path))
     inside = folder.resolve()
     sidecars = path.parent.glob(f"{glob.escape(path.stem)}.*") if path.suffix == ".shp" else ()
     for part in (path, *sidecars):
