@@ -14,6 +14,7 @@ import math
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -128,6 +129,13 @@ def gpkg_boolean_supply(folder: Path) -> None:
     _point_regions_to(folder, "layers.gpkg", "regions")
 
 
+def sqlite_named_gpkg(folder: Path) -> None:
+    """A plain SQLite database (GDAL's SQLite driver would open it) named regions.gpkg."""
+    with sqlite3.connect(folder / "regions.gpkg") as db:
+        db.execute("CREATE TABLE regions (id TEXT, name TEXT)")
+    _point_regions_to(folder, "regions.gpkg", "regions")
+
+
 def regions_link_outside(folder: Path) -> None:
     """regions.geojson a link to a file outside the instance folder."""
     (folder / "regions.geojson").unlink()
@@ -195,7 +203,7 @@ MAKERS = {f.__name__: f for f in (projected_regions, gpkg_empty_layer, gpkg_miss
                                    shapefile_null_supply, regions_link_outside, sites_fifo,
                                    scenario_fifo, deep_toml, deep_json, degrees_declared_3857,
                                    regions_far_from_sites, gpkg_column_case, shapefile_sites,
-                                   gpkg_boolean_supply)}
+                                   gpkg_boolean_supply, sqlite_named_gpkg)}
 
 # ---- generated cases: every numeric column of every layer, with every kind of bad value ----
 # Each value as written in a GeoJSON property (a JSON value) and in a CSV cell (text).

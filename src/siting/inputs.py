@@ -9,7 +9,7 @@ import typing
 from pathlib import Path
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 from siting.errors import InputError
@@ -95,9 +95,20 @@ TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab, newl
 
 
 def control_character(text: str, pattern: re.Pattern = CONTROL) -> str | None:
-    """Describe the first control character of ``text`` (``"control character U+001B"``)."""
+    """Name the first control character of ``text`` (``"control character U+001B"``), or None."""
     found = pattern.search(text)
-    return found and f"control character U+{ord(found.group()):04X} in {text!r}"
+    return found and f"control character U+{ord(found.group()):04X}"
+
+
+def _plain(name: str) -> str:
+    problem = control_character(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+Name = typing.Annotated[str, AfterValidator(_plain)]
+"""A one-line name or label: no control character at all (not even a tab or line break)."""
 
 
 def read_toml(path: Path, error: type[InputError] = InputError) -> dict:
@@ -158,11 +169,11 @@ def _check_text(data: dict, path: Path, error: type[InputError]) -> None:
         items = value.items() if isinstance(value, dict) else (
             enumerate(value) if isinstance(value, list) else ())
         for key, item in items:
+            if isinstance(key, str) and control_character(key):
+                raise error(path, where or None, f"{control_character(key)} in key {key!r}")
             field = f"{where}.{key}" if where else str(key)
-            problem = isinstance(key, str) and control_character(key)
-            problem = problem or (isinstance(item, str) and control_character(item, TEXT_CONTROL))
-            if problem:
-                raise error(path, field, problem)
+            if isinstance(item, str) and control_character(item, TEXT_CONTROL):
+                raise error(path, field, f"{control_character(item, TEXT_CONTROL)} in {item!r}")
             todo.append((field, item))
 
 

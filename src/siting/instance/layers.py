@@ -17,7 +17,7 @@ import pyogrio
 import shapely
 
 from siting.errors import InstanceError
-from siting.inputs import CONTROL, read_json, regular_file
+from siting.inputs import CONTROL, control_character, read_json, regular_file
 from siting.instance.schema import LAT, LON, Number
 
 WGS84 = "EPSG:4326"
@@ -29,6 +29,7 @@ EARTH_RADIUS_KM = 6371.0088
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage",
            ".shp": "Shapefile", ".csv": "CSV"}
 MAGIC = {".gpkg": b"SQLite format 3\x00", ".shp": b"\x00\x00\x27\x0a"}
+GPKG_IDS = (b"GPKG", b"GP10", b"GP11")  # a GeoPackage's SQLite application_id (bytes 68-71)
 
 # GDAL reads no URL (/vsicurl/, http://...): its curl layer may open only this one name.
 pyogrio.set_gdal_config_options({"CPL_VSIL_CURL_ALLOWED_FILENAME": "/siting/no-network"})
@@ -61,10 +62,7 @@ def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     elif FORMATS[suffix] == "GeoJSON":
         frame = _read_geojson(path)
     else:
-        with path.open("rb") as handle:
-            if handle.read(len(MAGIC[suffix])) != MAGIC[suffix]:
-                raise InstanceError(path, None, f"cannot read layer: not a {FORMATS[suffix]} "
-                                    "file (its content is of another format)")
+        _check_magic(path, suffix)
         frame = _read_gis(path, layer)
     return checked_layer(frame, path)
 
@@ -93,6 +91,15 @@ def checked_layer(frame: gpd.GeoDataFrame, source: str | Path) -> gpd.GeoDataFra
         raise InstanceError(source, None, "the layer has no rows")
     _check_geometries(frame, source)
     return frame
+
+
+def _check_magic(path: Path, suffix: str) -> None:
+    """Refuse a binary layer whose first bytes are not those of its format."""
+    with path.open("rb") as handle:
+        head = handle.read(72)
+    if not head.startswith(MAGIC[suffix]) or (suffix == ".gpkg" and head[68:72] not in GPKG_IDS):
+        raise InstanceError(path, None, f"cannot read layer: not a {FORMATS[suffix]} file "
+                            "(its content is of another format)")
 
 
 def _read_gis(path: Path, layer: str | None) -> gpd.GeoDataFrame:
@@ -270,8 +277,7 @@ def check_text(frame: pd.DataFrame, columns: list[str], path: str | Path) -> Non
         if bad.any():
             i = int(np.argmax(bad))
             raise InstanceError(path, f"{_row(frame, i)}, column {column!r}",
-                                f"control character U+{ord(CONTROL.search(text.iloc[i])[0]):04X} "
-                                f"in {text.iloc[i]!r}")
+                                f"{control_character(text.iloc[i])} in {text.iloc[i]!r}")
 
 
 def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray,

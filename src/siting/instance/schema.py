@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from siting.inputs import Strict
+from siting.inputs import Name, Strict
 
 MAX_TONNES = 1e10  # t or t/yr: far above any real supply or capacity
 MAX_PER_TONNE = 1e9  # currency per tonne or tonne-km: dearer than any real handling
@@ -100,9 +100,9 @@ Co2ByStream = Co2 | dict[str, Co2]
 class InstanceMeta(Strict):
     """Table ``[instance]``: name, description, currency, year."""
 
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     description: str = ""
-    currency: str = "CNY"
+    currency: Name = "CNY"
     year: int | None = None
 
 
@@ -190,14 +190,14 @@ class Periods(Strict):
 class Material(Strict):
     """One ``[materials.<id>]`` table: a recovered material (Li, Co, Ni...) and its price."""
 
-    label: str = ""
+    label: Name = ""
     price: PerTonne  # per tonne of material recovered
 
 
 class Stream(Strict):
     """One ``[streams.<id>]`` table: costs, penalty, emissions, value or material contents."""
 
-    label: str = ""
+    label: Name = ""
     transport_cost: PerTonne
     uncollected_penalty: PerTonne | None = None
     co2_kg_per_tkm: Co2 = 0.0
@@ -217,7 +217,7 @@ class Stream(Strict):
 class Size(Strict):
     """One size option of a tier: capacity, costs, minimum throughput."""
 
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     capacity: Annotated[float, Field(gt=0, le=MAX_TONNES, allow_inf_nan=False)]
     fixed_cost: Amount = 0.0
     capex: Amount = 0.0
@@ -241,7 +241,7 @@ class Process(Strict):
     ``cost_factor`` multiplies the sizes' fixed cost and capex.
     """
 
-    label: str = ""
+    label: Name = ""
     processing_cost: CostByStream = 0.0
     co2_kg_per_t: Co2ByStream = 0.0
     streams: list[str] | None = None
