@@ -73,9 +73,10 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
         raise ScenarioError(path, f"scenario.{text[0]}", f"expected text, got {head[text[0]]!r}")
     parent = Scenario()
     if "extends" in head:
-        if not (path.parent / head["extends"]).is_file():
+        if not (path.parent / head["extends"]).exists():
             raise ScenarioError(path, "scenario.extends", "expected a scenario file relative to "
                                 f"this one: no such file {head['extends']!r}")
+        regular_file(path.parent / head["extends"], ScenarioError, "scenario.extends", name=path)
         parent = load_scenario(path.parent / head["extends"], (*_seen, path))
     objective = toml_table(data, "objective", path, ScenarioError)
     objective_unknown = sorted(set(objective) - {"mode"})
