@@ -14,9 +14,11 @@ import math
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tomllib
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,7 +39,7 @@ CASES = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))["case
 # Run through a real interpreter too, to prove that no traceback reaches stderr.
 SUBPROCESS = {"instance-toml-broken", "regions-projected-as-lonlat", "sites-not-utf8",
               "scenario-extends-missing", "solver-wrong-type", "gpkg-empty-layer",
-              "regions-supply_stream-list"}
+              "regions-supply_stream-list", "instance-layer-fifo", "regions-json-nested-too-deeply"}
 
 
 def _regions(folder: Path) -> gpd.GeoDataFrame:
@@ -119,10 +121,89 @@ def shapefile_null_supply(folder: Path) -> None:
     _point_regions_to(folder, "regions.shp")
 
 
+def gpkg_boolean_supply(folder: Path) -> None:
+    """A GeoPackage whose supply column is of GeoPackage's boolean type."""
+    frame = _regions_with_supply(folder)
+    frame["supply_lfp"] = [True, False, True]
+    frame.to_file(folder / "layers.gpkg", layer="regions", driver="GPKG")
+    _point_regions_to(folder, "layers.gpkg", "regions")
+
+
+def sqlite_named_gpkg(folder: Path) -> None:
+    """A plain SQLite database (GDAL's SQLite driver would open it) named regions.gpkg."""
+    with sqlite3.connect(folder / "regions.gpkg") as db:
+        db.execute("CREATE TABLE regions (id TEXT, name TEXT)")
+    _point_regions_to(folder, "regions.gpkg", "regions")
+
+
+def regions_link_outside(folder: Path) -> None:
+    """regions.geojson a link to a file outside the instance folder."""
+    (folder / "regions.geojson").unlink()
+    (folder / "regions.geojson").symlink_to(BASE / "regions.geojson")
+
+
+def sites_fifo(folder: Path) -> None:
+    """sites.csv a named pipe (reading it would wait forever)."""
+    (folder / "sites.csv").unlink()
+    os.mkfifo(folder / "sites.csv")
+
+
+def scenario_fifo(folder: Path) -> None:
+    """scenarios/bad.toml a named pipe."""
+    os.mkfifo(folder / "scenarios" / "bad.toml")
+
+
+def deep_toml(folder: Path) -> None:
+    """An instance.toml nested deeper than Python's parser recurses."""
+    with (folder / "instance.toml").open("a") as handle:
+        handle.write("\n[extra]\nvalue = " + "[" * 5000 + "]" * 5000 + "\n")
+
+
+def deep_json(folder: Path) -> None:
+    """A regions.geojson nested deeper than Python's parser recurses."""
+    (folder / "regions.geojson").write_text('{"type": "FeatureCollection", "features": '
+                                            + "[" * 5000 + "]" * 5000 + "}")
+
+
+def degrees_declared_3857(folder: Path) -> None:
+    """Regions in degrees whose file declares Web Mercator (metres)."""
+    frame = _regions(folder).set_crs("EPSG:3857", allow_override=True)
+    frame.to_file(folder / "regions.geojson", driver="GeoJSON")
+
+
+def regions_far_from_sites(folder: Path) -> None:
+    """Regions moved 100 degrees west of every site."""
+    frame = _regions(folder)
+    frame.geometry = frame.geometry.translate(xoff=-100)
+    frame.to_file(folder / "regions.geojson", driver="GeoJSON")
+
+
+def gpkg_column_case(folder: Path) -> None:
+    """A GeoPackage whose province column is spelt Province."""
+    _regions(folder).rename(columns={"province": "Province"}).to_file(
+        folder / "layers.gpkg", layer="regions", driver="GPKG")
+    _point_regions_to(folder, "layers.gpkg", "regions")
+
+
+def shapefile_sites(folder: Path) -> None:
+    """The sites as a Shapefile, which cuts existing_capacity to existing_c."""
+    table = pd.read_csv(folder / "sites.csv", dtype=str, keep_default_na=False)
+    frame = gpd.GeoDataFrame(table.drop(columns=["lon", "lat"]), crs="EPSG:4326",
+                             geometry=gpd.points_from_xy(table["lon"], table["lat"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GDAL warns that it cuts the names
+        frame.to_file(folder / "sites.shp")
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace('sites = "sites.csv"', 'sites = "sites.shp"'))
+
+
 MAKERS = {f.__name__: f for f in (projected_regions, gpkg_empty_layer, gpkg_missing_layer,
                                    gpkg_empty_geometry, shapefile_without_dbf,
                                    projected_point_out_of_range, gpkg_null_supply,
-                                   shapefile_null_supply)}
+                                   shapefile_null_supply, regions_link_outside, sites_fifo,
+                                   scenario_fifo, deep_toml, deep_json, degrees_declared_3857,
+                                   regions_far_from_sites, gpkg_column_case, shapefile_sites,
+                                   gpkg_boolean_supply, sqlite_named_gpkg)}
 
 # ---- generated cases: every numeric column of every layer, with every kind of bad value ----
 # Each value as written in a GeoJSON property (a JSON value) and in a CSV cell (text).

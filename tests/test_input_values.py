@@ -25,6 +25,7 @@ from siting.inputs import Strict, takes_numbers, validation_error
 from siting.instance import size
 from siting.instance.load import load_instance
 from siting.instance.network import build_network, recovery_rates
+from siting.instance.schema import LAYER_COLUMNS, LAYER_NUMBERS, near_miss
 from siting.results.runfiles import read_table
 from support import cli, solve_verified
 
@@ -59,6 +60,41 @@ def test_an_empty_recovery_cell_takes_the_tier_recovery_and_is_counted(tmp_path)
     assert rates[plant("p2")].tolist() == [0.9, 0.95]  # empty: the tier's recovery
     solution = solve_verified(folder, tmp_path / "run", "--scenario", "mandate")
     assert solution["instance"]["empty_cells"] == {"sites.recovery": 3}
+
+
+def test_an_unknown_column_is_not_read_and_named_in_a_warning_and_solution_json(tmp_path):
+    """Columns that no reader knows change nothing in the model; the planner is told."""
+    folder = _base(tmp_path)
+    _edit(folder / "sites.csv", ("fixed_cost_factor\n", "fixed_cost_factor,capacity,notes\n"),
+          (",1.0\n", ",1.0,90000,call them\n"))
+    _edit(folder / "regions.geojson", ('"province": "North"', '"province": "North", "area": 7'))
+    lines = ["regions.geojson: column 'area' not read (unknown;",
+             "sites.csv: columns 'capacity', 'notes' not read (unknown;"]
+    validated = cli("validate", folder)
+    assert validated.exit_code == 0, validated.output
+    for line in lines:
+        assert line in " ".join(validated.output.split())
+    solution = solve_verified(folder, tmp_path / "run", "--scenario", "mandate")
+    assert [w for w in solution["warnings"] if "not read" in w] == [
+        line + f" the known columns of the {layer} layer are "
+        + ", ".join(LAYER_COLUMNS[layer]) + ")"
+        for line, layer in zip(lines, ("regions", "sites"), strict=True)]
+    plain = solve_verified(BASE, tmp_path / "plain", "--scenario", "mandate")
+    assert solution["objective"] == plain["objective"]
+
+
+@pytest.mark.parametrize(("column", "meant"), [
+    ("existing_capacty", "existing_capacity"), ("Existing_Capacity", "existing_capacity"),
+    ("fixed-cost-factor", "fixed_cost_factor"), ("fixed_cost_factr", "fixed_cost_factor"),
+    ("existing_c", "existing_capacity"), ("Province ", "province"), ("tiers", "tier"),
+    ("capacity", None), ("notes", None), ("fid", None), ("note", None), ("area", None)])
+def test_a_near_miss_of_a_known_column_is_told_from_an_unrelated_name(column, meant):
+    assert near_miss(column, list(LAYER_COLUMNS["sites"])) == meant
+
+
+def test_every_numeric_column_read_is_a_known_column():
+    for layer, numbers in LAYER_NUMBERS.items():
+        assert set(numbers) - {"lon", "lat"} <= set(LAYER_COLUMNS[layer]), layer
 
 
 def test_an_empty_closure_cost_means_the_facility_cannot_close(tmp_path):

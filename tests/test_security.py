@@ -4,14 +4,19 @@ SVG and Markdown page and on the terminal, and no input file can run code."""
 from __future__ import annotations
 
 import ast
+import http.server
 import json
 import re
+import shutil
+import threading
 from pathlib import Path
 
 import highspy
 import pandas as pd
+import pyogrio
 import pytest
 
+import siting.instance.layers  # noqa: F401 (turns GDAL's network access off)
 from siting.engine.highs import PROFILE_OPTIONS
 from siting.instance.generate import generate_instance
 from support import ROOT, cli, solve_verified
@@ -198,3 +203,56 @@ def test_a_profile_may_not_set_highs_options_that_touch_files(tmp_path, monkeypa
         "(allowed: presolve, algorithm, tolerances, limits and MIP search settings; no option "
         "that reads or writes files or prints)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.toml", "inst"]
+
+
+@pytest.fixture
+def web_server():
+    """A local HTTP server that records every request; yields its address and the record."""
+    requests: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the name http.server calls)
+            requests.append(f"GET {self.path}")
+            self.send_response(404)
+            self.end_headers()
+
+        do_HEAD = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("name", ["regions.vrt", "regions.geojson"])
+def test_a_vrt_layer_with_a_url_source_is_refused_and_calls_nothing(tmp_path, web_server, name):
+    """A VRT (as itself or named .geojson) whose source is a URL makes no request."""
+    url, requests = web_server
+    folder = tmp_path / "instance"
+    shutil.copytree(ROOT / "tests" / "bad_inputs" / "base", folder)
+    (folder / name).write_text(
+        f'<OGRVRTDataSource><OGRVRTLayer name="regions"><SrcDataSource>/vsicurl/{url}/x.geojson'
+        "</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>\n")
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace('regions = "regions.geojson"',
+                                             f'regions = "{name}"'))
+    for command in ("validate", "solve"):
+        result = cli(command, folder, *(["--out", tmp_path / "run"] if command == "solve" else []))
+        assert result.exit_code == 2, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert requests == []
+    assert not (tmp_path / "run").exists()
+
+
+def test_gdal_opens_no_url_once_siting_reads_layers(web_server):
+    """The GDAL configuration itself: a /vsicurl/ or http:// name fetches nothing."""
+    url, requests = web_server
+    for name in (f"/vsicurl/{url}/x.geojson", f"{url}/y.geojson"):
+        with pytest.raises(pyogrio.errors.DataSourceError):
+            pyogrio.read_info(name)
+    assert requests == []

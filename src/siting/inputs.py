@@ -1,13 +1,15 @@
-"""Reading TOML input files, with every problem turned into a one-line InputError."""
+"""Reading TOML and JSON input files, with every problem turned into a one-line InputError."""
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 import typing
 from pathlib import Path
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 from siting.errors import InputError
@@ -72,19 +74,107 @@ def takes_numbers(annotation: object) -> bool:
     return bool(leaves & {int, float}) and bool not in leaves
 
 
+def regular_file(path: Path, error: type[InputError] = InputError, where: str | None = None,
+                 name: Path | None = None) -> None:
+    """Raise ``error`` unless ``path`` is a regular file (or a link to one).
+
+    A FIFO, a device or a folder is named as such, not as a missing file; ``name`` is what
+    the error names (default ``path``).
+    """
+    name = path if name is None else name
+    if not path.exists():
+        raise error(name, where, "file not found" if name == path else f"file not found: {path}")
+    if not path.is_file():
+        raise error(name, where, "not a regular file (a folder, pipe or device)"
+                    + ("" if name == path else f": {path}"))
+
+
+# C0 and C1 control characters and DEL: a NUL, an ESC starting a terminal sequence.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab, newlines allowed
+
+
+def control_character(text: str, pattern: re.Pattern = CONTROL) -> str | None:
+    """Name the first control character of ``text`` (``"control character U+001B"``), or None."""
+    found = pattern.search(text)
+    return found and f"control character U+{ord(found.group()):04X}"
+
+
+def _plain(name: str) -> str:
+    problem = control_character(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+Name = typing.Annotated[str, AfterValidator(_plain)]
+"""A one-line name or label: no control character at all (not even a tab or line break)."""
+
+
 def read_toml(path: Path, error: type[InputError] = InputError) -> dict:
     """Parse a UTF-8 TOML file, skipping a byte-order mark.
 
-    A missing file, bad encoding or syntax raises ``error``.
+    A missing or irregular file, bad encoding, syntax, nesting too deep for Python, or a
+    control character in a key or text (other than tab and line breaks) raises ``error``.
     """
-    if not path.is_file():
-        raise error(path, None, "file not found")
+    regular_file(path, error)
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise error(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(path, None, f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise error(path, None, "invalid TOML: nested too deeply") from None
+    _check_text(data, path, error)
+    return data
+
+
+def read_json(path: Path, error: type[InputError] = InputError) -> object:
+    """Parse a UTF-8 JSON file, skipping a byte-order mark; a key twice in an object is an error.
+
+    Bad encoding, syntax or nesting too deep for Python raise ``error``.
+    """
+    regular_file(path, error)
+    try:
+        return json.loads(path.read_bytes().decode("utf-8-sig"), object_pairs_hook=_unique_keys)
+    except UnicodeDecodeError as exc:
+        raise error(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except _DuplicateKey as exc:
+        raise error(path, None, f"invalid JSON: key {exc.args[0]!r} twice in one object") from None
+    except json.JSONDecodeError as exc:
+        raise error(path, None, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise error(path, None, "invalid JSON: nested too deeply") from None
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    data: dict = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKey(key)
+        data[key] = value
+    return data
+
+
+def _check_text(data: dict, path: Path, error: type[InputError]) -> None:
+    """Refuse a control character in a key, or in text other than tab and line breaks."""
+    todo: list[tuple[str, object]] = [("", data)]
+    while todo:
+        where, value = todo.pop()
+        items = value.items() if isinstance(value, dict) else (
+            enumerate(value) if isinstance(value, list) else ())
+        for key, item in items:
+            if isinstance(key, str) and control_character(key):
+                raise error(path, where or None, f"{control_character(key)} in key {key!r}")
+            field = f"{where}.{key}" if where else str(key)
+            if isinstance(item, str) and control_character(item, TEXT_CONTROL):
+                raise error(path, field, f"{control_character(item, TEXT_CONTROL)} in {item!r}")
+            todo.append((field, item))
 
 
 def toml_table(data: dict, key: str, path: Path, error: type[InputError] = InputError) -> dict:

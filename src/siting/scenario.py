@@ -9,7 +9,7 @@ from typing import Any
 import pydantic
 
 from siting.errors import ScenarioError
-from siting.inputs import read_toml, toml_table, validation_error
+from siting.inputs import read_toml, regular_file, toml_table, validation_error
 from siting.model.policies import REGISTRY, Policy
 
 MODES = ("cost", "value", "lexicographic")  # objective modes: siting.model.objective
@@ -39,14 +39,16 @@ def find_scenario(name_or_path: str | Path, instance_dir: Path | None) -> Path:
     An instance made in memory (``instance_dir`` None) has no folder: only paths work.
     """
     path = Path(name_or_path)
-    if path.is_file():
+    if path.exists() and not path.is_dir():  # a folder may share a scenario's name
+        regular_file(path, ScenarioError)
         return path
     if instance_dir is None:
         raise ScenarioError(path, None, "no such scenario file (an instance made in memory "
                             "has no scenarios/ folder: give the file's path)")
     folder = instance_dir / "scenarios"
     named = folder / f"{path.stem}.toml"
-    if path.parent == Path(".") and named.is_file():
+    if path.parent == Path(".") and named.exists():
+        regular_file(named, ScenarioError)
         return named
     known = sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
     raise ScenarioError(path, None, f"no such scenario file or name; the instance has {known}")
@@ -71,9 +73,10 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
         raise ScenarioError(path, f"scenario.{text[0]}", f"expected text, got {head[text[0]]!r}")
     parent = Scenario()
     if "extends" in head:
-        if not (path.parent / head["extends"]).is_file():
+        if not (path.parent / head["extends"]).exists():
             raise ScenarioError(path, "scenario.extends", "expected a scenario file relative to "
                                 f"this one: no such file {head['extends']!r}")
+        regular_file(path.parent / head["extends"], ScenarioError, "scenario.extends", name=path)
         parent = load_scenario(path.parent / head["extends"], (*_seen, path))
     objective = toml_table(data, "objective", path, ScenarioError)
     objective_unknown = sorted(set(objective) - {"mode"})
@@ -100,10 +103,14 @@ def name_problem(name: str) -> str | None:
     """Say why ``name`` cannot name a run folder (``runs/<instance>/<name>``), or None.
 
     A name is one plain folder name: not empty, no path separator or control character,
-    not starting with a dot (``.``, ``..``, hidden folders and siting's temporaries).
+    no space around it, not starting with a dot (``.``, ``..``, hidden folders and siting's
+    temporaries).
     """
     if not name.strip():
         return f"expected a plain name for the run folder, got {name!r}"
+    if name != name.strip():
+        return (f"expected a plain name for the run folder, got {name!r}: no space before "
+                "or after it")
     if any(c in name for c in "/\\") or not name.isprintable():
         return (f"expected a plain name for the run folder, got {name!r}: no path separator "
                 "or control character")

@@ -6,7 +6,6 @@ the row or column, so a planner can fix a spreadsheet made by someone else.
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from pathlib import Path
@@ -14,12 +13,26 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from siting.errors import InstanceError
+from siting.inputs import CONTROL, control_character, read_json, regular_file
 from siting.instance.schema import LAT, LON, Number
 
 WGS84 = "EPSG:4326"
+EARTH_RADIUS_KM = 6371.0088
+
+# The formats read, by file name suffix, with how a file of each begins: GDAL picks its
+# driver from the content, so a file must be what its name says (never a VRT, whose
+# sources may be other files or URLs).
+FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage",
+           ".shp": "Shapefile", ".csv": "CSV"}
+MAGIC = {".gpkg": b"SQLite format 3\x00", ".shp": b"\x00\x00\x27\x0a"}
+GPKG_IDS = (b"GPKG", b"GP10", b"GP11")  # a GeoPackage's SQLite application_id (bytes 68-71)
+
+# GDAL reads no URL (/vsicurl/, http://...): its curl layer may open only this one name.
+pyogrio.set_gdal_config_options({"CPL_VSIL_CURL_ALLOWED_FILENAME": "/siting/no-network"})
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -40,10 +53,29 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read a layer (GeoJSON, GeoPackage, Shapefile, or CSV with lon/lat) in WGS84."""
-    if not path.is_file():
-        raise InstanceError(path, None, "file not found")
-    frame = _points_from_csv(path) if path.suffix.lower() == ".csv" else _read_gis(path, layer)
+    regular_file(path, InstanceError)
+    if format_problem(path):
+        raise InstanceError(path, None, format_problem(path))
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame = _points_from_csv(path)
+    elif FORMATS[suffix] == "GeoJSON":
+        frame = _read_geojson(path)
+    else:
+        _check_magic(path, suffix)
+        frame = _read_gis(path, layer)
     return checked_layer(frame, path)
+
+
+def format_problem(path: Path) -> str | None:
+    """Say why ``path`` is not a layer format that siting reads (by its suffix), or None."""
+    if path.suffix.lower() in FORMATS:
+        return None
+    suffixes: dict[str, list[str]] = {}
+    for suffix, name in FORMATS.items():
+        suffixes.setdefault(name, []).append(suffix)
+    return (f"unsupported layer format {path.suffix.lower()!r}: expected "
+            + ", ".join(f"{name} ({' or '.join(s)})" for name, s in suffixes.items()))
 
 
 def checked_layer(frame: gpd.GeoDataFrame, source: str | Path) -> gpd.GeoDataFrame:
@@ -52,6 +84,7 @@ def checked_layer(frame: gpd.GeoDataFrame, source: str | Path) -> gpd.GeoDataFra
     ``source`` names the layer in errors: its file, or the argument it was given as.
     """
     if frame.crs is not None and not frame.crs.equals(WGS84):
+        _check_units(frame, source)
         frame = _to_wgs84(frame, source)
     frame = frame.set_crs(WGS84, allow_override=True)
     if frame.empty:
@@ -60,33 +93,59 @@ def checked_layer(frame: gpd.GeoDataFrame, source: str | Path) -> gpd.GeoDataFra
     return frame
 
 
+def _check_magic(path: Path, suffix: str) -> None:
+    """Refuse a binary layer whose first bytes are not those of its format."""
+    with path.open("rb") as handle:
+        head = handle.read(72)
+    if not head.startswith(MAGIC[suffix]) or (suffix == ".gpkg" and head[68:72] not in GPKG_IDS):
+        raise InstanceError(path, None, f"cannot read layer: not a {FORMATS[suffix]} file "
+                            "(its content is of another format)")
+
+
 def _read_gis(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+            return gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
         raise InstanceError(path, f"layer {layer!r}" if layer else None,
                             f"cannot read layer: {str(exc).splitlines()[0]}") from None
-    if path.suffix.lower() in (".geojson", ".json"):
-        frame = _with_json_properties(frame, path)
-    return frame
 
 
-def _with_json_properties(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
-    """Replace GDAL's reading of GeoJSON properties by the values as written.
+def _read_geojson(path: Path) -> gpd.GeoDataFrame:
+    """Read a GeoJSON FeatureCollection, its properties as written.
 
     GDAL reads ``true`` in a number column as 1 and ``NaN`` like ``null``; here ``true``
     stays a boolean, ``null`` is an empty cell and ``NaN`` the text ``"NaN"``, so that the
-    number checks refuse what is not a number.
+    number checks refuse what is not a number. Any other JSON (newline-delimited GeoJSON,
+    ESRI JSON, TopoJSON, a lone Feature) is refused rather than read by another driver.
     """
     try:
-        features = json.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))["features"]
-        properties = [feature.get("properties") or {} for feature in features]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return frame  # GDAL read a variant (a lone Feature, GeoJSON sequence): keep its values
-    if len(properties) != len(frame) or not all(isinstance(p, dict) for p in properties):
-        return frame
+        data = read_json(path, InstanceError)
+    except InstanceError as exc:  # "Extra data": more than one JSON value, one per line
+        if "Extra data" not in exc.message:
+            raise
+        raise InstanceError(path, None, f"{exc.message}: expected one GeoJSON "
+                            "FeatureCollection (newline-delimited GeoJSON is not read)") from None
+    kind = (f"type {data.get('type')!r}" if isinstance(data, dict) and "type" in data
+            else "an object without 'type'" if isinstance(data, dict)
+            else f"a JSON {type(data).__name__}")
+    features = data.get("features") if isinstance(data, dict) else None
+    if kind != "type 'FeatureCollection'" or not isinstance(features, list):
+        raise InstanceError(path, None, f"cannot read layer: expected a GeoJSON "
+                            f"FeatureCollection, got {kind} (newline-delimited GeoJSON, "
+                            "ESRI JSON and TopoJSON are not read)")
+    properties = [f.get("properties") if isinstance(f, dict) else None for f in features]
+    bad = [i for i, p in enumerate(properties) if not isinstance(p, dict | None)]
+    if bad:
+        raise InstanceError(path, f"feature {bad[0] + 1}", "properties must be a JSON object")
+    if b"<OGRVRTDataSource" in path.read_bytes():
+        raise InstanceError(path, None, "holds a GDAL VRT, which GDAL would open instead")
+    frame = _read_gis(path, None)
+    if len(frame) != len(features):
+        raise InstanceError(path, None, f"cannot read layer: GDAL read {len(frame)} of its "
+                            f"{len(features)} features")
+    properties = [p or {} for p in properties]
     written = set().union(*properties)
     columns = [c for c in frame.columns if c in written and c != frame.geometry.name]
     return frame.assign(**{c: pd.Series([_json_cell(p.get(c)) for p in properties],
@@ -95,6 +154,15 @@ def _with_json_properties(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFra
 
 def _json_cell(value: object) -> object:
     return "NaN" if isinstance(value, float) and math.isnan(value) else value
+
+
+def _check_units(frame: gpd.GeoDataFrame, source: str | Path) -> None:
+    """Refuse a projected layer whose coordinates all look like degrees (a wrong CRS label)."""
+    xmin, ymin, xmax, ymax = frame.total_bounds
+    if frame.crs.is_projected and -180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90:
+        raise InstanceError(source, "CRS", f"coordinates look like degrees but the layer "
+                            f"declares {frame.crs.to_string()} (all within a few hundred "
+                            f"metres of its origin): set its CRS to {WGS84}")
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame, path: str | Path) -> gpd.GeoDataFrame:
@@ -193,11 +261,32 @@ def number_column(frame: pd.DataFrame, column: str, path: Path, spec: Number) ->
         values[blank] = spec.empty
     if bad.any():
         i = int(np.argmax(bad))
-        got = "an empty cell" if blank[i] else repr(raw.iloc[i])
+        cell = raw.iloc[i].item() if isinstance(raw.iloc[i], np.generic) else raw.iloc[i]
+        got = "an empty cell" if blank[i] else repr(cell)
         raise InstanceError(path, f"{_row(frame, i)}, column {column!r}",
                             f"expected a finite number in [{spec.minimum:g}, {spec.maximum:g}], "
                             f"got {got}")
     return values
+
+
+def check_text(frame: pd.DataFrame, columns: list[str], path: str | Path) -> None:
+    """Refuse a control character (NUL, ESC, a line break...) in the text ``columns`` read."""
+    for column in (c for c in columns if c in frame.columns):
+        text = frame[column].map(_as_text)
+        bad = text.str.contains(CONTROL).to_numpy()
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InstanceError(path, f"{_row(frame, i)}, column {column!r}",
+                                f"{control_character(text.iloc[i])} in {text.iloc[i]!r}")
+
+
+def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray,
+                 lat2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in km between points given in degrees (broadcasts)."""
+    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
+    a = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def empty_cells(frame: pd.DataFrame, column: str) -> int:

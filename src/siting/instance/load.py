@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +13,13 @@ import pandas as pd
 import pydantic
 
 from siting.errors import InstanceError
-from siting.inputs import read_toml, validation_error
+from siting.inputs import read_toml, regular_file, validation_error
 from siting.instance.layers import (
+    check_text,
     checked_layer,
     empty_cells,
+    format_problem,
+    haversine_km,
     id_column,
     number_column,
     read_layer,
@@ -23,7 +27,15 @@ from siting.instance.layers import (
     text_column,
 )
 from siting.instance.processes import expand_processes
-from siting.instance.schema import LAYER_NUMBERS, InstanceFile, per_stream
+from siting.instance.schema import (
+    LAYER_COLUMNS,
+    LAYER_NUMBERS,
+    SHAPEFILE_NAME,
+    InstanceFile,
+    LayerRef,
+    near_miss,
+    per_stream,
+)
 
 INSTANCE_FILE = "instance.toml"
 
@@ -40,7 +52,8 @@ class Instance:
     first period when the instance has ``[periods]``); ``period_supply`` holds one such
     table per period, or None without ``[periods]``. ``path`` is the instance folder, or
     None for an instance made in memory (:meth:`from_geodataframes`). ``empty_cells``
-    counts, per ``layer.column`` where an empty cell has a meaning, the cells that took it.
+    counts, per ``layer.column`` where an empty cell has a meaning, the cells that took it;
+    ``unread`` names, one line per layer, the columns that were not read.
     """
 
     path: Path | None
@@ -52,6 +65,7 @@ class Instance:
     hash: str
     period_supply: tuple[pd.DataFrame, ...] | None = None
     empty_cells: dict[str, int] = field(default_factory=dict)
+    unread: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -76,8 +90,9 @@ class Instance:
         if priced and self.spec.finance is None:
             return [f"instance.toml: sizes {', '.join(priced)} have capex but there is no "
                     "[finance] table, so the cost charges no capex (only capex_budget counts "
-                    "it); add [finance] with discount_rate and lifetime_years to annualise it"]
-        return []
+                    "it); add [finance] with discount_rate and lifetime_years to annualise it",
+                    *self.unread]
+        return list(self.unread)
 
     @classmethod
     def from_geodataframes(cls, regions: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
@@ -114,11 +129,7 @@ def load_instance(folder: str | Path) -> Instance:
     spec = _spec(read_toml(toml_path, InstanceError), toml_path)
 
     def layer_path(name: str) -> Path:
-        ref = getattr(spec.layers, name)
-        path = folder / ref.path
-        if not path.is_file():
-            raise InstanceError(toml_path, f"layers.{name}", f"file not found: {path}")
-        return path
+        return _layer_path(folder, toml_path, name, getattr(spec.layers, name))
 
     regions_path, sites_path = layer_path("regions"), layer_path("sites")
     supply_path = layer_path("supply") if spec.layers.supply else None
@@ -134,6 +145,28 @@ def load_instance(folder: str | Path) -> Instance:
 Source = tuple[pd.DataFrame | None, str | Path | None]  # a layer or table, and what names it
 
 
+def _layer_path(folder: Path, toml_path: Path, name: str, ref: LayerRef) -> Path:
+    """Return the file of layer ``name``: a regular file inside the folder, links resolved."""
+    where = f"layers.{name}"
+    if "://" in ref.path or "/vsi" in ref.path.lower():
+        raise InstanceError(toml_path, where, f"expected a file in the instance folder, got "
+                            f"{ref.path!r} (no URLs or GDAL virtual paths)")
+    if Path(ref.path).is_absolute():
+        raise InstanceError(toml_path, where, f"expected a path relative to the instance "
+                            f"folder, got {ref.path!r}")
+    path = folder / ref.path
+    if name in ("regions", "sites") and format_problem(path):
+        raise InstanceError(toml_path, where, format_problem(path))
+    inside = folder.resolve()
+    sidecars = path.parent.glob(f"{glob.escape(path.stem)}.*") if path.suffix == ".shp" else ()
+    for part in (path, *sidecars):
+        if not part.resolve().is_relative_to(inside):
+            raise InstanceError(toml_path, where, f"{ref.path!r} leads outside the instance "
+                                f"folder ({part.resolve()}): copy the file into the folder")
+    regular_file(path, InstanceError, where, name=toml_path)
+    return path
+
+
 def _spec(data: dict, source: str | Path) -> InstanceFile:
     try:
         return InstanceFile.model_validate(data)
@@ -145,8 +178,16 @@ def _assemble(folder: Path | None, spec: InstanceFile, digest: str, regions_in: 
               sites_in: Source, supply_in: Source, distances_in: Source) -> Instance:
     """Check the layers and tables of an instance and make it."""
     (region_frame, regions_path), (site_frame, sites_path) = regions_in, sites_in
+    unread = []
+    for layer, (frame, path) in zip(LAYER_COLUMNS, (regions_in, sites_in, supply_in,
+                                                    distances_in), strict=True):
+        if frame is not None:
+            unread += _unread_columns(frame, layer, path, spec)
+            check_text(frame, [c for c in LAYER_COLUMNS[layer] if c not in LAYER_NUMBERS[layer]],
+                       path)
     regions = _regions(checked_layer(region_frame, regions_path), regions_path)
     sites = _sites(checked_layer(site_frame, sites_path), sites_path, spec)
+    _check_reach(regions, sites, regions_path, sites_path)
     period_supply = _supply(regions, spec, regions_path, supply_in)
     supply = period_supply[0]
     regions = regions[[c for c in regions.columns if not c.startswith("supply")]]
@@ -162,7 +203,58 @@ def _assemble(folder: Path | None, spec: InstanceFile, digest: str, regions_in: 
              for column, number in LAYER_NUMBERS["sites"].items()
              if number.empty is not None and column in site_frame.columns}
     return Instance(folder, spec, regions, sites, supply, distances, digest,
-                    period_supply if spec.periods else None, empty)
+                    period_supply if spec.periods else None, empty, tuple(unread))
+
+
+def _unread_columns(frame: pd.DataFrame, layer: str, path: str | Path,
+                    spec: InstanceFile) -> list[str]:
+    """Refuse a column that is a slip of a known one; return a warning naming the others.
+
+    Known: :data:`LAYER_COLUMNS` (``supply_<stream>`` for each stream, other ``supply_*``
+    columns being refused later as unknown streams).
+    """
+    known = [c for c in LAYER_COLUMNS[layer] if c != "supply_<stream>"]
+    if "supply_<stream>" in LAYER_COLUMNS[layer]:
+        known += [f"supply_{s}" for s in spec.streams]
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    unread = []
+    for column in map(str, frame.columns):
+        if column in known or column == geometry or (
+                layer == "regions" and column.startswith("supply_")):
+            continue
+        meant = near_miss(column, known)
+        if meant:
+            cut = len(column) == SHAPEFILE_NAME and meant.startswith(column)
+            raise InstanceError(path, f"column {column!r}", f"unknown column; did you mean "
+                                f"{meant!r}?" + (" (a Shapefile cuts column names to 10 "
+                                                 "characters: use GeoPackage or GeoJSON)"
+                                                 if cut else ""))
+        unread.append(column)
+    if not unread:
+        return []
+    return [f"{Path(str(path)).name}: {'columns' if len(unread) > 1 else 'column'} "
+            f"{', '.join(map(repr, unread))} not read (unknown; the known columns of the "
+            f"{layer} layer are {', '.join(LAYER_COLUMNS[layer])})"]
+
+
+REACH_KM = 2000.0  # a site this close to some region, or the layers are in different places
+
+
+def _check_reach(regions: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, regions_path: str | Path,
+                 sites_path: str | Path) -> None:
+    """Refuse layers with no site within :data:`REACH_KM` of any region (a wrong CRS)."""
+    closest = np.inf
+    for start in range(0, len(regions), 256):  # stops at the first chunk in reach
+        chunk = regions.iloc[start:start + 256]
+        km = haversine_km(chunk["lon"].to_numpy()[:, None], chunk["lat"].to_numpy()[:, None],
+                          sites["lon"].to_numpy(), sites["lat"].to_numpy())
+        closest = min(closest, float(km.min()))
+        if closest <= REACH_KM:
+            return
+    raise InstanceError(regions_path, None, f"no site of {Path(str(sites_path)).name} within "
+                        f"{REACH_KM:,.0f} km of any region (the closest are {closest:,.0f} km "
+                        "apart): is a layer's CRS wrong? (metres read as degrees or the other "
+                        "way round)")
 
 
 def _number(frame: pd.DataFrame, layer: str, column: str, path: str | Path) -> np.ndarray:

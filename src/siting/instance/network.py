@@ -15,11 +15,10 @@ import numpy as np
 import pandas as pd
 
 from siting.errors import InstanceError
+from siting.instance.layers import haversine_km
 from siting.instance.load import Instance
 from siting.instance.processes import site_process_rates
 from siting.instance.schema import per_stream
-
-EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True)
@@ -77,15 +76,6 @@ class Network:
         fields = ("flow_arc", "flow_stream", "flow_transport_cost", "flow_processing_cost",
                   "flow_co2_kg", "flow_revenue", "flow_material")
         return replace(self, **{name: getattr(self, name)[keep] for name in fields})
-
-
-def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray,
-                 lat2: np.ndarray) -> np.ndarray:
-    """Great-circle distance in km between points given in degrees (broadcasts)."""
-    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    a = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def build_network(instance: Instance, supply: pd.DataFrame | None = None) -> Network:

@@ -6,12 +6,14 @@ Every quantity has a range: a value far outside any real one is a typo or a unit
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from siting.inputs import Strict
+from siting.inputs import Name, Strict
 
 MAX_TONNES = 1e10  # t or t/yr: far above any real supply or capacity
 MAX_PER_TONNE = 1e9  # currency per tonne or tonne-km: dearer than any real handling
@@ -55,6 +57,38 @@ LAYER_NUMBERS: dict[str, dict[str, Number]] = {
 ``closure_cost`` (the facility cannot close), a site's ``recovery`` (its tier's) and
 ``group_capacity`` (its capacity group's, given on another member, or no shared limit)."""
 
+LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "regions": ("id", "name", "province", "supply", "supply_<stream>"),
+    "sites": ("id", "name", "tier", "province", "existing_capacity", "existing_fixed_cost",
+              "capacity_group", "process", "closure_cost", "sizes", "streams",
+              "fixed_cost_factor", "recovery"),
+    "supply": ("region", "stream", "year", "tonnes"),
+    "distances": ("origin", "destination", "km"),
+}
+"""Every column the loader reads, by layer (and ``lon``, ``lat`` of a CSV layer, read as
+its geometry). Any other column is not read: see :func:`near_miss`."""
+
+SHAPEFILE_NAME = 10  # a Shapefile (dBASE) keeps this many characters of a column name
+
+
+def near_miss(column: str, known: list[str]) -> str | None:
+    """Return the known column that ``column`` is a slip of, or None for an unrelated name.
+
+    A slip differs in case, in ``_``, ``-`` or spaces, by a character or two of a long name
+    (difflib ratio 0.85), or is a long name cut to a Shapefile's 10 characters.
+    """
+    def norm(name: str) -> str:
+        return re.sub(r"[\s_-]+", "_", name.strip().casefold())
+
+    by_norm = {norm(k): k for k in known}
+    close = difflib.get_close_matches(norm(column), list(by_norm), n=1, cutoff=0.85)
+    if close:
+        return by_norm[close[0]]
+    if len(column) == SHAPEFILE_NAME:
+        return next((k for k in known if len(k) > SHAPEFILE_NAME and k.startswith(column)), None)
+    return None
+
+
 Tonnes = Annotated[float, Field(ge=0, le=MAX_TONNES, allow_inf_nan=False)]
 PerTonne = Annotated[float, Field(ge=0, le=MAX_PER_TONNE, allow_inf_nan=False)]
 Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
@@ -68,9 +102,9 @@ Co2ByStream = Co2 | dict[str, Co2]
 class InstanceMeta(Strict):
     """Table ``[instance]``: name, description, currency, year."""
 
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     description: str = ""
-    currency: str = "CNY"
+    currency: Name = "CNY"
     year: int | None = None
 
 
@@ -158,14 +192,14 @@ class Periods(Strict):
 class Material(Strict):
     """One ``[materials.<id>]`` table: a recovered material (Li, Co, Ni...) and its price."""
 
-    label: str = ""
+    label: Name = ""
     price: PerTonne  # per tonne of material recovered
 
 
 class Stream(Strict):
     """One ``[streams.<id>]`` table: costs, penalty, emissions, value or material contents."""
 
-    label: str = ""
+    label: Name = ""
     transport_cost: PerTonne
     uncollected_penalty: PerTonne | None = None
     co2_kg_per_tkm: Co2 = 0.0
@@ -185,7 +219,7 @@ class Stream(Strict):
 class Size(Strict):
     """One size option of a tier: capacity, costs, minimum throughput."""
 
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     capacity: Annotated[float, Field(gt=0, le=MAX_TONNES, allow_inf_nan=False)]
     fixed_cost: Amount = 0.0
     capex: Amount = 0.0
@@ -209,7 +243,7 @@ class Process(Strict):
     ``cost_factor`` multiplies the sizes' fixed cost and capex.
     """
 
-    label: str = ""
+    label: Name = ""
     processing_cost: CostByStream = 0.0
     co2_kg_per_t: Co2ByStream = 0.0
     streams: list[str] | None = None
