@@ -60,7 +60,7 @@ LAYER_NUMBERS: dict[str, dict[str, Number]] = {
 LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
     "regions": ("id", "name", "province", "supply", "supply_<stream>"),
     "sites": ("id", "name", "tier", "province", "existing_capacity", "existing_fixed_cost",
-              "capacity_group", "process", "closure_cost", "sizes", "streams",
+              "capacity_group", "group_capacity", "process", "closure_cost", "sizes", "streams",
               "fixed_cost_factor", "recovery"),
     "supply": ("region", "stream", "year", "tonnes"),
     "distances": ("origin", "destination", "km"),
