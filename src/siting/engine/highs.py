@@ -30,6 +30,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.errors import InputError, SolverError
 from siting.inputs import Strict, read_toml, toml_table, validation_error
+from siting.results.labels import gap
 
 PROFILES = resources.files("siting") / "profiles"  # solvers/ links here: one copy
 PROFILE_OPTIONS = frozenset({
@@ -41,10 +42,9 @@ PROFILE_OPTIONS = frozenset({
     "infinite_cost", "infinite_bound", "small_matrix_value", "large_matrix_value",
     "kkt_tolerance", "primal_feasibility_tolerance", "dual_feasibility_tolerance",
     "primal_residual_tolerance", "dual_residual_tolerance", "optimality_tolerance",
-    "ipm_optimality_tolerance", "mip_feasibility_tolerance", "user_objective_scale",
-    "user_bound_scale",
+    "ipm_optimality_tolerance", "mip_feasibility_tolerance",
     # limits and targets
-    "objective_bound", "objective_target", "simplex_iteration_limit", "ipm_iteration_limit",
+    "objective_target", "simplex_iteration_limit", "ipm_iteration_limit",
     "mip_max_nodes", "mip_max_stall_nodes", "mip_max_start_nodes", "mip_max_leaves",
     "mip_max_improving_sols", "mip_abs_gap",
     # branch and bound search and heuristics
@@ -57,7 +57,22 @@ PROFILE_OPTIONS = frozenset({
     "mip_allow_cut_separation_at_nodes", "mip_lp_solver", "mip_ipm_solver",
 })
 """The HiGHS options a profile file's [options] may set: none reads or writes a file or
-prints, and none duplicates a [solver] setting (time_limit, mip_rel_gap, threads, seed)."""
+prints, and none duplicates a [solver] setting (time_limit, mip_rel_gap, threads, seed).
+None changes the model or HiGHS's proof beyond :data:`OPTION_LIMITS`; left out for that:
+``objective_bound`` (a cut-off below the optimum leaves HiGHS proving a worse network
+optimal) and ``user_objective_scale`` / ``user_bound_scale`` (they loosen every tolerance)."""
+OPTION_LIMITS: dict[str, tuple[float, float]] = {
+    # below it, a coefficient is dropped from the matrix; a cost or bound above it is infinite
+    "small_matrix_value": (0.0, 1e-9), "large_matrix_value": (1e15, math.inf),
+    "infinite_cost": (1e20, math.inf), "infinite_bound": (1e20, math.inf),
+    # a looser tolerance accepts infeasible networks or bounds that are not bounds
+    "primal_feasibility_tolerance": (0.0, 1e-7), "dual_feasibility_tolerance": (0.0, 1e-7),
+    "primal_residual_tolerance": (0.0, 1e-7), "dual_residual_tolerance": (0.0, 1e-7),
+    "kkt_tolerance": (0.0, 1e-7), "optimality_tolerance": (0.0, 1e-7),
+    "ipm_optimality_tolerance": (0.0, 1e-8), "mip_feasibility_tolerance": (0.0, 1e-6),
+}
+"""The range a profile may set each option that changes the model or what HiGHS proves:
+never looser than HiGHS's default (the end of the range it lies at)."""
 _THREADS_IN_USE: list[int] = []
 REPORT_EVERY_S = 0.5
 
@@ -151,8 +166,18 @@ def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
     if refused:
         raise InputError(path, f"options.{refused[0]}", "not a HiGHS option a solver profile "
                          "may set (allowed: presolve, algorithm, tolerances, limits and MIP search "
-                         "settings; no option that reads or writes files or prints)")
-    _set_options(_quiet_highs(), profile.options, path)  # HiGHS itself checks the values
+                         "settings; no option that reads or writes files or prints, or that "
+                         "changes what is called optimal)")
+    highs = _quiet_highs()
+    _set_options(highs, profile.options, path)  # HiGHS itself checks the values
+    for key in OPTION_LIMITS.keys() & profile.options.keys():
+        low, high = OPTION_LIMITS[key]
+        value = highs.getOptionValue(key)[1]  # as HiGHS read it (text is parsed)
+        if not low <= value <= high:
+            limit = f"at least {low:g}" if high == math.inf else f"at most {high:g}"
+            raise InputError(path, f"options.{key}", f"{profile.options[key]!r} would change the "
+                             f"model or what is called optimal: {limit} (HiGHS's default; "
+                             "docs/guarantees.md)")
     return profile
 
 
@@ -356,10 +381,6 @@ class HighsModel:
             timings={"solve_s": seconds},
             model_size={"variables": highs.getNumCol(), "binaries": int(self.integer.sum()),
                         "constraints": highs.getNumRow(), "nonzeros": self.nonzeros})
-        bound = self.profile.options.get("objective_bound")
-        if not result.has_solution and bound is not None and status != "unbounded":
-            raise SolverError(f"HiGHS found no solution within the objective_bound {bound:g} "
-                              f"of solver profile {self.profile.name!r}: raise or remove it")
         if not result.has_solution and status not in ("infeasible", "infeasible_or_unbounded",
                                                       "unbounded", "interrupted"):
             reason = highs.modelStatusToString(model_status)
@@ -440,13 +461,6 @@ def to_highs(m: pyo.ConcreteModel, profile: SolverProfile) -> tuple[highspy.High
         highs = _highs(profile)
         highs.passModel(_to_highs_lp(form))
     return highs, form
-
-
-def gap(objective: float, bound: float) -> float:
-    """Relative gap between an objective and a bound, as HiGHS reports it."""
-    if objective == bound:
-        return 0.0
-    return abs(objective - bound) / max(abs(objective), 1e-9)
 
 
 def _quiet_highs() -> highspy.Highs:
