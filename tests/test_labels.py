@@ -124,7 +124,8 @@ def test_the_verifier_refuses_an_optimal_label_without_a_valid_bound(tiny, tmp_p
     path = tmp_path / "run" / "solution.json"
     path.write_text(path.read_text().replace('"status": "feasible"', '"status": "optimal"'))
     assert verify_run(tmp_path / "run").problems == [
-        "labelled optimal without a bound valid for the full problem"]
+        "status 'optimal' recorded, 'feasible' follows from the figures (feasible, no valid "
+        "bound for the full problem; optimal needs a gap of at most 1e-09)"]
 
 
 def test_with_a_policy_a_pruned_run_says_it_has_no_valid_bound(tiny, tmp_path):
@@ -200,7 +201,7 @@ def test_an_absolute_gap_never_makes_a_run_optimal(tmp_path):
     ("small_matrix_value = 0.9", "0.9 would change the model or what is called optimal: at "
                                  "most 1e-09 (HiGHS's default; docs/guarantees.md)"),
     ("mip_feasibility_tolerance = 0.4", "at most 1e-06"),
-    ("primal_feasibility_tolerance = '1e-3'", "'1e-3' would change the model"),  # text parsed
+    ("primal_feasibility_tolerance = '1e-3'", "0.001 would change the model"),  # as HiGHS reads it
     ("infinite_bound = 1e16", "at least 1e+20"),
     ("objective_bound = 4e7", "not a HiGHS option a solver profile may set"),
     ("user_bound_scale = -3", "not a HiGHS option a solver profile may set"),
