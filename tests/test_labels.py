@@ -203,8 +203,9 @@ def test_an_absolute_gap_never_makes_a_run_optimal(tmp_path):
     ("mip_feasibility_tolerance = 0.4", "at most 1e-06"),
     ("primal_feasibility_tolerance = '1e-3'", "0.001 would change the model"),  # as HiGHS reads it
     ("infinite_bound = 1e16", "at least 1e+20"),
-    ("objective_bound = 4e7", "not a HiGHS option a solver profile may set"),
-    ("user_bound_scale = -3", "not a HiGHS option a solver profile may set"),
+    ("objective_bound = 4e7", "not a HiGHS option a solver profile may set (changes what is "
+                              "called optimal: a cut-off below the optimum"),
+    ("user_bound_scale = -3", "loosens every feasibility tolerance"),
 ])
 def test_options_that_change_the_model_are_refused(tmp_path, option, message):
     path = profile_file(tmp_path, f"[options]\n{option}\n")

@@ -33,11 +33,18 @@ PROFILE_OPTIONS = frozenset({
 })
 """The HiGHS options a profile file's [options] may set: none reads or writes a file or
 prints, and none duplicates a [solver] setting (time_limit, mip_rel_gap, threads, seed).
-None changes the model or HiGHS's proof beyond :data:`OPTION_LIMITS`; left out for that:
-``objective_bound`` (a cut-off below the optimum leaves HiGHS proving a worse network
-optimal) and ``user_objective_scale`` / ``user_bound_scale`` (they loosen every tolerance).
-``mip_abs_gap`` may stop HiGHS early, but the label follows the relative gap
-(:mod:`siting.results.labels`)."""
+None changes the model or HiGHS's proof beyond :data:`OPTION_LIMITS` (those that would
+are :data:`UNSOUND_OPTIONS`). ``mip_abs_gap`` may stop HiGHS early, but the label follows
+the relative gap (:mod:`siting.results.labels`)."""
+UNSOUND_OPTIONS = {
+    "objective_bound": "a cut-off below the optimum leaves HiGHS proving a worse network "
+                       "optimal",
+    "user_objective_scale": "it scales the objective, and so loosens every optimality "
+                            "tolerance",
+    "user_bound_scale": "it scales the bounds, and so loosens every feasibility tolerance",
+}
+"""HiGHS options left out of :data:`PROFILE_OPTIONS` because they change what is called
+optimal, and why."""
 OPTION_LIMITS: dict[str, tuple[float, float]] = {
     # below it, a coefficient is dropped from the matrix; a cost or bound above it is infinite
     "small_matrix_value": (0.0, 1e-9), "large_matrix_value": (1e15, math.inf),
@@ -53,7 +60,12 @@ never looser than HiGHS's default (the end of the range it lies at)."""
 
 
 def limit_problem(name: str, value: object) -> str | None:
-    """Say why option ``name`` may not take ``value`` (None when it may, or has no limit)."""
+    """Say why option ``name`` may not take ``value`` (None when it may, or has no limit).
+
+    An option of :data:`UNSOUND_OPTIONS` may take no value.
+    """
+    if name in UNSOUND_OPTIONS:
+        return f"changes what is called optimal: {UNSOUND_OPTIONS[name]}"
     if name not in OPTION_LIMITS:
         return None
     low, high = OPTION_LIMITS[name]

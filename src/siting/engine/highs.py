@@ -30,7 +30,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.errors import InputError, SolverError
 from siting.inputs import Strict, read_toml, toml_table, validation_error
-from siting.options import OPTION_LIMITS, PROFILE_OPTIONS, limit_problem
+from siting.options import OPTION_LIMITS, PROFILE_OPTIONS, UNSOUND_OPTIONS, limit_problem
 from siting.results.labels import gap
 
 PROFILES = resources.files("siting") / "profiles"  # solvers/ links here: one copy
@@ -126,9 +126,11 @@ def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
     refused = sorted(set(profile.options) - PROFILE_OPTIONS)
     if refused:
         raise InputError(path, f"options.{refused[0]}", "not a HiGHS option a solver profile "
-                         "may set (allowed: presolve, algorithm, tolerances, limits and MIP search "
-                         "settings; no option that reads or writes files or prints, or that "
-                         "changes what is called optimal)")
+                         "may set " + (f"({limit_problem(refused[0], None)})"
+                                       if refused[0] in UNSOUND_OPTIONS else
+                                       "(allowed: presolve, algorithm, tolerances, limits and "
+                                       "MIP search settings; no option that reads or writes "
+                                       "files or prints)"))
     highs = _quiet_highs()
     _set_options(highs, profile.options, path)  # HiGHS itself checks the values
     for key in sorted(OPTION_LIMITS.keys() & profile.options.keys()):
