@@ -125,12 +125,11 @@ def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
         raise validation_error(path, exc, "solver.") from None
     refused = sorted(set(profile.options) - PROFILE_OPTIONS)
     if refused:
-        raise InputError(path, f"options.{refused[0]}", "not a HiGHS option a solver profile "
-                         "may set " + (f"({limit_problem(refused[0], None)})"
-                                       if refused[0] in UNSOUND_OPTIONS else
-                                       "(allowed: presolve, algorithm, tolerances, limits and "
-                                       "MIP search settings; no option that reads or writes "
-                                       "files or prints)"))
+        why = (limit_problem(refused[0], None) if refused[0] in UNSOUND_OPTIONS else
+               "allowed: presolve, algorithm, tolerances, limits and MIP search settings; no "
+               "option that reads or writes files or prints")
+        raise InputError(path, f"options.{refused[0]}",
+                         f"not a HiGHS option a solver profile may set ({why})")
     highs = _quiet_highs()
     _set_options(highs, profile.options, path)  # HiGHS itself checks the values
     for key in sorted(OPTION_LIMITS.keys() & profile.options.keys()):

@@ -200,15 +200,15 @@ def _check_label(meta: dict) -> list[str]:
     problems += _check_bound_source(meta)
     problems += _check_profile(meta["solver"])
     expected_gap = None if bound is None else gap(objective, bound)
-    cap = optimal_cap(min(max(meta["solver"]["mip_rel_gap"], 0.0), 1.0))
+    cap = optimal_cap(meta["solver"]["mip_rel_gap"])
     status = status_of(meta["solver_status"], expected_gap, cap)
+    text = status_text(status, expected_gap)
     if meta["status"] != status:
         problems.append(f"status {meta['status']!r} recorded, {status!r} follows from the "
-                        f"figures ({status_text(status, expected_gap)}; optimal needs a "
-                        f"gap of at most {cap:g})")
-    elif meta["status_text"] != status_text(status, expected_gap):
-        problems.append(f"status_text {meta['status_text']!r} recorded, "
-                        f"{status_text(status, expected_gap)!r} follows from the figures")
+                        f"figures ({text}; optimal needs a gap of at most {cap:g})")
+    elif meta["status_text"] != text:
+        problems.append(f"status_text {meta['status_text']!r} recorded, {text!r} follows "
+                        "from the figures")
     return problems
 
 
