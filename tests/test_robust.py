@@ -216,8 +216,7 @@ def test_scheduler_that_does_not_answer_is_bad_input(uncertain_tiny, tmp_path: P
 
 
 def test_verifier_reapplies_the_sampled_factors_and_the_fixed_network(tmp_path: Path):
-    # named apart: a run named after one of the instance's scenarios must hold its policies
-    scenario = Scenario(name="scaled", policies=(CostScale(transport=1.5, fixed=0.8, value=1.2),))
+    scenario = Scenario(policies=(CostScale(transport=1.5, fixed=0.8, value=1.2),))
     folder = write_run(solve(DEMO, scenario, QUICK), tmp_path / "scaled")
     assert verify_run(folder).ok
     meta_path = folder / "solution.json"
@@ -226,7 +225,7 @@ def test_verifier_reapplies_the_sampled_factors_and_the_fixed_network(tmp_path: 
     meta_path.write_text(json.dumps(meta))
     assert any("kpis.cost.policies" in p for p in verify_run(folder).problems)
     builds = network_of(folder)
-    fixed = Scenario(name="fixed", policies=(FixedNetwork(builds=builds),))
+    fixed = Scenario(policies=(FixedNetwork(builds=builds),))
     folder = write_run(solve(DEMO, fixed, QUICK), tmp_path / "fixed")
     assert verify_run(folder).ok
     assert network_of(folder) == builds

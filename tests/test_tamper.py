@@ -225,6 +225,10 @@ FORGERIES = {  # case: (run, change of solution.json, words of the one FAIL line
         "best_bound"),
     "policy removed from the scenario": (
         "mandate", lambda m: m["scenario"].update(policies=[]),
+        f"scenario 'mandate-95': its objective and policies differ from "
+        f"{DEMO / 'scenarios' / 'mandate-95.toml'}"),
+    "policy removed, the scenario file moved away": (
+        "mandate", lambda m: m["scenario"].update(policies=[], file="/nowhere/mandate-95.toml"),
         "scenario 'mandate-95': its objective and policies differ from the instance's "
         "scenarios/mandate-95.toml"),
     "marginal cost of a policy the run does not have": (
@@ -252,17 +256,22 @@ def test_a_forged_label_bound_or_scenario_fails_verification(labelled, tmp_path,
 
 
 def test_figures_verify_cannot_recompute_are_named(labelled, tmp_path):
-    # a marginal cost of the run's own policy, invented: named as reported, not verified
+    # a marginal cost of the run's own policy, invented, and a scenario said to be made in
+    # code: named as reported, not verified
     folder = tmp_path / "run"
     shutil.copytree(labelled["mandate"], folder)
     path = folder / "solution.json"
-    path.write_text(path.read_text().replace('"marginal_costs": []',
-                                             f'"marginal_costs": [{json.dumps(MANDATE)}]'))
+    meta = json.loads(path.read_text())
+    meta["marginal_costs"] = [MANDATE]
+    meta["scenario"]["file"] = None
+    path.write_text(json.dumps(meta))
     result = cli("verify", folder)
     assert result.exit_code == 0, result.output
     words = " ".join(result.output.split())
     assert "reported, not verified: marginal_costs: the duals HiGHS reported (1)" in words
     assert "reported, not verified: best_bound, highs_bound and solver_status" in words
+    assert ("reported, not verified: scenario 'mandate-95': its objective and policies as "
+            "recorded (made in code)") in words
 
 
 def test_a_period_with_another_label_than_its_horizon_fails(runs, tmp_path):

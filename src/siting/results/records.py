@@ -39,6 +39,7 @@ class ScenarioRecord(Record):
     """The resolved scenario: its name, objective and policies."""
 
     name: str
+    file: str | None = None
     objective: ObjectiveRecord
     policies: list[dict[str, Any]]
 

@@ -242,8 +242,17 @@ def _check_profile(solver: dict) -> list[str]:
     return problems
 
 
-def _instance_scenarios(inst: Instance, name: str) -> list[tuple[str, Scenario]]:
-    """Return the instance's scenarios named ``name``: its files in scenarios/, the default."""
+def _scenario_files(inst: Instance, recorded: dict) -> list[tuple[str, Scenario]]:
+    """Return the scenarios a run may have been solved under, each with where it is.
+
+    The file the run records, if it is still there; else the instance's scenarios of the
+    run's name (its files in scenarios/, and the default ``baseline``). None for a
+    scenario made in code.
+    """
+    if recorded.get("file") is None:
+        return []
+    if Path(recorded["file"]).is_file():
+        return [(recorded["file"], load_scenario(recorded["file"]))]
     found = []
     folder = inst.path / "scenarios" if inst.path is not None else None
     for path in sorted(folder.glob("*.toml")) if folder is not None and folder.is_dir() else []:
@@ -251,33 +260,33 @@ def _instance_scenarios(inst: Instance, name: str) -> list[tuple[str, Scenario]]
             scenario = load_scenario(path)
         except ScenarioError:
             continue  # a broken file is not the one the run read
-        if scenario.name == name:
-            found.append((f"scenarios/{path.name}", scenario))
-    if name == Scenario().name:
+        if scenario.name == recorded["name"]:
+            found.append((f"the instance's scenarios/{path.name}", scenario))
+    if recorded["name"] == Scenario().name:
         found.append(("the default scenario", Scenario()))
     return found
 
 
 def _check_scenario(meta: dict, inst: Instance, report: Report) -> list[str]:
-    """Check the run's objective and policies against the instance's scenario of its name.
+    """Check the run's objective and policies against the scenario file it was solved under.
 
-    A scenario the instance has no file of (a file elsewhere, a study's variant) is
-    named in ``report.unverified``.
+    That is the file it records, or, moved, the instance's scenario of its name. A
+    scenario made in code, or whose file is gone, is named in ``report.unverified``.
     """
     recorded = meta["scenario"]
-    name = recorded["name"]
-    candidates = _instance_scenarios(inst, name)
+    candidates = _scenario_files(inst, recorded)
     if not candidates:
-        report.unverified.append(f"scenario {name!r}: its objective and policies as recorded "
-                                 "(the instance has no scenario of that name)")
+        why = ("made in code" if recorded.get("file") is None
+               else "its file is gone and the instance has no scenario of that name")
+        report.unverified.append(f"scenario {recorded['name']!r}: its objective and policies "
+                                 f"as recorded ({why})")
         return []
-    stated = {"objective": recorded["objective"]["mode"], "policies": recorded["policies"]}
+    stated = {k: recorded[k] for k in ("name", "objective", "policies")}
     for _, scenario in candidates:
         described = json.loads(json.dumps(scenario.describe()))
-        if stated == {"objective": described["objective"]["mode"],
-                      "policies": described["policies"]}:
+        if stated == {k: described[k] for k in stated}:
             return []
-    return [f"scenario {name!r}: its objective and policies differ from the instance's "
+    return [f"scenario {recorded['name']!r}: its objective and policies differ from "
             f"{candidates[0][0]}"]
 
 
