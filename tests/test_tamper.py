@@ -231,6 +231,11 @@ FORGERIES = {  # case: (run, change of solution.json, words of the one FAIL line
         "mandate", lambda m: m["scenario"].update(policies=[], file="/nowhere/mandate-95.toml"),
         "scenario 'mandate-95': its objective and policies differ from the instance's "
         "scenarios/mandate-95.toml"),
+    "policy removed, no scenario file recorded (a run of before)": (
+        "mandate", lambda m: m.update(scenario={**{k: v for k, v in m["scenario"].items()
+                                                   if k != "file"}, "policies": []}),
+        "scenario 'mandate-95': its objective and policies differ from the instance's "
+        "scenarios/mandate-95.toml"),
     "marginal cost of a policy the run does not have": (
         "gap", lambda m: m.update(marginal_costs=[MANDATE]),
         "marginal_costs: 'min_collection_rate' is not a policy of the run"),

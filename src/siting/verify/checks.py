@@ -245,14 +245,15 @@ def _check_profile(solver: dict) -> list[str]:
 def _scenario_files(inst: Instance, recorded: dict) -> list[tuple[str, Scenario]]:
     """Return the scenarios a run may have been solved under, each with where it is.
 
-    The file the run records, if it is still there; else the instance's scenarios of the
-    run's name (its files in scenarios/, and the default ``baseline``). None for a
-    scenario made in code.
+    The file the run records, if it is still there; else (and for a run written before
+    files were recorded) the instance's scenarios of the run's name (its files in
+    scenarios/, and the default ``baseline``). None for a scenario made in code.
     """
-    if recorded.get("file") is None:
+    file = recorded.get("file", "")
+    if file is None:
         return []
-    if Path(recorded["file"]).is_file():
-        return [(recorded["file"], load_scenario(recorded["file"]))]
+    if file and Path(file).is_file():
+        return [(file, load_scenario(file))]
     found = []
     folder = inst.path / "scenarios" if inst.path is not None else None
     for path in sorted(folder.glob("*.toml")) if folder is not None and folder.is_dir() else []:
@@ -276,12 +277,12 @@ def _check_scenario(meta: dict, inst: Instance, report: Report) -> list[str]:
     recorded = meta["scenario"]
     candidates = _scenario_files(inst, recorded)
     if not candidates:
-        why = ("made in code" if recorded.get("file") is None
+        why = ("made in code" if "file" in recorded and recorded["file"] is None
                else "its file is gone and the instance has no scenario of that name")
         report.unverified.append(f"scenario {recorded['name']!r}: its objective and policies "
                                  f"as recorded ({why})")
         return []
-    stated = {k: recorded[k] for k in ("name", "objective", "policies")}
+    stated = {k: recorded[k] for k in ("name", "objective", "policies")}  # not the file
     for _, scenario in candidates:
         described = json.loads(json.dumps(scenario.describe()))
         if stated == {k: described[k] for k in stated}:
