@@ -156,11 +156,10 @@ def test_a_byte_order_mark_is_accepted_in_every_toml_file(tmp_path):
 @pytest.mark.parametrize(("options", "fix"), [
     ("mip_max_nodes = 0", "mip_max_nodes"),
     ("mip_max_leaves = 0", "mip_max_leaves"),
-    ("objective_bound = 1", "objective_bound 1 of solver profile 'quick': raise or remove it"),
 ])
 def test_a_solver_limit_names_its_own_option(tmp_path, options, fix):
-    """A node, leaf, iteration or objective bound stops HiGHS: exit 3 names that option,
-    not the time limit and not infeasibility."""
+    """A node, leaf or iteration limit stops HiGHS: exit 3 names that option, not the time
+    limit and not infeasibility."""
     folder = _base(tmp_path)
     profile = tmp_path / "quick.toml"
     profile.write_text(f"[options]\n{options}\n")

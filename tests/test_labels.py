@@ -13,15 +13,24 @@ import pytest
 
 import siting.engine.steps
 from siting.engine.heuristics.lagrangian import lagrangian_bound
-from siting.engine.highs import SolverProfile, gap, solve_relaxation, to_highs
+from siting.engine.highs import (
+    OPTION_LIMITS,
+    SolverProfile,
+    gap,
+    load_profile,
+    solve_relaxation,
+    to_highs,
+)
 from siting.engine.labels import label
 from siting.engine.pricing import reduced_costs
+from siting.errors import InputError
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.model.core import build_model
 from siting.verify.checks import verify_run
 from support import (
+    DEMO,
     EXACT,
     brute_force_optimum,
     cli,
@@ -115,7 +124,8 @@ def test_the_verifier_refuses_an_optimal_label_without_a_valid_bound(tiny, tmp_p
     path = tmp_path / "run" / "solution.json"
     path.write_text(path.read_text().replace('"status": "feasible"', '"status": "optimal"'))
     assert verify_run(tmp_path / "run").problems == [
-        "labelled optimal without a bound valid for the full problem"]
+        "status 'optimal' recorded, 'feasible' follows from the figures (feasible, no valid "
+        "bound for the full problem; optimal needs a gap of at most 1e-09)"]
 
 
 def test_with_a_policy_a_pruned_run_says_it_has_no_valid_bound(tiny, tmp_path):
@@ -159,6 +169,62 @@ def test_a_useless_bound_never_makes_a_run_optimal():
     label(meta, 1e-4)
     assert (meta["status"], meta["solver_status"]) == ("feasible", "optimal")
     assert meta["status_text"] == "feasible, gap 2672.445% against a valid bound"
+
+
+@pytest.mark.parametrize(("objective", "bound", "mip_rel_gap", "status"), [
+    (100.0, 70.0, 0.5, "feasible"),       # the profile's 50% gap does not make 30% optimal
+    (100.0, 99.995, 0.5, "optimal"),      # 0.005%: within the 0.01% cap
+    (100.0, 99.995, 0.0, "feasible"),     # the profile asks for 0
+    (1e8, 1e8 * (1 - 1e-10), 0.0, "optimal"),  # rounding: within PROOF_GAP
+])
+def test_a_profile_cannot_widen_what_is_called_optimal(objective, bound, mip_rel_gap, status):
+    # HiGHS stopped at the profile's gap and calls it optimal; the label follows the figures
+    meta = {"status": "optimal", "objective": objective, "best_bound": bound,
+            "mip_gap": gap(objective, bound), "bound_valid": True, "bound_source": "highs"}
+    label(meta, mip_rel_gap)
+    assert (meta["status"], meta["solver_status"]) == (status, "optimal")
+    assert meta["status_text"] == f"{status}, gap {meta['mip_gap']:.3%} against a valid bound"
+
+
+def test_an_absolute_gap_never_makes_a_run_optimal(tmp_path):
+    # the reproducer: mip_abs_gap = 1e30 stops HiGHS at its first network, which it
+    # calls optimal with a 45% gap
+    meta = solve_verified(DEMO, tmp_path / "run", "--solver", profile_file(
+        tmp_path, "[solver]\nmip_rel_gap = 1e-4\n[options]\nmip_abs_gap = 1e30\n"))
+    assert meta["solver_status"] == "optimal"
+    assert meta["mip_gap"] > 0.1
+    assert meta["status"] == "feasible"
+    assert meta["status_text"] == f"feasible, gap {meta['mip_gap']:.3%} against a valid bound"
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ("small_matrix_value = 0.9", "0.9 would change the model or what is called optimal: at "
+                                 "most 1e-09 (HiGHS's default; docs/guarantees.md)"),
+    ("mip_feasibility_tolerance = 0.4", "at most 1e-06"),
+    ("primal_feasibility_tolerance = '1e-3'", "0.001 would change the model"),  # as HiGHS reads it
+    ("infinite_bound = 1e16", "at least 1e+20"),
+    ("objective_bound = 4e7", "not a HiGHS option a solver profile may set (changes what is "
+                              "called optimal: a cut-off below the optimum"),
+    ("user_bound_scale = -3", "loosens every feasibility tolerance"),
+])
+def test_options_that_change_the_model_are_refused(tmp_path, option, message):
+    path = profile_file(tmp_path, f"[options]\n{option}\n")
+    with pytest.raises(InputError) as caught:
+        load_profile(path)
+    assert str(caught.value).startswith(f"{path}: options.{option.split(' =')[0]}: ")
+    assert message in str(caught.value)
+
+
+def test_options_at_or_within_their_limits_are_accepted(tmp_path):
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    for name, (low, high) in OPTION_LIMITS.items():
+        default = highs.getOptionValue(name)[1]
+        assert default in (low, high), name  # the limit is HiGHS's default
+        strict = default * 10 if high == math.inf else default / 10
+        for value in (default, strict):
+            path = profile_file(tmp_path, f"[options]\n{name} = {value!r}\n")
+            assert load_profile(path).options == {name: value}
 
 
 def _instances(tmp_path: Path) -> list[Path]:

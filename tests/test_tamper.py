@@ -187,3 +187,160 @@ def test_the_verifier_imports_no_model_code():
                  "siting.model.horizon", "siting.instance.network", "siting.results.solution",
                  "siting.engine.pipeline", "siting.engine.horizon", "siting.engine.highs", "pyomo"}
     assert imported & forbidden == set()
+
+
+# ---- labels, bounds, scenario and side figures: forged, they fail ------------------------
+
+MANDATE = {"policy": "min_collection_rate", "constraint": "rate", "group": None,
+           "value": -5.0, "unit": "per t"}
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory) -> dict[str, Path]:
+    """Verified demo runs: under mandate-95, and stopped by mip_abs_gap at a 45% gap."""
+    tmp = tmp_path_factory.mktemp("labelled")
+    profile = tmp / "abs-gap.toml"
+    profile.write_text("[solver]\nmip_rel_gap = 1e-4\n[options]\nmip_abs_gap = 1e30\n")
+    solve_verified(DEMO, tmp / "mandate", "--scenario", "mandate-95")
+    solve_verified(DEMO, tmp / "gap", "--solver", profile)
+    return {"mandate": tmp / "mandate", "gap": tmp / "gap"}
+
+
+def _gap_as_optimal(meta: dict) -> None:
+    meta.update(status="optimal", status_text="optimal, gap 0.0%")
+    meta["solver"]["mip_rel_gap"] = 0.5
+
+
+FORGERIES = {  # case: (run, change of solution.json, words of the one FAIL line)
+    "a 45% gap called optimal under a gap of 0.5": (
+        "gap", _gap_as_optimal, "status 'optimal' recorded, 'feasible' follows from the figures"),
+    "status_text free text": (
+        "mandate", lambda m: m.update(status_text="optimal, proven by hand"),
+        "status_text 'optimal, proven by hand' recorded"),
+    "highs_bound x1.5": (
+        "mandate", lambda m: m.update(highs_bound=m["highs_bound"] * 1.5),
+        "highs_bound"),
+    "best_bound lowered with its gap": (
+        "gap", lambda m: m.update(best_bound=m["objective"], mip_gap=0.0),
+        "best_bound"),
+    "policy removed from the scenario": (
+        "mandate", lambda m: m["scenario"].update(policies=[]),
+        f"scenario 'mandate-95': its objective and policies differ from "
+        f"{DEMO / 'scenarios' / 'mandate-95.toml'}"),
+    "policy removed, the scenario file moved away": (
+        "mandate", lambda m: m["scenario"].update(policies=[], file="/nowhere/mandate-95.toml"),
+        "scenario 'mandate-95': its objective and policies differ from the instance's "
+        "scenarios/mandate-95.toml"),
+    "policy removed, no scenario file recorded (a run of before)": (
+        "mandate", lambda m: m.update(scenario={**{k: v for k, v in m["scenario"].items()
+                                                   if k != "file"}, "policies": []}),
+        "scenario 'mandate-95': its objective and policies differ from the instance's "
+        "scenarios/mandate-95.toml"),
+    "marginal cost of a policy the run does not have": (
+        "gap", lambda m: m.update(marginal_costs=[MANDATE]),
+        "marginal_costs: 'min_collection_rate' is not a policy of the run"),
+    "profile option that changes the model": (
+        "gap", lambda m: m["solver"]["options"].update(small_matrix_value=0.9),
+        "solver.options.small_matrix_value: 0.9 would change the model"),
+}
+
+
+@pytest.mark.parametrize("case", list(FORGERIES))
+def test_a_forged_label_bound_or_scenario_fails_verification(labelled, tmp_path, case):
+    run, change, words = FORGERIES[case]
+    folder = tmp_path / "run"
+    shutil.copytree(labelled[run], folder)
+    path = folder / "solution.json"
+    meta = json.loads(path.read_text())
+    change(meta)
+    path.write_text(json.dumps(meta))
+    result = cli("verify", folder)
+    assert result.exit_code == 5, result.output
+    assert any(line.startswith("FAIL ") and words in line
+               for line in result.output.splitlines()), result.output
+
+
+def test_figures_verify_cannot_recompute_are_named(labelled, tmp_path):
+    # a marginal cost of the run's own policy, invented, and a scenario said to be made in
+    # code: named as reported, not verified
+    folder = tmp_path / "run"
+    shutil.copytree(labelled["mandate"], folder)
+    path = folder / "solution.json"
+    meta = json.loads(path.read_text())
+    meta["marginal_costs"] = [MANDATE]
+    meta["scenario"]["file"] = None
+    path.write_text(json.dumps(meta))
+    result = cli("verify", folder)
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "reported, not verified: marginal_costs: the duals HiGHS reported (1)" in words
+    assert "reported, not verified: best_bound, highs_bound and solver_status" in words
+    assert ("reported, not verified: scenario 'mandate-95': its objective and policies as "
+            "recorded (made in code)") in words
+
+
+def test_a_period_with_another_label_than_its_horizon_fails(runs, tmp_path):
+    folder = tmp_path / "horizon"
+    shutil.copytree(runs["horizon"], folder)
+    path = folder / "periods" / "2029" / "solution.json"
+    meta = json.loads(path.read_text())
+    meta["status_text"] = "optimal, gap 0.000% against a valid bound, twice"
+    path.write_text(json.dumps(meta))
+    result = cli("verify", folder)
+    assert result.exit_code == 5, result.output
+    assert "FAIL period 2029: its status differs from the horizon's" in result.output
+
+
+# ---- a damaged run folder is one line, never a traceback ---------------------------------
+
+def _edit_row(file: str, edit):
+    def damage(folder: Path) -> None:
+        path = folder / file
+        lines = path.read_text().splitlines()
+        header = lines[0].split(",")
+        lines[1:] = edit(header, lines[1:])
+        path.write_text("\n".join(lines) + "\n")
+    return damage
+
+
+def _set(column: str, value: str):
+    def edit(header: list[str], rows: list[str]) -> list[str]:
+        cells = rows[0].split(",")
+        cells[header.index(column)] = value
+        return [",".join(cells), *rows[1:]]
+    return edit
+
+
+DAMAGES = {  # case: (damage, exit code, words of the one line)
+    "renamed facility": (_edit_row("facilities.csv", lambda h, rows: ["X" + rows[0], *rows[1:]]),
+                         5, "facilities.csv: its rows are not one per site of the instance: "
+                            "'XC-A2' is no site of the instance"),
+    "duplicated facility": (_edit_row("facilities.csv", lambda h, rows: [rows[0], *rows]),
+                            5, "'C-A2' has 2 rows"),
+    "duplicated region": (_edit_row("regions.csv", lambda h, rows: [*rows, rows[-1]]),
+                          5, "regions.csv: its rows are not one per region of the instance"),
+    "corrupt solution.gpkg": (lambda f: (f / "solution.gpkg").write_bytes(b"SQLite" * 50),
+                              5, "solution.gpkg: not a readable GeoPackage"),
+    "empty solution.gpkg": (lambda f: (f / "solution.gpkg").write_bytes(b""),
+                            5, "solution.gpkg: not a readable GeoPackage"),
+    "1e999 tonnes in a flow": (_edit_row("flows.csv", _set("tonnes", "1e999")),
+                               2, "flows.csv: row 2, tonnes: expected a finite number, got "
+                                  "'1e999'"),
+    "1e999 tonnes in a facility": (_edit_row("facilities.csv", _set("throughput", "1e999")),
+                                   2, "facilities.csv: row 2, throughput: expected a finite "
+                                      "number"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGES))
+def test_verify_of_a_damaged_run_folder_is_one_line(runs, tmp_path, case):
+    damage, code, words = DAMAGES[case]
+    folder = tmp_path / "demo"
+    shutil.copytree(runs["demo"], folder)
+    damage(folder)
+    result = cli("verify", folder)
+    assert result.exit_code == code, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert words in lines[0], result.output
+    assert lines[0].startswith("FAIL " if code == 5 else "error: ")

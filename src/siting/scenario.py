@@ -27,8 +27,13 @@ class Scenario:
     path: Path | None = None
 
     def describe(self) -> dict[str, Any]:
-        """Return the resolved scenario as written into solution.json."""
+        """Return the resolved scenario as written into solution.json.
+
+        ``file`` is the file it was read from (None when made in code): the verifier reads
+        it again.
+        """
         return {"name": self.name, "description": self.description,
+                "file": None if self.path is None else str(self.path),
                 "objective": {"mode": self.objective},
                 "policies": [p.describe() for p in self.policies]}
 

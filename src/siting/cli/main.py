@@ -309,6 +309,9 @@ def verify(run_dir: Annotated[Path, typer.Argument(help="Run folder written by s
                               soft_wrap=True)
         raise typer.Exit(5)
     console.print(f"[green]verified[/]: {', '.join(report.checked)}")
+    for figure in report.unverified:
+        console.print(f"[yellow]reported, not verified[/]: {escape(figure)}", highlight=False,
+                      soft_wrap=True)
 
 
 @app.command()

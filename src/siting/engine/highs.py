@@ -30,34 +30,10 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.errors import InputError, SolverError
 from siting.inputs import Strict, read_toml, toml_table, validation_error
+from siting.options import OPTION_LIMITS, PROFILE_OPTIONS, UNSOUND_OPTIONS, limit_problem
+from siting.results.labels import gap
 
 PROFILES = resources.files("siting") / "profiles"  # solvers/ links here: one copy
-PROFILE_OPTIONS = frozenset({
-    # algorithm choice and presolve
-    "presolve", "solver", "parallel", "run_crossover", "simplex_strategy",
-    "simplex_scale_strategy", "simplex_dual_edge_weight_strategy",
-    "simplex_primal_edge_weight_strategy", "simplex_max_concurrency", "simplex_update_limit",
-    # numerics and tolerances
-    "infinite_cost", "infinite_bound", "small_matrix_value", "large_matrix_value",
-    "kkt_tolerance", "primal_feasibility_tolerance", "dual_feasibility_tolerance",
-    "primal_residual_tolerance", "dual_residual_tolerance", "optimality_tolerance",
-    "ipm_optimality_tolerance", "mip_feasibility_tolerance", "user_objective_scale",
-    "user_bound_scale",
-    # limits and targets
-    "objective_bound", "objective_target", "simplex_iteration_limit", "ipm_iteration_limit",
-    "mip_max_nodes", "mip_max_stall_nodes", "mip_max_start_nodes", "mip_max_leaves",
-    "mip_max_improving_sols", "mip_abs_gap",
-    # branch and bound search and heuristics
-    "mip_detect_symmetry", "mip_allow_restart", "mip_root_presolve_only",
-    "mip_lifting_for_probing", "mip_lp_age_limit", "mip_pool_age_limit", "mip_pool_soft_limit",
-    "mip_pscost_minreliable", "mip_min_cliquetable_entries_for_parallelism",
-    "mip_heuristic_effort", "mip_heuristic_run_feasibility_jump", "mip_heuristic_run_rins",
-    "mip_heuristic_run_rens", "mip_heuristic_run_root_reduced_cost",
-    "mip_heuristic_run_zi_round", "mip_heuristic_run_shifting",
-    "mip_allow_cut_separation_at_nodes", "mip_lp_solver", "mip_ipm_solver",
-})
-"""The HiGHS options a profile file's [options] may set: none reads or writes a file or
-prints, and none duplicates a [solver] setting (time_limit, mip_rel_gap, threads, seed)."""
 _THREADS_IN_USE: list[int] = []
 REPORT_EVERY_S = 0.5
 
@@ -149,10 +125,17 @@ def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
         raise validation_error(path, exc, "solver.") from None
     refused = sorted(set(profile.options) - PROFILE_OPTIONS)
     if refused:
-        raise InputError(path, f"options.{refused[0]}", "not a HiGHS option a solver profile "
-                         "may set (allowed: presolve, algorithm, tolerances, limits and MIP search "
-                         "settings; no option that reads or writes files or prints)")
-    _set_options(_quiet_highs(), profile.options, path)  # HiGHS itself checks the values
+        why = (limit_problem(refused[0], None) if refused[0] in UNSOUND_OPTIONS else
+               "allowed: presolve, algorithm, tolerances, limits and MIP search settings; no "
+               "option that reads or writes files or prints")
+        raise InputError(path, f"options.{refused[0]}",
+                         f"not a HiGHS option a solver profile may set ({why})")
+    highs = _quiet_highs()
+    _set_options(highs, profile.options, path)  # HiGHS itself checks the values
+    for key in sorted(OPTION_LIMITS.keys() & profile.options.keys()):
+        problem = limit_problem(key, highs.getOptionValue(key)[1])  # as HiGHS read it
+        if problem:
+            raise InputError(path, f"options.{key}", problem)
     return profile
 
 
@@ -356,10 +339,6 @@ class HighsModel:
             timings={"solve_s": seconds},
             model_size={"variables": highs.getNumCol(), "binaries": int(self.integer.sum()),
                         "constraints": highs.getNumRow(), "nonzeros": self.nonzeros})
-        bound = self.profile.options.get("objective_bound")
-        if not result.has_solution and bound is not None and status != "unbounded":
-            raise SolverError(f"HiGHS found no solution within the objective_bound {bound:g} "
-                              f"of solver profile {self.profile.name!r}: raise or remove it")
         if not result.has_solution and status not in ("infeasible", "infeasible_or_unbounded",
                                                       "unbounded", "interrupted"):
             reason = highs.modelStatusToString(model_status)
@@ -440,13 +419,6 @@ def to_highs(m: pyo.ConcreteModel, profile: SolverProfile) -> tuple[highspy.High
         highs = _highs(profile)
         highs.passModel(_to_highs_lp(form))
     return highs, form
-
-
-def gap(objective: float, bound: float) -> float:
-    """Relative gap between an objective and a bound, as HiGHS reports it."""
-    if objective == bound:
-        return 0.0
-    return abs(objective - bound) / max(abs(objective), 1e-9)
 
 
 def _quiet_highs() -> highspy.Highs:

@@ -14,7 +14,7 @@ import pyomo.environ as pyo
 
 from siting.engine.highs import HighsModel, SolverProfile
 from siting.engine.job import Job, run_meta
-from siting.engine.labels import PROOF_GAP, label
+from siting.engine.labels import label
 from siting.engine.steps import policy_units, prepare, solve_each_stage, step_timings
 from siting.errors import InfeasibleError, InputError, ScenarioError
 from siting.instance.load import Instance
@@ -76,7 +76,7 @@ def solve_horizon(job: Job) -> Solution:
            "periods": {**periods.model_dump(mode="json"),
                        "discount_weights": periods.discount_weights}}
     del top["period"]
-    label(top, max(profile.mip_rel_gap, PROOF_GAP))
+    label(top, profile.mip_rel_gap)
     for solution in by_year.values():
         solution.meta.update({k: top[k] for k in ("status", "solver_status", "status_text")})
     kpis = {**last.kpis, "horizon": {

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from siting.engine.highs import gap
-
-PROOF_GAP = 1e-9  # relative gap that proves a result even when the profile asks for 0
-STOPPED = {"time_limit": "stopped at the time limit", "solution_limit": "stopped at the "
-           "solution limit", "iteration_limit": "stopped at the iteration limit",
-           "interrupted": "interrupted by the user"}
+from siting.results.labels import gap, optimal_cap, status_of, status_text
 
 
 def report_bound(meta: dict, pruned: bool, bounds: list[tuple[float, str]]) -> None:
@@ -33,18 +28,13 @@ def report_bound(meta: dict, pruned: bool, bounds: list[tuple[float, str]]) -> N
 def label(meta: dict, mip_rel_gap: float) -> None:
     """Set ``meta``'s status to what is known of the full problem, and say it in words.
 
-    ``optimal`` only when HiGHS proved the unpruned model optimal, or the gap against a
-    bound valid for the full problem is within ``mip_rel_gap``; else ``feasible`` when
-    HiGHS finished (a pruned model), or why the run stopped (``time_limit``,
+    ``optimal`` only when the gap against a bound valid for the full problem is within
+    :func:`siting.results.labels.optimal_cap` of the profile's ``mip_rel_gap`` (HiGHS's own
+    word counts for nothing: an absolute gap or a cut-off can make it say optimal); else
+    ``feasible`` when HiGHS finished, or why the run stopped (``time_limit``,
     ``interrupted``...). HiGHS's own status stays in ``solver_status``; ``status_text``
     says the status and the gap in words.
     """
-    solver = meta["solver_status"] = meta["status"]
-    valid = meta["bound_valid"]
-    proven = valid and (meta["mip_gap"] <= mip_rel_gap
-                        or solver == "optimal" and meta["bound_source"] == "highs")
-    status = "optimal" if proven else "feasible" if solver == "optimal" else solver
-    known = (f"gap {meta['mip_gap']:.3%} against a valid bound" if valid
-             else "no valid bound for the full problem")
-    meta["status"] = status
-    meta["status_text"] = f"{STOPPED.get(status, status)}, {known}"
+    meta["solver_status"] = meta["status"]
+    meta["status"] = status_of(meta["status"], meta["mip_gap"], optimal_cap(mip_rel_gap))
+    meta["status_text"] = status_text(meta["status"], meta["mip_gap"])

@@ -25,7 +25,7 @@ from siting.engine.heuristics.lagrangian import (
 from siting.engine.heuristics.local_search import improve
 from siting.engine.highs import HighsModel, Progress, SolveResult, SolverProfile, gap
 from siting.engine.job import Candidate, Job, run_meta
-from siting.engine.labels import PROOF_GAP, label, report_bound
+from siting.engine.labels import label, report_bound
 from siting.engine.pricing import not_applicable as pricing_not_applicable
 from siting.engine.pricing import price_pruned_arcs
 from siting.errors import InfeasibleError, ScenarioError, SolverError
@@ -37,6 +37,7 @@ from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.objective import stages
 from siting.model.policies.base import supply_under
 from siting.model.spec import ModelSpec
+from siting.results.labels import PROOF_GAP
 from siting.results.solution import Solution, extract_solution
 from siting.scenario import Scenario
 
@@ -345,7 +346,7 @@ def extract(job: Job, built: Built) -> Solution:
     with job.step("extract"):
         solution = extract_solution(m, m.net, result, run_meta(job))
         report_bound(solution.meta, cut, job.bounds)
-        label(solution.meta, tolerance)
+        label(solution.meta, job.profile.mip_rel_gap)
         solution.meta.update({k: v for k, v in job.reports.items() if k != "pricing"})
         if pruned:
             flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])

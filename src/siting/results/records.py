@@ -39,6 +39,7 @@ class ScenarioRecord(Record):
     """The resolved scenario: its name, objective and policies."""
 
     name: str
+    file: str | None = None
     objective: ObjectiveRecord
     policies: list[dict[str, Any]]
 
@@ -119,15 +120,42 @@ class PeriodsRecord(Record):
     years: list[int]
 
 
+class SolverRecord(Record):
+    """The solver profile of a run: its gap and its HiGHS options."""
+
+    mip_rel_gap: float
+    options: dict[str, bool | int | float | str] = {}
+
+
+class MarginalRecord(Record):
+    """The dual of one policy row, in the LP with the network fixed."""
+
+    policy: str
+    constraint: str
+    group: str | None
+    value: float
+    unit: str
+    year: int | None = None
+
+
 class RunRecord(Record):
     """The contents of solution.json."""
 
     instance: InstanceRecord
     scenario: ScenarioRecord
+    solver: SolverRecord
     streams: list[StreamRecord]
     tiers: list[str]
     status: str
+    status_text: str
+    solver_status: str
     objective: float
+    best_bound: float | None
+    mip_gap: float | None
+    highs_bound: float | None = None  # absent from a period of a horizon run
+    bound_valid: bool | None = None
+    bound_source: str | None = None
+    marginal_costs: list[MarginalRecord] | None = None
     timings: dict[str, float]
     kpis: KpiRecord
     periods: PeriodsRecord | None = None

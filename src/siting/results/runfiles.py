@@ -167,7 +167,8 @@ def read_table(run_dir: str | Path, name: str, required: Sequence[str] = ()) -> 
         else:
             numbers = pd.to_numeric(frame[col], errors="coerce")
             empty_ok = (frame[col] == "") & (col in MAY_BE_EMPTY)
-            _refuse(frame[col], numbers.isna() & ~empty_ok, path, col, "a number")
+            bad = ~np.isfinite(numbers.astype(float)) & ~empty_ok  # NaN, inf, 1e999, text
+            _refuse(frame[col], bad, path, col, "a finite number")
             frame[col] = numbers.astype(float)
     return frame
 

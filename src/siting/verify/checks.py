@@ -7,6 +7,8 @@ every core constraint and every active policy within tolerance.
 
 from __future__ import annotations
 
+import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,14 +16,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 
-from siting.errors import InputError
+from siting.errors import InputError, ScenarioError
 from siting.instance.load import Instance, load_instance
 from siting.instance.schema import per_stream
 from siting.model.policies import RunView
 from siting.model.policies.base import SPHERE, supply_under
+from siting.options import limit_problem
+from siting.results.labels import gap, optimal_cap, status_of, status_text
 from siting.results.runfiles import read_meta, read_table
-from siting.scenario import parse_policy
+from siting.scenario import Scenario, load_scenario, parse_policy
 
 REL = 1e-6  # relative tolerance of sums and costs
 ABS = 1e-4  # tonnes
@@ -33,6 +38,8 @@ class Report:
 
     problems: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+    """Figures stated in the run folder that the verifier cannot recompute, and why."""
 
     @property
     def ok(self) -> bool:
@@ -74,14 +81,23 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     report = Report()
     if instance.hash != meta["instance"]["hash"]:
         report.problems.append("the instance files changed since this run was solved")
+    report.expect("one row per site and region", _check_rows(instance, facilities, regions))
+    if not report.ok:
+        return report  # every later check matches rows by id
     report.expect("solution.gpkg", _check_geopackage(run_dir, facilities, flows, regions))
     report.expect("gap", _check_gap(meta))
     if "period" not in meta:  # a period of a horizon run carries the horizon's label
         report.expect("status label", _check_label(meta))
-    if "periods" in meta:
-        return verify_horizon(run_dir, meta, instance, report)
+        report.unverified.append(
+            "best_bound, highs_bound and solver_status: the solver's proof and word (each "
+            "bound checked to lie at or below the objective and to give the recorded gap "
+            "and label; not recomputed)")
+    report.expect("scenario", _check_scenario(meta, instance, report))
     policies = [parse_policy(raw, run_dir / "solution.json", i)
                 for i, raw in enumerate(meta["scenario"]["policies"], start=1)]
+    report.expect("marginal costs", _check_marginal_costs(meta, policies, report))
+    if "periods" in meta:
+        return verify_horizon(run_dir, meta, instance, report)
     period_supply = None
     if "period" in meta:
         period_supply = instance.period_supply[instance.spec.periods.years.index(meta["period"])]
@@ -104,16 +120,40 @@ def verify_run(run_dir: str | Path, instance: Instance | None = None) -> Report:
     return report
 
 
+def _check_rows(inst: Instance, facilities: pd.DataFrame, regions: pd.DataFrame) -> list[str]:
+    """Check that facilities.csv has one row per site, and regions.csv one per region."""
+    problems = []
+    for name, table, ids, what in (("facilities.csv", facilities, inst.sites["id"], "site"),
+                                   ("regions.csv", regions, inst.regions["id"], "region")):
+        counts = table["id"].value_counts()
+        twice = counts.index[counts > 1]
+        unknown = sorted(set(table["id"]) - set(ids))
+        missing = sorted(set(ids) - set(table["id"]))
+        why = (f"{twice[0]!r} has {counts[twice[0]]} rows" if len(twice)
+               else f"{unknown[0]!r} is no {what} of the instance" if unknown
+               else f"{missing[0]!r} has no row" if missing else None)
+        if why:
+            problems.append(f"{name}: its rows are not one per {what} of the instance: {why}")
+    return problems
+
+
 def _check_geopackage(run_dir: Path, facilities: pd.DataFrame, flows: pd.DataFrame,
                       regions: pd.DataFrame) -> list[str]:
     """Check that each layer of solution.gpkg holds the rows and columns of its CSV table."""
     path = run_dir / "solution.gpkg"
     if not path.is_file():
         return [f"{path}: missing from the run folder"]
+    try:
+        layers = {name for name, _ in pyogrio.list_layers(path)}
+    except pyogrio.errors.DataSourceError:
+        return ["solution.gpkg: not a readable GeoPackage"]
     problems = []
     for layer, table, key in (("facilities", facilities, "id"),
                               ("flows", flows, _flow_labels(flows)),
                               ("regions", regions, "id")):
+        if layer not in layers:
+            problems.append(f"solution.gpkg: no {layer} layer")
+            continue
         read = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
         if len(read) != len(table):
             problems.append(f"solution.gpkg layer {layer}: {len(read)} rows, the CSV has "
@@ -131,31 +171,141 @@ def _flow_labels(flows: pd.DataFrame) -> pd.Series:
 
 def _check_gap(meta: dict) -> list[str]:
     """Check that the stated gap is the relative distance of the objective from the bound."""
-    objective, bound = meta["objective"], meta["best_bound"]
-    if objective is None or bound is None:
-        return compare_figures(meta["mip_gap"], None, "mip_gap")
-    expected = 0.0 if objective == bound else abs(objective - bound) / max(abs(objective), 1e-9)
-    return compare_figures(meta["mip_gap"], expected, "mip_gap")
+    bound, recorded = meta["best_bound"], meta["mip_gap"]
+    expected = None if bound is None else gap(meta["objective"], bound)
+    same = (recorded is None if expected is None else recorded is not None
+            and math.isclose(recorded, expected, rel_tol=1e-9, abs_tol=1e-12))
+    return [] if same else [f"mip_gap: {recorded!r} recorded, {expected!r} recomputed from the "
+                            "objective and best_bound"]
 
 
 def _check_label(meta: dict) -> list[str]:
-    """Check that a run called optimal has a valid bound of the full problem within its gap.
+    """Recompute the status and its words from the objective, the bound and the profile.
 
-    HiGHS's own proof counts only on a model that kept every arc.
+    The bound is a proof the verifier cannot redo (HiGHS's, the Lagrangian's, pricing's):
+    it must lie at or below the objective (every objective is minimised) and be the one
+    its source reports. The status follows from the gap it gives and the profile's
+    ``mip_rel_gap`` as recorded, capped at 0.01% (``siting.results.labels``: a recorded profile
+    cannot widen it); ``status_text`` is what the status and the gap say in words.
     """
-    if meta["status"] != "optimal":
-        return []
-    if not meta.get("bound_valid") or meta.get("best_bound") is None:
-        return ["labelled optimal without a bound valid for the full problem"]
     objective, bound = meta["objective"], meta["best_bound"]
-    gap = abs(objective - bound) / max(abs(objective), 1e-9)  # recorded gap: _check_gap
-    by_highs = meta.get("solver_status") == "optimal" and meta["bound_source"] == "highs"
-    if by_highs and meta.get("pruning", {}).get("flows_cut", 0) > 0:
-        return ["labelled optimal from HiGHS's bound of a pruned model"]
-    if not by_highs and gap > meta["solver"]["mip_rel_gap"] + REL:
-        return [f"labelled optimal with a gap of {gap:.4%}, above the profile's "
-                f"{meta['solver']['mip_rel_gap']:.4%}"]
+    problems = []
+    for name in ("best_bound", "highs_bound"):
+        value = meta.get(name)
+        if value is not None and value > objective + REL * max(abs(objective), 1.0):
+            problems.append(f"{name} {value:.10g} lies above the objective {objective:.10g}: "
+                            "not a bound of a minimum")
+    if (bound is not None) != bool(meta.get("bound_valid")):
+        problems.append(f"bound_valid {meta.get('bound_valid')!r} with best_bound {bound!r}")
+    problems += _check_bound_source(meta)
+    problems += _check_profile(meta["solver"])
+    expected_gap = None if bound is None else gap(objective, bound)
+    cap = optimal_cap(meta["solver"]["mip_rel_gap"])
+    status = status_of(meta["solver_status"], expected_gap, cap)
+    text = status_text(status, expected_gap)
+    if meta["status"] != status:
+        problems.append(f"status {meta['status']!r} recorded, {status!r} follows from the "
+                        f"figures ({text}; optimal needs a gap of at most {cap:g})")
+    elif meta["status_text"] != text:
+        problems.append(f"status_text {meta['status_text']!r} recorded, {text!r} follows "
+                        "from the figures")
+    return problems
+
+
+def _check_bound_source(meta: dict) -> list[str]:
+    """Check that best_bound is the bound its ``bound_source`` reports."""
+    source, bound = meta.get("bound_source"), meta["best_bound"]
+    reported = {"highs": meta.get("highs_bound"),
+                "lagrangian": (meta.get("lagrangian") or {}).get("bound"),
+                "pricing": ((meta.get("pruning") or {}).get("pricing") or {}).get("bound")}
+    if bound is None:
+        return [] if source in (None, "pruned_model") else [
+            f"bound_source {source!r} without a best_bound"]
+    if source not in reported:
+        return [f"bound_source {source!r}: expected one of {sorted(reported)}"]
+    if source == "highs" and (meta.get("pruning") or {}).get("flows_cut", 0) > 0:
+        return ["best_bound is HiGHS's bound of a pruned model, not a bound of the full "
+                "problem"]
+    if reported[source] != bound:
+        return [f"best_bound {bound!r} is not the {source} bound, {reported[source]!r}"]
     return []
+
+
+def _check_profile(solver: dict) -> list[str]:
+    """Check the recorded profile: its gap, and no HiGHS option that changes the proof."""
+    problems = [] if 0 <= solver["mip_rel_gap"] <= 1 else [
+        f"solver.mip_rel_gap {solver['mip_rel_gap']!r}: expected 0 to 1"]
+    for key, value in solver["options"].items():
+        why = limit_problem(key, value)
+        if why:
+            problems.append(f"solver.options.{key}: {why}")
+    return problems
+
+
+def _scenario_files(inst: Instance, recorded: dict) -> list[tuple[str, Scenario]]:
+    """Return the scenarios a run may have been solved under, each with where it is.
+
+    The file the run records, if it is still there; else (and for a run written before
+    files were recorded) the instance's scenarios of the run's name (its files in
+    scenarios/, and the default ``baseline``). None for a scenario made in code.
+    """
+    file = recorded.get("file", "")
+    if file is None:
+        return []
+    if file and Path(file).is_file():
+        return [(file, load_scenario(file))]
+    found = []
+    folder = inst.path / "scenarios" if inst.path is not None else None
+    for path in sorted(folder.glob("*.toml")) if folder is not None and folder.is_dir() else []:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError:
+            continue  # a broken file is not the one the run read
+        if scenario.name == recorded["name"]:
+            found.append((f"the instance's scenarios/{path.name}", scenario))
+    if recorded["name"] == Scenario().name:
+        found.append(("the default scenario", Scenario()))
+    return found
+
+
+def _check_scenario(meta: dict, inst: Instance, report: Report) -> list[str]:
+    """Check the run's objective and policies against the scenario file it was solved under.
+
+    That is the file it records, or, moved, the instance's scenario of its name. A
+    scenario made in code, or whose file is gone, is named in ``report.unverified``.
+    """
+    recorded = meta["scenario"]
+    candidates = _scenario_files(inst, recorded)
+    if not candidates:
+        why = ("made in code" if "file" in recorded and recorded["file"] is None
+               else "its file is gone and the instance has no scenario of that name")
+        report.unverified.append(f"scenario {recorded['name']!r}: its objective and policies "
+                                 f"as recorded ({why})")
+        return []
+    stated = {k: recorded[k] for k in ("name", "objective", "policies")}  # not the file
+    for _, scenario in candidates:
+        described = json.loads(json.dumps(scenario.describe()))
+        if stated == {k: described[k] for k in stated}:
+            return []
+    return [f"scenario {recorded['name']!r}: its objective and policies differ from "
+            f"{candidates[0][0]}"]
+
+
+def _check_marginal_costs(meta: dict, policies: list, report: Report) -> list[str]:
+    """Check that each marginal cost is of a policy row of the run; name them unverified.
+
+    They are duals of HiGHS's LP with the network fixed: the verifier, which builds no
+    model, cannot recompute them.
+    """
+    entries = meta.get("marginal_costs") or []
+    counts = Counter(p.type for p in policies)
+    blocks = {f"{kind}_{n}" if n > 1 else kind for kind, count in counts.items()
+              for n in range(1, count + 1)}  # as siting.model.core names policy blocks
+    strays = [e["policy"] for e in entries if e["policy"] not in blocks]
+    if policies:
+        report.unverified.append(f"marginal_costs: the duals HiGHS reported ({len(entries)}), "
+                                 "not recomputed")
+    return [f"marginal_costs: {stray!r} is not a policy of the run" for stray in strays[:1]]
 
 
 def _check_arcs(run: RunView) -> list[str]:
@@ -637,6 +787,10 @@ def verify_horizon(run_dir: Path, meta: dict, instance: Instance, report: Report
         report.problems.extend(f"period {year}: {p}" for p in sub.problems)
         periods[year] = (read_table(folder, "facilities").set_index("id"), read_meta(folder))
     report.checked.append(f"each of {len(spec.years)} periods")
+    label = {k: meta[k] for k in ("status", "solver_status", "status_text")}
+    report.expect("the periods' labels", [
+        f"period {year}: its status differs from the horizon's" for year, (_, own) in
+        periods.items() if {k: own[k] for k in label} != label])
     sizes = {year: fac["size"] for year, (fac, _) in periods.items()}
     shut = {year: fac["existing"] & ~fac["open"] for year, (fac, _) in periods.items()}
     report.expect("builds over time", _check_builds(run_dir, sizes))

@@ -1,0 +1,52 @@
+"""What a run may call itself, from its recorded figures alone: gap, status and its words.
+
+The engine labels a run with these rules and the verifier applies them again to the
+figures of solution.json (objective, bound, HiGHS's status, the profile's gap), so a label
+is never more than its figures prove (docs/guarantees.md, *Honest labels*).
+"""
+
+from __future__ import annotations
+
+PROOF_GAP = 1e-9
+"""Relative gap that proves a result even when the profile asks for 0 (rounding)."""
+MAX_OPTIMAL_GAP = 1e-4
+"""The largest relative gap a run may call optimal, whatever its profile asks (0.01%)."""
+STOPPED = {"time_limit": "stopped at the time limit", "solution_limit": "stopped at the "
+           "solution limit", "iteration_limit": "stopped at the iteration limit",
+           "interrupted": "interrupted by the user"}
+
+
+def gap(objective: float, bound: float) -> float:
+    """Relative gap between an objective and a bound, as HiGHS reports it."""
+    if objective == bound:
+        return 0.0
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def optimal_cap(mip_rel_gap: float) -> float:
+    """Return the largest relative gap that proves a run optimal under ``mip_rel_gap``.
+
+    The profile's gap, at least :data:`PROOF_GAP` and never above :data:`MAX_OPTIMAL_GAP`:
+    a profile may stop HiGHS earlier (``mip_rel_gap``, ``mip_abs_gap``), but not widen
+    what is called optimal.
+    """
+    return min(max(mip_rel_gap, PROOF_GAP), MAX_OPTIMAL_GAP)
+
+
+def status_of(solver_status: str, mip_gap: float | None, cap: float) -> str:
+    """Return a run's status: ``optimal`` when a valid bound proves it within ``cap``.
+
+    ``mip_gap`` is the relative gap against a bound valid for the full problem (None
+    without one). Otherwise ``feasible`` when HiGHS finished, or why it stopped
+    (``time_limit``, ``interrupted``...).
+    """
+    if mip_gap is not None and mip_gap <= cap:
+        return "optimal"
+    return "feasible" if solver_status == "optimal" else solver_status
+
+
+def status_text(status: str, mip_gap: float | None) -> str:
+    """Say a run's status and what its bound proves, as the CLI and the maps show it."""
+    known = (f"gap {mip_gap:.3%} against a valid bound" if mip_gap is not None
+             else "no valid bound for the full problem")
+    return f"{STOPPED.get(status, status)}, {known}"
