@@ -34,11 +34,13 @@ def test_scoped_policy_names_the_province(tmp_path):
 
 def test_marginal_cost_of_the_collection_mandate_is_the_hand_computed_price(tiny, tmp_path):
     # Both plants forced open; collecting costs 1 km + 10 processing = 11 per tonne against a
-    # penalty of 5, so each tonne the mandate adds costs 6: the row's dual is -6 per tonne.
+    # penalty of 5, so each tonne the mandate adds costs 6 (the row's dual is -6 per tonne of
+    # allowed gap; the entry gives the cost of tightening, never negative).
     path = scenario(tmp_path, '[[policy]]\ntype = "force_open"\nsites = ["f1", "f2"]\n'
                               '[[policy]]\ntype = "min_collection_rate"\nrate = 0.5\n')
     meta = solve_verified(tiny(penalty=5, fixed=1), tmp_path / "run", "--scenario", str(path))
     assert meta["kpis"]["collection_rate"] == pytest.approx(0.5)
     mandate = [m for m in meta["marginal_costs"] if m["policy"] == "min_collection_rate"]
-    assert mandate[0]["value"] == pytest.approx(-6.0)
+    assert mandate[0]["value"] == pytest.approx(6.0)
     assert mandate[0]["unit"] == "per t"
+    assert mandate[0]["meaning"] == "collecting one more tonne costs 6 CNY/yr"

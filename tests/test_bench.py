@@ -163,13 +163,17 @@ def test_baseline_is_the_first_scenario_when_none_is_named_baseline():
 
 
 def test_marginal_costs_read_largest_first_and_absent_is_empty():
-    entries = [{"policy": "min_collection_rate", "constraint": "collected", "group": "all",
-                "value": -679.4, "unit": "per t"},
-               {"policy": "in_province_share", "constraint": "share", "group": "Hunan",
-                "value": 2.5, "unit": "per t"}]
-    assert marginal_text(entries, "CNY") == ("min_collection_rate: 679 CNY per t; "
-                                             "in_province_share (Hunan): 2.5 CNY per t")
-    assert marginal_text([], "CNY") == ""
+    entries = [{"policy": "in_province_share", "constraint": "share", "group": "Hunan",
+                "value": 2.5, "unit": "per t",
+                "meaning": "processing one more tonne inside its province (Hunan) costs "
+                           "2.5 CNY/yr"},
+               {"policy": "min_collection_rate", "constraint": "collected", "group": None,
+                "value": 679.4, "unit": "per t",
+                "meaning": "collecting one more tonne costs 679 CNY/yr"}]
+    assert marginal_text(entries) == (
+        "min_collection_rate: collecting one more tonne costs 679 CNY/yr; in_province_share: "
+        "processing one more tonne inside its province (Hunan) costs 2.5 CNY/yr")
+    assert marginal_text([]) == ""
 
 
 def test_a_local_bench_removes_what_a_killed_worker_left_half_written(tmp_path):

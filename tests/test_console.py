@@ -166,4 +166,5 @@ def test_marginal_costs_are_printed(tmp_path):
     result = cli("solve", folder, "--scenario", scenario, "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
     assert verify_run(tmp_path / "run").ok
-    assert "marginal cost of binding policies: min_collection_rate:" in result.stdout
+    assert ("marginal cost of binding policies: min_collection_rate: collecting one more tonne "
+            "costs") in result.stdout

@@ -161,7 +161,7 @@ def test_infeasible_horizon_names_the_policy_the_period_and_the_shortfall(tmp_pa
 def test_marginal_cost_of_a_mandate_is_the_loss_per_tonne_in_each_period(tmp_path):
     # With a penalty of 10, a collected tonne (5 + 10) loses 5 a year; a 50 % mandate binds in
     # every period, so one more tonne of allowed gap saves 5 x the period's discounted years
-    # (the dual is the change in cost per unit of the row's bound: negative).
+    # (the row's dual is negative; the entry gives the cost of tightening, never negative).
     scenario = tmp_path / "half.toml"
     scenario.write_text('[scenario]\nname = "half"\n[[policy]]\ntype = "min_collection_rate"\n'
                         "rate = 0.5\n")
@@ -171,7 +171,10 @@ def test_marginal_cost_of_a_mandate_is_the_loss_per_tonne_in_each_period(tmp_pat
     meta = json.loads((run / "solution.json").read_text())
     weights = meta["periods"]["discount_weights"]
     found = {entry["year"]: entry["value"] for entry in meta["marginal_costs"]}
-    assert found == pytest.approx({year: -5 * w for year, w in zip(YEARS, weights, strict=True)})
+    assert found == pytest.approx({year: 5 * w for year, w in zip(YEARS, weights, strict=True)})
+    first = meta["marginal_costs"][0]
+    assert first["meaning"] == (f"collecting one more tonne ({first['year']}) costs "
+                                f"{5 * weights[0]:.3g} CNY")
 
 
 def test_growth_factors_scale_one_supply_table(tmp_path):

@@ -192,7 +192,7 @@ def test_the_verifier_imports_no_model_code():
 # ---- labels, bounds, scenario and side figures: forged, they fail ------------------------
 
 MANDATE = {"policy": "min_collection_rate", "constraint": "rate", "group": None,
-           "value": -5.0, "unit": "per t"}
+           "value": 5.0, "unit": "per t", "meaning": "collecting one more tonne costs 5 CNY/yr"}
 
 
 @pytest.fixture(scope="module")

@@ -245,13 +245,14 @@ def print_solution(solution: Solution) -> None:
     console.print(f"status: {meta['status_text']}", soft_wrap=True, highlight=False)
     built = new_sites(solution)
     console.print(f"[bold]new sites[/]: {escape(', '.join(built)) if built else 'none'}",
-                  highlight=False)
-    entries = sorted(meta.get("marginal_costs") or [], key=lambda e: -abs(e["value"]))
+                  highlight=False, soft_wrap=True)
+    entries = sorted(meta.get("marginal_costs") or [], key=lambda e: -e["value"])
     if entries:
         more = len(entries) - SHOWN_MARGINS
         console.print("[bold]marginal cost of binding policies[/]: " + escape(
-            marginal_text(entries[:SHOWN_MARGINS], meta["instance"]["currency"])
-            + (f"; {more} more in solution.json" if more > 0 else "")), highlight=False)
+            marginal_text(entries[:SHOWN_MARGINS])
+            + (f"; {more} more in solution.json" if more > 0 else "")), highlight=False,
+            soft_wrap=True)
     if len(k["by_province"]) > 1:
         console.print(province_table(k["by_province"]))
 

@@ -15,7 +15,7 @@ import pyomo.environ as pyo
 from siting.engine.highs import HighsModel, SolverProfile
 from siting.engine.job import Job, run_meta
 from siting.engine.labels import label
-from siting.engine.steps import policy_units, prepare, solve_each_stage, step_timings
+from siting.engine.steps import policy_blocks, prepare, solve_each_stage, step_timings
 from siting.errors import InfeasibleError, InputError, ScenarioError
 from siting.instance.load import Instance
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
@@ -43,13 +43,13 @@ def solve_horizon(job: Job) -> Solution:
     job.highs_bound_valid = True
     with job.step("solve"):
         result = solve_each_stage(highs, job)
-    units = policy_units(m.period[0], scenario)
+    policies = policy_blocks(m.period[0], scenario)
     if result.status == "interrupted":
         result.status = job.budget.reason() or "interrupted"
     if not result.has_solution:
         if result.status == "interrupted":
             raise KeyboardInterrupt
-        causes = (diagnose_infeasibility(m, profile, units, periods.years)
+        causes = (diagnose_infeasibility(m, profile, policies, periods.years)
                   if result.status != "unbounded" else [])
         raise InfeasibleError(f"{instance.name} / {scenario.name}: no plan over the horizon "
                               "meets the scenario" + (": " + "; ".join(causes[:5]) if causes else
@@ -72,7 +72,8 @@ def solve_horizon(job: Job) -> Solution:
     top = {**last.meta, "objective": result.objective, "best_bound": result.best_bound,
            "mip_gap": result.mip_gap, "highs_bound": result.best_bound,
            "bound_valid": result.best_bound is not None, "bound_source": "highs",
-           "marginal_costs": marginal_costs(m, highs.fixed_duals(), units, periods.years),
+           "marginal_costs": marginal_costs(m, highs.fixed_duals(), policies,
+                                            instance.spec.instance.currency, periods.years),
            "periods": {**periods.model_dump(mode="json"),
                        "discount_weights": periods.discount_weights}}
     del top["period"]

@@ -35,7 +35,7 @@ from siting.instance.prune import Pruned, binding_regions, prune_nearest, prunin
 from siting.instance.size import check_fits_memory
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.objective import stages
-from siting.model.policies.base import supply_under
+from siting.model.policies.base import Policy, supply_under
 from siting.model.spec import ModelSpec
 from siting.results.labels import PROOF_GAP
 from siting.results.solution import Solution, extract_solution
@@ -330,10 +330,11 @@ def extract(job: Job, built: Built) -> Solution:
         raise SolverError("the run's time limit came before any network was found; raise "
                           "the time limit (--solver with a longer time_limit)")
     m, result, pruned = built.m, built.result, built.pruned
-    units = policy_units(m, job.scenario)
+    policies = policy_blocks(m, job.scenario)
     cut = pruned is not None and pruned.cut
     if not result.has_solution:
-        causes = diagnose_infeasibility(m, job.profile, units) if result.status != "unbounded" \
+        causes = diagnose_infeasibility(m, job.profile, policies) \
+            if result.status != "unbounded" \
             else []
         where = (f"with arcs pruned to the {pruned.nearest} nearest sites (the full problem may "
                  "be feasible: raise nearest_sites), " if cut else "")
@@ -356,7 +357,8 @@ def extract(job: Job, built: Built) -> Solution:
                 "binding_regions": binding_regions(pruned, flows),
                 **pruning_check(solution.meta["objective"], full, tolerance),
                 "pricing": job.reports.get("pricing")}
-        solution.meta["marginal_costs"] = marginal_costs(m, built.highs.fixed_duals(), units)
+        solution.meta["marginal_costs"] = marginal_costs(
+            m, built.highs.fixed_duals(), policies, job.instance.spec.instance.currency)
     steps = job.timings.get("steps", {})
     solution.meta["timings"].update(step_timings(steps))
     solution.meta["timings"]["build_s"] = sum(steps.get(s, 0.0) for s in BEFORE_SOLVE)
@@ -371,7 +373,7 @@ def step_timings(steps: dict[str, float]) -> dict[str, float]:
 BEFORE_SOLVE = ("prepare", "relax", "warm start", "build", "lean linking")
 
 
-def policy_units(m, scenario: Scenario) -> dict[str, str]:
-    """Return the unit of each policy block's rows, by block name."""
+def policy_blocks(m, scenario: Scenario) -> dict[str, Policy]:
+    """Return the policy of each of the model's policy blocks, by block name."""
     blocks = [b.local_name for b in m.policies.component_objects(descend_into=False)]
-    return {name: policy.unit for name, policy in zip(blocks, scenario.policies, strict=True)}
+    return dict(zip(blocks, scenario.policies, strict=True))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from siting.engine.highs import SolverProfile, solve_model
+from siting.model.policies.base import Policy
 
 SLACK_TOL = 1e-6
 
@@ -32,12 +33,13 @@ def _relaxable(m: pyo.ConcreteModel) -> list[tuple[int, object]]:
 
 
 def diagnose_infeasibility(m: pyo.ConcreteModel, profile: SolverProfile,
-                           units: dict[str, str], years: list[int] | None = None) -> list[str]:
+                           policies: dict[str, Policy],
+                           years: list[int] | None = None) -> list[str]:
     """Find which rows cannot hold, and by how much, from an elastic copy of the model.
 
     Every policy row and every mandatory-collection row gets non-negative slacks (scaled by
     the row's bound, so tonnes and currency compare); the elastic model minimises their
-    sum. ``units`` maps a policy block name to the unit of its rows; ``years`` names the
+    sum. ``policies`` maps a policy block name to its policy; ``years`` names the
     periods of a horizon model. Returns one phrase per violated row, largest first.
     """
     located = _relaxable(m)
@@ -61,33 +63,35 @@ def diagnose_infeasibility(m: pyo.ConcreteModel, profile: SolverProfile,
         slack = (m.elastic.up[i].value or 0.0) + (m.elastic.down[i].value or 0.0)
         if slack > SLACK_TOL * max(1.0, 1.0 / scale[i]):
             where = f" in {years[located[i][0]]}" if years else ""
-            found.append((slack * scale[i], _describe(row, slack, units) + where))
+            found.append((slack * scale[i], _describe(row, slack, policies) + where))
     return [text for _, text in sorted(found, key=lambda item: -item[0])]
 
 
-def _describe(row, slack: float, units: dict[str, str]) -> str:
+def _describe(row, slack: float, policies: dict[str, Policy]) -> str:
     parent = row.parent_block()
     if parent.parent_block() is not None and parent.parent_block().local_name == "policies":
         policy = parent.local_name
         index = row.index()
         where = "" if index is None else f" for {index}"
-        return f"{policy}{where} cannot hold: short by {slack:,.6g} {units.get(policy, '')}".strip()
+        unit = policies[policy].unit if policy in policies else ""
+        return f"{policy}{where} cannot hold: short by {slack:,.6g} {unit}".strip()
     region = row.index()
     return (f"mandatory collection cannot hold (supplied pair {region}): "
             f"{slack:,.6g} t cannot be collected")
 
 
-def marginal_costs(m: pyo.ConcreteModel, duals: dict, units: dict[str, str],
-                   years: list[int] | None = None) -> list[dict]:
-    """Return the duals of the policy rows in the LP with every integer decision fixed.
+def marginal_costs(m: pyo.ConcreteModel, duals: dict, policies: dict[str, Policy],
+                   currency: str, years: list[int] | None = None) -> list[dict]:
+    """Return what each binding policy row costs at the margin, with the network fixed.
 
-    ``duals`` are that LP's row duals keyed by Pyomo constraint
-    (:meth:`siting.engine.highs.HighsModel.fixed_duals`). Each entry gives the change in
-    cost per unit increase of the row's bound (for a ``min_collection_rate`` row
-    ``gap <= (1 - rate) * supply``: the cost of one more tonne of allowed gap, so its
-    negative is the price of the last tonne collected). In a horizon model (``years`` names
-    its periods) the cost is the discounted cost of the horizon and each entry carries its
-    period's year.
+    ``duals`` are the row duals of the LP with every integer decision fixed, keyed by Pyomo
+    constraint (:meth:`siting.engine.highs.HighsModel.fixed_duals`); ``policies`` maps a
+    policy block name to its policy. Each entry's ``value`` is the dual's size: what
+    tightening the row by one unit of its right-hand side adds to the cost (a binding
+    inequality never gets cheaper when tightened), never negative; ``meaning`` says it in
+    words, e.g. "collecting one more tonne (Hunan) costs 4,812 CNY/yr". In a horizon model
+    (``years`` names its periods) the cost is the discounted cost of the horizon and each
+    entry carries its period's year.
     """
     located = [(t, row) for t, block in enumerate(_periods(m))
                for row in block.policies.component_data_objects(pyo.Constraint, active=True)]
@@ -95,9 +99,17 @@ def marginal_costs(m: pyo.ConcreteModel, duals: dict, units: dict[str, str],
     for t, row in located:
         dual = duals.get(row, 0.0)
         if abs(dual) > 1e-9:
-            policy = row.parent_block().local_name
-            out.append({"policy": policy, "constraint": row.parent_component().local_name,
-                        "group": None if row.index() is None else str(row.index()),
-                        "value": float(dual), "unit": f"per {units.get(policy, 'unit')}",
+            name = row.parent_block().local_name
+            policy = policies[name]
+            group = None if row.index() is None else str(row.index())
+            where = "".join(f" ({label})" for label in (group, years and years[t])
+                            if label not in (None, "all"))
+            value = abs(float(dual))
+            amount = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+            per = "" if years else "/yr"
+            phrase = policy.one_more.format(unit=policy.unit, currency=currency)
+            out.append({"policy": name, "constraint": row.parent_component().local_name,
+                        "group": group, "value": value, "unit": f"per {policy.unit}",
+                        "meaning": f"{phrase}{where} costs {amount} {currency}{per}",
                         **({"year": years[t]} if years else {})})
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Record(BaseModel):
@@ -128,13 +128,14 @@ class SolverRecord(Record):
 
 
 class MarginalRecord(Record):
-    """The dual of one policy row, in the LP with the network fixed."""
+    """What one policy row costs at the margin, in the LP with the network fixed."""
 
     policy: str
     constraint: str
     group: str | None
-    value: float
+    value: float = Field(ge=0)
     unit: str
+    meaning: str
     year: int | None = None
 
 

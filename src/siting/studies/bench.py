@@ -217,7 +217,7 @@ def read_row(spec: RunSpec) -> dict[str, Any]:
                    solve_s=_number(meta["timings"].get("solve_s")),
                    facilities_open=sum(kpis["facilities_open"].values()),
                    facilities_new=sum(kpis["facilities_new"].values()),
-                   marginal_costs=marginal_text(meta.get("marginal_costs") or [], spec.currency))
+                   marginal_costs=marginal_text(meta.get("marginal_costs") or []))
     elif failure.is_file():
         record = json.loads(failure.read_text(encoding="utf-8"))
         if not spec.made_this(record):
@@ -230,24 +230,15 @@ def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def marginal_text(entries: list[dict[str, Any]], currency: str) -> str:
+def marginal_text(entries: list[dict[str, Any]]) -> str:
     """Describe the marginal costs of binding policies, largest first.
 
-    Each entry (solution.json ``marginal_costs``) is the dual of a policy row in the LP
-    with the build decisions fixed; its magnitude is what tightening the policy by one
-    unit costs, e.g. ``min_collection_rate: 4,812 CNY per t`` (the last tonne collected);
-    a horizon run's entries also name their period, e.g. ``min_collection_rate (2031): ...``.
+    Each entry (solution.json ``marginal_costs``) is what tightening a policy row by one
+    unit costs, with the network fixed, e.g. ``min_collection_rate: collecting one more
+    tonne costs 4,812 CNY/yr``; a horizon run's entries also name their period.
     """
-    parts = []
-    for entry in sorted(entries, key=lambda e: -abs(e["value"])):
-        labels = [str(entry[key]) for key in ("group", "year")
-                  if entry.get(key) not in (None, "", "all")]
-        where = f" ({', '.join(labels)})" if labels else ""
-        value = abs(entry["value"])
-        amount = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
-        parts.append(f"{entry['policy']}{where}: {amount} {currency} {entry.get('unit', '')}"
-                     .strip())
-    return "; ".join(parts)
+    return "; ".join(f"{entry['policy']}: {entry['meaning']}"
+                     for entry in sorted(entries, key=lambda e: -e["value"]))
 
 
 def compare(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:

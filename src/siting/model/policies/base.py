@@ -73,11 +73,15 @@ class Policy(Strict):
       supported with a tier of modules);
     - ``reads_tier_rates``: it reads the tier's emissions and recovery, not the
       process's (not supported with processes).
+
+    ``one_more`` says in words what one unit of its rows' marginal cost buys (``{unit}``
+    and ``{currency}`` are filled in): "collecting one more tonne".
     """
 
     type: str
     summary: ClassVar[str] = ""
     unit: ClassVar[str] = "t"  # unit of the rows' right-hand side, for diagnosis and duals
+    one_more: ClassVar[str] = "tightening it by one {unit}"  # what a marginal cost prices
     priced: ClassVar[bool] = False
     relaxed: ClassVar[bool] = False
     per_period: ClassVar[str | None] = None

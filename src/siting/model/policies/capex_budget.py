@@ -24,6 +24,7 @@ class CapexBudget(Policy):
     summary = "sum of capex of new builds <= amount (public budget)"
     per_period = "its budget would be spent again in every period"
     unit = "currency"
+    one_more = "a capex budget one {currency} smaller"
     amount: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:

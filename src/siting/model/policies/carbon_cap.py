@@ -25,6 +25,7 @@ class CarbonCap(Policy):
     summary = "total emissions <= cap (climate targets)"
     reads_tier_rates = True
     unit = "t CO2"
+    one_more = "emitting one tonne of CO2 less"
     tonnes_co2: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
     def apply(self, m: pyo.ConcreteModel, block: pyo.Block, net: Network) -> None:

@@ -26,6 +26,7 @@ class Coverage(Policy):
 
     type: Literal["coverage"] = "coverage"
     summary = "every region (or a share of supply) has an open first-tier facility within km"
+    one_more = "covering one more tonne of supply (or one more region)"
     km: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     share: Annotated[float, Field(gt=0, le=1)] | None = None
 

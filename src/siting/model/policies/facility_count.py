@@ -32,6 +32,7 @@ class FacilityCount(Policy):
     relaxed = True
     counts_sites = True
     unit = "facilities"
+    one_more = "one facility more or fewer, at the limit that binds"
     min: Count | None = None
     max: Count | None = None
     exactly: Count | None = None

@@ -48,6 +48,7 @@ class InProvinceShare(Policy):
     type: Literal["in_province_share"] = "in_province_share"
     summary = ("tonnes processed in their province of origin >= share x tonnes collected "
                "there (not x supply: collecting less also meets it)")
+    one_more = "processing one more tonne inside its province"
     share: Annotated[float, Field(ge=0, le=1)]
     scope: Scope = "each"
 

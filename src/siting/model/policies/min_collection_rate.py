@@ -32,6 +32,7 @@ class MinCollectionRate(Policy):
 
     type: Literal["min_collection_rate"] = "min_collection_rate"
     summary = "collected tonnes >= rate x supply (collection mandates, EPR targets)"
+    one_more = "collecting one more tonne"
     rate: Annotated[float, Field(ge=0, le=1)]
     scope: Scope = "all"
     stream: str | None = None

@@ -25,6 +25,7 @@ class MinUtilisation(Policy):
 
     type: Literal["min_utilisation"] = "min_utilisation"
     summary = "every open facility processes >= share x its capacity (against overcapacity)"
+    one_more = "one more tonne through the facility"
     share: Annotated[float, Field(ge=0, le=1)]
     tier: str | None = None
 
