@@ -58,6 +58,7 @@ class ForceOpen(_SiteList):
     summary = "fixes the listed sites open"
     counts_sites = True
     unit = "facilities"
+    one_more = "keeping the site open"
 
 
 @register
@@ -70,4 +71,5 @@ class Forbid(_SiteList):
     type: Literal["forbid"] = "forbid"
     summary = "fixes the listed sites closed"
     unit = "facilities"
+    one_more = "keeping the site closed"
     opened: ClassVar[bool] = False
