@@ -111,6 +111,17 @@ Name = typing.Annotated[str, AfterValidator(_plain)]
 """A one-line name or label: no control character at all (not even a tab or line break)."""
 
 
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """Say where a file is not UTF-8 and how to save it so (naming GBK where it reads as GBK)."""
+    try:
+        gbk = re.search("[\u4e00-\u9fff]", bytes(exc.object).decode("gb18030")) is not None
+    except UnicodeDecodeError:
+        gbk = False
+    return (f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+            + ("; it reads as GBK (Chinese Windows)" if gbk else "")
+            + ": save it as UTF-8 (Excel: Save As 'CSV UTF-8'; an editor: encoding UTF-8)")
+
+
 def read_toml(path: Path, error: type[InputError] = InputError) -> dict:
     """Parse a UTF-8 TOML file, skipping a byte-order mark.
 
@@ -121,7 +132,7 @@ def read_toml(path: Path, error: type[InputError] = InputError) -> dict:
     try:
         data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise error(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise error(path, None, not_utf8(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise error(path, None, f"invalid TOML: {exc}") from None
     except RecursionError:
@@ -139,7 +150,7 @@ def read_json(path: Path, error: type[InputError] = InputError) -> object:
     try:
         return json.loads(path.read_bytes().decode("utf-8-sig"), object_pairs_hook=_unique_keys)
     except UnicodeDecodeError as exc:
-        raise error(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise error(path, None, not_utf8(exc)) from None
     except _DuplicateKey as exc:
         raise error(path, None, f"invalid JSON: key {exc.args[0]!r} twice in one object") from None
     except json.JSONDecodeError as exc:

@@ -17,7 +17,7 @@ import pyogrio
 import shapely
 
 from siting.errors import InstanceError
-from siting.inputs import CONTROL, control_character, read_json, regular_file
+from siting.inputs import CONTROL, control_character, not_utf8, read_json, regular_file
 from siting.instance.schema import LAT, LON, Number
 
 WGS84 = "EPSG:4326"
@@ -40,8 +40,7 @@ def read_table(path: Path) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise InstanceError(path, None,
-                            f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise InstanceError(path, None, not_utf8(exc)) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InstanceError(path, None, f"cannot read CSV: {str(exc).splitlines()[0]}") from None
     separator = next((c for c in ";\t|" if c in table.columns[0]), None)
