@@ -55,6 +55,8 @@ def test_solution_layers_and_map(tmp_path, demo_solution):
     regions = demo_solution.to_geodataframe("regions")
     flows = demo_solution.to_geodataframe("flows")
     assert set(facilities.geom_type) == {"Point"}
+    assert facilities["new"].tolist() == (facilities["new_capacity"] > 0).tolist()
+    assert facilities["new"].any()
     assert len(facilities) == 10
     assert len(regions) == 12
     assert regions.crs.to_epsg() == 4326

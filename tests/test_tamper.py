@@ -23,7 +23,7 @@ from test_horizon import process_instance
 # Decisions are read, not recomputed: a changed decision fails other checks (test_cli.py
 # changes tonnes; the cases below change sizes and open flags).
 DECISIONS = {"id", "origin", "origin_type", "destination", "stream", "tonnes"}
-FACILITIES = ["name", "tier", "province", "lon", "lat", "existing", "open", "size",
+FACILITIES = ["name", "tier", "province", "lon", "lat", "existing", "open", "new", "size",
               "existing_capacity", "new_capacity", "capacity", "throughput", "utilisation",
               "fixed_cost", "capex", "throughput_*"]
 FLOWS = ["km", "transport_cost", "processing_cost", "co2_t", "revenue"]

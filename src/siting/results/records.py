@@ -165,11 +165,11 @@ class RunRecord(Record):
 
 TEXT = ("id", "name", "province", "tier", "size", "origin", "destination", "stream",
         "origin_type", "location", "process")
-FLAGS = ("existing", "open")
+FLAGS = ("existing", "open", "new")
 MAY_BE_EMPTY = ("utilisation", "collection_rate", "build_year")
 COLUMNS = {
-    "facilities": ("id", "name", "tier", "province", "lon", "lat", "existing", "open", "size",
-                   "existing_capacity", "new_capacity", "capacity", "throughput",
+    "facilities": ("id", "name", "tier", "province", "lon", "lat", "existing", "open", "new",
+                   "size", "existing_capacity", "new_capacity", "capacity", "throughput",
                    "utilisation", "fixed_cost", "capex"),
     "flows": ("origin", "origin_type", "destination", "stream", "tonnes", "km",
               "transport_cost", "processing_cost", "co2_t", "revenue"),

@@ -56,7 +56,7 @@ def _write_files(solution: Solution, folder: Path) -> None:
     for name in ("facilities", "flows", "regions"):
         layer = solution.to_geodataframe(name).round(DECIMALS)
         table = pd.DataFrame(layer.drop(columns="geometry"))
-        for col in ("existing", "open"):
+        for col in FLAGS:
             if col in table.columns:
                 table[col] = table[col].map({True: "true", False: "false"})
         (folder / f"{name}.csv").write_text(csv_text(table), encoding="utf-8")

@@ -572,7 +572,8 @@ def expected_facilities(run: RunView) -> pd.DataFrame:
     by_stream = (flows.groupby(["destination", "stream"])["tonnes"].sum()
                  .unstack("stream").reindex(index=sites.index, columns=inst.streams).fillna(0.0))
     frame = sites[["name", "tier", "province", "lon", "lat"]].assign(
-        existing=existing, open=kept | (np.array(new_capacity) > 0), size=size,
+        existing=existing, open=kept | (np.array(new_capacity) > 0),
+        new=np.array(new_capacity) > 0, size=size,
         existing_capacity=sites["existing_capacity"].where(kept, 0.0),
         new_capacity=new_capacity)
     frame["capacity"] = frame["existing_capacity"] + frame["new_capacity"]
