@@ -26,7 +26,8 @@ DECISIONS = {"id", "origin", "origin_type", "destination", "stream", "tonnes"}
 FACILITIES = ["name", "tier", "province", "lon", "lat", "existing", "open", "new", "size",
               "existing_capacity", "new_capacity", "capacity", "throughput", "utilisation",
               "fixed_cost", "capex", "throughput_*"]
-FLOWS = ["km", "transport_cost", "processing_cost", "co2_t", "revenue"]
+FLOWS = ["origin_name", "destination_name", "km", "transport_cost", "processing_cost", "co2_t",
+         "revenue"]
 REGIONS = ["name", "province", "lon", "lat", "supply", "collected", "uncollected",
            "collection_rate", "supply_*", "collected_*", "uncollected_*"]
 KPIS = ["total_cost", "cost.fixed", "cost.capex", "cost.transport", "cost.processing",

@@ -25,10 +25,10 @@ COORD_DECIMALS = 5  # about a metre: enough for a map, and keeps large maps smal
 class Run:
     """A solved run as rendered: its solution record and its tables.
 
-    ``facilities`` holds facilities.csv with ``existing`` and ``open`` as booleans;
-    ``flows`` holds flows.csv plus ``origin_name``, ``destination_name`` and the line's
-    end points ``lon0, lat0, lon1, lat1``; ``regions`` holds regions.csv with the input
-    geometry from solution.gpkg (its representative point where the layer has none).
+    ``facilities`` holds facilities.csv with ``existing``, ``open`` and ``new`` as
+    booleans; ``flows`` holds flows.csv plus the line's end points ``lon0, lat0, lon1,
+    lat1``; ``regions`` holds regions.csv with the input geometry from solution.gpkg (its
+    representative point where the layer has none).
     """
 
     path: Path
@@ -110,13 +110,12 @@ def _with_geometry(regions: pd.DataFrame, gpkg: Path) -> gpd.GeoDataFrame:
 
 def _with_ends(flows: pd.DataFrame, regions: pd.DataFrame, facilities: pd.DataFrame,
                path: Path) -> pd.DataFrame:
-    columns = ["name", "lon", "lat"]
+    columns = ["lon", "lat"]
     places = pd.concat({"region": regions.set_index("id")[columns],
                         "site": facilities.set_index("id")[columns]})
     origin = places.reindex(pd.MultiIndex.from_arrays([flows["origin_type"], flows["origin"]]))
     destination = places.reindex(pd.MultiIndex.from_product([["site"], flows["destination"]]))
-    ends = {"origin_name": origin["name"], "lon0": origin["lon"], "lat0": origin["lat"],
-            "destination_name": destination["name"], "lon1": destination["lon"],
+    ends = {"lon0": origin["lon"], "lat0": origin["lat"], "lon1": destination["lon"],
             "lat1": destination["lat"]}
     flows = flows.assign(**{key: values.to_numpy() for key, values in ends.items()})
     unknown = flows[["lon0", "lon1"]].isna().any(axis=1).to_numpy()

@@ -163,15 +163,16 @@ class RunRecord(Record):
     period: int | None = None
 
 
-TEXT = ("id", "name", "province", "tier", "size", "origin", "destination", "stream",
-        "origin_type", "location", "process")
+TEXT = ("id", "name", "province", "tier", "size", "origin", "origin_name", "destination",
+        "destination_name", "stream", "origin_type", "location", "process")
 FLAGS = ("existing", "open", "new")
 MAY_BE_EMPTY = ("utilisation", "collection_rate", "build_year")
 COLUMNS = {
     "facilities": ("id", "name", "tier", "province", "lon", "lat", "existing", "open", "new",
                    "size", "existing_capacity", "new_capacity", "capacity", "throughput",
                    "utilisation", "fixed_cost", "capex"),
-    "flows": ("origin", "origin_type", "destination", "stream", "tonnes", "km",
+    "flows": ("origin", "origin_name", "origin_type", "destination", "destination_name",
+              "stream", "tonnes", "km",
               "transport_cost", "processing_cost", "co2_t", "revenue"),
     "regions": ("id", "name", "province", "lon", "lat", "supply", "collected", "uncollected",
                 "collection_rate"),

@@ -109,19 +109,24 @@ def _clean(values: np.ndarray) -> np.ndarray:
 
 
 def flow_frame(net: Network, x: np.ndarray) -> pd.DataFrame:
-    """One row per flow carrying tonnes."""
+    """One row per flow carrying tonnes, its ends by id and by name."""
     inst = net.instance
     used = np.flatnonzero(x > 0)
-    origin = net.flow_origin[used]
+    origin, dest = net.flow_origin[used], net.flow_dest[used]
     from_region = net.flow_from_region[used]
-    region_ids = inst.regions["id"].to_numpy()
-    site_ids = inst.sites["id"].to_numpy()
+
+    def of_origin(column: str) -> np.ndarray:
+        regions, sites = inst.regions[column].to_numpy(), inst.sites[column].to_numpy()
+        return np.where(from_region, regions[np.where(from_region, origin, 0)],
+                        sites[np.where(from_region, 0, origin)])
+
     tonnes = x[used]
     return pd.DataFrame({
-        "origin": np.where(from_region, region_ids[np.where(from_region, origin, 0)],
-                           site_ids[np.where(from_region, 0, origin)]),
+        "origin": of_origin("id"),
+        "origin_name": of_origin("name"),
         "origin_type": np.where(from_region, "region", "site"),
-        "destination": site_ids[net.flow_dest[used]],
+        "destination": inst.sites["id"].to_numpy()[dest],
+        "destination_name": inst.sites["name"].to_numpy()[dest],
         "stream": np.array(inst.streams)[net.flow_stream[used]],
         "tonnes": tonnes,
         "km": net.arc_km[net.flow_arc[used]],

@@ -590,10 +590,16 @@ def expected_facilities(run: RunView) -> pd.DataFrame:
 
 
 def expected_flows(run: RunView) -> pd.DataFrame:
-    """Recompute every figure of flows.csv but the decisions (arc, stream, tonnes)."""
-    flows = run.flows
-    rates = flow_rates(run.instance, flows)
+    """Recompute every figure and name of flows.csv but the decisions (arc, stream, tonnes)."""
+    flows, inst = run.flows, run.instance
+    rates = flow_rates(inst, flows)
     frame = flows[["origin", "origin_type", "destination", "stream", "tonnes", "km"]].copy()
+    names = pd.concat({"region": inst.regions.set_index("id")["name"],
+                       "site": inst.sites.set_index("id")["name"]})
+    ends = pd.MultiIndex.from_arrays([flows["origin_type"], flows["origin"]])
+    frame.insert(1, "origin_name", names.reindex(ends).to_numpy())
+    frame.insert(4, "destination_name", inst.sites.set_index("id")["name"]
+                 .reindex(flows["destination"]).to_numpy())
     for column in ("transport_cost", "processing_cost", "revenue",
                    *(c for c in rates.columns if c.startswith("recovered_"))):
         frame[column] = flows["tonnes"] * rates[column]
