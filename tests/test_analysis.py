@@ -44,3 +44,15 @@ def test_marginal_cost_of_the_collection_mandate_is_the_hand_computed_price(tiny
     assert mandate[0]["value"] == pytest.approx(6.0)
     assert mandate[0]["unit"] == "per t"
     assert mandate[0]["meaning"] == "collecting one more tonne costs 6 CNY/yr"
+
+
+def test_a_marginal_cost_of_one_site_names_the_site(tiny, tmp_path):
+    # Both plants forced open and held to 30 % use: each tonne through a plant costs 11 and
+    # saves a penalty of 5, so each row's last tonne costs 6; entries name F1 and F2.
+    path = scenario(tmp_path, '[[policy]]\ntype = "force_open"\nsites = ["f1", "f2"]\n'
+                              '[[policy]]\ntype = "min_utilisation"\nshare = 0.3\n'
+                              'tier = "plant"\n')
+    meta = solve_verified(tiny(penalty=5, fixed=1), tmp_path / "run", "--scenario", str(path))
+    entries = {e["group"]: e for e in meta["marginal_costs"] if e["policy"] == "min_utilisation"}
+    assert {site: e["value"] for site, e in entries.items()} == pytest.approx({"f1": 6, "f2": 6})
+    assert entries["f1"]["meaning"] == "one more tonne through the facility (F1) costs 6 CNY/yr"

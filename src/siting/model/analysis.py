@@ -95,6 +95,8 @@ def marginal_costs(m: pyo.ConcreteModel, duals: dict, policies: dict[str, Policy
     """
     located = [(t, row) for t, block in enumerate(_periods(m))
                for row in block.policies.component_data_objects(pyo.Constraint, active=True)]
+    sites = _periods(m)[0].net.instance.sites
+    site_names = dict(zip(sites["id"], sites["name"], strict=True))  # rows of one site
     out = []
     for t, row in located:
         dual = duals.get(row, 0.0)
@@ -102,8 +104,8 @@ def marginal_costs(m: pyo.ConcreteModel, duals: dict, policies: dict[str, Policy
             name = row.parent_block().local_name
             policy = policies[name]
             group = None if row.index() is None else str(row.index())
-            where = "".join(f" ({label})" for label in (group, years and years[t])
-                            if label not in (None, "all"))
+            where = "".join(f" ({site_names.get(label, label)})"
+                            for label in (group, years and years[t]) if label not in (None, "all"))
             value = abs(float(dual))
             amount = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
             per = "" if years else "/yr"
