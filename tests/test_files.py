@@ -7,6 +7,7 @@ and that nothing was written.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -19,7 +20,8 @@ from pathlib import Path
 import pytest
 
 import siting.engine.pipeline
-from siting.folders import RUN, RUNS, claim_runs
+from siting.errors import OutputError
+from siting.folders import RUN, RUNS, claim_runs, remove_partial, write_folder
 from siting.studies.bench import plan_bench, read_row
 from siting.verify.checks import verify_run
 from support import DEMO, ROOT, cli, solve_verified
@@ -127,13 +129,65 @@ def test_solve_out_refuses_an_unwritable_place_before_solving(no_solve):
 def test_solve_out_replaces_a_run_folder_and_an_empty_folder(tmp_path, run):
     out = tmp_path / "run"
     shutil.copytree(run, out)
-    (out / "stale.txt").write_text("from the previous run")
+    (out / "periods.csv").write_text("year\n")  # a file siting writes, from an older run
     solve_verified(DEMO, out, "--scenario", "mandate-95")
-    assert not (out / "stale.txt").exists()
+    assert not (out / "periods.csv").exists()
     assert (out / RUN.marker).is_file()
     (tmp_path / "empty").mkdir()
     solve_verified(DEMO, tmp_path / "empty")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "run"]
+
+
+def strangers_cases(run: Path, instance: Path) -> dict[str, tuple[Path, str]]:
+    """Each thing a planner may put in a run folder: (what to add, the words refusing it)."""
+    def notes(folder: Path) -> None:
+        (folder / "my-notes.txt").write_text("notes")
+
+    def page(folder: Path) -> None:
+        (folder / "index.html").write_text("<html>the team's own page</html>")
+
+    def period(folder: Path) -> None:
+        (folder / "periods" / "2030").mkdir(parents=True)
+        (folder / "periods" / "2030" / "notes.txt").write_text("notes")
+
+    def link(folder: Path) -> None:
+        (folder.parent / "elsewhere.csv").write_text("the team's table")
+        (folder / "flows.csv").unlink()
+        (folder / "flows.csv").symlink_to(folder.parent / "elsewhere.csv")
+
+    def kept_instance(folder: Path) -> None:
+        shutil.copytree(instance, folder / "instance")
+
+    return {"notes": (notes, "holds my-notes.txt, which siting did not write"),
+            "page": (page, "holds index.html, which siting did not write"),
+            "in a period": (period, "holds periods/2030/notes.txt"),
+            "link": (link, "holds flows.csv"),
+            "an instance": (kept_instance, "holds instance, which")}
+
+
+@pytest.mark.parametrize("case", ["notes", "page", "in a period", "link", "an instance"])
+def test_solve_out_refuses_a_run_folder_holding_what_siting_did_not_write(tmp_path, run, no_solve,
+                                                                           case):
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    add, words = strangers_cases(run, DEMO)[case]
+    add(out)
+    before = snapshot(tmp_path)
+    refused(cli("solve", DEMO, "--out", out), str(out), words, "move it or choose another --out")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(("where", "words"), [("run/instance", "holds the instance being read"),
+                                              ("instance/run", "is inside the instance"),
+                                              ("instance", "is inside the instance")])
+def test_solve_out_refuses_the_instance_being_read(tmp_path, run, no_solve, where, words):
+    shutil.copytree(run, tmp_path / "run")
+    instance = tmp_path / where.split("/")[0] / ("instance" if where.startswith("run") else "")
+    shutil.copytree(DEMO, instance, dirs_exist_ok=True)
+    out = tmp_path / ("run" if where.startswith("run") else where)
+    before = snapshot(tmp_path)
+    refused(cli("solve", instance, "--out", out), words)
+    assert snapshot(tmp_path) == before
 
 
 @pytest.mark.parametrize("command", ["bench", "pareto", "robust", "alternatives"])
@@ -261,9 +315,48 @@ def test_a_killed_write_leaves_nothing_taken_for_a_finished_run(tmp_path, run, s
     assert left, "the kill came before anything was written"
     for folder in left:
         refused(cli("verify", folder), "not a finished run folder")
+    if previous and step == "swapping":  # killed between its two renames: the previous run
+        remove_partial(spec.folder)  # is only in a hidden .siting-old-*, put back, not removed
+        assert snapshot(spec.folder) == before
+        assert verify_run(spec.folder).ok
     solve_verified(DEMO, spec.folder)  # the next write of the folder removes the leftovers
     assert [p.name for p in spec.folder.parent.iterdir()] == ["baseline"]
     assert (bench / RUNS.marker).is_file()
+
+
+def test_a_failed_swap_puts_the_previous_run_back(tmp_path, run, monkeypatch):
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    before = snapshot(out)
+    replace = os.replace
+
+    def fail_into_place(source, target):  # the second rename of the swap fails
+        if ".siting-tmp-" in str(source) and Path(target) == out:
+            raise OSError(errno.EIO, "Input/output error")
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", fail_into_place)
+    with pytest.raises(OutputError, match="Input/output error"):
+        write_folder(out, lambda folder: (folder / "solution.json").write_text("{}"))
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_writer_dead_between_its_renames_leaves_the_previous_run_to_the_next(tmp_path, run):
+    """The state a crash between the swap's renames leaves: the next writer puts it back."""
+    out = tmp_path / "run"
+    shutil.copytree(run, tmp_path / ".run.siting-old-abcd1234")
+    (tmp_path / ".run.siting-tmp-efgh5678").mkdir()
+    (tmp_path / ".run.siting-tmp-efgh5678" / "solution.json").write_text("{}")
+    before = snapshot(tmp_path / ".run.siting-old-abcd1234")
+    def fail(folder: Path) -> None:  # the next write fails too: what is left is the previous run
+        raise RuntimeError("this write fails")
+
+    with pytest.raises(RuntimeError):
+        write_folder(out, fail)
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    assert verify_run(out).ok
 
 
 # 5. A malformed run folder is one line and exit 2 for verify and map.

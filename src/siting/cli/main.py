@@ -124,7 +124,8 @@ def solve(
     with budget.stoppable():
         inst = load_instance(instance)
         resolved = resolve_scenario(inst.path, scenario)
-        out = check_target(out or Path("runs") / inst.path.resolve().name / resolved.name, RUN)
+        out = check_target(out or Path("runs") / inst.path.resolve().name / resolved.name, RUN,
+                           reading=[inst.path])
         with progress_display(quiet or as_json) as listener:
             solution = solve_instance(inst, resolved, solver, LINKING[linking], budget=budget,
                                       listener=listener)

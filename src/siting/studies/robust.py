@@ -22,11 +22,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
-import highspy
 import numpy as np
 import pandas as pd
 
-from siting.engine.highs import load_profile, to_highs
+from siting.engine.highs import highspy, load_profile, to_highs
 from siting.engine.job import resolve_scenario
 from siting.engine.steps import build
 from siting.errors import InfeasibleError, InstanceError, ScenarioError
