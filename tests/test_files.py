@@ -202,6 +202,28 @@ def test_folders_of_runs_refuse_what_siting_did_not_write(tmp_path, run, command
         assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("command", ["bench", "pareto", "robust", "alternatives"])
+def test_folders_of_runs_refuse_the_instance_being_read(tmp_path, command):
+    instance = tmp_path / "instance"
+    shutil.copytree(DEMO, instance)
+    before = snapshot(tmp_path)
+    refused(cli(command, instance, "--jobs", "1", "--out", instance / "runs"),
+            "is inside the instance being read")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_bench_refuses_a_run_folder_holding_a_planners_file_before_solving(tmp_path, run):
+    (spec,) = plan_bench([DEMO], "baseline", out=tmp_path / "bench")
+    claim_runs(tmp_path / "bench")
+    shutil.copytree(run, spec.folder)
+    (spec.folder / "my-notes.txt").write_text("notes")
+    (spec.folder / "solution.json").write_text("{}")  # not current: the bench would solve it
+    before = snapshot(tmp_path)
+    refused(cli("bench", DEMO, "--scenarios", "baseline", "--jobs", "1", "--out",
+                tmp_path / "bench"), str(spec.folder), "holds my-notes.txt")
+    assert snapshot(tmp_path) == before
+
+
 def test_map_writes_only_html_pages_siting_wrote(tmp_path, run):
     folder = tmp_path / "run"
     shutil.copytree(run, folder)
@@ -441,3 +463,37 @@ def test_verify_of_a_run_without_a_stream_column_is_one_line(tmp_path, run):
     shutil.copytree(run, folder)
     drop_column("regions", "uncollected_lfp")(folder)
     refused(cli("verify", folder), "regions.csv", "uncollected_lfp")
+
+
+# 6. A bench run edited by hand is named in its row and solved again.
+
+TAMPERED_BENCH = {  # case: (damage, words of the row's message)
+    "garbled solution.json": (write("solution.json", '{"kpis": '), "solution.json"),
+    "total cost 1e999": (lambda f: (f / "solution.json").write_text(
+        (f / "solution.json").read_text().replace('"total_cost": ', '"total_cost": 1e999, "x": ',
+                                                  1)), "1e999"),
+    "no verification.json": (delete("verification.json"), "verification.json"),
+    "verification ok missing": (write("verification.json", '{"problems": []}'), "ok"),
+    "marginal cost as text": (edit_meta(lambda m: m.update(marginal_costs=[
+        {"policy": "x", "value": "many"}])), "marginal_costs"),
+    "failure.json instead": (lambda f: (delete("solution.json")(f),
+                                        write("failure.json", "[]")(f)), "failure.json"),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED_BENCH))
+def test_a_tampered_bench_run_is_named_and_solved_again(tmp_path, case):
+    (spec,) = plan_bench([DEMO], "baseline", out=tmp_path / "bench")
+    result = cli("bench", DEMO, "--scenarios", "baseline", "--jobs", "1", "--no-maps", "--out",
+                 tmp_path / "bench")
+    assert result.exit_code == 0, result.output
+    damage, words = TAMPERED_BENCH[case]
+    damage(spec.folder)
+    row = read_row(spec)
+    assert (row["status"], row["has_solution"]) == ("unreadable", False)
+    assert words in row["message"], row["message"]
+    result = cli("bench", DEMO, "--scenarios", "baseline", "--jobs", "1", "--no-maps", "--out",
+                 tmp_path / "bench")
+    assert result.exit_code == 0, result.output
+    assert read_row(spec)["verified"]
+    assert verify_run(spec.folder).ok

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import warnings
@@ -130,8 +131,8 @@ def check_finished(run_dir: str | Path) -> Path:
     return folder
 
 
-def read_meta(run_dir: str | Path) -> dict:
-    """Read a run folder's solution.json, its keys and types checked.
+def read_meta(run_dir: str | Path, model: type[RunRecord] = RunRecord) -> dict:
+    """Read a run folder's solution.json, its keys and types checked (by ``model``).
 
     Raises
     ------
@@ -142,14 +143,33 @@ def read_meta(run_dir: str | Path) -> dict:
     path = Path(run_dir) / "solution.json"
     if not path.is_file():
         raise InputError(path, None, "not a run folder (no solution.json)")
+    return read_record(path, model)
+
+
+def read_record(path: Path, model: type[pydantic.BaseModel]) -> dict:
+    """Read the JSON file ``path``, its keys and types checked by ``model``.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If the file is missing or unreadable, or does not match ``model``, naming the key.
+    """
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-        RunRecord.model_validate(meta, strict=True)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"unreadable: {exc}") from None
+        record = json.loads(path.read_text(encoding="utf-8"), parse_float=_finite,
+                            parse_constant=_finite)
+        model.model_validate(record, strict=True)
     except pydantic.ValidationError as exc:
         raise validation_error(path, exc) from None
-    return meta
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON, bad UTF-8, not finite
+        raise InputError(path, None, f"unreadable: {exc}") from None
+    return record
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
 
 
 def read_table(run_dir: str | Path, name: str, required: Sequence[str] = ()) -> pd.DataFrame:
