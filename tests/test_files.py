@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -124,6 +125,19 @@ def test_solve_out_refuses_the_working_directory(tmp_path, monkeypatch, no_solve
 
 def test_solve_out_refuses_an_unwritable_place_before_solving(no_solve):
     refused(cli("solve", DEMO, "--out", "/proc/siting-run"), "cannot be written")
+
+
+@pytest.mark.parametrize("name", ["x" * 240, "x" * 300, "電" * 85], ids=["240", "300", "cjk"])
+def test_a_name_too_long_for_the_file_system_is_refused_before_solving(tmp_path, monkeypatch,
+                                                                       run, no_solve, name):
+    monkeypatch.chdir(tmp_path)
+    scenario = tmp_path / "long.toml"
+    scenario.write_text(f"[scenario]\nname = {json.dumps(name)}\n")
+    refused(cli("solve", DEMO, "--scenario", scenario), "bytes long")
+    refused(cli("solve", DEMO, "--out", tmp_path / name), "bytes long")
+    refused(cli("solve", DEMO, "--out", tmp_path / (name * 2) / "run"), "bytes long")
+    refused(cli("map", run, "--out", tmp_path / f"{name}.html"), "bytes long")
+    assert [p.name for p in tmp_path.iterdir()] == ["long.toml"]
 
 
 def test_solve_out_replaces_a_run_folder_and_an_empty_folder(tmp_path, run):
@@ -344,6 +358,42 @@ def test_a_killed_write_leaves_nothing_taken_for_a_finished_run(tmp_path, run, s
     solve_verified(DEMO, spec.folder)  # the next write of the folder removes the leftovers
     assert [p.name for p in spec.folder.parent.iterdir()] == ["baseline"]
     assert (bench / RUNS.marker).is_file()
+
+
+def test_a_full_disk_is_one_line_exit_6_and_keeps_the_previous_run(tmp_path, run, monkeypatch):
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    before = snapshot(tmp_path)
+    write_text = Path.write_text
+
+    def full(path: Path, *args, **kwargs):
+        if path.name == "flows.csv":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    result = cli("solve", DEMO, "--out", out)
+    assert result.exit_code == 6, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: {out}: could not be written (No space left on device); nothing of it was "
+        "written: free some space or choose another place"]
+    assert snapshot(tmp_path) == before
+
+
+def test_a_file_size_limit_is_one_line_exit_6_and_writes_nothing(tmp_path):
+    """A real limit (``ulimit -f``): the GeoPackage or the map cannot be written whole."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    limit = 100_000  # bytes: the tables fit, solution.gpkg (about 140 kB) does not
+    process = subprocess.run(
+        [sys.executable, "-m", "siting", "solve", str(DEMO), "--out", str(tmp_path / "run")],
+        env=env, capture_output=True, text=True, timeout=600,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert process.returncode == 6, process.stderr
+    assert process.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'run'}: could not be written (solution.gpkg: Failed to commit "
+        "transaction); nothing of it was written: free some space or choose another place"]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failed_swap_puts_the_previous_run_back(tmp_path, run, monkeypatch):
