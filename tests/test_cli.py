@@ -147,3 +147,21 @@ def test_a_missing_or_broken_highspy_is_one_line_exit_7(tmp_path, failure, comma
     assert line.startswith("error: highspy is not installed or broken"), line
     assert "pip install" in line
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("robust", DEMO, "--samples", "1000000000"), ("--samples", "10,000 allowed", "years")),
+    (("pareto", DEMO, "--points", "1000000000"), ("--points", "1,000 allowed", "years")),
+    (("alternatives", DEMO, "--count", "1000000000"), ("--count", "100 allowed", "years")),
+    (("generate", "big", "--regions", "1000000000"), ("--regions", "at most 10,000,000",
+                                                      "400.0 GB of memory")),
+])
+def test_counts_beyond_their_limit_are_refused_with_an_estimate(tmp_path, monkeypatch, args,
+                                                                words):
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args, "--jobs", "2") if args[0] != "generate" else cli(*args)
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error:"), line
+    assert all(word in line for word in words), line
+    assert list(tmp_path.iterdir()) == []

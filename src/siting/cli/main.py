@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from siting import __version__
-from siting.errors import SitingError
+from siting.errors import InputError, SitingError
 
 if TYPE_CHECKING:
     from siting.engine.job import Status
@@ -72,6 +72,33 @@ def friendly(command):
 def warn(message: str) -> None:
     """Print a warning in one line on stderr."""
     err_console.print(f"[yellow]warning[/]: {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def check_runs(option: str, value: int, maximum: int, runs: int, solver: str,
+               jobs: int) -> None:
+    """Refuse ``option`` above its documented ``maximum``, saying what ``runs`` solves would take.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If ``value`` is above ``maximum``: each run may take the profile's time limit.
+    """
+    if value <= maximum:
+        return
+    from siting.engine.highs import load_profile
+
+    limit = load_profile(solver).time_limit
+    raise InputError(option, None, f"{value:,} is more than the {maximum:,} allowed: it would "
+                     f"solve {runs:,} runs of up to {limit:,.0f} s each (the profile's "
+                     f"time_limit), up to {duration(runs * limit / jobs)} on {jobs} jobs")
+
+
+def duration(seconds: float) -> str:
+    """Say a duration in its largest unit that it holds twice: ``9,513 years``, ``40 minutes``."""
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:,.0f} s"
 
 
 LINKING = {"strong": True, "weak": False}
