@@ -133,7 +133,7 @@ def test_a_name_too_long_for_the_file_system_is_refused_before_solving(tmp_path,
     monkeypatch.chdir(tmp_path)
     scenario = tmp_path / "long.toml"
     scenario.write_text(f"[scenario]\nname = {json.dumps(name)}\n")
-    refused(cli("solve", DEMO, "--scenario", scenario), "bytes long")
+    refused(cli("solve", DEMO, "--scenario", scenario), "scenario.name", "bytes")
     refused(cli("solve", DEMO, "--out", tmp_path / name), "bytes long")
     refused(cli("solve", DEMO, "--out", tmp_path / (name * 2) / "run"), "bytes long")
     refused(cli("map", run, "--out", tmp_path / f"{name}.html"), "bytes long")
