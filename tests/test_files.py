@@ -160,6 +160,9 @@ def strangers_cases(run: Path, instance: Path) -> dict[str, tuple[Path, str]]:
     def page(folder: Path) -> None:
         (folder / "index.html").write_text("<html>the team's own page</html>")
 
+    def own_map(folder: Path) -> None:
+        (folder / "map.html").write_text("<html>the team's own map</html>")
+
     def period(folder: Path) -> None:
         (folder / "periods" / "2030").mkdir(parents=True)
         (folder / "periods" / "2030" / "notes.txt").write_text("notes")
@@ -174,12 +177,14 @@ def strangers_cases(run: Path, instance: Path) -> dict[str, tuple[Path, str]]:
 
     return {"notes": (notes, "holds my-notes.txt, which siting did not write"),
             "page": (page, "holds index.html, which siting did not write"),
+            "a map of the team's": (own_map, "holds map.html, which siting did not write"),
             "in a period": (period, "holds periods/2030/notes.txt"),
             "link": (link, "holds flows.csv"),
             "an instance": (kept_instance, "holds instance, which")}
 
 
-@pytest.mark.parametrize("case", ["notes", "page", "in a period", "link", "an instance"])
+@pytest.mark.parametrize("case", ["notes", "page", "a map of the team's", "in a period", "link",
+                                  "an instance"])
 def test_solve_out_refuses_a_run_folder_holding_what_siting_did_not_write(tmp_path, run, no_solve,
                                                                            case):
     out = tmp_path / "run"

@@ -63,7 +63,7 @@ class Kind:
 RUN = Kind("a run folder of siting", ".siting-run", ("solution.json", "failure.json"),
            frozenset({".siting-run", "solution.json", "failure.json", "verification.json",
                       "facilities.csv", "flows.csv", "regions.csv", "periods.csv",
-                      "solution.gpkg", "map.html", "timeline.html", "periods"}))
+                      "solution.gpkg", "periods"}))  # and pages siting drew: map.html, ...
 RUNS = Kind("a folder of runs of siting (bench, pareto, robust, alternatives)", ".siting-runs")
 NEW = Kind("an empty folder")
 
@@ -175,7 +175,7 @@ def strangers(folder: Path, own: frozenset[str]) -> list[Path]:
     """Return what in ``folder`` siting did not write: all but the files named in ``own``.
 
     A name of ``own`` that is a folder holds folders of the same kind (``periods/2030``);
-    a link, and an ``.html`` page without siting's generator tag, are strangers too.
+    an ``.html`` page siting drew (:func:`is_own_page`) is its own too, a link never is.
     """
     found = []
     for entry in sorted(folder.iterdir()):
