@@ -13,6 +13,7 @@ import os
 import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -476,6 +477,14 @@ def delete(file: str):
     return lambda folder: (folder / file).unlink()
 
 
+def replace_text(file: str, old: str, new: str):
+    return lambda folder: (folder / file).write_text((folder / file).read_text()
+                                                     .replace(old, new, 1))
+
+
+TOTAL_COST_1E999 = replace_text("solution.json", '"total_cost": ', '"total_cost": 1e999, "x": ')
+
+
 CORRUPTIONS = {  # case: (damage, words of the error)
     "no solution.json": (delete("solution.json"), "solution.json"),
     "garbled solution.json": (write("solution.json", '{"kpis": '), "unreadable"),
@@ -498,6 +507,11 @@ CORRUPTIONS = {  # case: (damage, words of the error)
     "capacity empty": (set_cell("facilities", "capacity", ""), "row 2, capacity"),
     "open neither true nor false": (set_cell("facilities", "open", "yes"), "row 2, open"),
     "no marker": (delete(RUN.marker), RUN.marker),
+    "a facility twice": (edit_table("facilities", lambda rows: [*rows, rows[1]]),
+                         "the same id"),
+    "a flow twice": (edit_table("flows", lambda rows: [*rows, rows[2]]), "the same origin_type"),
+    "tonnes 1e999": (set_cell("flows", "tonnes", "1e999"), "expected a finite number"),
+    "total cost 1e999": (TOTAL_COST_1E999, "1e999 is not a finite number"),
 }
 
 
@@ -513,6 +527,25 @@ def test_verify_and_map_of_a_malformed_run_folder_are_one_line(tmp_path, run, ca
     assert not (folder / "map.html").exists()
 
 
+def empty_regions_layer(folder: Path) -> None:
+    with sqlite3.connect(folder / "solution.gpkg") as db:
+        db.execute("DELETE FROM gpkg_contents WHERE table_name = 'regions'")
+
+
+@pytest.mark.parametrize(("damage", "words"), [
+    (write("solution.gpkg", "garbage"), "not recognized"),
+    (write("solution.gpkg", ""), "not recognized"),
+    (empty_regions_layer, "layer regions: no geometry"),
+], ids=["garbage", "empty", "no regions layer"])
+def test_map_of_a_broken_geopackage_is_one_line(tmp_path, run, damage, words):
+    folder = tmp_path / "run"
+    shutil.copytree(run, folder)
+    (folder / "map.html").unlink()
+    damage(folder)
+    refused(cli("map", folder), "solution.gpkg", words)
+    assert not (folder / "map.html").exists()
+
+
 def test_verify_of_a_run_without_a_stream_column_is_one_line(tmp_path, run):
     folder = tmp_path / "run"
     shutil.copytree(run, folder)
@@ -524,9 +557,7 @@ def test_verify_of_a_run_without_a_stream_column_is_one_line(tmp_path, run):
 
 TAMPERED_BENCH = {  # case: (damage, words of the row's message)
     "garbled solution.json": (write("solution.json", '{"kpis": '), "solution.json"),
-    "total cost 1e999": (lambda f: (f / "solution.json").write_text(
-        (f / "solution.json").read_text().replace('"total_cost": ', '"total_cost": 1e999, "x": ',
-                                                  1)), "1e999"),
+    "total cost 1e999": (TOTAL_COST_1E999, "1e999"),
     "no verification.json": (delete("verification.json"), "verification.json"),
     "verification ok missing": (write("verification.json", '{"problems": []}'), "ok"),
     "marginal cost as text": (edit_meta(lambda m: m.update(marginal_costs=[
