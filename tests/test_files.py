@@ -145,8 +145,10 @@ def test_solve_out_replaces_a_run_folder_and_an_empty_folder(tmp_path, run):
     out = tmp_path / "run"
     shutil.copytree(run, out)
     (out / "periods.csv").write_text("year\n")  # a file siting writes, from an older run
+    assert cli("map", out, "--out", out / "other.html").exit_code == 0  # a page siting drew
     solve_verified(DEMO, out, "--scenario", "mandate-95")
     assert not (out / "periods.csv").exists()
+    assert not (out / "other.html").exists()
     assert (out / RUN.marker).is_file()
     (tmp_path / "empty").mkdir()
     solve_verified(DEMO, tmp_path / "empty")
