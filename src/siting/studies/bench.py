@@ -336,7 +336,7 @@ def province_table(specs: Sequence[RunSpec], table: pd.DataFrame) -> pd.DataFram
     for spec, row in zip(specs, table.itertuples(index=False), strict=True):
         if not row.has_solution:
             continue
-        meta = json.loads((spec.folder / "solution.json").read_text(encoding="utf-8"))
+        meta = read_meta(spec.folder)
         rows += [{"instance_dir": row.instance_dir, "solver": row.solver,
                   "scenario": row.scenario, "baseline": row.baseline, "province": province,
                   "supply_t": p["supply_t"], "collected_t": p["collected_t"],
