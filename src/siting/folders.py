@@ -127,7 +127,7 @@ def _check_length(path: Path, affix: int) -> None:
     if size + affix > name_max:
         raise InputError(path, None, f"its name is {size} bytes long; siting writes it through "
                          f"a temporary name {affix} bytes longer, so at most {name_max - affix} "
-                         "bytes fit: choose a shorter name (--out, or the scenario's name)")
+                         "bytes fit: choose a shorter name (--out, a scenario's name or file)")
     if len(os.fsencode(str(path))) + affix + DEPTH > path_max:
         raise InputError(path, None, f"the path is {len(os.fsencode(str(path)))} bytes long; "
                          f"with what siting writes inside, at most {path_max - affix - DEPTH} "
