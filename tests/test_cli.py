@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
 from siting.instance.load import load_instance
 from siting.verify.checks import verify_run
-from support import DEMO, cli, solve_verified
+from support import DEMO, ROOT, cli, solve_verified
 
 
 def test_solve_demo_prints_kpis_and_writes_the_run_folder(tmp_path):
@@ -125,3 +128,40 @@ def test_a_profile_is_found_by_name_in_the_users_folders(tmp_path, monkeypatch):
     result = cli("solve", DEMO, "--solver", "nowhere", "--out", tmp_path / "none")
     assert result.exit_code == 2
     assert "known: ['highs', 'highs-quick', 'mine']" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("failure", ['raise ImportError("libhighs.so: cannot open shared object '
+                                     'file")',
+                                     'raise ModuleNotFoundError("No module named highspy")'])
+@pytest.mark.parametrize("command", ["solve", "bench", "validate"])
+def test_a_missing_or_broken_highspy_is_one_line_exit_7(tmp_path, failure, command):
+    """A ``highspy`` package that fails to import stands first on the path, as a broken one."""
+    (tmp_path / "highspy").mkdir()
+    (tmp_path / "highspy" / "__init__.py").write_text(failure + "\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}
+    out = [] if command == "validate" else ["--out", str(tmp_path / "run")]
+    process = subprocess.run([sys.executable, "-m", "siting", command, str(DEMO), *out],
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 7, process.stderr
+    (line,) = process.stderr.strip().splitlines()
+    assert line.startswith("error: highspy is not installed or broken"), line
+    assert "pip install" in line
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("robust", DEMO, "--samples", "1000000000"), ("--samples", "10,000 allowed", "years")),
+    (("pareto", DEMO, "--points", "1000000000"), ("--points", "1,000 allowed", "years")),
+    (("alternatives", DEMO, "--count", "1000000000"), ("--count", "100 allowed", "years")),
+    (("generate", "big", "--regions", "1000000000"), ("--regions", "at most 10,000,000",
+                                                      "400.0 GB of memory")),
+])
+def test_counts_beyond_their_limit_are_refused_with_an_estimate(tmp_path, monkeypatch, args,
+                                                                words):
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args, "--jobs", "2") if args[0] != "generate" else cli(*args)
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error:"), line
+    assert all(word in line for word in words), line
+    assert list(tmp_path.iterdir()) == []

@@ -12,14 +12,15 @@ import sys
 from importlib.metadata import version
 
 import pandas as pd
-from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from siting import load_instance, solve
 from siting.cli import main as cli_module
 from siting.engine.job import Status
 from siting.errors import InstanceError
 from siting.verify.checks import verify_run
-from support import DEMO, ROOT, cli, write_instance
+from support import DEMO, ROOT, cli, solve_verified, write_instance
 
 HEAVY = ("pandas", "pyomo", "highspy", "folium", "geopandas", "scipy", "dask")
 
@@ -93,8 +94,8 @@ def test_progress_reports_each_step_and_incumbent_above_and_bound_below_the_opti
 
 def test_progress_display_shows_step_time_bound_and_incumbent_on_a_terminal(monkeypatch):
     stream = io.StringIO()
-    monkeypatch.setattr(cli_module, "err_console", Console(file=stream, force_terminal=True,
-                                                          width=160))
+    monkeypatch.setattr(cli_module, "err_console", cli_module.safe_console(
+        file=stream, force_terminal=True, width=160))
     with cli_module.progress_display(hidden=False) as show:
         show(Status("solve", 12.0, 600.0, 1234567.0, 1200000.0, 0.028, 1e-4))
     text = stream.getvalue()
@@ -168,3 +169,38 @@ def test_marginal_costs_are_printed(tmp_path):
     assert verify_run(tmp_path / "run").ok
     assert ("marginal cost of binding policies: min_collection_rate: collecting one more tonne "
             "costs") in result.stdout
+
+
+EVIL = "\x1b]52;c;SGVsbG8=\x07\x1b[2J\x1b[31mred\x9b2J\x00end"  # clipboard, clear, colour, C1
+
+
+def test_every_console_prints_control_characters_as_escapes(monkeypatch):
+    """Names reach the terminal as text: escapes shown, rich's own styling kept."""
+    colour = cli_module.safe_console(file=io.StringIO(), force_terminal=True,
+                                     color_system="standard")
+    for printer in (cli_module.console, cli_module.err_console, colour):
+        stream = io.StringIO()
+        monkeypatch.setattr(printer, "_file", stream)  # restored to None: the current stdout
+        printer.print(f"[bold]name[/]: {cli_module.escape(EVIL)}", highlight=False)
+        table = Table(title=EVIL)
+        table.add_column(EVIL)
+        table.add_row(Text(EVIL))
+        printer.print(table)
+        text = stream.getvalue()
+        for raw in ("\x1b]", "\x1b[2J", "\x1b[31m", "\x9b", "\x00", "\x07"):
+            assert raw not in text, text
+        assert text.count("\\x1b]52;c;SGVsbG8=\\x1b[2J\\x1b[31mred\\x9b2J\\x00end") == 4
+    assert "\x1b[1m" in text  # bold, from rich, on the colour terminal
+
+
+def test_a_name_read_from_a_run_folder_reaches_the_terminal_as_text(tmp_path):
+    run = tmp_path / "run"
+    solve_verified(DEMO, run)
+    flows = run / "flows.csv"
+    rows = flows.read_text().splitlines()
+    rows[1] = EVIL.replace("\x00", "") + rows[1][rows[1].index(","):]  # the origin of a flow
+    flows.write_text("\n".join(rows) + "\n")
+    result = cli("map", run, "--out", tmp_path / "map.html")
+    assert result.exit_code == 2, result.output
+    assert "\x1b" not in result.output
+    assert "\\x1b]52;c;SGVsbG8=" in result.output

@@ -57,7 +57,8 @@ def test_a_run_folder_is_complete_or_absent_when_writing_fails(tmp_path, monkeyp
     runs = tmp_path / "runs"
     monkeypatch.setattr(solution, "flow_lines", disk_full)  # after facilities, mid-GeoPackage
     result = cli("solve", DEMO, "--out", runs / "demo")
-    assert isinstance(result.exception, OSError)
+    assert result.exit_code == 6, result.output  # one line: OutputError
+    assert result.output.startswith(f"error: {runs / 'demo'}: could not be written (No space")
     assert list(runs.iterdir()) == []  # neither the run folder nor a temporary one
 
 
@@ -67,7 +68,8 @@ def test_a_failed_rewrite_keeps_the_previous_run_whole(tmp_path, monkeypatch):
     before = {p.name: p.read_bytes() for p in (runs / "demo").iterdir()}
     monkeypatch.setattr(solution, "flow_lines", disk_full)
     result = cli("solve", DEMO, "--out", runs / "demo", "--scenario", "mandate-95")
-    assert isinstance(result.exception, OSError)
+    assert result.exit_code == 6, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
     assert [p.name for p in runs.iterdir()] == ["demo"]
     assert {p.name: p.read_bytes() for p in (runs / "demo").iterdir()} == before
     assert verify_run(runs / "demo").ok

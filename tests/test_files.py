@@ -7,10 +7,13 @@ and that nothing was written.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -19,7 +22,8 @@ from pathlib import Path
 import pytest
 
 import siting.engine.pipeline
-from siting.folders import RUN, RUNS, claim_runs
+from siting.errors import OutputError
+from siting.folders import RUN, RUNS, claim_runs, remove_partial, write_folder
 from siting.studies.bench import plan_bench, read_row
 from siting.verify.checks import verify_run
 from support import DEMO, ROOT, cli, solve_verified
@@ -124,16 +128,88 @@ def test_solve_out_refuses_an_unwritable_place_before_solving(no_solve):
     refused(cli("solve", DEMO, "--out", "/proc/siting-run"), "cannot be written")
 
 
+@pytest.mark.parametrize("name", ["x" * 240, "x" * 300, "電" * 85], ids=["240", "300", "cjk"])
+def test_a_name_too_long_for_the_file_system_is_refused_before_solving(tmp_path, monkeypatch,
+                                                                       run, no_solve, name):
+    monkeypatch.chdir(tmp_path)
+    scenario = tmp_path / "long.toml"
+    scenario.write_text(f"[scenario]\nname = {json.dumps(name)}\n")
+    refused(cli("solve", DEMO, "--scenario", scenario), "scenario.name", "bytes")
+    refused(cli("solve", DEMO, "--out", tmp_path / name), "bytes long")
+    refused(cli("solve", DEMO, "--out", tmp_path / (name * 2) / "run"), "bytes long")
+    refused(cli("map", run, "--out", tmp_path / f"{name}.html"), "bytes long")
+    assert [p.name for p in tmp_path.iterdir()] == ["long.toml"]
+
+
 def test_solve_out_replaces_a_run_folder_and_an_empty_folder(tmp_path, run):
     out = tmp_path / "run"
     shutil.copytree(run, out)
-    (out / "stale.txt").write_text("from the previous run")
+    (out / "periods.csv").write_text("year\n")  # a file siting writes, from an older run
+    assert cli("map", out, "--out", out / "other.html").exit_code == 0  # a page siting drew
     solve_verified(DEMO, out, "--scenario", "mandate-95")
-    assert not (out / "stale.txt").exists()
+    assert not (out / "periods.csv").exists()
+    assert not (out / "other.html").exists()
     assert (out / RUN.marker).is_file()
     (tmp_path / "empty").mkdir()
     solve_verified(DEMO, tmp_path / "empty")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "run"]
+
+
+def strangers_cases(run: Path, instance: Path) -> dict[str, tuple[Path, str]]:
+    """Each thing a planner may put in a run folder: (what to add, the words refusing it)."""
+    def notes(folder: Path) -> None:
+        (folder / "my-notes.txt").write_text("notes")
+
+    def page(folder: Path) -> None:
+        (folder / "index.html").write_text("<html>the team's own page</html>")
+
+    def own_map(folder: Path) -> None:
+        (folder / "map.html").write_text("<html>the team's own map</html>")
+
+    def period(folder: Path) -> None:
+        (folder / "periods" / "2030").mkdir(parents=True)
+        (folder / "periods" / "2030" / "notes.txt").write_text("notes")
+
+    def link(folder: Path) -> None:
+        (folder.parent / "elsewhere.csv").write_text("the team's table")
+        (folder / "flows.csv").unlink()
+        (folder / "flows.csv").symlink_to(folder.parent / "elsewhere.csv")
+
+    def kept_instance(folder: Path) -> None:
+        shutil.copytree(instance, folder / "instance")
+
+    return {"notes": (notes, "holds my-notes.txt, which siting did not write"),
+            "page": (page, "holds index.html, which siting did not write"),
+            "a map of the team's": (own_map, "holds map.html, which siting did not write"),
+            "in a period": (period, "holds periods/2030/notes.txt"),
+            "link": (link, "holds flows.csv"),
+            "an instance": (kept_instance, "holds instance, which")}
+
+
+@pytest.mark.parametrize("case", ["notes", "page", "a map of the team's", "in a period", "link",
+                                  "an instance"])
+def test_solve_out_refuses_a_run_folder_holding_what_siting_did_not_write(tmp_path, run, no_solve,
+                                                                           case):
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    add, words = strangers_cases(run, DEMO)[case]
+    add(out)
+    before = snapshot(tmp_path)
+    refused(cli("solve", DEMO, "--out", out), str(out), words, "move it or choose another --out")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(("where", "words"), [("run/instance", "holds the instance being read"),
+                                              ("instance/run", "is inside the instance"),
+                                              ("instance", "is inside the instance")])
+def test_solve_out_refuses_the_instance_being_read(tmp_path, run, no_solve, where, words):
+    shutil.copytree(run, tmp_path / "run")
+    instance = tmp_path / where.split("/")[0] / ("instance" if where.startswith("run") else "")
+    shutil.copytree(DEMO, instance, dirs_exist_ok=True)
+    out = tmp_path / ("run" if where.startswith("run") else where)
+    before = snapshot(tmp_path)
+    refused(cli("solve", instance, "--out", out), words)
+    assert snapshot(tmp_path) == before
 
 
 @pytest.mark.parametrize("command", ["bench", "pareto", "robust", "alternatives"])
@@ -146,6 +222,28 @@ def test_folders_of_runs_refuse_what_siting_did_not_write(tmp_path, run, command
         before = snapshot(tmp_path)
         refused(cli(command, DEMO, "--jobs", "1", "--out", out), str(out))
         assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", ["bench", "pareto", "robust", "alternatives"])
+def test_folders_of_runs_refuse_the_instance_being_read(tmp_path, command):
+    instance = tmp_path / "instance"
+    shutil.copytree(DEMO, instance)
+    before = snapshot(tmp_path)
+    refused(cli(command, instance, "--jobs", "1", "--out", instance / "runs"),
+            "is inside the instance being read")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_bench_refuses_a_run_folder_holding_a_planners_file_before_solving(tmp_path, run):
+    (spec,) = plan_bench([DEMO], "baseline", out=tmp_path / "bench")
+    claim_runs(tmp_path / "bench")
+    shutil.copytree(run, spec.folder)
+    (spec.folder / "my-notes.txt").write_text("notes")
+    (spec.folder / "solution.json").write_text("{}")  # not current: the bench would solve it
+    before = snapshot(tmp_path)
+    refused(cli("bench", DEMO, "--scenarios", "baseline", "--jobs", "1", "--out",
+                tmp_path / "bench"), str(spec.folder), "holds my-notes.txt")
+    assert snapshot(tmp_path) == before
 
 
 def test_map_writes_only_html_pages_siting_wrote(tmp_path, run):
@@ -261,9 +359,84 @@ def test_a_killed_write_leaves_nothing_taken_for_a_finished_run(tmp_path, run, s
     assert left, "the kill came before anything was written"
     for folder in left:
         refused(cli("verify", folder), "not a finished run folder")
+    if previous and step == "swapping":  # killed between its two renames: the previous run
+        remove_partial(spec.folder)  # is only in a hidden .siting-old-*, put back, not removed
+        assert snapshot(spec.folder) == before
+        assert verify_run(spec.folder).ok
     solve_verified(DEMO, spec.folder)  # the next write of the folder removes the leftovers
     assert [p.name for p in spec.folder.parent.iterdir()] == ["baseline"]
     assert (bench / RUNS.marker).is_file()
+
+
+def test_a_full_disk_is_one_line_exit_6_and_keeps_the_previous_run(tmp_path, run, monkeypatch):
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    before = snapshot(tmp_path)
+    write_text = Path.write_text
+
+    def full(path: Path, *args, **kwargs):
+        if path.name == "flows.csv":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    result = cli("solve", DEMO, "--out", out)
+    assert result.exit_code == 6, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: {out}: could not be written (No space left on device); nothing of it was "
+        "written: free some space or choose another place"]
+    assert snapshot(tmp_path) == before
+
+
+def test_a_file_size_limit_is_one_line_exit_6_and_writes_nothing(tmp_path):
+    """A real limit (``ulimit -f``): the GeoPackage or the map cannot be written whole."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    limit = 100_000  # bytes: the tables fit, solution.gpkg (about 140 kB) does not
+    process = subprocess.run(
+        [sys.executable, "-m", "siting", "solve", str(DEMO), "--out", str(tmp_path / "run")],
+        env=env, capture_output=True, text=True, timeout=600,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert process.returncode == 6, process.stderr
+    assert process.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'run'}: could not be written (solution.gpkg: Failed to commit "
+        "transaction); nothing of it was written: free some space or choose another place"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_swap_puts_the_previous_run_back(tmp_path, run, monkeypatch):
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    before = snapshot(out)
+    replace = os.replace
+
+    def fail_into_place(source, target):  # the second rename of the swap fails
+        if ".siting-tmp-" in str(source) and Path(target) == out:
+            raise OSError(errno.EIO, "Input/output error")
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", fail_into_place)
+    with pytest.raises(OutputError, match="Input/output error"):
+        write_folder(out, lambda folder: (folder / "solution.json").write_text("{}"))
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_writer_dead_between_its_renames_leaves_the_previous_run_to_the_next(tmp_path, run):
+    """The state a crash between the swap's renames leaves: the next writer puts it back."""
+    out = tmp_path / "run"
+    shutil.copytree(run, tmp_path / ".run.siting-old-abcd1234")
+    (tmp_path / ".run.siting-tmp-efgh5678").mkdir()
+    (tmp_path / ".run.siting-tmp-efgh5678" / "solution.json").write_text("{}")
+    before = snapshot(tmp_path / ".run.siting-old-abcd1234")
+    def fail(folder: Path) -> None:  # the next write fails too: what is left is the previous run
+        raise RuntimeError("this write fails")
+
+    with pytest.raises(RuntimeError):
+        write_folder(out, fail)
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    assert verify_run(out).ok
 
 
 # 5. A malformed run folder is one line and exit 2 for verify and map.
@@ -306,6 +479,14 @@ def delete(file: str):
     return lambda folder: (folder / file).unlink()
 
 
+def replace_text(file: str, old: str, new: str):
+    return lambda folder: (folder / file).write_text((folder / file).read_text()
+                                                     .replace(old, new, 1))
+
+
+TOTAL_COST_1E999 = replace_text("solution.json", '"total_cost": ', '"total_cost": 1e999, "x": ')
+
+
 CORRUPTIONS = {  # case: (damage, words of the error)
     "no solution.json": (delete("solution.json"), "solution.json"),
     "garbled solution.json": (write("solution.json", '{"kpis": '), "unreadable"),
@@ -328,6 +509,11 @@ CORRUPTIONS = {  # case: (damage, words of the error)
     "capacity empty": (set_cell("facilities", "capacity", ""), "row 2, capacity"),
     "open neither true nor false": (set_cell("facilities", "open", "yes"), "row 2, open"),
     "no marker": (delete(RUN.marker), RUN.marker),
+    "a facility twice": (edit_table("facilities", lambda rows: [*rows, rows[1]]),
+                         "the same id"),
+    "a flow twice": (edit_table("flows", lambda rows: [*rows, rows[2]]), "the same origin_type"),
+    "tonnes 1e999": (set_cell("flows", "tonnes", "1e999"), "expected a finite number"),
+    "total cost 1e999": (TOTAL_COST_1E999, "1e999 is not a finite number"),
 }
 
 
@@ -343,8 +529,59 @@ def test_verify_and_map_of_a_malformed_run_folder_are_one_line(tmp_path, run, ca
     assert not (folder / "map.html").exists()
 
 
+def empty_regions_layer(folder: Path) -> None:
+    with sqlite3.connect(folder / "solution.gpkg") as db:
+        db.execute("DELETE FROM gpkg_contents WHERE table_name = 'regions'")
+
+
+@pytest.mark.parametrize(("damage", "words"), [
+    (write("solution.gpkg", "garbage"), "not recognized"),
+    (write("solution.gpkg", ""), "not recognized"),
+    (empty_regions_layer, "layer regions: no geometry"),
+], ids=["garbage", "empty", "no regions layer"])
+def test_map_of_a_broken_geopackage_is_one_line(tmp_path, run, damage, words):
+    folder = tmp_path / "run"
+    shutil.copytree(run, folder)
+    (folder / "map.html").unlink()
+    damage(folder)
+    refused(cli("map", folder), "solution.gpkg", words)
+    assert not (folder / "map.html").exists()
+
+
 def test_verify_of_a_run_without_a_stream_column_is_one_line(tmp_path, run):
     folder = tmp_path / "run"
     shutil.copytree(run, folder)
     drop_column("regions", "uncollected_lfp")(folder)
     refused(cli("verify", folder), "regions.csv", "uncollected_lfp")
+
+
+# 6. A bench run edited by hand is named in its row and solved again.
+
+TAMPERED_BENCH = {  # case: (damage, words of the row's message)
+    "garbled solution.json": (write("solution.json", '{"kpis": '), "solution.json"),
+    "total cost 1e999": (TOTAL_COST_1E999, "1e999"),
+    "no verification.json": (delete("verification.json"), "verification.json"),
+    "verification ok missing": (write("verification.json", '{"problems": []}'), "ok"),
+    "marginal cost as text": (edit_meta(lambda m: m.update(marginal_costs=[
+        {"policy": "x", "value": "many"}])), "marginal_costs"),
+    "failure.json instead": (lambda f: (delete("solution.json")(f),
+                                        write("failure.json", "[]")(f)), "failure.json"),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED_BENCH))
+def test_a_tampered_bench_run_is_named_and_solved_again(tmp_path, case):
+    (spec,) = plan_bench([DEMO], "baseline", out=tmp_path / "bench")
+    result = cli("bench", DEMO, "--scenarios", "baseline", "--jobs", "1", "--no-maps", "--out",
+                 tmp_path / "bench")
+    assert result.exit_code == 0, result.output
+    damage, words = TAMPERED_BENCH[case]
+    damage(spec.folder)
+    row = read_row(spec)
+    assert (row["status"], row["has_solution"]) == ("unreadable", False)
+    assert words in row["message"], row["message"]
+    result = cli("bench", DEMO, "--scenarios", "baseline", "--jobs", "1", "--no-maps", "--out",
+                 tmp_path / "bench")
+    assert result.exit_code == 0, result.output
+    assert read_row(spec)["verified"]
+    assert verify_run(spec.folder).ok

@@ -208,6 +208,8 @@ def pages(poisoned, tmp_path_factory) -> list[Path]:
         ("solve", single, "--scenario", "policies", "--solver", profile, "--out", out / "pol"),
         ("solve", poisoned["horizon"], "--solver", profile, "--out", out / "horizon"),
         ("map", out / "base", "--offline", "--out", out / "offline.html"),
+        ("map", out / "base", "--tiles", "https://tiles.invalid/{z}/{x}/{y}.png",
+         "--attribution", PAYLOAD, "--out", out / "attributed.html"),
         ("map", "--compare", out / "base", out / "pol", "--out", out / "compare.html"),
         ("bench", single, "--solver", profile, "--jobs", "1", "--maps", "--out", out / "bench"),
         ("pareto", single, "--solver", profile, "--points", "2", "--jobs", "1", "--maps",
@@ -298,8 +300,8 @@ def test_every_string_field_holds_the_payload(poisoned):
 
 def test_every_page_holds_the_payload_as_text_only(pages):
     kinds = {p.name for p in pages}
-    assert {"map.html", "timeline.html", "offline.html", "compare.html", "comparison.html",
-            "pareto.html", "robust.html", "robust-map.html"} <= kinds
+    assert {"map.html", "timeline.html", "offline.html", "attributed.html", "compare.html",
+            "comparison.html", "pareto.html", "robust.html", "robust-map.html"} <= kinds
     for page in pages:
         text = page.read_text(encoding="utf-8")
         assert not LIVE.search(text), page

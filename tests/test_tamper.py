@@ -317,9 +317,11 @@ DAMAGES = {  # case: (damage, exit code, words of the one line)
                          5, "facilities.csv: its rows are not one per site of the instance: "
                             "'XC-A2' is no site of the instance"),
     "duplicated facility": (_edit_row("facilities.csv", lambda h, rows: [rows[0], *rows]),
-                            5, "'C-A2' has 2 rows"),
+                            2, "facilities.csv: rows 2 and 3: the same id 'C-A2'"),
     "duplicated region": (_edit_row("regions.csv", lambda h, rows: [*rows, rows[-1]]),
-                          5, "regions.csv: its rows are not one per region of the instance"),
+                          2, "regions.csv: rows 13 and 14: the same id"),
+    "region missing": (_edit_row("regions.csv", lambda h, rows: rows[:-1]),
+                       5, "regions.csv: its rows are not one per region of the instance"),
     "corrupt solution.gpkg": (lambda f: (f / "solution.gpkg").write_bytes(b"SQLite" * 50),
                               5, "solution.gpkg: not a readable GeoPackage"),
     "empty solution.gpkg": (lambda f: (f / "solution.gpkg").write_bytes(b""),

@@ -52,3 +52,25 @@ class VerificationError(SitingError):
     """A solution failed the independent verifier."""
 
     exit_code = 5
+
+
+class OutputError(SitingError):
+    """The output could not be written (disk full, file too large); nothing was written."""
+
+    exit_code = 6
+
+    def __init__(self, file: str | Path, reason: str):
+        self.file = str(file)
+        self.reason = reason
+        super().__init__(f"{self.file}: could not be written ({reason}); nothing of it was "
+                         "written: free some space or choose another place")
+
+    def __reduce__(self):
+        """Pickle with the two fields, so the error crosses from worker processes intact."""
+        return type(self), (self.file, self.reason)
+
+
+class SetupError(SitingError):
+    """A package siting needs is missing or broken (highspy): the installation, not the input."""
+
+    exit_code = 7

@@ -9,11 +9,13 @@ from typing import Any
 import pydantic
 
 from siting.errors import ScenarioError
+from siting.folders import FOLDER_AFFIX
 from siting.inputs import read_toml, regular_file, toml_table, validation_error
 from siting.model.policies import REGISTRY, Policy
 
 MODES = ("cost", "value", "lexicographic")  # objective modes: siting.model.objective
 SCENARIO_KEYS = {"scenario", "objective", "policy", "uncertainty"}  # see siting.studies.uncertainty
+MAX_NAME_BYTES = 255 - FOLDER_AFFIX  # a folder name with siting's temporary affix fits in 255
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def name_problem(name: str) -> str | None:
 
     A name is one plain folder name: not empty, no path separator or control character,
     no space around it, not starting with a dot (``.``, ``..``, hidden folders and siting's
-    temporaries).
+    temporaries), and at most :data:`MAX_NAME_BYTES` bytes in UTF-8.
     """
     if not name.strip():
         return f"expected a plain name for the run folder, got {name!r}"
@@ -121,6 +123,9 @@ def name_problem(name: str) -> str | None:
                 "or control character")
     if name.startswith("."):
         return f"expected a plain name for the run folder, got {name!r}: no leading dot"
+    if len(name.encode()) > MAX_NAME_BYTES:
+        return (f"expected a plain name for the run folder, got one of {len(name.encode())} "
+                f"bytes: at most {MAX_NAME_BYTES} bytes (UTF-8) fit a folder name")
     return None
 
 

@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from siting.cli.main import CdnOption, app, console, friendly
+from siting.cli.main import CdnOption, app, check_runs, console, friendly
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 CPUS = os.cpu_count() or 1
 SIDE_BY_SIDE = 4  # runs of an instance up to which the terminal shows them as columns
+MAX_POINTS = 1000  # pareto --points (rates are told apart to 0.01 percentage point anyway)
 JobsOption = Annotated[int, typer.Option(min=1, help="Runs solved at the same time, each in "
                                          "its own process (default: one per CPU).")]
 ForceOption = Annotated[bool, typer.Option(help="Solve again runs whose folder is up to date.")]
@@ -91,7 +92,7 @@ def pareto(
     scenario: Annotated[str | None, typer.Option(help="Scenario name or file whose "
                                                  "policies every point keeps.")] = None,
     points: Annotated[int, typer.Option(min=2, help="Points on the frontier, both ends "
-                                        "included.")] = 5,
+                                        f"included (at most {MAX_POINTS:,}).")] = 5,
     solver: Annotated[str, typer.Option(help="Solver profile.")] = "highs",
     jobs: JobsOption = CPUS,
     out: Annotated[Path | None, typer.Option(help="Folder of the points and pareto files "
@@ -109,6 +110,7 @@ def pareto(
     from siting.studies.executor import cluster
     from siting.studies.pareto import pareto as solve_frontier
 
+    check_runs("--points", points, MAX_POINTS, points, solver, jobs)
     out = out or Path("runs") / instance.resolve().name / "pareto"
     try:
         with cluster(scheduler) as executor, progress(points, "pareto") as on_done:

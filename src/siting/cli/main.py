@@ -7,19 +7,21 @@ Heavy libraries (pandas, Pyomo, HiGHS, folium) are imported inside the commands,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableType, RenderResult
 from rich.markup import escape
+from rich.segment import Segment
 from rich.table import Table
 
 from siting import __version__
-from siting.errors import SitingError
+from siting.errors import InputError, SitingError
 
 if TYPE_CHECKING:
     from siting.engine.job import Status
@@ -27,8 +29,46 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Where to build collection and recycling facilities, and how big.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
+
+
+def visible(text: str) -> str:
+    r"""Return ``text`` with each control character written as its escape: ``\x1b``, ``\x07``.
+
+    A name from a file may hold terminal control sequences (OSC 52 writes the clipboard,
+    ``ESC [2J`` clears the screen); written out this way they show and do nothing.
+    """
+    return CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
+
+
+class _Visible:
+    """A renderable whose text is printed through :func:`visible`; rich's own codes pass."""
+
+    def __init__(self, renderable: ConsoleRenderable):
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.renderable, options):
+            yield segment if segment.control else Segment(visible(segment.text), segment.style)
+
+
+class VisibleText:
+    """A render hook: everything a console prints shows control characters as escapes."""
+
+    def process_renderables(self, renderables: Iterable[RenderableType]) -> list:
+        """Wrap each renderable in :class:`_Visible`."""
+        return [_Visible(renderable) for renderable in renderables]
+
+
+def safe_console(**options) -> Console:
+    """Return a rich Console that never writes a control character of the text it prints."""
+    made = Console(**options)
+    made.push_render_hook(VisibleText())
+    return made
+
+
+console = safe_console()
+err_console = safe_console(stderr=True)
 DEBUG = [False]  # set from --debug by every invocation, read when a command fails
 
 
@@ -72,6 +112,33 @@ def friendly(command):
 def warn(message: str) -> None:
     """Print a warning in one line on stderr."""
     err_console.print(f"[yellow]warning[/]: {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def check_runs(option: str, value: int, maximum: int, runs: int, solver: str,
+               jobs: int) -> None:
+    """Refuse ``option`` above its documented ``maximum``, saying what ``runs`` solves would take.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If ``value`` is above ``maximum``: each run may take the profile's time limit.
+    """
+    if value <= maximum:
+        return
+    from siting.engine.highs import load_profile
+
+    limit = load_profile(solver).time_limit
+    raise InputError(option, None, f"{value:,} is more than the {maximum:,} allowed: it would "
+                     f"solve {runs:,} runs of up to {limit:,.0f} s each (the profile's "
+                     f"time_limit), up to {duration(runs * limit / jobs)} on {jobs} jobs")
+
+
+def duration(seconds: float) -> str:
+    """Say a duration in its largest unit that it holds twice: ``9,513 years``, ``40 minutes``."""
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:,.0f} s"
 
 
 LINKING = {"strong": True, "weak": False}
@@ -124,7 +191,8 @@ def solve(
     with budget.stoppable():
         inst = load_instance(instance)
         resolved = resolve_scenario(inst.path, scenario)
-        out = check_target(out or Path("runs") / inst.path.resolve().name / resolved.name, RUN)
+        out = check_target(out or Path("runs") / inst.path.resolve().name / resolved.name, RUN,
+                           reading=[inst.path])
         with progress_display(quiet or as_json) as listener:
             solution = solve_instance(inst, resolved, solver, LINKING[linking], budget=budget,
                                       listener=listener)

@@ -26,7 +26,8 @@ def map_command(
         help="Run folder written by solve; with --compare, 2 to 6 of them.")],
     out: Annotated[Path | None, typer.Option(help="HTML file (default RUN_DIR/map.html).")] = None,
     tiles: Annotated[str, typer.Option(help="cartodb, osm, none, or a URL template.")] = "cartodb",
-    attribution: Annotated[str | None, typer.Option(help="Attribution of custom tiles.")] = None,
+    attribution: Annotated[str | None, typer.Option(help="Attribution of custom tiles (shown as "
+                                                             "text).")] = None,
     cdn: CdnOption = False,
     offline: OfflineOption = False,
     compare: Annotated[bool, typer.Option(

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from siting.cli.bench import CPUS, ForceOption, JobsOption, SchedulerOption, print_table
 from siting.cli.bench import progress as progress_bar
-from siting.cli.main import CdnOption, app, console, friendly
+from siting.cli.main import CdnOption, app, check_runs, console, friendly
 from siting.cli.maps import OfflineOption, base_map
 from siting.render.style import money, percent
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 ScenarioOption = Annotated[str | None, typer.Option(help="Scenario name or file.")]
 SolverOption = Annotated[str, typer.Option(help="Solver profile.")]
 SHOWN_NETWORKS = 5
+MAX_SAMPLES = 10_000  # robust --samples
+MAX_COUNT = 100  # alternatives --count
 
 
 def _out(out: Path | None, instance: Path, what: str) -> Path:
@@ -36,7 +38,8 @@ def _interrupted(out: Path, what: str) -> typer.Exit:
 @friendly
 def robust(
     instance: Annotated[Path, typer.Argument(help="Instance folder.")],
-    samples: Annotated[int, typer.Option(min=1, help="Samples of the uncertain inputs.")] = 100,
+    samples: Annotated[int, typer.Option(min=1, help="Samples of the uncertain inputs (at most "
+                                         f"{MAX_SAMPLES:,}).")] = 100,
     scenario: Annotated[str | None, typer.Option(
         help="Scenario name or file; its [uncertainty] table declares the uncertain inputs "
         "(default: supply per province, lognormal, sigma 0.4).")] = None,
@@ -64,6 +67,7 @@ def robust(
     from siting.studies.robust import provinces_by_verdict, short_name
     from siting.studies.robust import robust as run_robust
 
+    check_runs("--samples", samples, MAX_SAMPLES, samples + 1, solver, jobs)
     out = _out(out, instance, "robust")
     try:
         with cluster(scheduler) as executor, progress_bar(samples + 1, "robust") as on_done:
@@ -130,7 +134,8 @@ def parse_slack(text: str) -> float:
 @friendly
 def alternatives(
     instance: Annotated[Path, typer.Argument(help="Instance folder.")],
-    count: Annotated[int, typer.Option(min=1, help="Alternatives to look for.")] = 3,
+    count: Annotated[int, typer.Option(min=1, help="Alternatives to look for (at most "
+                                       f"{MAX_COUNT}).")] = 3,
     slack: Annotated[float, typer.Option(parser=parse_slack, metavar="PERCENT",
                                          help="Largest cost increase over the optimum, "
                                          "e.g. 2% or 0.02.")] = "2%",
@@ -152,6 +157,7 @@ def alternatives(
     from siting.studies.alternatives import alternatives as find_alternatives
     from siting.studies.executor import cluster
 
+    check_runs("--count", count, MAX_COUNT, 2 * count + 1, solver, jobs)
     out = _out(out, instance, "alternatives")
     try:
         with cluster(scheduler) as executor, progress_bar(count + 1, "alternatives") as on_done:

@@ -19,7 +19,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import highspy
 import numpy as np
 import pydantic
 import pyomo.environ as pyo
@@ -28,10 +27,16 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from siting.errors import InputError, SolverError
+from siting.errors import InputError, SetupError, SolverError
 from siting.inputs import Strict, read_toml, toml_table, validation_error
 from siting.options import OPTION_LIMITS, PROFILE_OPTIONS, UNSOUND_OPTIONS, limit_problem
 from siting.results.labels import gap
+
+try:  # every module of siting imports highspy from here
+    import highspy
+except Exception as exc:  # missing, or broken: a native library that fails to load
+    raise SetupError(f"highspy is not installed or broken ({type(exc).__name__}: {exc}): "
+                     "pip install --force-reinstall highspy") from None
 
 PROFILES = resources.files("siting") / "profiles"  # solvers/ links here: one copy
 _THREADS_IN_USE: list[int] = []

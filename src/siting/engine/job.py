@@ -12,10 +12,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import highspy
-
 from siting.engine.budget import Budget
-from siting.engine.highs import Progress, SolverProfile, gap, load_profile
+from siting.engine.highs import Progress, SolverProfile, gap, highspy, load_profile
 from siting.instance.load import Instance, load_instance
 from siting.model.spec import ModelSpec
 from siting.scenario import Scenario, find_scenario, load_scenario

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from siting.errors import InputError
 from siting.folders import NEW, write_folder
@@ -14,6 +15,9 @@ STREAM_NAMES = ("lfp", "ncm", "pv", "lco", "lmo", "nimh")
 SIZE_SCALES = {"S": 1.0, "M": 2.5, "L": 6.0}
 SINGLE_SIZE = {"U": 1.0}  # the one size of single_size instances
 BBOX = (100.0, 122.0, 22.0, 42.0)  # lon min, lon max, lat min, lat max
+MAX_POINTS = 10_000_000  # regions, and sites, an instance may have
+BYTES_PER_POINT = 400  # memory generating a region or site takes (measured: 350 at 200,000)
+FILE_BYTES_PER_POINT = 60  # its row in regions.csv or sites.csv
 
 
 def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, streams: int = 2,
@@ -35,7 +39,8 @@ def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, stre
     Raises
     ------
     siting.errors.InputError
-        If a count is out of range, or ``out`` exists and is not an empty folder.
+        If a count is out of range (more than :data:`MAX_POINTS` regions or sites, or more
+        than the free memory can hold), or ``out`` exists and is not an empty folder.
     """
     if not 1 <= streams <= len(STREAM_NAMES):
         raise InputError("--streams", None, f"expected 1 to {len(STREAM_NAMES)}, got {streams}")
@@ -46,11 +51,24 @@ def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, stre
     if regions < 1 or sites < tiers:
         raise InputError("--sites", None, f"{tiers} tier(s) need at least {tiers} site(s) and "
                          f"1 region; got {sites} sites and {regions} regions")
+    _check_size(regions, sites)
     if single_size:
         existing_share = 0.0
     return write_folder(out, lambda folder: _write(folder, regions, sites, streams, tiers, seed,
                                                    capacity_ratio, existing_share, single_size),
                         NEW)
+
+
+def _check_size(regions: int, sites: int) -> None:
+    """Refuse counts above :data:`MAX_POINTS` or the free memory, with what they would take."""
+    points = regions + sites
+    need, free = points * BYTES_PER_POINT, psutil.virtual_memory().available
+    if max(regions, sites) > MAX_POINTS or need > free:
+        option, count = ("--regions", regions) if regions >= sites else ("--sites", sites)
+        raise InputError(option, None, f"{count:,}: at most {MAX_POINTS:,} regions and "
+                         f"{MAX_POINTS:,} sites; {regions:,} regions and {sites:,} sites would "
+                         f"need about {need / 1e9:,.1f} GB of memory ({free / 1e9:,.1f} GB free) "
+                         f"and write about {points * FILE_BYTES_PER_POINT / 1e9:,.1f} GB")
 
 
 def _write(out: Path, regions: int, sites: int, streams: int, tiers: int, seed: int,

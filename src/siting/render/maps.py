@@ -196,10 +196,9 @@ def _scenario(run: Run) -> str:
 
 def _title(run: Run) -> str:
     title = f"{run.solution.get('instance', {}).get('name', run.path.name)} · {_scenario(run)}"
-    periods = run.path / "periods.csv"
-    if periods.is_file():  # a horizon run: the map shows its last period
-        years = pd.read_csv(periods)["year"]
-        title += f" · {years.iloc[-1]}, last of {len(years)} periods (timeline.html: all)"
+    years = (run.solution.get("periods") or {}).get("years")
+    if years:  # a horizon run: the map shows its last period
+        title += f" · {years[-1]}, last of {len(years)} periods (timeline.html: all)"
     return title
 
 

@@ -278,6 +278,8 @@ class PageScript(MacroElement):
 def tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer | None:
     """Return the base layer for ``tiles``: "osm", "cartodb", "none" or a URL template.
 
+    A custom ``attribution`` is shown as text: Leaflet inserts it as HTML, so it is escaped.
+
     Raises
     ------
     MapError
@@ -294,7 +296,7 @@ def tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer | None:
     if not attribution:
         raise MapError(f"tiles {tiles!r}: a custom tile URL needs an attribution "
                        "(who made the map data and tiles)")
-    return folium.TileLayer(tiles, attr=attribution, control=False)
+    return folium.TileLayer(tiles, attr=escape(attribution), control=False)  # Leaflet: HTML
 
 
 def add_layers(m: folium.Map, layers: Sequence[FeatureLayer]) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from siting.errors import InputError
-from siting.results.runfiles import read_meta, read_table
+from siting.results.runfiles import read_layer, read_meta, read_table
 
 COORD_DECIMALS = 5  # about a metre: enough for a map, and keeps large maps small
 
@@ -89,17 +89,15 @@ def load_run(run_dir: Path) -> Run:
     run_dir = Path(run_dir)
     solution = read_meta(run_dir)
     facilities = read_table(run_dir, "facilities")
-    regions = _with_geometry(read_table(run_dir, "regions"), run_dir / "solution.gpkg")
+    regions = _with_geometry(read_table(run_dir, "regions"), run_dir)
     flows = _with_ends(read_table(run_dir, "flows"), regions, facilities, run_dir / "flows.csv")
     return Run(path=run_dir, solution=solution, facilities=facilities, flows=flows,
                regions=regions)
 
 
-def _with_geometry(regions: pd.DataFrame, gpkg: Path) -> gpd.GeoDataFrame:
+def _with_geometry(regions: pd.DataFrame, run_dir: Path) -> gpd.GeoDataFrame:
     points = gpd.points_from_xy(regions["lon"], regions["lat"], crs=4326)
-    if not gpkg.exists():
-        raise InputError(gpkg, None, "missing: is this a run folder written by `siting solve`?")
-    layer = gpd.read_file(gpkg, layer="regions", columns=["id"])
+    layer = read_layer(run_dir, "regions", ["id"])
     layer = layer.to_crs(4326) if layer.crs is not None else layer.set_crs(4326)
     by_id = pd.Series(layer.geometry.values, index=layer["id"].astype(str))
     geometry = regions["id"].map(by_id[~by_id.index.duplicated()])

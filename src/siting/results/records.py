@@ -167,6 +167,8 @@ TEXT = ("id", "name", "province", "tier", "size", "origin", "origin_name", "dest
         "destination_name", "stream", "origin_type", "location", "process")
 FLAGS = ("existing", "open", "new")
 MAY_BE_EMPTY = ("utilisation", "collection_rate", "build_year")
+KEYS = {"facilities": ("id",), "regions": ("id",),  # no two rows of a table share these
+        "flows": ("origin_type", "origin", "destination", "stream")}
 COLUMNS = {
     "facilities": ("id", "name", "tier", "province", "lon", "lat", "existing", "open", "new",
                    "size", "existing_capacity", "new_capacity", "capacity", "throughput",

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
-from contextlib import closing
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pydantic
+import pyogrio.errors
 
 from siting.errors import InputError
 from siting.folders import RUN, checkpoint, write_folder
 from siting.inputs import validation_error
-from siting.results.records import COLUMNS, FLAGS, MAY_BE_EMPTY, TEXT, RunRecord
+from siting.results.records import COLUMNS, FLAGS, KEYS, MAY_BE_EMPTY, TEXT, RunRecord
 from siting.results.solution import Solution
 
+GPKG_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, sqlite3.Error)
 GPKG_STAMP = "1970-01-01T00:00:00.000Z"  # every layer's last_change in solution.gpkg
 DECIMALS = 6  # tables are rounded to the solver's tolerance: 6000, not 5999.999999999996
 FILES = ("solution.json", "facilities.csv", "flows.csv", "regions.csv", "solution.gpkg")
@@ -60,8 +65,9 @@ def _write_files(solution: Solution, folder: Path) -> None:
             if col in table.columns:
                 table[col] = table[col].map({True: "true", False: "false"})
         (folder / f"{name}.csv").write_text(csv_text(table), encoding="utf-8")
-        layer.to_file(gpkg, layer=name, engine="pyogrio")
-    with closing(sqlite3.connect(gpkg)) as db, db:  # a fixed stamp: same run, same bytes
+        with _written(gpkg):
+            layer.to_file(gpkg, layer=name, engine="pyogrio")
+    with _written(gpkg), closing(sqlite3.connect(gpkg)) as db, db:  # same run, same bytes
         db.execute("UPDATE gpkg_contents SET last_change = ?", (GPKG_STAMP,))
     if solution.timeline is not None:
         (folder / "periods.csv").write_text(csv_text(solution.timeline.round(DECIMALS)),
@@ -70,6 +76,15 @@ def _write_files(solution: Solution, folder: Path) -> None:
             (folder / "periods" / str(year)).mkdir(parents=True)
             _write_files(period, folder / "periods" / str(year))
             (folder / "periods" / str(year) / RUN.marker).touch()
+
+
+@contextmanager
+def _written(gpkg: Path) -> Iterator[None]:
+    """Report GDAL's and SQLite's failures to write ``gpkg`` (a full disk) as OSError."""
+    try:
+        yield
+    except GPKG_ERRORS as exc:
+        raise OSError(f"{gpkg.name}: {exc}") from None
 
 
 def csv_text(frame: pd.DataFrame, index: bool = False) -> str:
@@ -116,8 +131,8 @@ def check_finished(run_dir: str | Path) -> Path:
     return folder
 
 
-def read_meta(run_dir: str | Path) -> dict:
-    """Read a run folder's solution.json, its keys and types checked.
+def read_meta(run_dir: str | Path, model: type[RunRecord] = RunRecord) -> dict:
+    """Read a run folder's solution.json, its keys and types checked (by ``model``).
 
     Raises
     ------
@@ -128,14 +143,33 @@ def read_meta(run_dir: str | Path) -> dict:
     path = Path(run_dir) / "solution.json"
     if not path.is_file():
         raise InputError(path, None, "not a run folder (no solution.json)")
+    return read_record(path, model)
+
+
+def read_record(path: Path, model: type[pydantic.BaseModel]) -> dict:
+    """Read the JSON file ``path``, its keys and types checked by ``model``.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If the file is missing or unreadable, or does not match ``model``, naming the key.
+    """
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-        RunRecord.model_validate(meta, strict=True)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"unreadable: {exc}") from None
+        record = json.loads(path.read_text(encoding="utf-8"), parse_float=_finite,
+                            parse_constant=_finite)
+        model.model_validate(record, strict=True)
     except pydantic.ValidationError as exc:
         raise validation_error(path, exc) from None
-    return meta
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON, bad UTF-8, not finite
+        raise InputError(path, None, f"unreadable: {exc}") from None
+    return record
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
 
 
 def read_table(run_dir: str | Path, name: str, required: Sequence[str] = ()) -> pd.DataFrame:
@@ -145,7 +179,8 @@ def read_table(run_dir: str | Path, name: str, required: Sequence[str] = ()) -> 
     ------
     siting.errors.InputError
         If the table is missing or unreadable, lacks one of its columns (those of
-        docs/run-folder.md and ``required``), or a cell is not of its column's type.
+        docs/run-folder.md and ``required``), a cell is not of its column's type (a
+        number: finite), or two rows share a key (a facility's or region's id).
     """
     path = Path(run_dir) / f"{name}.csv"
     if not path.is_file():
@@ -165,12 +200,42 @@ def read_table(run_dir: str | Path, name: str, required: Sequence[str] = ()) -> 
         elif col in TEXT:
             frame[col] = frame[col].map(_unescape)
         else:
-            numbers = pd.to_numeric(frame[col], errors="coerce")
+            numbers = pd.to_numeric(frame[col], errors="coerce").astype(float)
             empty_ok = (frame[col] == "") & (col in MAY_BE_EMPTY)
-            bad = ~np.isfinite(numbers.astype(float)) & ~empty_ok  # NaN, inf, 1e999, text
-            _refuse(frame[col], bad, path, col, "a finite number")
-            frame[col] = numbers.astype(float)
+            _refuse(frame[col], ~np.isfinite(numbers) & ~empty_ok, path, col, "a finite number")
+            frame[col] = numbers
+    keys = [col for col in KEYS.get(name, ()) if col in frame.columns]
+    twice = frame.duplicated(keys, keep=False) if keys else pd.Series(False, frame.index)
+    if twice.any():
+        rows = np.flatnonzero(twice.to_numpy())[:2] + 2
+        raise InputError(path, f"rows {rows[0]} and {rows[1]}", f"the same {', '.join(keys)} "
+                         f"{'/'.join(map(str, frame.loc[twice].iloc[0][keys]))!r}")
     return frame
+
+
+def read_layer(run_dir: str | Path, name: str, columns: Sequence[str]) -> gpd.GeoDataFrame:
+    """Read one layer of a run folder's solution.gpkg, with ``columns``.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If solution.gpkg is missing, is not a GeoPackage, or lacks the layer or a column.
+    """
+    path = Path(run_dir) / "solution.gpkg"
+    if not path.is_file():
+        raise InputError(path, None, "missing: is this a run folder written by `siting solve`?")
+    try:
+        with warnings.catch_warnings():  # GDAL's warnings: the errors below say it in one line
+            warnings.simplefilter("ignore")
+            layer = gpd.read_file(path, layer=name, columns=list(columns), engine="pyogrio")
+    except GPKG_ERRORS as exc:
+        raise InputError(path, f"layer {name}", f"unreadable: {exc}") from None
+    if not isinstance(layer, gpd.GeoDataFrame):
+        raise InputError(path, f"layer {name}", "no geometry: not a layer siting wrote")
+    missing = [col for col in columns if col not in layer.columns]
+    if missing:
+        raise InputError(path, f"layer {name}", f"column {missing[0]} missing")
+    return layer
 
 
 def _refuse(column: pd.Series, bad: pd.Series, path: Path, name: str, expected: str) -> None:

@@ -75,14 +75,14 @@ def alternatives(instance: str | Path, out: str | Path, scenario: str | Path | N
         If the scenario itself has no solution.
     siting.errors.InputError
         If an input cannot be read, or ``out`` is not a folder of runs, an empty folder
-        or absent (before any solve).
+        or absent, or holds or lies in the instance (before any solve).
     """
     if count < 1 or not 0 <= slack <= 1:
         raise ValueError("count must be at least 1 and slack between 0 and 1")
     inst = load_instance(instance)
     base = costed_scenario(inst, scenario, "alternatives")
     profile = load_profile(solver)
-    root = claim_runs(out)
+    root = claim_runs(out, [inst.path])
     optimum = RunSpec.of(inst, base, profile, root, OPTIMUM)
     with workers(jobs, executor) as running:
         (row,) = run_specs([optimum], running, force, False, on_done)

@@ -27,11 +27,19 @@ import pandas as pd
 from siting.engine.highs import SolverProfile, load_profile
 from siting.engine.pipeline import solve
 from siting.errors import InfeasibleError, InputError, SitingError, SolverError
-from siting.folders import RUN, claim_runs, remove_partial, write_atomic, write_folder
+from siting.folders import (
+    RUN,
+    check_target,
+    claim_runs,
+    remove_partial,
+    write_atomic,
+    write_folder,
+)
 from siting.instance.load import Instance, load_instance
 from siting.render.maps import render_maps
 from siting.render.report import comparison_html, comparison_markdown
-from siting.results.runfiles import csv_text, write_run
+from siting.results.records import Record, RunRecord
+from siting.results.runfiles import csv_text, read_meta, read_record, write_run
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.studies.executor import run_all, workers
 from siting.verify.checks import verify_run
@@ -180,12 +188,41 @@ def execute(spec: RunSpec) -> str:
     return status
 
 
+class Verification(Record):
+    """A run's verification.json: the verifier's report."""
+
+    ok: bool
+    problems: list[str]
+
+
+class Failure(Record):
+    """A failed run's failure.json: its inputs, status and message."""
+
+    status: str
+    message: str
+
+
+class Marginal(Record):
+    """An entry of solution.json's ``marginal_costs``."""
+
+    policy: str
+    value: float
+
+
+class BenchRecord(RunRecord):
+    """What a bench reads of solution.json, beyond every run's keys."""
+
+    mip_gap: float | None = None
+    marginal_costs: list[Marginal] | None = None
+
+
 def read_row(spec: RunSpec) -> dict[str, Any]:
     """Read the comparison row of a run from its folder.
 
     ``status`` is the solver status of a solved run, the failure status of a failed one
     (``infeasible``, ``no solution``, ``bad input``, ``error``), ``not run`` when the folder
-    is absent or incomplete, or ``stale`` when it was made from other inputs.
+    is absent or incomplete, ``stale`` when it was made from other inputs, or
+    ``unreadable`` when a file of it is malformed (edited by hand): the message names it.
     ``has_solution`` is true for a current run folder with a solution, verified or not.
     """
     row: dict[str, Any] = {
@@ -199,31 +236,36 @@ def read_row(spec: RunSpec) -> dict[str, Any]:
         "run": spec.run,
         "map": (spec.folder / "map.html").is_file(),
     }
-    solution, verification = spec.folder / "solution.json", spec.folder / VERIFICATION
-    failure = spec.folder / FAILURE
     if not RUN.holds(spec.folder):
         return row
-    if solution.is_file() and verification.is_file():
-        meta = json.loads(solution.read_text(encoding="utf-8"))
+    try:
+        return {**row, **_recorded(spec)}
+    except InputError as exc:
+        return {**row, "status": "unreadable", "message": f"{exc}; run again"}
+
+
+def _recorded(spec: RunSpec) -> dict[str, Any]:
+    """Read what a run's folder records for its row (see :func:`read_row`)."""
+    folder = spec.folder
+    if (folder / "solution.json").is_file():
+        meta = read_meta(folder, BenchRecord)
         if not spec.made_this(meta):
-            return {**row, "status": "stale", "message": "made from other inputs; run again"}
-        report = json.loads(verification.read_text(encoding="utf-8"))
+            return {"status": "stale", "message": "made from other inputs; run again"}
+        report = read_record(folder / VERIFICATION, Verification)
         kpis = meta["kpis"]
-        row.update({key: _number(kpis.get(key)) for key in
-                    (*KPIS, "supply_t", "collected_t", "capex_total")})
-        row.update(status=meta["status"], has_solution=True, verified=report["ok"],
-                   message="; ".join(report["problems"][:3]),
-                   mip_gap=_number(meta.get("mip_gap")),
-                   solve_s=_number(meta["timings"].get("solve_s")),
-                   facilities_open=sum(kpis["facilities_open"].values()),
-                   facilities_new=sum(kpis["facilities_new"].values()),
-                   marginal_costs=marginal_text(meta.get("marginal_costs") or []))
-    elif failure.is_file():
-        record = json.loads(failure.read_text(encoding="utf-8"))
-        if not spec.made_this(record):
-            return {**row, "status": "stale", "message": "made from other inputs; run again"}
-        row.update(status=record["status"], message=record["message"])
-    return row
+        return {**{key: _number(kpis.get(key))
+                   for key in (*KPIS, "supply_t", "collected_t", "capex_total")},
+                "status": meta["status"], "has_solution": True, "verified": report["ok"],
+                "message": "; ".join(report["problems"][:3]),
+                "mip_gap": _number(meta.get("mip_gap")),
+                "solve_s": _number(meta["timings"].get("solve_s")),
+                "facilities_open": sum(kpis["facilities_open"].values()),
+                "facilities_new": sum(kpis["facilities_new"].values()),
+                "marginal_costs": marginal_text(meta.get("marginal_costs") or [])}
+    record = read_record(folder / FAILURE, Failure)
+    if not spec.made_this(record):
+        return {"status": "stale", "message": "made from other inputs; run again"}
+    return {"status": record["status"], "message": record["message"]}
 
 
 def _number(value: Any) -> float:
@@ -285,7 +327,7 @@ def province_table(specs: Sequence[RunSpec], table: pd.DataFrame) -> pd.DataFram
     for spec, row in zip(specs, table.itertuples(index=False), strict=True):
         if not row.has_solution:
             continue
-        meta = json.loads((spec.folder / "solution.json").read_text(encoding="utf-8"))
+        meta = read_meta(spec.folder)
         rows += [{"instance_dir": row.instance_dir, "solver": row.solver,
                   "scenario": row.scenario, "baseline": row.baseline, "province": province,
                   "supply_t": p["supply_t"], "collected_t": p["collected_t"],
@@ -342,6 +384,12 @@ def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
     -------
     list of dict
         Every run's row (:func:`read_row`), in the order of ``specs``.
+
+    Raises
+    ------
+    siting.errors.InputError
+        If the folder of a run to solve may not be written (see
+        :func:`siting.folders.check_target`), before any run is solved.
     """
     todo = []
     for spec in specs:
@@ -351,6 +399,8 @@ def run_specs(specs: Sequence[RunSpec], executor: Executor, force: bool = False,
                 on_done(spec, row, True)
         else:
             todo.append(spec)
+    for spec in todo:  # before any solve: a folder holding a planner's file is refused
+        check_target(spec.folder, RUN)
     for spec, _status in run_all(executor, execute, todo):
         if on_done is not None:
             on_done(spec, read_row(spec), False)
@@ -403,15 +453,23 @@ def run_bench(specs: Sequence[RunSpec], out: str | Path, jobs: int = 1, force: b
     Raises
     ------
     siting.errors.InputError
-        If ``out`` is not a folder of runs, an empty folder or absent (before any solve).
+        If ``out`` is not a folder of runs, an empty folder or absent, or holds or lies in an
+        instance of the bench (before any solve).
     """
-    claim_runs(out)
+    claim_runs(out, {spec.instance for spec in specs})
     try:
         with workers(jobs, executor) as running:
             run_specs(specs, running, force, maps, on_done, cdn=cdn)
-    finally:
-        for spec in specs:
-            remove_partial(spec.folder)
-        table = comparison(specs)
-        write_comparison(table, out, province_table(specs, table))
+    except KeyboardInterrupt:
+        finish_bench(specs, out)
+        raise
+    return finish_bench(specs, out)
+
+
+def finish_bench(specs: Sequence[RunSpec], out: str | Path) -> pd.DataFrame:
+    """Remove what killed workers left half written, and write and return the comparison."""
+    for spec in specs:
+        remove_partial(spec.folder)
+    table = comparison(specs)
+    write_comparison(table, out, province_table(specs, table))
     return table

@@ -72,14 +72,14 @@ def pareto(instance: str | Path, out: str | Path, scenario: str | Path | None = 
         If an end of the frontier has no solution (the scenario itself is infeasible).
     siting.errors.InputError
         If an input cannot be read, or ``out`` is not a folder of runs, an empty folder
-        or absent (before any solve).
+        or absent, or holds or lies in the instance (before any solve).
     """
     if points < 2:
         raise ValueError("a frontier needs at least 2 points")
     inst = load_instance(instance)
     base = resolve_scenario(inst.path, scenario)
     profile = load_profile(solver)
-    root = claim_runs(out)
+    root = claim_runs(out, [inst.path])
 
     def point(run: str, objective: str, rate: float | None = None) -> RunSpec:
         extra = () if rate is None else (MinCollectionRate(rate=rate),)

@@ -22,11 +22,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
-import highspy
 import numpy as np
 import pandas as pd
 
-from siting.engine.highs import load_profile, to_highs
+from siting.engine.highs import highspy, load_profile, to_highs
 from siting.engine.job import resolve_scenario
 from siting.engine.steps import build
 from siting.errors import InfeasibleError, InstanceError, ScenarioError
@@ -135,10 +134,10 @@ def robust(instance: str | Path, out: str | Path, scenario: str | Path | None = 
         If no sample has a solution.
     siting.errors.InputError
         If an input cannot be read, or ``out`` is not a folder of runs, an empty folder
-        or absent (before any solve).
+        or absent, or holds or lies in the instance (before any solve).
     """
     baseline, runs, draws = plan_samples(instance, out, scenario, samples, seed, solver)
-    root = claim_runs(out)
+    root = claim_runs(out, [baseline.instance])
     with workers(jobs, executor) as running:
         rows = run_specs([baseline, *runs], running, force, False, on_done)
         solved = [spec for spec, row in zip([baseline, *runs], rows, strict=True)

@@ -11,12 +11,11 @@ a restriction, so its optimum is a true upper bound of the network's cost.
 
 from __future__ import annotations
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
 from siting.engine.heuristics.drop import built_capacity, option_prices
-from siting.engine.highs import highs_lp, new_highs
+from siting.engine.highs import highs_lp, highspy, new_highs
 from siting.instance.network import Network
 
 NEAREST = 20  # open sites per (region, stream) pair in the LP
