@@ -165,3 +165,41 @@ def test_counts_beyond_their_limit_are_refused_with_an_estimate(tmp_path, monkey
     assert line.startswith("error:"), line
     assert all(word in line for word in words), line
     assert list(tmp_path.iterdir()) == []
+
+
+COMMANDS = ["solve", "validate", "verify", "map", "bench", "pareto", "robust", "alternatives",
+            "generate", "policies", "import"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_plain_text_with_no_placeholder_for_flags(command):
+    env = {**os.environ, "COLUMNS": "100"}
+    result = subprocess.run([sys.executable, "-m", "siting", command, "--help"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "<bool>" not in text
+    assert "╭" not in text  # no boxes: the help reads the same in a pipe and a terminal
+    assert "--help" in text
+    assert "--tiles" not in text or command in ("solve", "map")  # --offline names no option
+    assert max(len(line) for line in text.splitlines()) <= 100  # rewrapped, not the source's
+
+
+def test_help_keeps_bracketed_words():
+    result = subprocess.run([sys.executable, "-m", "siting", "robust", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert "its [uncertainty] table" in " ".join(result.stdout.split())
+
+
+def test_solve_draws_its_map_with_the_tiles_asked_for(tmp_path):
+    meta = solve_verified(DEMO, tmp_path / "run", "--offline")
+    assert meta["status"] == "optimal"
+    page = (tmp_path / "run" / "map.html").read_text()
+    assert "basemaps.cartocdn.com" not in page
+    assert "tile.openstreetmap.org" not in page
+    solve_verified(DEMO, tmp_path / "osm", "--tiles", "osm")
+    assert "tile.openstreetmap.org" in (tmp_path / "osm" / "map.html").read_text()
+    refused = cli("solve", DEMO, "--tiles", "https://x/{z}/{x}/{y}.png", "--out", tmp_path / "u")
+    assert refused.exit_code == 2
+    assert "--tiles" in refused.output
+    assert not (tmp_path / "u").exists()

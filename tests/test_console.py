@@ -19,6 +19,7 @@ from siting import load_instance, solve
 from siting.cli import main as cli_module
 from siting.engine.job import Status
 from siting.errors import InstanceError
+from siting.render.style import money
 from siting.verify.checks import verify_run
 from support import DEMO, ROOT, cli, solve_verified, write_instance
 
@@ -204,3 +205,23 @@ def test_a_name_read_from_a_run_folder_reaches_the_terminal_as_text(tmp_path):
     assert result.exit_code == 2, result.output
     assert "\x1b" not in result.output
     assert "\\x1b]52;c;SGVsbG8=" in result.output
+
+
+def test_tables_piped_to_a_file_keep_every_figure(tmp_path):
+    """Output that is not a terminal is not cut to 80 columns: the regret table is whole."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    result = subprocess.run([sys.executable, "-m", "siting", "robust", str(DEMO), "--samples",
+                             "3", "--out", str(tmp_path / "robust")],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "…" not in result.stdout
+    regret = pd.read_csv(tmp_path / "robust" / "regret.csv")
+    assert len(regret) > 1
+    lines = result.stdout.splitlines()
+    for row in regret.itertuples():
+        line = next(line for line in lines if line.strip().startswith(row.sites))
+        assert money(row.mean_regret, "CNY") in line
+        assert money(row.max_regret, "CNY") in line
+    assert max(len(line) for line in lines) > 80
+    for run in ["baseline", *(f"samples/{i:03d}" for i in range(3))]:
+        assert verify_run(tmp_path / "robust" / run).ok

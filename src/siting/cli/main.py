@@ -7,6 +7,7 @@ Heavy libraries (pandas, Pyomo, HiGHS, folium) are imported inside the commands,
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from siting.results.solution import Solution
 
 app = typer.Typer(help="Where to build collection and recycling facilities, and how big.",
+                  rich_markup_mode=None,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
@@ -60,9 +62,18 @@ class VisibleText:
         return [_Visible(renderable) for renderable in renderables]
 
 
+PIPED_WIDTH = 10_000  # columns of output that is not a terminal: tables keep every figure
+
+
 def safe_console(**options) -> Console:
-    """Return a rich Console that never writes a control character of the text it prints."""
+    """Return a rich Console that never writes a control character of the text it prints.
+
+    Output that is not a terminal (a pipe, a file) is not cut to 80 columns: tables and
+    lines keep their full width, unless ``COLUMNS`` says otherwise.
+    """
     made = Console(**options)
+    if not made.is_terminal and "COLUMNS" not in os.environ:
+        made.width = PIPED_WIDTH
     made.push_render_hook(VisibleText())
     return made
 
@@ -154,6 +165,14 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the run folder, 
                                           "KPIs as one JSON object on stdout (for scripts).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and "
                                            "errors.")]
+TilesOption = Annotated[str, typer.Option(help="Base map: cartodb, osm or none.")]
+OfflineOption = Annotated[bool, typer.Option(help="No base map tiles: the pages make no "
+                                             "network request.")]
+
+
+def base_map(tiles: str, offline: bool) -> str:
+    """Return the tiles to draw: none when ``offline``."""
+    return "none" if offline else tiles
 
 
 @app.command()
@@ -166,7 +185,9 @@ def solve(
                                              "runs/<instance>/<scenario>).")] = None,
     linking: Annotated[str, typer.Option(help="Linking of flows to open sites: strong or "
                                          "weak.")] = "strong",
+    tiles: TilesOption = "cartodb",
     cdn: CdnOption = False,
+    offline: OfflineOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -182,11 +203,16 @@ def solve(
     from siting.engine.pipeline import solve as solve_instance
     from siting.folders import RUN, check_target
     from siting.instance.load import load_instance
+    from siting.render.page import TILES
     from siting.results.runfiles import read_meta, write_run
     from siting.verify import verify_run
 
     if linking not in LINKING:
         raise typer.BadParameter("expected strong or weak", param_hint="--linking")
+    if tiles not in (*TILES, "none"):
+        raise typer.BadParameter(f"expected {', '.join(TILES)} or none (a custom tile URL: "
+                                 "siting map --tiles URL --attribution TEXT)",
+                                 param_hint="--tiles")
     budget = Budget(float("inf"))  # from now: the profile's time_limit is set once loaded
     with budget.stoppable():
         inst = load_instance(instance)
@@ -196,7 +222,8 @@ def solve(
         with progress_display(quiet or as_json) as listener:
             solution = solve_instance(inst, resolved, solver, LINKING[linking], budget=budget,
                                       listener=listener)
-        folder = write_run(solution, out, extra=partial(render_pages, cdn=cdn))
+        folder = write_run(solution, out, extra=partial(render_pages, cdn=cdn,
+                                                        tiles=base_map(tiles, offline)))
         report = verify_run(folder, inst)
     if not report.ok:
         for problem in report.problems:
@@ -258,12 +285,12 @@ def warnings_of(solution: Solution) -> list[str]:
     return messages
 
 
-def render_pages(folder: Path, cdn: bool = False) -> None:
+def render_pages(folder: Path, cdn: bool = False, tiles: str = "cartodb") -> None:
     """Render the map of a run folder, and its timeline when it has periods."""
     from siting.render.maps import render_map
     from siting.render.timeline import render_timeline
 
-    render_map(folder, folder / "map.html", cdn=cdn)
+    render_map(folder, folder / "map.html", tiles, cdn)
     if (folder / "periods.csv").is_file():
         render_timeline(folder, folder / "timeline.html")
 

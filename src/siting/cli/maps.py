@@ -8,15 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from siting.cli.main import CdnOption, app, console, friendly
-
-OfflineOption = Annotated[bool, typer.Option(help="No base map tiles either: the page makes "
-                                             "no network request (same as --tiles none).")]
-
-
-def base_map(tiles: str, offline: bool) -> str:
-    """Return the tiles to draw: none when ``offline``."""
-    return "none" if offline else tiles
+from siting.cli.main import CdnOption, OfflineOption, app, base_map, console, friendly
 
 
 @app.command("map")

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from siting.cli.bench import CPUS, ForceOption, JobsOption, SchedulerOption, print_table
 from siting.cli.bench import progress as progress_bar
-from siting.cli.main import CdnOption, app, check_runs, console, friendly
-from siting.cli.maps import OfflineOption, base_map
+from siting.cli.main import CdnOption, OfflineOption, app, base_map, check_runs, console, friendly
 from siting.render.style import money, percent
-
-if TYPE_CHECKING:
-    from siting.instance.load import Instance
 
 ScenarioOption = Annotated[str | None, typer.Option(help="Scenario name or file.")]
 SolverOption = Annotated[str, typer.Option(help="Solver profile.")]
@@ -91,31 +87,15 @@ def robust(
                          f"{money(costs.quantile(0.05), currency)} to "
                          f"{money(costs.quantile(0.95), currency)} ({len(costs)} samples "
                          f"solved, {int(result.costs['verified'].sum())} verified)"))
-    names = site_names(inst)
     print_table("least worst-case regret first",
                 ["network (built by samples)", "sites built", "mean regret", "max regret"],
-                [[(named(r.builds, names), short_name(r.network)), (str(r.sites_built), ""),
+                [[(r.sites, short_name(r.network)), (str(r.sites_built), ""),
                   (money(r.mean_regret, currency), ""), (money(r.max_regret, currency), "")]
                  for r in result.regret.head(SHOWN_NETWORKS).itertuples()])
     console.print(f"wrote [bold]{escape(str(out))}[/]/frequency.csv, costs.csv, regret.csv, "
                   f"regret_matrix.csv, {PAGE}, {MAP}")
     if not result.costs["verified"].all():
         raise typer.Exit(5)
-
-
-def site_names(instance: Instance) -> dict[str, str]:
-    """Map each site id of an instance to its name."""
-    return dict(zip(instance.sites["id"], instance.sites["name"], strict=True))
-
-
-def named(builds: str, names: dict[str, str]) -> str:
-    """Write a network's builds (:func:`siting.studies.robust.builds_text`) with site names.
-
-    ``a:L;b:M`` becomes ``Beijing (L), Wuhan (M)``.
-    """
-    pairs = [build.rpartition(":") for build in builds.split(";") if build]
-    named_pairs = [f"{names.get(site, site)} ({size})" for site, _, size in pairs]
-    return ", ".join(named_pairs) or "no new site"
 
 
 def parse_slack(text: str) -> float:
@@ -156,6 +136,7 @@ def alternatives(
     from siting.instance.load import load_instance
     from siting.studies.alternatives import alternatives as find_alternatives
     from siting.studies.executor import cluster
+    from siting.studies.robust import named
 
     check_runs("--count", count, MAX_COUNT, 2 * count + 1, solver, jobs)
     out = _out(out, instance, "alternatives")
@@ -166,7 +147,8 @@ def alternatives(
     except KeyboardInterrupt:
         raise _interrupted(out, "runs") from None
     inst = load_instance(instance)
-    currency, names = inst.spec.instance.currency, site_names(inst)
+    currency = inst.spec.instance.currency
+    names = dict(zip(inst.sites["id"], inst.sites["name"], strict=True))
     print_table(f"networks within {slack:.1%} of the optimum's cost",
                 ["run", "sites built", "sites changed", "total cost", "over optimum"],
                 [[(r.run, named(r.builds, names)), (str(r.sites_built), ""),

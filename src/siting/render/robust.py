@@ -77,7 +77,7 @@ def robust_html(result: Robust, title: str, currency: str) -> str:
                   (f"{style.tonnes(r['mean_throughput'])}/yr", ""), (str(r["verdict"]), "")]
                  for r in freq.to_dict("records")]
     regret = result.regret.head(SHOWN_NETWORKS)
-    regret_rows = [[(short_name(r["network"]), r["builds"] or "no new site"),
+    regret_rows = [[(r["sites"], f"built by {short_name(r['network'])}"),
                     (str(r["sites_built"]), ""),
                     (style.money(r["expected_cost"], currency), ""),
                     (style.money(r["worst_cost"], currency), ""),

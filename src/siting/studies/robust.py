@@ -155,7 +155,7 @@ def robust(instance: str | Path, out: str | Path, scenario: str | Path | None = 
                           index=pd.Index(list(networks), name="network"))
     result = Robust(site_frequency([spec.folder for spec in sampled]),
                     cost_table(runs, rows[1:], draws),
-                    regret_table(matrix, networks), matrix)
+                    regret_table(matrix, networks, site_names(solved[0].folder)), matrix)
     for name, table in (("frequency", result.frequency), ("costs", result.costs),
                         ("regret", result.regret), ("regret_matrix", result.matrix)):
         write_atomic(root / f"{name}.csv", csv_text(table, index=name == "regret_matrix"))
@@ -189,9 +189,25 @@ def network_of(folder: Path) -> Builds:
     return dict(zip(built["id"], built["size"], strict=True))
 
 
+def site_names(folder: Path) -> dict[str, str]:
+    """Map each site id of a run folder's facilities to its name."""
+    facilities = read_table(folder, "facilities")
+    return dict(zip(facilities["id"], facilities["name"], strict=True))
+
+
 def builds_text(builds: Builds) -> str:
     """Write builds as ``site:size`` items joined by ``;`` (as periods.csv does)."""
     return ";".join(f"{site}:{size}" for site, size in sorted(builds.items()))
+
+
+def named(builds: str, names: dict[str, str]) -> str:
+    """Write a network's builds (:func:`builds_text`) with site names.
+
+    ``a:L;b:M`` becomes ``Beijing (L), Wuhan (M)``.
+    """
+    pairs = [build.rpartition(":") for build in builds.split(";") if build]
+    return ", ".join(f"{names.get(site, site)} ({size})" for site, _, size in pairs) \
+        or "no new site"
 
 
 def distinct_networks(specs: Sequence[RunSpec]) -> dict[str, Builds]:
@@ -277,11 +293,13 @@ def cost_table(runs: Sequence[RunSpec], rows: Sequence[dict], draws: Sequence[di
     return pd.DataFrame(records)
 
 
-def regret_table(matrix: pd.DataFrame, networks: dict[str, Builds]) -> pd.DataFrame:
+def regret_table(matrix: pd.DataFrame, networks: dict[str, Builds],
+                 names: dict[str, str]) -> pd.DataFrame:
     """Return one row per network: its cost and regret over the samples, least worst first.
 
     Columns: ``network`` (the runs that built it), ``sites_built``, ``builds``
-    (:func:`builds_text`), ``expected_cost`` and ``worst_cost`` over the samples,
+    (:func:`builds_text`), ``sites`` (the same by site name, ``names`` mapping site ids to
+    names: :func:`named`), ``expected_cost`` and ``worst_cost`` over the samples,
     ``mean_regret`` and ``max_regret`` (cost minus the least cost of any network on the
     same sample), ``infeasible`` (samples where its flows cannot meet the scenario).
     """
@@ -291,6 +309,7 @@ def regret_table(matrix: pd.DataFrame, networks: dict[str, Builds]) -> pd.DataFr
         "network": matrix.index,
         "sites_built": [len(networks[name]) for name in matrix.index],
         "builds": [builds_text(networks[name]) for name in matrix.index],
+        "sites": [named(builds_text(networks[name]), names) for name in matrix.index],
         "expected_cost": matrix.mean(axis=1).to_numpy(),
         "worst_cost": matrix.max(axis=1).to_numpy(),
         "mean_regret": regret.mean(axis=1).to_numpy(),
