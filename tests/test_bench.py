@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -198,7 +199,15 @@ def test_bench_page_shows_questions_new_plants_and_provinces(bench_run):
     provinces = pd.read_csv(out / "provinces.csv")
     solved = table[table["has_solution"]]
     assert len(provinces.groupby(["instance_dir", "scenario"])) == len(solved)
+    named = 0
     for row in solved.itertuples():
+        facilities = pd.read_csv(out / row.run / "facilities.csv", keep_default_na=False)
+        built = facilities[facilities["new"]]
+        listed = [f"{name} ({province}, {size})" if province else f"{name} ({size})"
+                  for name, province, size in built[["name", "province", "size"]].to_numpy()]
+        assert (row.new_plants if isinstance(row.new_plants, str) else "") == "; ".join(listed)
+        assert all(html.escape(item) in page for item in listed)
+        named += len(listed)
         regions = pd.read_csv(out / row.run / "regions.csv")
         mine = provinces[(provinces["instance_dir"] == row.instance_dir)
                          & (provinces["scenario"] == row.scenario)].set_index("province")
@@ -206,6 +215,7 @@ def test_bench_page_shows_questions_new_plants_and_provinces(bench_run):
         assert mine["collected_t"].sort_index().to_numpy() == pytest.approx(
             expected.sort_index().to_numpy(), abs=1e-6)
         assert (mine["collects_nothing"] == (expected <= 1e-6)).all()
+    assert named > 0
     base = provinces[provinces["scenario"] == "baseline"]
     assert (base["d_collected_t"].abs() < 1e-9).all()
     assert "Tonnes collected per province" in page

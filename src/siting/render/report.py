@@ -88,7 +88,8 @@ def kpi_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
     """Return the headers and cells of a comparison table as a planner reads it.
 
     Under each scenario: its status, and whether the independent verifier confirmed it.
-    Each KPI cell is its value and its change against the baseline. The last column gives
+    Each KPI cell is its value and its change against the baseline; under the count of new
+    plants, their names, provinces and sizes. The last column gives
     the marginal cost of binding policies, or the message of a run that failed.
     """
     currency = table["currency"].iloc[0] if len(table) else ""
@@ -107,7 +108,8 @@ def kpi_cells(table: pd.DataFrame) -> tuple[list[str], list[list[Cell]]]:
             (row.scenario, marker + status_text(row)),
             *([(row.solver, "")] if solvers else []),
             (_amount(row.total_cost), cost_note),
-            *((fmt(getattr(row, col)), _change(row, col, delta))
+            *((fmt(getattr(row, col)), "; ".join(filter(None, (
+                _change(row, col, delta), row.new_plants if col == "facilities_new" else ""))))
               for _, col, fmt, delta in KPI_COLUMNS),
             (notes, ""),
         ])

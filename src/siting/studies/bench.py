@@ -39,7 +39,7 @@ from siting.instance.load import Instance, load_instance
 from siting.render.maps import render_maps
 from siting.render.report import comparison_html, comparison_markdown
 from siting.results.records import Record, RunRecord
-from siting.results.runfiles import csv_text, read_meta, read_record, write_run
+from siting.results.runfiles import csv_text, read_meta, read_record, read_table, write_run
 from siting.scenario import Scenario, find_scenario, load_scenario
 from siting.studies.executor import run_all, workers
 from siting.verify.checks import verify_run
@@ -232,7 +232,8 @@ def read_row(spec: RunSpec) -> dict[str, Any]:
         "verified": False, "has_solution": False, "message": "", "currency": spec.currency,
         **dict.fromkeys((*KPIS, "supply_t", "collected_t", "capex_total", "mip_gap",
                          "solve_s"), math.nan),
-        "facilities_open": math.nan, "facilities_new": math.nan, "marginal_costs": "",
+        "facilities_open": math.nan, "facilities_new": math.nan, "new_plants": "",
+        "marginal_costs": "",
         "run": spec.run,
         "map": (spec.folder / "map.html").is_file(),
     }
@@ -261,11 +262,20 @@ def _recorded(spec: RunSpec) -> dict[str, Any]:
                 "solve_s": _number(meta["timings"].get("solve_s")),
                 "facilities_open": sum(kpis["facilities_open"].values()),
                 "facilities_new": sum(kpis["facilities_new"].values()),
+                "new_plants": new_plants(folder),
                 "marginal_costs": marginal_text(meta.get("marginal_costs") or [])}
     record = read_record(folder / FAILURE, Failure)
     if not spec.made_this(record):
         return {"status": "stale", "message": "made from other inputs; run again"}
     return {"status": record["status"], "message": record["message"]}
+
+
+def new_plants(folder: Path) -> str:
+    """Name the facilities a run builds, with province and size: ``Wuhan (Hubei, L)``."""
+    facilities = read_table(folder, "facilities")
+    built = facilities[facilities["new"]]
+    return "; ".join(f"{name} ({', '.join(filter(None, (province, size)))})" for name, province,
+                     size in zip(built["name"], built["province"], built["size"], strict=True))
 
 
 def _number(value: Any) -> float:
