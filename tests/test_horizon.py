@@ -124,8 +124,9 @@ def test_verifier_catches_a_size_switched_between_periods(tmp_path):
     run = tmp_path / "run"
     solve_verified(horizon_instance(tmp_path / "inst"), run)
     path = run / "periods" / "2031" / "facilities.csv"
-    path.write_text(path.read_text().replace("f1,F1,plant,,0.0,0.0,false,true,S,",
-                                             "f1,F1,plant,,0.0,0.0,false,true,L,"))
+    row = "f1,F1,plant,,0.0,0.0,false,true,true,S,"  # id ... existing, open, new, size
+    assert row in path.read_text()
+    path.write_text(path.read_text().replace(row, row.replace(",S,", ",L,")))
     problems = verify_run(run).problems
     assert any("open in 2029 but 'L' in 2031" in p for p in problems)
     assert any(p.startswith("period 2031: site 'f1'") for p in problems)

@@ -45,7 +45,7 @@ def refusal(policy: Policy, expansion: str = "sizes", processes: dict | None = N
 
 
 def test_policy_has_exactly_the_declarations_the_engine_reads():
-    assert set(Policy.__class_vars__) == {"summary", "unit", *DECLARED}
+    assert set(Policy.__class_vars__) == {"summary", "unit", "one_more", *DECLARED}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

@@ -135,7 +135,8 @@ def feature(geometry: Any, tip: str, pop: str, *, look: dict[str, Any] | None = 
     """Return one GeoJSON feature; ``tip`` and ``pop`` are markup already escaped.
 
     ``site`` (a facility's id) and ``ends`` (a flow's origin and destination) let the page
-    highlight the flows of the facility whose popup is open.
+    highlight the flows of the facility whose popup is open; they are escaped like the
+    markup (the page only compares them).
     """
     properties: dict[str, Any] = {"tip": tip, "pop": pop}
     if look is not None:
@@ -143,9 +144,9 @@ def feature(geometry: Any, tip: str, pop: str, *, look: dict[str, Any] | None = 
     if icon is not None:
         properties["icon"] = icon
     if site is not None:
-        properties["site"] = f"site:{site}"
+        properties["site"] = escape(f"site:{site}")
     if ends is not None:
-        properties["ends"] = list(ends)
+        properties["ends"] = [escape(end) for end in ends]
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
