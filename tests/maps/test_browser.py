@@ -102,6 +102,11 @@ def test_comparison_figures_and_layer_list_never_overlap(default_maps, open_map,
               if not cells.nth(i).evaluate(VISIBLE)]
     assert hidden == []
     assert "change" in opened.page.locator(".siting-title tr").first.inner_text()
+    opened.page.wait_for_selector(".siting-notice")  # the base map is blocked: it says so
+    legend = opened.page.locator(".siting-legend").bounding_box()
+    for panel in (".siting-notice", ".leaflet-control-layers"):
+        box = opened.page.locator(panel).bounding_box()
+        assert box["y"] + box["height"] <= legend["y"], panel  # the legend starts below
     opened.screenshot(f"compare-{size[0]}x{size[1]}.png")
     assert_clean(opened)
 

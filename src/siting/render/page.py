@@ -91,7 +91,14 @@ var siting = {
                                    animate: false});
         }
         window.addEventListener("load", fit);
-        window.addEventListener("resize", fit);
+        map.on("resize", function () { fit(); siting.fitLegend(map); });  // once Leaflet resized
+    },
+    fitLegend: function (map) {  // the legend ends below the panels of the top right corner
+        var box = map.getContainer(), legend = box.querySelector(".siting-legend");
+        var above = box.querySelector(".leaflet-top.leaflet-right");
+        if (!legend || !above) { return; }
+        var room = legend.getBoundingClientRect().bottom - above.getBoundingClientRect().bottom;
+        legend.style.maxHeight = Math.max(room - 12, 120) + "px";
     },
     declutter: function (map) {  // a label that would cover a weightier one shows on hover
         function rank(label) {  // new sites first, then by symbol size
@@ -129,7 +136,7 @@ var siting = {
         map.eachLayer(function (layer) {
             if (!(layer instanceof L.TileLayer)) { return; }
             layer.once("tileerror", function () {
-                var notice = L.control({position: "bottomleft"});
+                var notice = L.control({position: "topright"});
                 notice.onAdd = function () {
                     var div = L.DomUtil.create("div", "siting-panel siting-notice");
                     div.setAttribute("role", "status");
@@ -137,6 +144,7 @@ var siting = {
                     return div;
                 };
                 notice.addTo(map);
+                siting.fitLegend(map);
             });
         });
     }
@@ -161,7 +169,7 @@ STYLE = """
 .siting-status { padding: 2px 6px; margin-bottom: 5px; border-radius: 3px; font-weight: 600; }
 .siting-warn, .siting-notice { background: #fff3cd; } .siting-bad { background: #f8d7da; }
 .siting-notice { max-width: 260px; font-weight: 600; }
-.siting-legend { max-height: calc(100vh - 240px); }
+.siting-legend { max-height: calc(100vh - 240px); box-sizing: border-box; }
 .siting-sections { display: grid; grid-template-columns: repeat(2, 230px); column-gap: 14px; }
 .siting-one { grid-template-columns: 230px; }
 @media (max-width: 900px) { .siting-sections { grid-template-columns: 230px; } }

@@ -70,7 +70,7 @@ def robust_html(result: Robust, title: str, currency: str) -> str:
     """Render the report page of a robust run (it embeds :data:`MAP` from the same folder)."""
     freq = result.frequency[result.frequency["selected"] > 0]
     sizes = [c for c in freq.columns if c.startswith("size_")]
-    site_rows = [[(str(r["id"]), str(r["name"])), (str(r["province"]), str(r["tier"])),
+    site_rows = [[(str(r["name"]), str(r["id"])), (str(r["province"]), str(r["tier"])),
                   (style.percent(r["selected"]), ", ".join(
                       f"{c.removeprefix('size_')} {style.percent(r[c])}" for c in sizes
                       if r[c] > 0)),
@@ -105,8 +105,8 @@ def robust_html(result: Robust, title: str, currency: str) -> str:
         "runs that built it) is evaluated on every sample with its sites fixed and the flows "
         "re-optimised. Regret on a sample: its cost minus the least cost of any network "
         "there.</p>",
-        html_table(["network (builds)", "sites built", "expected cost", "worst cost",
-                    "mean regret", "max regret", "infeasible samples"], regret_rows),
+        html_table(["network (the runs that built it)", "sites built", "expected cost",
+                    "worst cost", "mean regret", "max regret", "infeasible samples"], regret_rows),
         bar_chart("largest regret", [short_name(n) for n in regret["network"]],
                   regret["max_regret"].tolist(),
                   [style.money(v, currency) for v in regret["max_regret"]]),
