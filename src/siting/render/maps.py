@@ -170,13 +170,13 @@ def render_comparison(run_dirs: Sequence[Path], out: Path, tiles: str = "cartodb
             f"siting-{_group_tag(group, keys)}")
           for group, sites in groups.items()),
     ])
-    m.add_child(lg.title_panel(title, [(f"{key.upper()} · {_scenario(run)}", run)
-                                       for key, run in runs.items()]))
+    named = {key: f"{key.upper()} · {_scenario(run)}" for key, run in runs.items()}
+    m.add_child(lg.title_panel(title, [(named[key], run) for key, run in runs.items()]))
     span = "B − A" if len(runs) == 2 else "each run − A"
     m.add_child(lg.legend_panel([
         ("Supply regions", [lg.ramp_bar(f"collection rate, change {span}", ramp,
                                         f"−{100 * reach:.0f} pp", f"+{100 * reach:.0f} pp")]),
-        ("Collection gap", _gap_entries(scales, [(k.upper(), style.RUN_COLOURS[k])
+        ("Collection gap", _gap_entries(scales, [(named[k], style.RUN_COLOURS[k])
                                                  for k in runs])),
         ("Opened facilities", [
             *(lg.symbol_row(ly.svg_shape("circle", 16, _group_colour(group, keys), "#222222",
@@ -184,7 +184,7 @@ def render_comparison(run_dirs: Sequence[Path], out: Path, tiles: str = "cartodb
               for group in groups),
             *lg.facility_entries(a, scales)]),
         ("Flows", [*(lg.symbol_row(lg.line_symbol(style.RUN_COLOURS[k], 4, style.RUN_DASHES[k]),
-                                   k.upper()) for k in runs),
+                                   named[k]) for k in runs),
                    *lg.flow_width_entries(scales)]),
     ]))
     return write_page(m, Path(out), cdn)
