@@ -60,8 +60,8 @@ def solve_logged(folder, scenario, settings: dict, cap: float, log) -> dict:
                             options={"output_flag": True, "log_to_console": False,
                                      "log_file": str(log)})
     t0 = time.perf_counter()
-    meta = solve(folder, scenario, profile, strong_linking=True).meta
-    seconds = time.perf_counter() - t0
+    solution = solve(folder, scenario, profile, strong_linking=True)
+    seconds, meta = time.perf_counter() - t0, solution.meta
     timings = meta["timings"]
     before = timings["load_s"] + timings["build_s"] + timings["handoff_s"]
     lag, warm = meta.get("lagrangian"), meta.get("warm_start")
@@ -77,6 +77,7 @@ def solve_logged(folder, scenario, settings: dict, cap: float, log) -> dict:
             "bound_source": meta["bound_source"], "lagrangian": lag, "warm_start": warm,
             "lean_linking": meta.get("lean_linking"), "to_1pct_s": to_1,
             "to_optimal_s": seconds if proven else None, "timings": timings,
+            "open": int(solution.facilities["open"].sum()),
             "peak_mb": peak_rss_mb()}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import sys
 import pandas as pd
 import pytest
 
+from siting.instance.generate import BBOX, SIDE_KM
 from siting.instance.load import load_instance
 from siting.verify.checks import verify_run
 from support import DEMO, ROOT, cli, solve_verified
@@ -68,6 +70,45 @@ def test_generate_writes_capa_like_instances(tmp_path, ratio):
     assert result.exit_code == 2
     assert "--single-size: needs --tiers 1" in result.output
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("ratio", [3, 8])
+def test_generate_writes_the_tight_shape(tmp_path, ratio):
+    args = ("--regions", "60", "--sites", "12", "--streams", "1", "--shape", "tight",
+            "--capacity-ratio", ratio, "--seed", "2")
+    assert cli("generate", tmp_path / "a", *args).exit_code == 0
+    assert cli("generate", tmp_path / "b", *args).exit_code == 0
+    for name in ("instance.toml", "regions.csv", "sites.csv"):  # seeded: the same files
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    instance = load_instance(tmp_path / "a")
+    sites, supply = instance.sites, instance.supply.to_numpy()
+    (size,) = instance.spec.tiers["plant"].sizes
+    assert ((supply >= 5) & (supply <= 35)).all()
+    assert (supply == supply.round()).all()
+    assert size.capacity / (supply.sum() / len(sites)) == pytest.approx(ratio, abs=len(sites)
+                                                                        / supply.sum())
+    assert len(sites) * size.capacity / supply.sum() >= ratio  # total capacity over supply
+    lon_min, lon_max, lat_min, lat_max = BBOX
+    for table in (instance.regions, sites):
+        assert table["lon"].between(lon_min, lon_max).all()
+        assert table["lat"].between(lat_min, lat_max).all()
+    fixed = size.fixed_cost * sites["fixed_cost_factor"] / (SIDE_KM / 10)  # a + b sqrt(cap)
+    root = size.capacity ** 0.5
+    assert (fixed >= 100 * root - 1e-3).all()
+    assert (fixed <= 90 + 110 * root + 1e-3).all()
+    meta = solve_verified(tmp_path / "a", tmp_path / "run")
+    assert meta["status"] == "optimal"
+    assert meta["kpis"]["collection_rate"] == pytest.approx(1.0)  # collection is mandatory
+    fewest = math.ceil(supply.sum() / size.capacity)
+    assert fewest <= meta["kpis"]["facilities_open"]["plant"] <= fewest + 1  # measured: fewest
+    for bad, words in ((("--tiers", "2"), "--shape tight: needs --tiers 1"),
+                       (("--capacity-ratio", "0.9"), "--capacity-ratio: with --shape tight, at "
+                        "least 1"),
+                       (("--shape", "tigth"), "--shape: expected one of clustered, tight")):
+        result = cli("generate", tmp_path / "c", "--shape", "tight", *bad)
+        assert result.exit_code == 2
+        assert words in " ".join(result.output.split())
+        assert not (tmp_path / "c").exists()
 
 
 def test_verifier_catches_a_tampered_run(tmp_path):

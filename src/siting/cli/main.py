@@ -422,16 +422,23 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     capacity_ratio: Annotated[float, typer.Option(
         min=0.01, help="Largest size of every site together, as a multiple of total supply "
-        "(with --single-size: each site's capacity over the mean supply per site).")] = 1.5,
+        "(with --single-size or --shape tight: each site's capacity over the mean supply per "
+        "site, which is also total capacity over total supply).")] = 1.5,
     single_size: Annotated[bool, typer.Option(
         help="One size of equal capacity at every site, no existing sites, mandatory "
         "collection: capacitated facility location shaped like OR-Library's capa/b/c.")] = False,
+    shape: Annotated[str, typer.Option(
+        help="clustered (default): regions around province centres. tight: --single-size in "
+        "the hard shape of the classic capacitated warehouse instances (Cornuejols, Sridharan "
+        "and Thizy 1991): regions and sites uniform, supply 5-35 t, fixed costs tied to "
+        "capacity and large enough that the optimum opens close to the fewest sites that hold "
+        "the supply; try --capacity-ratio 8 to 30.")] = "clustered",
 ) -> None:
     """Write a seeded synthetic instance (for tests and benchmarks) into a new folder."""
     from siting.instance.generate import generate_instance
 
     folder = generate_instance(out, regions, sites, streams, tiers, seed, capacity_ratio,
-                               single_size=single_size)
+                               single_size=single_size, shape=shape)
     console.print(f"wrote [bold]{escape(str(folder))}[/]")
 
 

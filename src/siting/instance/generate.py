@@ -10,6 +10,7 @@ import psutil
 
 from siting.errors import InputError
 from siting.folders import NEW, write_folder
+from siting.instance.layers import haversine_km
 
 STREAM_NAMES = ("lfp", "ncm", "pv", "lco", "lmo", "nimh")
 SIZE_SCALES = {"S": 1.0, "M": 2.5, "L": 6.0}
@@ -18,11 +19,14 @@ BBOX = (100.0, 122.0, 22.0, 42.0)  # lon min, lon max, lat min, lat max
 MAX_POINTS = 10_000_000  # regions, and sites, an instance may have
 BYTES_PER_POINT = 400  # memory generating a region or site takes (measured: 350 at 200,000)
 FILE_BYTES_PER_POINT = 60  # its row in regions.csv or sites.csv
+SHAPES = ("clustered", "tight")
+SIDE_KM = float(haversine_km(BBOX[0], BBOX[2], BBOX[0], BBOX[3]))  # the box's north-south side
 
 
 def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, streams: int = 2,
                       tiers: int = 1, seed: int = 0, capacity_ratio: float = 1.5,
-                      existing_share: float = 0.1, single_size: bool = False) -> Path:
+                      existing_share: float = 0.1, single_size: bool = False,
+                      shape: str = "clustered") -> Path:
     """Write a synthetic instance into the new folder ``out``, atomically; return its path.
 
     Regions are points clustered around ``max(3, regions // 30)`` centres, each centre a
@@ -36,6 +40,23 @@ def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, stre
     (``capacity_ratio`` times the mean supply per site), no existing sites, no minimum
     throughput, no processing cost, and collection mandatory.
 
+    ``shape = "tight"`` writes that single-size problem in the hard shape of the classic
+    capacitated warehouse instances, following the generator of Cornuéjols, Sridharan and
+    Thizy (1991, EJOR 50:280-297; as reproduced by Gasse et al. 2019, ds4dm/learn2branch)
+    with equal capacities as in Beasley's capa/b/c (1988, EJOR 33:314-325): regions and
+    sites uniform in :data:`BBOX` (independently; sites are not at regions), each region's
+    supply a whole number uniform in [5, 35] t per stream, every site's capacity
+    ``capacity_ratio`` times the mean supply per site, rounded up (so total capacity over
+    total supply is ``capacity_ratio`` too), and site ``j``'s fixed cost
+    ``(a_j + b_j sqrt(capacity)) * SIDE_KM / 10`` with whole numbers ``a_j`` uniform in
+    [0, 90] and ``b_j`` in [100, 110]. Transport costs 1 per tonne-km of great circle
+    (circuity 1): the unit square's 10 per unit of demand per side, with every cost scaled
+    by the side :data:`SIDE_KM` / 10. These fixed costs outweigh the transport that opening
+    more sites saves, so the optimum opens close to the fewest sites that hold the supply.
+    (Cornuéjols et al. draw each capacity uniform in [10, 160], take the fixed cost from it,
+    then rescale the capacities to the ratio; here capacities are equal, and the fixed cost
+    is taken from the capacity each site has.)
+
     Raises
     ------
     siting.errors.InputError
@@ -46,8 +67,15 @@ def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, stre
         raise InputError("--streams", None, f"expected 1 to {len(STREAM_NAMES)}, got {streams}")
     if tiers not in (1, 2):
         raise InputError("--tiers", None, f"expected 1 or 2, got {tiers}")
+    if shape not in SHAPES:
+        raise InputError("--shape", None, f"expected one of {', '.join(SHAPES)}, got {shape!r}")
+    tight = shape == "tight"
+    if tight and capacity_ratio < 1:
+        raise InputError("--capacity-ratio", None, "with --shape tight, at least 1 (the sites "
+                         f"together must hold the supply); got {capacity_ratio:g}")
+    single_size = single_size or tight
     if single_size and tiers != 1:
-        raise InputError("--single-size", None, "needs --tiers 1")
+        raise InputError("--shape tight" if tight else "--single-size", None, "needs --tiers 1")
     if regions < 1 or sites < tiers:
         raise InputError("--sites", None, f"{tiers} tier(s) need at least {tiers} site(s) and "
                          f"1 region; got {sites} sites and {regions} regions")
@@ -55,7 +83,8 @@ def generate_instance(out: str | Path, regions: int = 100, sites: int = 30, stre
     if single_size:
         existing_share = 0.0
     return write_folder(out, lambda folder: _write(folder, regions, sites, streams, tiers, seed,
-                                                   capacity_ratio, existing_share, single_size),
+                                                   capacity_ratio, existing_share, single_size,
+                                                   tight),
                         NEW)
 
 
@@ -72,14 +101,16 @@ def _check_size(regions: int, sites: int) -> None:
 
 
 def _write(out: Path, regions: int, sites: int, streams: int, tiers: int, seed: int,
-           capacity_ratio: float, existing_share: float, single_size: bool) -> None:
+           capacity_ratio: float, existing_share: float, single_size: bool,
+           tight: bool) -> None:
     rng = np.random.default_rng(seed)
     names = list(STREAM_NAMES[:streams])
-    lon, lat, province = _clustered_points(rng, regions)
+    lon, lat, province = (_uniform_points if tight else _clustered_points)(rng, regions)
     region_table = pd.DataFrame({"id": [f"R{i:05d}" for i in range(regions)],
                                  "name": [f"Region {i}" for i in range(regions)],
                                  "province": province, "lon": lon.round(4), "lat": lat.round(4)})
-    supply = rng.lognormal(mean=np.log(1000), sigma=0.8, size=(regions, streams)).round(1)
+    supply = (rng.integers(5, 36, size=(regions, streams)).astype(float) if tight else
+              rng.lognormal(mean=np.log(1000), sigma=0.8, size=(regions, streams)).round(1))
     for j, s in enumerate(names):
         region_table[f"supply_{s}"] = supply[:, j]
     region_table.to_csv(out / "regions.csv", index=False)
@@ -87,7 +118,6 @@ def _write(out: Path, regions: int, sites: int, streams: int, tiers: int, seed: 
     tier_names = ["plant"] if tiers == 1 else ["collection", "plant"]
     n_plants = sites if tiers == 1 else max(1, sites // 3)
     site_tier = ["collection"] * (sites - n_plants) + ["plant"] * n_plants
-    at = rng.choice(regions, size=sites, replace=sites > regions)
     existing = np.zeros(sites)
     plant_pos = np.arange(sites - n_plants, sites)
     n_existing = int(round(existing_share * n_plants))
@@ -95,20 +125,31 @@ def _write(out: Path, regions: int, sites: int, streams: int, tiers: int, seed: 
     unit = {t: capacity_ratio * supply.sum() / (max(scales.values()) * site_tier.count(t))
             for t in tier_names}
     existing[plant_pos[:n_existing]] = (unit["plant"] * 2).round()
+    if tight:
+        unit["plant"] = np.ceil(unit["plant"])  # the sites together hold the supply
+        s_lon, s_lat, s_province = _uniform_points(rng, sites)
+        a, b = rng.integers(0, 91, sites), rng.integers(100, 111, sites)
+        factor = (_tight_fixed_cost(unit["plant"], a, b) / _tight_fixed_cost(unit["plant"]))
+        factor = factor.round(6)
+    else:
+        at = rng.choice(regions, size=sites, replace=sites > regions)
+        s_province, s_lon, s_lat = (province[at], lon[at] + rng.normal(0, 0.05, sites),
+                                    lat[at] + rng.normal(0, 0.05, sites))
+        factor = rng.uniform(0.8, 1.25, sites).round(3)
     site_table = pd.DataFrame({
         "id": [f"F{i:04d}" for i in range(sites)],
         "name": [f"Site {i}" for i in range(sites)],
         "tier": site_tier,
-        "province": province[at],
-        "lon": (lon[at] + rng.normal(0, 0.05, sites)).round(4),
-        "lat": (lat[at] + rng.normal(0, 0.05, sites)).round(4),
+        "province": s_province,
+        "lon": s_lon.round(4),
+        "lat": s_lat.round(4),
         "existing_capacity": existing,
         "sizes": np.where(existing > 0, "", ";".join(scales)),
-        "fixed_cost_factor": rng.uniform(0.8, 1.25, sites).round(3),
+        "fixed_cost_factor": factor,
     })
     site_table.to_csv(out / "sites.csv", index=False)
     (out / "instance.toml").write_text(_toml(regions, sites, seed, names, tier_names, unit,
-                                             single_size))
+                                             single_size, tight))
 
 
 def _clustered_points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
@@ -121,12 +162,30 @@ def _clustered_points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...
     return lon, lat, np.array([f"P{c:02d}" for c in cluster])
 
 
+def _uniform_points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
+    """``n`` points uniform in :data:`BBOX`; provinces are the cells of a 3 x 3 grid."""
+    lon_min, lon_max, lat_min, lat_max = BBOX
+    lon, lat = rng.uniform(lon_min, lon_max, n), rng.uniform(lat_min, lat_max, n)
+    col = np.minimum(3 * (lon - lon_min) // (lon_max - lon_min), 2).astype(int)
+    row = np.minimum(3 * (lat - lat_min) // (lat_max - lat_min), 2).astype(int)
+    return lon, lat, np.array([f"P{c:02d}" for c in 3 * row + col])
+
+
+def _tight_fixed_cost(capacity: float, a: float | np.ndarray = 45,
+                      b: float | np.ndarray = 105) -> float | np.ndarray:
+    """Cornuéjols et al.'s fixed cost ``a + b sqrt(capacity)``, scaled by SIDE_KM / 10.
+
+    The defaults are the means of ``a`` (uniform in [0, 90]) and ``b`` (in [100, 110]).
+    """
+    return (a + b * np.sqrt(capacity)) * SIDE_KM / 10
+
+
 def _toml(regions: int, sites: int, seed: int, streams: list[str], tiers: list[str],
-          unit: dict[str, float], single_size: bool) -> str:
+          unit: dict[str, float], single_size: bool, tight: bool) -> str:
     lines = ["[instance]", f'name = "synthetic {regions}x{sites} seed {seed}"',
              'description = "Synthetic instance written by siting generate"', 'currency = "CNY"',
              "", "[layers]", 'regions = "regions.csv"', 'sites = "sites.csv"', "",
-             "[distance]", 'method = "great_circle"', "circuity = 1.3", ""]
+             "[distance]", 'method = "great_circle"', f"circuity = {1.0 if tight else 1.3}", ""]
     for j, s in enumerate(streams):
         penalty = [] if single_size else [f"uncollected_penalty = {6000 + 1000 * j}"]
         lines += [f"[streams.{s}]", f'label = "{s.upper()}"', "transport_cost = 1.0",
@@ -137,7 +196,7 @@ def _toml(regions: int, sites: int, seed: int, streams: list[str], tiers: list[s
         lines += [f"[tiers.{t}]", f"processing_cost = {cost}", "sizes = ["]
         for name, scale in (SINGLE_SIZE if single_size else SIZE_SCALES).items():
             cap = round(unit[t] * scale)
-            fixed = round((400 if last else 40) * cap ** 0.8)
+            fixed = round(_tight_fixed_cost(cap) if tight else (400 if last else 40) * cap ** 0.8)
             minimum = round(0.2 * cap) if name == "L" else 0
             lines.append(f'  {{ name = "{name}", capacity = {cap}, fixed_cost = {fixed}, '
                          f"min_throughput = {minimum} }},")

@@ -1,0 +1,77 @@
+"""The hard capacitated shape (``siting generate --shape tight``, after Cornuéjols, Sridharan
+and Thizy 1991): 1000 regions x 100 sites of equal capacity ``ratio`` times the mean supply
+per site, fixed costs large enough that the optimum opens close to the fewest sites that
+hold the supply. HiGHS alone on the unpruned strong model against the default profile, each
+with a time limit, one process each, one after the other. The case *no-warm-start* (the
+default profile without the warm start and lean linking: the Lagrangian's network is
+HiGHS's start) runs only when asked: ``python -m benchmarks.tight no-warm-start 15 0 180``.
+
+Each row: CPU seconds of the solve (its process's, HiGHS on one thread), wall seconds, the
+final gap against the run's own bound, the network's cost, the sites it opens against the
+fewest that hold the supply, and for the default profile the Lagrangian bound and its
+network. Over the runs of an instance, the best cost known; it is the optimum when a run
+proved it (0.01% gap), and the Lagrangian bound is reported over it.
+
+``python -m benchmarks.tight CASE RATIO SEED CAP`` runs one case and prints JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+
+from benchmarks.capacitated import PLAIN, solve_logged
+from benchmarks.common import CACHE, in_subprocess, save
+from siting.instance.generate import generate_instance
+from siting.instance.load import load_instance
+
+RATIOS = (8, 15, 30)
+SEEDS = (0, 1)
+CASES = {"highs-alone": PLAIN, "siting": {}}
+EXTRA = {"no-warm-start": {"warm_start_sites": 0, "lean_linking": False}}  # on request only
+
+
+def instance(ratio: float, seed: int):
+    """The tight instance of ``ratio`` and ``seed``, generated once and cached."""
+    folder = CACHE / f"tight-{ratio:g}-{seed}"
+    if not (folder / "instance.toml").is_file():
+        generate_instance(folder, regions=1000, sites=100, streams=1, seed=seed,
+                          capacity_ratio=ratio, shape="tight")
+    return folder
+
+
+def measure(case: str, ratio: float, seed: int, cap: float) -> dict:
+    """Solve one instance with one case in this process; CPU seconds included."""
+    folder = instance(ratio, seed)
+    loaded = load_instance(folder)
+    capacity = loaded.spec.tiers["plant"].sizes[0].capacity
+    fewest = math.ceil(loaded.supply.to_numpy().sum() / capacity)
+    cpu = time.process_time()
+    log = CACHE / f"tight-{ratio:g}-{seed}-{case}.log"
+    row = solve_logged(folder, None, {**CASES, **EXTRA}[case], cap, log)
+    return {"case": case, "ratio": ratio, "seed": seed, "cpu_s": time.process_time() - cpu,
+            "fewest": fewest, **row}
+
+
+def run(cap: float) -> dict:
+    """Both cases on every instance, seed 0 first; saved after every row."""
+    rows: list[dict] = []
+    for seed in SEEDS:
+        for ratio in RATIOS:
+            instance(ratio, seed)
+            for case in CASES:
+                try:
+                    rows.append(in_subprocess("benchmarks.tight", case, ratio, seed, cap,
+                                              timeout=cap * 3 + 600))
+                except (RuntimeError, TimeoutError) as exc:
+                    rows.append({"case": case, "ratio": ratio, "seed": seed,
+                                 "status": f"failed: {str(exc).splitlines()[-1][:200]}"})
+                save("tight", {"cap_s": cap, "rows": rows})
+    return {"cap_s": cap, "rows": rows}
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], float(sys.argv[2]), int(sys.argv[3]),
+                             float(sys.argv[4]))))
