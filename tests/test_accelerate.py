@@ -51,6 +51,19 @@ def test_lean_linking_keeps_every_row_when_its_lp_runs_out_of_iterations(capa_li
     assert model.highs.getNumRow() == rows
 
 
+def test_an_lp_stopped_by_the_budget_does_not_stop_the_next_solve(capa_like):
+    # HiGHS kept the interrupt of a stopped LP for the next run: the network routed after a
+    # lean-linking LP cut short by the time limit came back "interrupted", with no solution
+    stop = [True]
+    m = build_model(build_network(load_instance(capa_like)), [], "cost", True)
+    model = HighsModel(m, SolverProfile(lean_linking=True), lambda: stop[0])
+    assert model.relaxation() is None  # stopped at once
+    stop[0] = False
+    result = model.solve()
+    assert result.status == "optimal"
+    assert result.has_solution
+
+
 def solve_both(capa_like, tmp_path, monkeypatch, nearest: int, *extra) -> tuple[dict, dict]:
     """solution.json of HiGHS alone and of the accelerated steps (restricted to ``nearest``)."""
     plain = solve_verified(capa_like, tmp_path / "plain", "--solver",

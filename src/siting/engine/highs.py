@@ -210,9 +210,10 @@ class HighsModel:
     def _subscribe(self) -> None:
         last = [-REPORT_EVERY_S]
 
+        # HiGHS keeps an interrupt asked in one run for the next (an LP stopped by the
+        # budget would stop the routing MIP after it): every callback sets the flag anew.
         def on_mip(event) -> None:
-            if self.stop():
-                event.interrupt()
+            event.interrupt(self.stop())
             out = event.data_out
             if self.listener is None or out.running_time - last[0] < REPORT_EVERY_S:
                 return
@@ -222,8 +223,7 @@ class HighsModel:
                                    out.mip_dual_bound, out.mip_gap if found else None))
 
         def on_lp(event) -> None:
-            if self.stop():
-                event.interrupt()
+            event.interrupt(self.stop())
 
         self.highs.cbMipInterrupt.subscribe(on_mip)
         self.highs.cbSimplexInterrupt.subscribe(on_lp)

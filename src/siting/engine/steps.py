@@ -323,8 +323,8 @@ def extract(job: Job, built: Built) -> Solution:
     """
     reason = job.budget.reason()
     route_best(job, built)
-    if built.result is None or built.result.status == "interrupted" \
-            and not built.result.has_solution:
+    if built.result is None or built.result.status in ("interrupted", "time_limit") \
+            and not built.result.has_solution:  # stopped: nothing proves it infeasible
         if reason == "interrupted":
             raise KeyboardInterrupt
         raise SolverError("the run's time limit came before any network was found; raise "
