@@ -8,6 +8,7 @@ import platform
 import resource
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -58,6 +59,27 @@ def in_subprocess(module: str, *args: object, timeout: float = 3600) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"{module} {args} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_grid(section: str, module: str, grid: list[dict], cases: Iterable[str], cap: float,
+             prepare: Callable[..., object], slack: float) -> dict:
+    """Run every case on every point of ``grid``, each in its own process (``cap`` s limit).
+
+    ``prepare(**point)`` writes a point's instance first; a failed run is a row saying so;
+    the rows so far are saved after every one, so a session cut short keeps them.
+    """
+    rows: list[dict] = []
+    for point in grid:
+        prepare(**point)
+        for case in cases:
+            try:
+                rows.append(in_subprocess(module, case, *point.values(), cap,
+                                          timeout=cap * 3 + slack))
+            except (RuntimeError, TimeoutError) as exc:
+                rows.append({"case": case, **point,
+                             "status": f"failed: {str(exc).splitlines()[-1][:200]}"})
+            save(section, {"cap_s": cap, "rows": rows})
+    return {"cap_s": cap, "rows": rows}
 
 
 def save(section: str, data: object) -> None:

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from benchmarks.capacitated import PLAIN, solve_logged
-from benchmarks.common import CACHE, in_subprocess, save
+from benchmarks.common import CACHE, run_grid
 from benchmarks.pmedian import write_pmedian
 from siting.scenario import load_scenario
 
@@ -52,19 +52,9 @@ def run(cap: float) -> dict:
 
     The results so far are saved after every case, so a session cut short keeps them.
     """
-    rows = []
-    for n in SIZES:
-        for p in PS:
-            instance(n, p)
-            for case in CASES:
-                try:
-                    rows.append(in_subprocess("benchmarks.pmedian_large", case, n, p, cap,
-                                              timeout=cap * 3 + 900))
-                except (RuntimeError, TimeoutError) as exc:
-                    rows.append({"case": case, "n": n, "p": p,
-                                 "status": f"failed: {str(exc).splitlines()[-1][:200]}"})
-                save("pmedian_large", {"cap_s": cap, "rows": rows})
-    return {"cap_s": cap, "rows": rows}
+    grid = [{"n": n, "p": p} for n in SIZES for p in PS]
+    return run_grid("pmedian_large", "benchmarks.pmedian_large", grid, CASES, cap, instance,
+                    slack=900)
 
 
 if __name__ == "__main__":

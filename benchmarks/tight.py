@@ -23,7 +23,7 @@ import sys
 import time
 
 from benchmarks.capacitated import PLAIN, solve_logged
-from benchmarks.common import CACHE, in_subprocess, save
+from benchmarks.common import CACHE, run_grid
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 
@@ -57,19 +57,8 @@ def measure(case: str, ratio: float, seed: int, cap: float) -> dict:
 
 def run(cap: float) -> dict:
     """Both cases on every instance, seed 0 first; saved after every row."""
-    rows: list[dict] = []
-    for seed in SEEDS:
-        for ratio in RATIOS:
-            instance(ratio, seed)
-            for case in CASES:
-                try:
-                    rows.append(in_subprocess("benchmarks.tight", case, ratio, seed, cap,
-                                              timeout=cap * 3 + 600))
-                except (RuntimeError, TimeoutError) as exc:
-                    rows.append({"case": case, "ratio": ratio, "seed": seed,
-                                 "status": f"failed: {str(exc).splitlines()[-1][:200]}"})
-                save("tight", {"cap_s": cap, "rows": rows})
-    return {"cap_s": cap, "rows": rows}
+    grid = [{"ratio": ratio, "seed": seed} for seed in SEEDS for ratio in RATIOS]
+    return run_grid("tight", "benchmarks.tight", grid, CASES, cap, instance, slack=600)
 
 
 if __name__ == "__main__":
