@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -49,15 +50,20 @@ def test_validate_and_generate(tmp_path):
     solve_verified(tmp_path / "g", tmp_path / "run", "--solver", "highs-quick")
 
 
-@pytest.mark.parametrize("ratio", [2, 8])
-def test_generate_writes_capa_like_instances(tmp_path, ratio):
-    args = ("--regions", "60", "--sites", "10", "--streams", "1", "--single-size",
-            "--capacity-ratio", ratio, "--seed", "4")
+def generated_twice(tmp_path, *args) -> Path:
+    """Generate with ``args`` into two folders; check they hold the same bytes (seeded)."""
     assert cli("generate", tmp_path / "a", *args).exit_code == 0
     assert cli("generate", tmp_path / "b", *args).exit_code == 0
-    for name in ("instance.toml", "regions.csv", "sites.csv"):  # seeded: the same files
-        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
-    instance = load_instance(tmp_path / "a")
+    for name in ("instance.toml", "regions.csv", "sites.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    return tmp_path / "a"
+
+
+@pytest.mark.parametrize("ratio", [2, 8])
+def test_generate_writes_capa_like_instances(tmp_path, ratio):
+    instance = load_instance(generated_twice(
+        tmp_path, "--regions", "60", "--sites", "10", "--streams", "1", "--single-size",
+        "--capacity-ratio", ratio, "--seed", "4"))
     (size,) = instance.spec.tiers["plant"].sizes
     assert all(sizes == (size.name,) for sizes in instance.sites["sizes"])
     assert (instance.sites["existing_capacity"] == 0).all()
@@ -74,13 +80,9 @@ def test_generate_writes_capa_like_instances(tmp_path, ratio):
 
 @pytest.mark.parametrize("ratio", [3, 8])
 def test_generate_writes_the_tight_shape(tmp_path, ratio):
-    args = ("--regions", "60", "--sites", "12", "--streams", "1", "--shape", "tight",
-            "--capacity-ratio", ratio, "--seed", "2")
-    assert cli("generate", tmp_path / "a", *args).exit_code == 0
-    assert cli("generate", tmp_path / "b", *args).exit_code == 0
-    for name in ("instance.toml", "regions.csv", "sites.csv"):  # seeded: the same files
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    instance = load_instance(tmp_path / "a")
+    instance = load_instance(generated_twice(
+        tmp_path, "--regions", "60", "--sites", "12", "--streams", "1", "--shape", "tight",
+        "--capacity-ratio", ratio, "--seed", "2"))
     sites, supply = instance.sites, instance.supply.to_numpy()
     (size,) = instance.spec.tiers["plant"].sizes
     assert ((supply >= 5) & (supply <= 35)).all()
