@@ -8,7 +8,8 @@ import platform
 import resource
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
@@ -59,6 +60,18 @@ def in_subprocess(module: str, *args: object, timeout: float = 3600) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"{module} {args} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def busy(hogs: int) -> Iterator[None]:
+    """Keep ``hogs`` CPU-bound processes running for the duration of the block."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(hogs)]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def run_grid(section: str, module: str, grid: list[dict], cases: Iterable[str], cap: float,

@@ -1,8 +1,9 @@
 """The hard capacitated shape (``siting generate --shape tight``, after Cornuéjols, Sridharan
 and Thizy 1991): 1000 regions x 100 sites of equal capacity ``ratio`` times the mean supply
 per site, fixed costs large enough that the optimum opens close to the fewest sites that
-hold the supply. HiGHS alone on the unpruned strong model against the default profile, each
-with a time limit, one process each, one after the other. The case *no-warm-start* (the
+hold the supply. HiGHS alone on the unpruned strong model against the default profile, alone
+and beside two CPU hogs per core (*siting-busy*), each with a time limit, one process each,
+one after the other. The case *no-warm-start* (the
 default profile without the warm start and lean linking: the Lagrangian's network is
 HiGHS's start) runs only when asked: ``python -m benchmarks.tight no-warm-start 15 0 180``.
 
@@ -19,18 +20,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 
 from benchmarks.capacitated import PLAIN, solve_logged
-from benchmarks.common import CACHE, run_grid
+from benchmarks.common import CACHE, busy, run_grid
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 
 RATIOS = (8, 15, 30)
 SEEDS = (0, 1)
-CASES = {"highs-alone": PLAIN, "siting": {}}
+CASES = {"highs-alone": PLAIN, "siting": {}, "siting-busy": {}}
 EXTRA = {"no-warm-start": {"warm_start_sites": 0, "lean_linking": False}}  # on request only
+HOGS_PER_CORE = 2  # case *siting-busy*: the default profile beside this many CPU hogs a core
 
 
 def instance(ratio: float, seed: int):
@@ -48,9 +51,10 @@ def measure(case: str, ratio: float, seed: int, cap: float) -> dict:
     loaded = load_instance(folder)
     capacity = loaded.spec.tiers["plant"].sizes[0].capacity
     fewest = math.ceil(loaded.supply.to_numpy().sum() / capacity)
-    cpu = time.process_time()
     log = CACHE / f"tight-{ratio:g}-{seed}-{case}.log"
-    row = solve_logged(folder, None, {**CASES, **EXTRA}[case], cap, log)
+    with busy(HOGS_PER_CORE * (os.cpu_count() or 1) if case.endswith("busy") else 0):
+        cpu = time.process_time()
+        row = solve_logged(folder, None, {**CASES, **EXTRA}[case], cap, log)
     return {"case": case, "ratio": ratio, "seed": seed, "cpu_s": time.process_time() - cpu,
             "fewest": fewest, **row}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from siting.engine.accelerate import drop_unused_links, warm_start, without_heuristics
+from siting.engine.accelerate import drop_unused_links, warm_start
 from siting.engine.highs import HighsModel, SolverProfile
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
@@ -119,7 +119,3 @@ def test_the_steps_skip_small_networks_and_narrow_profiles(capa_like, monkeypatc
     assert warm(default).nearest == 10
 
 
-def test_the_profile_s_own_heuristic_options_win():
-    options = without_heuristics({"mip_heuristic_effort": 0.3})
-    assert options["mip_heuristic_effort"] == 0.3
-    assert options["mip_heuristic_run_rins"] is False

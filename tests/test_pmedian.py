@@ -127,6 +127,7 @@ def test_local_search_leaves_a_counted_start_alone(tmp_path):
     scenario = scenario_file(tmp_path, "exactly = 4")
     meta = solve_verified(folder, tmp_path / "run", "--scenario", scenario, "--solver",
                           profile_file(tmp_path, EXACT + "lagrangian = true\n"
+                                       "lagrangian_iterations = 5\n"
                                        "local_search_trials = 100000\n"))
     assert meta["start"]["source"] == "lagrangian"
     assert meta["start"]["moves"] == 0

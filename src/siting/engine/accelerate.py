@@ -33,11 +33,6 @@ from siting.instance.prune import prune_nearest
 from siting.model.spec import ModelSpec
 
 AUTO_FLOWS = 20_000  # the steps run on networks of at least this many flows
-HEURISTICS_OFF = {  # HiGHS's sub-MIP and start heuristics, off when a warm start is given
-    "mip_heuristic_effort": 0.0, "mip_heuristic_run_rins": False,
-    "mip_heuristic_run_rens": False, "mip_heuristic_run_root_reduced_cost": False,
-    "mip_heuristic_run_feasibility_jump": False}
-
 
 @dataclass(frozen=True)
 class Choices:
@@ -115,11 +110,6 @@ def warm_start(net: Network, spec: ModelSpec, profile: SolverProfile,
     if not result.has_solution:
         return None
     return WarmStart(Choices.of(m), result.objective, nearest, time.perf_counter() - t0)
-
-
-def without_heuristics(options: dict) -> dict:
-    """HiGHS ``options`` with its sub-MIP heuristics off, except those ``options`` set."""
-    return {**HEURISTICS_OFF, **options}
 
 
 def leans(m: pyo.ConcreteModel, profile: SolverProfile) -> bool:

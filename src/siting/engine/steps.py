@@ -111,7 +111,8 @@ def relax(job: Job, built: Built) -> None:
                                    profile.mip_rel_gap, spec.policies)
     job.relaxed = relaxed
     fix_sites(built, relaxed)
-    job.bounds.append((relaxed.bound, "lagrangian"))
+    if np.isfinite(relaxed.bound):  # infinite: no network meets the count; HiGHS says so
+        job.bounds.append((relaxed.bound, "lagrangian"))
     if relaxed.builds is not None:
         job.offer(Candidate(relaxed.cost, "lagrangian",
                             lambda m, b=relaxed.builds: builds_start(m, b)))
@@ -132,10 +133,12 @@ def proven(job: Job) -> bool:
 def warm_start(job: Job, net: Network) -> None:
     """Step *warm start*: solve the problem restricted to each region's nearest sites.
 
-    Skipped when the Lagrangian network already meets the gap (see
-    :func:`siting.engine.accelerate.warm_start`).
+    Skipped when the Lagrangian found a network: its start is as good or better on every
+    shape measured, and where few sites must serve many regions the restricted problem
+    is slow and its network poor (benchmarks/RESULTS.md, the tight shape).
     """
-    if proven(job) or job.budget.stopped() or not accelerate.warms(net, job.profile):
+    if (proven(job) or job.budget.stopped() or not accelerate.warms(net, job.profile)
+            or (job.relaxed is not None and job.relaxed.builds is not None)):
         return
     with job.step("warm start"):
         warm = accelerate.warm_start(net, job.spec, job.profile, job.budget.stopped,
@@ -183,7 +186,7 @@ def fix_sites(built: Built, relaxed) -> None:
 
 def drop_unused_links(job: Job, built: Built) -> None:
     """Step *lean linking*: delete the linking rows the LP relaxation does not use."""
-    if job.budget.stopped() or not accelerate.leans(built.m, job.profile):
+    if proven(job) or job.budget.stopped() or not accelerate.leans(built.m, job.profile):
         return
     with job.step("lean linking"):
         lean = accelerate.drop_unused_links(built.highs, job.profile)
@@ -191,25 +194,26 @@ def drop_unused_links(job: Job, built: Built) -> None:
         job.reports["lean_linking"] = lean
 
 
-def start(job: Job, built: Built) -> tuple[dict | None, dict]:
+def start(job: Job, built: Built) -> dict | None:
     """Return the MIP start: the best network found so far, else DROP's if the profile asks.
 
     A DROP or Lagrangian start is improved by the local search within
     ``profile.local_search_trials``, unless the scenario has policies (the search does not
-    know them). Returns the start and HiGHS options that go with it (heuristics off behind
-    a warm start).
+    know them). HiGHS's own heuristics stay on behind every start: a start is not known
+    to be good without a bound, and a poor one with them off left HiGHS stuck on it
+    (benchmarks/RESULTS.md, the tight shape).
     """
     best = job.best()
     if best is not None and best.source == "restricted":
         job.reports["start"] = {"source": "restricted", "cost": best.cost}
-        return best.start(built.m), accelerate.without_heuristics({})
+        return best.start(built.m)
     builds, source = None, "drop"
     if best is not None:
         builds, source = job.relaxed.builds, "lagrangian"
     elif job.profile.heuristic_start:
         builds = greedy_builds(built.m.net, job.budget.stopped)
     if builds is None:
-        return None, {}
+        return None
     trials = 0 if job.spec.policies else job.profile.local_search_trials
     found = improve(built.m.net, builds, trials, stop=job.budget.stopped)
     job.reports["start"] = {"source": source, "cost": found.start_cost,
@@ -217,7 +221,7 @@ def start(job: Job, built: Built) -> tuple[dict | None, dict]:
                             "search_seconds": found.seconds}
     if source == "drop":
         job.offer(Candidate(found.cost, "drop", lambda m: builds_start(m, found.builds)))
-    return builds_start(built.m, found.builds), {}
+    return builds_start(built.m, found.builds)
 
 
 def solve_stages(job: Job, built: Built) -> None:
@@ -225,29 +229,32 @@ def solve_stages(job: Job, built: Built) -> None:
 
     Each later stage holds the one before at its optimum (to within HiGHS's feasibility
     tolerance on that row) and starts from its solution, on the same HiGHS model. HiGHS
-    may take the time the run has left.
+    may take the time the run has left. When a relaxation's bound already proves the
+    network in hand (:func:`proven`), HiGHS only routes it.
     """
     if job.budget.stopped():
         return
+    if proven(job):  # a relaxation's bound proves the network in hand: HiGHS only routes it
+        with job.step("route"):
+            route(job, built, "optimal")
+        return
     with job.step("solve"):
-        first, options = start(job, built)
-        built.result = result = solve_each_stage(built.highs, job, first, options)
+        built.result = result = solve_each_stage(built.highs, job, start(job, built))
         if result.has_solution and result.best_bound is not None:
             job.show(Progress(result.timings["solve_s"], result.objective, result.best_bound,
                               result.mip_gap))
 
 
-def solve_each_stage(highs: HighsModel, job: Job, first: dict | None = None,
-                     options: dict | None = None) -> SolveResult:
+def solve_each_stage(highs: HighsModel, job: Job, first: dict | None = None) -> SolveResult:
     """Solve the stages of the job's objective on ``highs`` (a model or a horizon)."""
     steps = stages(highs.m, job.spec.objective)
-    result = highs.solve(first, job.budget.left(), options)
+    result = highs.solve(first, job.budget.left())
     for i in range(1, len(steps)):
         if not result.has_solution or job.budget.stopped():
             break
         highs.hold_and_advance(steps[i - 1][1], result.objective, steps[i][1])
         current = ComponentMap((v, v.value) for v in highs.columns if v.value is not None)
-        result = with_timings(highs.solve(current, job.budget.left(), options), result)
+        result = with_timings(highs.solve(current, job.budget.left()), result)
     return result
 
 
@@ -295,23 +302,30 @@ def price_and_resolve(job: Job, built: Built) -> Built:
 def route_best(job: Job, built: Built) -> None:
     """Route the best network the steps found, when HiGHS has none (stopped before it).
 
-    The network's build decisions are fixed in the compiled model and HiGHS routes every
-    tonne (an LP, run to its end). Nothing changes when HiGHS has a result to report or
-    no step found a network.
+    Nothing changes when HiGHS has a result to report or no step found a network.
     """
     best, result = job.best(), built.result
     stopped = result is None or result.status in ("interrupted", "time_limit")
     if best is None or not stopped or (result is not None and result.has_solution):
         return
     with job.step("route"):
-        built.highs.stop = lambda: False
-        built.highs.fix(best.start(built.m))
-        routed = built.highs.solve(time_limit=float("inf"))
-        # HiGHS's bound here is of the fixed network only: the run's bounds are job.bounds
-        routed.status, routed.best_bound, routed.mip_gap = (
-            job.budget.reason() or "interrupted", None, None)
-        built.result = routed
-        job.reports.setdefault("start", {"source": best.source, "cost": best.cost})
+        route(job, built, job.budget.reason() or "interrupted")
+
+
+def route(job: Job, built: Built, status: str) -> None:
+    """Route the job's best network on the compiled model: the result to report, ``status``.
+
+    The network's build decisions are fixed and HiGHS routes every tonne (an LP, run to its
+    end). HiGHS's bound is then of the fixed network only: the run's bounds are
+    ``job.bounds``.
+    """
+    best = job.best()
+    built.highs.stop = lambda: False
+    built.highs.fix(best.start(built.m))
+    routed = built.highs.solve(time_limit=float("inf"))
+    routed.status, routed.best_bound, routed.mip_gap = status, None, None
+    built.result = routed
+    job.reports.setdefault("start", {"source": best.source, "cost": best.cost})
 
 
 def extract(job: Job, built: Built) -> Solution:
