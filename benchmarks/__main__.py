@@ -7,7 +7,8 @@ import argparse
 from benchmarks import common, report
 
 SECTIONS = ("orlib", "overhead", "capacitated", "scaling", "local_search", "horizon", "pmedian",
-            "pmedian_large", "linking", "pricing", "robust", "model_memory", "startup", "tight")
+            "pmedian_large", "linking", "pricing", "robust", "model_memory", "startup", "tight",
+            "benders")
 
 
 def main() -> None:
@@ -17,7 +18,8 @@ def main() -> None:
                         "'report' only re-renders RESULTS.md")
     parser.add_argument("--cap", type=float, default=120.0,
                         help="time limit of each capacitated, pmedian_large, scaling, "
-                        "local_search, linking, pricing and tight run, seconds (default 120)")
+                        "local_search, linking, pricing, tight and benders run, seconds "
+                        "(default 120)")
     args = parser.parse_args()
     chosen = SECTIONS if "all" in args.sections else [s for s in args.sections if s != "report"]
     for section in chosen:
@@ -60,6 +62,9 @@ def main() -> None:
         elif section == "tight":
             from benchmarks.tight import run
             common.save("tight", run(args.cap))
+        elif section == "benders":
+            from benchmarks.benders import run
+            common.save("benders", run(args.cap))
         elif section == "model_memory":
             from benchmarks.model_memory import run
             common.save("model_memory", run())

@@ -73,8 +73,7 @@ class LagrangianResult:
     seconds: float
     closed: np.ndarray  # sites closed in every network cheaper than ``cost``
     opened: np.ndarray  # sites open in every network cheaper than ``cost``
-    relaxation: _Relaxation | None = None  # on every arc, for the cuts of a decomposition
-    evaluated: tuple = ()  # the relaxations on every arc, one per evaluation (cuts)
+    multipliers: np.ndarray | None = None  # per supplied pair: those of the best bound
 
 
 def not_applicable(net: Network, policies: tuple | list, objective: str) -> str | None:
@@ -114,7 +113,7 @@ class Count:
                    *policy.bounds)
 
 
-class _Relaxation:
+class Relaxation:
     """The per-site subproblems of one network, prepared once and solved for any ``lam``."""
 
     def __init__(self, net: Network, flows: np.ndarray | None = None,
@@ -194,9 +193,9 @@ class _Relaxation:
         """Positions in the full network of this relaxation's flows ``flows``."""
         return flows if self.flows is None else self.flows[flows]
 
-    def on(self, net: Network, flows: np.ndarray) -> _Relaxation:
+    def on(self, net: Network, flows: np.ndarray) -> Relaxation:
         """Return this relaxation on the working set ``flows`` of ``net``."""
-        return _Relaxation(net, flows, self.policies)
+        return Relaxation(net, flows, self.policies)
 
 
 @dataclass(frozen=True)
@@ -335,7 +334,7 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
         whose state is proven by reduced costs.
     """
     t0 = time.perf_counter()
-    full = _Relaxation(net, policies=policies)
+    full = Relaxation(net, policies=policies)
     nearest = _work_nearest(full)
     work = prune_nearest(net, nearest).kept if len(net.site_tier) > nearest else None
     relax = full if work is None else full.on(net, work)
@@ -348,7 +347,7 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
     first = relax.solve(centre)
     best, direction = first.value, first.subgradient
     bound_at = None  # the best relaxation on every arc
-    upper, builds, tried, evaluated = np.inf, None, {}, []
+    upper, builds, tried = np.inf, None, {}
     # Evaluations on every arc cost about as much as `every` iterations on the working set.
     every = REPAIR_EVERY * max(1, len(full.cost) // (REPAIR_EVERY * len(relax.cost)))
     step, fails, done, evaluations = 1.0, 0, 0, 0
@@ -358,9 +357,8 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
     while True:
         if done % every == 0:
             on_all = full.solve(centre)
-            evaluated.append(on_all)
             if bound_at is None or on_all.value > bound_at.value:
-                bound_at = on_all
+                bound_at, at_best = on_all, centre
             if relax is not full and not np.isin(on_all.used, relax.flows).all():
                 relax = full.on(net, np.union1d(relax.flows, on_all.used))
                 best = relax.solve(centre).value
@@ -390,14 +388,15 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
                 step, fails = step / 2, 0
         done += 1
     final = full.solve(centre)  # the best multipliers, on every arc
-    bound_at = final if final.value > bound_at.value else bound_at
+    if final.value > bound_at.value:
+        bound_at, at_best = final, centre
     closed, opened = fixings(full, bound_at, upper)
     return LagrangianResult(bound=bound_at.value, builds=builds, cost=upper, iterations=done,
                             seconds=time.perf_counter() - t0, closed=closed, opened=opened,
-                            relaxation=full, evaluated=(*evaluated, final))
+                            multipliers=at_best)
 
 
-def _work_nearest(full: _Relaxation) -> int:
+def _work_nearest(full: Relaxation) -> int:
     """Sites per pair in the working set: ``WORK_NEAREST``, or more under a facility count.
 
     With at most ``upper`` counted sites open, a pair's site is often far down its list of
@@ -409,7 +408,7 @@ def _work_nearest(full: _Relaxation) -> int:
     return max(WORK_NEAREST, full.n_sites // (2 * upper)) if upper else WORK_NEAREST
 
 
-def fixings(relax: _Relaxation, at: Relaxed, upper: float) -> tuple[np.ndarray, np.ndarray]:
+def fixings(relax: Relaxation, at: Relaxed, upper: float) -> tuple[np.ndarray, np.ndarray]:
     """Sites proven closed, and proven open, in every network cheaper than ``upper``.
 
     A site's state is proven when the relaxation with the site forced into the other state
@@ -432,7 +431,7 @@ def fixings(relax: _Relaxation, at: Relaxed, upper: float) -> tuple[np.ndarray, 
     return np.array(closed, dtype=int), np.array(opened, dtype=int)
 
 
-def _repair(net: Network, relax: _Relaxation, chosen: np.ndarray,
+def _repair(net: Network, relax: Relaxation, chosen: np.ndarray,
             tried: dict) -> tuple[float, np.ndarray]:
     """Open the configurations the relaxation chose and route the network optimally.
 

@@ -39,6 +39,22 @@ def route_exactly(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> f
         Routing, penalties and option prices plus the fixed cost of existing sites; inf
         when the LP is infeasible (mandatory supply finds no room).
     """
+    highs = solve_transport(net, builds, nearest)
+    if highs is None:
+        return np.inf
+    existing_fixed = float(net.instance.sites["existing_fixed_cost"].sum())
+    return (highs.getInfo().objective_function_value + option_prices(net)[builds].sum()
+            + existing_fixed)
+
+
+def solve_transport(net: Network, builds: np.ndarray,
+                    nearest: int = NEAREST) -> highspy.Highs | None:
+    """Solve the transportation LP of the network ``builds`` opens; None when infeasible.
+
+    Arguments as :func:`route_exactly`'s. The LP's first rows are the supply balances of
+    the supplied (region, stream) pairs, in the order of ``net.supply.ravel()``; then one
+    throughput row per site.
+    """
     n_sites, n_streams = len(net.site_tier), net.supply.shape[1]
     capacity = built_capacity(net, builds)
     minimum = np.zeros(n_sites)
@@ -67,9 +83,5 @@ def route_exactly(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> f
                              (np.zeros(n_col), np.full(n_col, highspy.kHighsInf)),
                              (np.r_[q[supplied], minimum], np.r_[q[supplied], capacity])))
     highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return np.inf
-    existing_fixed = float(net.instance.sites["existing_fixed_cost"].sum())
-    return (highs.getInfo().objective_function_value + option_prices(net)[builds].sum()
-            + existing_fixed)
+    return highs if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal else None
 
