@@ -15,10 +15,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from siting.engine.highs import HighsModel, SolverProfile
+from siting.engine.job import Job
+from siting.engine.steps import build
 from siting.folders import RUN, RUNS
 from siting.instance.generate import generate_instance
 from siting.verify.checks import verify_run
-from support import DEMO, ROOT, cli
+from support import DEMO, ROOT, cli, solve_verified
 
 SIGINT_WAIT_S = 120  # a process that outlives this after Ctrl-C has ignored it
 
@@ -141,3 +144,30 @@ def test_ctrl_c_during_a_bench_keeps_every_finished_run(tmp_path, big):
     assert leftovers(out) == []
     table = pd.read_csv(out / "comparison.csv")
     assert list(table["status"]) == ["optimal", "optimal", "not run"]
+
+
+def test_a_network_in_hand_beats_a_dearer_one_highs_stops_with(tmp_path, monkeypatch):
+    # HiGHS loses the MIP start (as when its clock ran out while it tried it) and stops at
+    # its first network: the run reports the cheaper Lagrangian network, routed, instead.
+    folder = mandatory(generate_instance(tmp_path / "g", regions=80, sites=12, streams=1,
+                                         seed=0, capacity_ratio=2, single_size=True))
+    solve = HighsModel.solve
+    monkeypatch.setattr(HighsModel, "solve",
+                        lambda self, start=None, *args, **kw: solve(self, None, *args, **kw))
+    first = profile(tmp_path, "first", lagrangian=True)
+    first.write_text(first.read_text() + "[options]\nmip_max_improving_sols = 1\n")
+    meta = solve_verified(folder, tmp_path / "run", "--solver", first)
+    assert meta["solver_status"] == "solution_limit"
+    assert meta["objective"] == pytest.approx(meta["lagrangian"]["heuristic_cost"], rel=1e-9)
+    assert "step_route_s" in meta["timings"]
+
+
+def test_each_solve_of_a_model_gets_its_own_time_limit(tmp_path):
+    # HiGHS's clock counts every run of a model: a later solve still has its whole limit.
+    folder = generate_instance(tmp_path / "g", regions=30, sites=8, seed=0)
+    job = Job.of(folder, None, SolverProfile(), True)
+    highs = HighsModel(build(job.instance, job.scenario, job.profile)[0], job.profile)
+    while highs.highs.getRunTime() < 2.0:
+        assert highs.relaxation() is not None
+    result = highs.solve(time_limit=1.5)
+    assert result.status == "optimal"

@@ -238,14 +238,15 @@ class HighsModel:
         """Solve the model as it stands and load the solution into the Pyomo variables.
 
         ``start`` maps Pyomo variables to values for a MIP start (HiGHS completes the
-        rest); ``time_limit`` (seconds) and ``options`` hold for this solve only.
+        rest); ``time_limit`` (seconds) and ``options`` hold for this solve only: HiGHS's
+        clock counts every run of the model, so the limit is set past the time it shows.
         Infeasible and unbounded models come back as a status; a solve that stops with no
         solution at all raises :class:`SolverError` (not when it was asked to stop).
         """
         if start:
             self.highs.setSolution(*self._columns(start))
         limit = self.profile.time_limit if time_limit is None else time_limit
-        with self._options({"time_limit": limit,
+        with self._options({"time_limit": self.highs.getRunTime() + limit,
                             **(options or {})}):
             t0 = time.perf_counter()
             self.highs.run()

@@ -300,30 +300,38 @@ def price_and_resolve(job: Job, built: Built) -> Built:
 
 
 def route_best(job: Job, built: Built) -> None:
-    """Route the best network the steps found, when HiGHS has none (stopped before it).
+    """Route the best network the steps found, when HiGHS has none or a dearer one.
 
-    Nothing changes when HiGHS has a result to report or no step found a network.
+    HiGHS has none when it stopped before finding one (time limit, Ctrl-C); a dearer one
+    when it stopped without using the start (a single-stage objective: the costs compare).
+    Nothing changes otherwise, or when no step found a network.
     """
     best, result = job.best(), built.result
-    stopped = result is None or result.status in ("interrupted", "time_limit")
-    if best is None or not stopped or (result is not None and result.has_solution):
+    if best is None:
         return
-    with job.step("route"):
-        route(job, built, job.budget.reason() or "interrupted")
+    if result is None or not result.has_solution:
+        if result is None or result.status in ("interrupted", "time_limit"):
+            with job.step("route"):
+                route(job, built, job.budget.reason() or "interrupted")
+        return
+    if (len(stages(built.m, job.spec.objective)) == 1
+            and best.cost < result.objective * (1 - 1e-9)):
+        with job.step("route"):
+            route(job, built, result.status, result.best_bound)
 
 
-def route(job: Job, built: Built, status: str) -> None:
+def route(job: Job, built: Built, status: str, bound: float | None = None) -> None:
     """Route the job's best network on the compiled model: the result to report, ``status``.
 
     The network's build decisions are fixed and HiGHS routes every tonne (an LP, run to its
-    end). HiGHS's bound is then of the fixed network only: the run's bounds are
-    ``job.bounds``.
+    end). HiGHS's bound is then of the fixed network only: the result keeps ``bound``, that
+    of HiGHS's search before, if any; the run's other bounds are ``job.bounds``.
     """
     best = job.best()
     built.highs.stop = lambda: False
     built.highs.fix(best.start(built.m))
     routed = built.highs.solve(time_limit=float("inf"))
-    routed.status, routed.best_bound, routed.mip_gap = status, None, None
+    routed.status, routed.best_bound, routed.mip_gap = status, bound, None
     built.result = routed
     job.reports.setdefault("start", {"source": best.source, "cost": best.cost})
 
