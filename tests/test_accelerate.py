@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from siting.engine import accelerate
 from siting.engine.accelerate import drop_unused_links, warm_start
 from siting.engine.highs import HighsModel, SolverProfile
 from siting.instance.generate import generate_instance
@@ -119,3 +120,19 @@ def test_the_steps_skip_small_networks_and_narrow_profiles(capa_like, monkeypatc
     assert warm(default).nearest == 10
 
 
+
+
+def test_highs_does_not_start_a_search_its_root_lp_would_overrun(capa_like, tmp_path,
+                                                                   monkeypatch):
+    # HiGHS cannot stop inside the root LP of its search: with less time left than the
+    # lean-linking LP took, the run routes the network in hand and says it was stopped.
+    drop = accelerate.drop_unused_links
+    monkeypatch.setattr(accelerate, "drop_unused_links",
+                        lambda *args: {**drop(*args), "seconds": 1e6})  # a very slow LP
+    meta = solve_verified(capa_like, tmp_path / "run", "--solver", profile_file(
+        tmp_path, EXACT + "lagrangian = true\nlagrangian_iterations = 20\n"
+        "warm_start_sites = 0\nlean_linking = true\n"))
+    assert meta["status"] == "time_limit"
+    assert meta["objective"] == pytest.approx(meta["lagrangian"]["heuristic_cost"], rel=1e-9)
+    assert meta["bound_source"] == "lagrangian"
+    assert "step_solve_s" not in meta["timings"]

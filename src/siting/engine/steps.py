@@ -230,13 +230,20 @@ def solve_stages(job: Job, built: Built) -> None:
     Each later stage holds the one before at its optimum (to within HiGHS's feasibility
     tolerance on that row) and starts from its solution, on the same HiGHS model. HiGHS
     may take the time the run has left. When a relaxation's bound already proves the
-    network in hand (:func:`proven`), HiGHS only routes it.
+    network in hand (:func:`proven`), HiGHS only routes it; so too when less time is left
+    than the lean-linking LP took: HiGHS cannot stop inside the root LP of its search,
+    which on a busy machine overran a 120 s limit by 21 s.
     """
     if job.budget.stopped():
         return
     if proven(job):  # a relaxation's bound proves the network in hand: HiGHS only routes it
         with job.step("route"):
             route(job, built, "optimal")
+        return
+    lean = job.reports.get("lean_linking")
+    if job.best() is not None and lean and job.budget.left() < lean["seconds"]:
+        with job.step("route"):  # HiGHS cannot stop inside its root LP: it would overrun
+            route(job, built, "time_limit")
         return
     with job.step("solve"):
         built.result = result = solve_each_stage(built.highs, job, start(job, built))
