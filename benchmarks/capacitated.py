@@ -67,7 +67,7 @@ def solve_logged(folder, scenario, settings: dict, cap: float, log) -> dict:
     lag, warm = meta.get("lagrangian"), meta.get("warm_start")
     costs = [c for c in (lag and lag.get("heuristic_cost"), warm and warm["cost"])
              if c is not None]
-    at_lag = bool(costs) and "bound" in lag and gap(min(costs), lag["bound"]) <= 0.01
+    at_lag = bool(costs) and "bound" in (lag or {}) and gap(min(costs), lag["bound"]) <= 0.01
     in_highs = first_within(log.read_text())
     to_1 = (timings["load_s"] + lag["seconds"] + (warm["seconds"] if warm else 0) if at_lag
             else None if in_highs is None else before + in_highs)

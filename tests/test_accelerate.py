@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from siting.engine import accelerate
@@ -136,3 +137,25 @@ def test_highs_does_not_start_a_search_its_root_lp_would_overrun(capa_like, tmp_
     assert meta["objective"] == pytest.approx(meta["lagrangian"]["heuristic_cost"], rel=1e-9)
     assert meta["bound_source"] == "lagrangian"
     assert "step_solve_s" not in meta["timings"]
+
+
+def test_the_warm_start_runs_only_where_the_lagrangian_network_is_near(tmp_path, monkeypatch):
+    # Few sites serving far regions (the tight shape): the problem restricted to the
+    # nearest sites cannot hold such a network, so the warm start is skipped; where the
+    # network reaches every region from its nearest sites (capa-like), it runs.
+    tight = generate_instance(tmp_path / "tight", regions=120, sites=20, streams=1, seed=0,
+                              capacity_ratio=15, shape="tight")
+    near = generate_instance(tmp_path / "near", regions=120, sites=20, streams=1, seed=4,
+                             capacity_ratio=2, single_size=True)
+    net = build_network(load_instance(tight))
+    assert accelerate.reaches(net, np.arange(len(net.option_site)), 3) == 1.0
+    assert accelerate.reaches(net, np.array([0]), 3) < 0.5
+    monkeypatch.setattr("siting.engine.accelerate.AUTO_FLOWS", 1000)
+    profile = profile_file(tmp_path, EXACT + "lagrangian = true\nlagrangian_iterations = 30\n"
+                           "warm_start_sites = 6\n")
+    far_meta = solve_verified(tight, tmp_path / "far", "--solver", profile)
+    near_meta = solve_verified(near, tmp_path / "near-run", "--solver", profile)
+    lagrangian = far_meta["lagrangian"]  # a network, not proven by the relaxation
+    assert lagrangian["heuristic_cost"] > lagrangian["bound"] * (1 + 1e-4)
+    assert "warm_start" not in far_meta
+    assert near_meta["warm_start"]["nearest_sites"] == 6

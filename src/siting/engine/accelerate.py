@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
@@ -81,6 +82,24 @@ def warms(net: Network, profile: SolverProfile) -> bool:
     nearest = profile.warm_start_sites
     return bool(nearest and applies(net)
                 and (profile.nearest_sites is None or profile.nearest_sites > nearest))
+
+
+def reaches(net: Network, builds: np.ndarray, nearest: int) -> float:
+    """Share of the supply whose region has a site open in ``builds`` among its ``nearest``.
+
+    Existing sites count as open. A network that reaches every region there is one the
+    problem restricted to the nearest sites can hold; one that reaches few is a sign that
+    the optimum serves regions from far away, where the restriction only finds poor
+    networks.
+    """
+    is_open = net.site_existing > 0
+    is_open[net.option_site[builds]] = True
+    near = prune_nearest(net, nearest).keep & net.flow_from_region & is_open[net.flow_dest]
+    q = net.supply.ravel()
+    pair = net.flow_origin * net.supply.shape[1] + net.flow_stream
+    reached = np.zeros(len(q), dtype=bool)
+    reached[pair[near]] = True
+    return float(q[reached].sum() / q.sum()) if q.sum() > 0 else 1.0
 
 
 def warm_start(net: Network, spec: ModelSpec, profile: SolverProfile,

@@ -41,6 +41,8 @@ from siting.results.labels import PROOF_GAP
 from siting.results.solution import Solution, extract_solution
 from siting.scenario import Scenario
 
+WARM_REACH = 0.99  # the warm start runs when the Lagrangian network reaches this share
+
 
 @dataclass
 class Built:
@@ -133,12 +135,15 @@ def proven(job: Job) -> bool:
 def warm_start(job: Job, net: Network) -> None:
     """Step *warm start*: solve the problem restricted to each region's nearest sites.
 
-    Skipped when the Lagrangian found a network: its start is as good or better on every
-    shape measured, and where few sites must serve many regions the restricted problem
-    is slow and its network poor (benchmarks/RESULTS.md, the tight shape).
+    Skipped when the Lagrangian's network proves itself, or leaves some regions without
+    an open site among their nearest (:data:`WARM_REACH`): there the optimum serves
+    regions from far away, and the restricted problem is slow and its network poor
+    (benchmarks/RESULTS.md: the tight shape reaches 47-96%, capa-like networks 100%).
     """
+    relaxed = job.relaxed.builds if job.relaxed is not None else None
     if (proven(job) or job.budget.stopped() or not accelerate.warms(net, job.profile)
-            or (job.relaxed is not None and job.relaxed.builds is not None)):
+            or (relaxed is not None and accelerate.reaches(
+                net, relaxed, job.profile.warm_start_sites) < WARM_REACH)):
         return
     with job.step("warm start"):
         warm = accelerate.warm_start(net, job.spec, job.profile, job.budget.stopped,
