@@ -25,6 +25,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.visitor import identify_variables
 
 from siting.instance.network import Network
 from siting.instance.schema import per_stream
@@ -277,9 +278,9 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     # tight 1000 x 100 problem (benchmarks/RESULTS.md).
     mandatory = float(net.supply[:, np.isnan(net.penalty)].sum())
     receiving = np.unique(net.flow_dest[net.flow_from_region]).tolist()
-    if mandatory > 0:
-        m.aggregate_capacity = pyo.Constraint(
-            expr=pyo.quicksum(m.capacity[f] for f in receiving) >= mandatory)
+    total = pyo.quicksum(m.capacity[f] for f in receiving)
+    if mandatory > 0 and next(identify_variables(total), None) is not None:  # else no row
+        m.aggregate_capacity = pyo.Constraint(expr=total >= mandatory)
 
     with_min = [f for f in used if any(minimum[j] > 0 for j in m.options_of[f])]
 
