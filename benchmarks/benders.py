@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from benchmarks.common import run_grid
 from benchmarks.tight import instance
 from siting.engine.heuristics.lagrangian import Relaxation, lagrangian_bound
-from siting.engine.heuristics.transport import route_exactly, solve_transport
+from siting.engine.heuristics.transport import routed_cost, solve_transport
 from siting.engine.highs import highs_lp, new_highs
 from siting.instance.load import load_instance
 from siting.instance.network import Network, build_network
@@ -67,7 +67,7 @@ def cut_at(net: Network, relax: Relaxation, builds: np.ndarray) -> tuple[float, 
     supplied = np.flatnonzero(relax.q > 0)
     u[supplied] = np.asarray(highs.getSolution().row_dual)[:len(supplied)]
     at = relax.solve(u)
-    return route_exactly(net, builds, nearest=relax.n_sites), (at.base, at.conf_value)
+    return routed_cost(net, builds, highs), (at.base, at.conf_value)
 
 
 def measure(ratio: float, seed: int, cap: float) -> dict:

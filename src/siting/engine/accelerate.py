@@ -30,7 +30,7 @@ from pyomo.common.collections import ComponentMap
 from siting.engine.highs import HighsModel, SolverProfile
 from siting.errors import SolverError
 from siting.instance.network import Network
-from siting.instance.prune import prune_nearest
+from siting.instance.prune import nearest_flows, prune_nearest
 from siting.model.spec import ModelSpec
 
 AUTO_FLOWS = 20_000  # the steps run on networks of at least this many flows
@@ -94,11 +94,10 @@ def reaches(net: Network, builds: np.ndarray, nearest: int) -> float:
     """
     is_open = net.site_existing > 0
     is_open[net.option_site[builds]] = True
-    near = prune_nearest(net, nearest).keep & net.flow_from_region & is_open[net.flow_dest]
+    near = nearest_flows(net, nearest) & net.flow_from_region & is_open[net.flow_dest]
     q = net.supply.ravel()
-    pair = net.flow_origin * net.supply.shape[1] + net.flow_stream
     reached = np.zeros(len(q), dtype=bool)
-    reached[pair[near]] = True
+    reached[net.flow_pair[near]] = True
     return float(q[reached].sum() / q.sum()) if q.sum() > 0 else 1.0
 
 

@@ -140,10 +140,10 @@ def warm_start(job: Job, net: Network) -> None:
     regions from far away, and the restricted problem is slow and its network poor
     (benchmarks/RESULTS.md: the tight shape reaches 47-96%, capa-like networks 100%).
     """
-    relaxed = job.relaxed.builds if job.relaxed is not None else None
+    builds = job.relaxed.builds if job.relaxed is not None else None
     if (proven(job) or job.budget.stopped() or not accelerate.warms(net, job.profile)
-            or (relaxed is not None and accelerate.reaches(
-                net, relaxed, job.profile.warm_start_sites) < WARM_REACH)):
+            or (builds is not None and accelerate.reaches(
+                net, builds, job.profile.warm_start_sites) < WARM_REACH)):
         return
     with job.step("warm start"):
         warm = accelerate.warm_start(net, job.spec, job.profile, job.budget.stopped,

@@ -67,6 +67,14 @@ class Network:
         return self.arc_dest[self.flow_arc]
 
     @property
+    def flow_pair(self) -> np.ndarray:
+        """(Region, stream) pair of every flow, a position in ``supply.ravel()``.
+
+        Meaningful for flows leaving a region (the origin of the others is a site).
+        """
+        return self.flow_origin * self.supply.shape[1] + self.flow_stream
+
+    @property
     def flow_from_region(self) -> np.ndarray:
         """True for flows leaving a region."""
         return self.arc_from_region[self.flow_arc]

@@ -55,8 +55,17 @@ def prune_nearest(net: Network, nearest: int) -> Pruned:
     Pruned
         The pruned network and the edge flags used by :func:`binding_regions`.
     """
+    return restrict(net, nearest_flows(net, nearest), nearest)
+
+
+def nearest_flows(net: Network, nearest: int) -> np.ndarray:
+    """Return the mask of the flows :func:`prune_nearest` keeps.
+
+    Every flow not from a region, and each region's flows to its ``nearest`` closest
+    first-tier sites, per stream.
+    """
     region = net.flow_from_region
-    group = np.where(region, net.flow_origin * net.supply.shape[1] + net.flow_stream, -1)
+    group = np.where(region, net.flow_pair, -1)
     km = net.arc_km[net.flow_arc]
     by_km = np.argsort(km)  # then a stable sort by group: several times faster than lexsort
     order = by_km[np.argsort(group[by_km], kind="stable")]
@@ -65,7 +74,7 @@ def prune_nearest(net: Network, nearest: int) -> Pruned:
     sizes = np.diff(np.r_[starts, len(order)])
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order)) - np.repeat(starts, sizes)
-    return restrict(net, ~region | (rank < nearest), nearest)
+    return ~region | (rank < nearest)
 
 
 def restrict(net: Network, keep: np.ndarray, nearest: int) -> Pruned:
@@ -75,7 +84,7 @@ def restrict(net: Network, keep: np.ndarray, nearest: int) -> Pruned:
     them on a tie).
     """
     region = net.flow_from_region
-    group = np.where(region, net.flow_origin * net.supply.shape[1] + net.flow_stream, 0)
+    group = np.where(region, net.flow_pair, 0)
     km = net.arc_km[net.flow_arc]
     farthest = np.full(net.supply.size, -np.inf)
     np.maximum.at(farthest, group[region & keep], km[region & keep])

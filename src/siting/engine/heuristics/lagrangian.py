@@ -11,7 +11,7 @@ uncollected tonnes ``u[i] <= q[i]`` cost ``penalty - lam[i]`` each. The sum of t
 minima plus ``sum lam q`` is a lower bound of the full problem for every ``lam``.
 
 The sites are also coupled by the aggregate capacity cut ``sum cap >= mandatory supply``
-(Beasley 1988), bounded by the LP of that knapsack (:func:`cheapest_cover`), and by the
+(Beasley 1988), the minimum of that knapsack (:func:`cheapest_cover`), and by the
 count bounds of a ``facility_count`` policy (a p-median with ``exactly = p``), met exactly
 by :func:`cheapest_count`. The sites' part of the bound is the larger of those two
 minima, each over a relaxation of the sites' problem with both couplings (exact when the
@@ -45,7 +45,7 @@ import numpy as np
 from siting.engine.heuristics.drop import option_prices
 from siting.engine.heuristics.transport import route_exactly
 from siting.instance.network import Network
-from siting.instance.prune import prune_nearest
+from siting.instance.prune import nearest_flows
 from siting.model.policies.base import declaring
 from siting.model.policies.facility_count import FacilityCount
 
@@ -127,10 +127,9 @@ class Relaxation:
             keep = np.zeros(len(net.flow_arc), dtype=bool)
             keep[flows] = True
             net = net.keep_flows(keep)
-        n_streams = net.supply.shape[1]
         self.q = net.supply.ravel()
         self.penalty = np.repeat(net.penalty[None, :], net.supply.shape[0], axis=0).ravel()
-        self.pair = net.flow_origin * n_streams + net.flow_stream
+        self.pair = net.flow_pair
         self.cost = net.flow_transport_cost + net.flow_processing_cost
         self.site = net.flow_dest
         self.flow_q = self.q[self.pair]
@@ -336,7 +335,8 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
     t0 = time.perf_counter()
     full = Relaxation(net, policies=policies)
     nearest = _work_nearest(full)
-    work = prune_nearest(net, nearest).kept if len(net.site_tier) > nearest else None
+    work = (np.flatnonzero(nearest_flows(net, nearest)) if len(net.site_tier) > nearest
+            else None)
     relax = full if work is None else full.on(net, work)
     scale = np.where(full.q > 0, full.q, 1.0)  # steps in per-tonne-of-supply units
     centre = np.full(len(full.q), np.inf)

@@ -39,7 +39,15 @@ def route_exactly(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> f
         Routing, penalties and option prices plus the fixed cost of existing sites; inf
         when the LP is infeasible (mandatory supply finds no room).
     """
-    highs = solve_transport(net, builds, nearest)
+    return routed_cost(net, builds, solve_transport(net, builds, nearest))
+
+
+def routed_cost(net: Network, builds: np.ndarray, highs: highspy.Highs | None) -> float:
+    """Return the cost of the network ``builds`` opens, routed by its solved LP ``highs``.
+
+    Routing and penalties, option prices and the fixed cost of existing sites; inf when
+    ``highs`` is None (the LP was infeasible).
+    """
     if highs is None:
         return np.inf
     existing_fixed = float(net.instance.sites["existing_fixed_cost"].sum())
@@ -55,12 +63,12 @@ def solve_transport(net: Network, builds: np.ndarray,
     the supplied (region, stream) pairs, in the order of ``net.supply.ravel()``; then one
     throughput row per site.
     """
-    n_sites, n_streams = len(net.site_tier), net.supply.shape[1]
+    n_sites = len(net.site_tier)
     capacity = built_capacity(net, builds)
     minimum = np.zeros(n_sites)
     minimum[net.option_site[builds]] = net.option_min[builds]
     cost = net.flow_transport_cost + net.flow_processing_cost
-    pair = net.flow_origin * n_streams + net.flow_stream
+    pair = net.flow_pair
     usable = np.flatnonzero(capacity[net.flow_dest] > 0)
     by_cost = usable[np.argsort(cost[usable], kind="stable")]
     by_pair = by_cost[np.argsort(pair[by_cost], kind="stable")]
