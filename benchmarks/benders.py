@@ -25,9 +25,10 @@ import scipy.sparse as sp
 
 from benchmarks.common import run_grid
 from benchmarks.tight import instance
+from siting.engine.handoff import highs_lp
 from siting.engine.heuristics.lagrangian import Relaxation, lagrangian_bound
 from siting.engine.heuristics.transport import routed_cost, solve_transport
-from siting.engine.highs import highs_lp, new_highs
+from siting.engine.highs import new_highs
 from siting.instance.load import load_instance
 from siting.instance.network import Network, build_network
 

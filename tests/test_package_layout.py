@@ -93,3 +93,24 @@ def test_the_circle_finder_sees_a_circle_and_the_allowed_edges_exist():
     assert cycle(graph) is not None
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_a_solve_imports_no_library_it_does_not_use():
+    # Pyomo's import hook would bring scipy.stats, integrate and spatial with scipy
+    # (siting.sparse drops it); folium comes only with a map, dask only with a cluster
+    code = ("import sys; from siting import solve; solve('instances/demo'); print(*sorted("
+            "m for m in ('scipy.stats', 'scipy.integrate', 'scipy.spatial', 'folium', 'dask', "
+            "'matplotlib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=PACKAGE.parents[1])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []
+
+
+def test_scipy_is_imported_through_siting_sparse_alone():
+    names = modules()
+    users = {name for name, path in names.items()
+             if any(isinstance(node, ast.Import | ast.ImportFrom)
+                    and "scipy" in ast.unparse(node) for node in ast.walk(ast.parse(
+                        path.read_text())))}
+    assert users == {"siting.sparse"}

@@ -31,6 +31,7 @@ from siting.engine.highs import HighsModel, SolverProfile
 from siting.errors import SolverError
 from siting.instance.network import Network
 from siting.instance.prune import nearest_flows, prune_nearest
+from siting.model.matrix import link_rows
 from siting.model.spec import ModelSpec
 
 AUTO_FLOWS = 20_000  # the steps run on networks of at least this many flows
@@ -133,7 +134,7 @@ def warm_start(net: Network, spec: ModelSpec, profile: SolverProfile,
 def leans(m: pyo.ConcreteModel, profile: SolverProfile) -> bool:
     """Whether :func:`drop_unused_links` runs on the model ``m`` under ``profile``."""
     wanted = applies(m.net) if profile.lean_linking == "auto" else profile.lean_linking
-    return bool(wanted and m.strong_linking and len(m.link))
+    return bool(wanted and m.strong_linking and len(link_rows(m.net)))
 
 
 def drop_unused_links(model: HighsModel, profile: SolverProfile) -> dict | None:
@@ -151,7 +152,6 @@ def drop_unused_links(model: HighsModel, profile: SolverProfile) -> dict | None:
     relaxed = model.relaxation(profile.lean_linking_iterations)
     if relaxed is None:
         return None
-    _, duals = relaxed
-    unused = {id(m.link[k]) for k in m.link if duals.get(m.link[k], 0.0) == 0.0}
-    dropped = model.drop_rows(unused)
-    return {"rows": len(m.link), "dropped": dropped, "seconds": time.perf_counter() - t0}
+    index, dual = relaxed[1].of(m, "link")
+    dropped = model.drop_rows(m, "link", dual == 0.0)
+    return {"rows": len(index), "dropped": dropped, "seconds": time.perf_counter() - t0}

@@ -1,8 +1,9 @@
 """Solve a Pyomo model with HiGHS, and solver profiles (``solvers/*.toml``).
 
 The shipped profiles are package data (``siting/profiles``; ``solvers/`` links there).
-The model is compiled to matrix form with Pyomo's ``LinearStandardFormCompiler`` and handed
-to ``highspy`` in one call: the fastest sound route measured (docs/solving.md), and the one
+The model is handed to ``highspy`` as one sparse matrix in one call
+(:mod:`siting.engine.handoff`: core rows from the network's arrays, the rest compiled by
+Pyomo): the fastest sound route measured (docs/solving.md), and the one
 that exposes every HiGHS feature we use (MIP start, duals, seed, incumbent on a time limit).
 """
 
@@ -17,16 +18,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pydantic
 import pyomo.environ as pyo
 from pydantic import Field
 from pyomo.common.gc_manager import PauseGC
-from pyomo.repn import generate_standard_repn
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from siting.engine.handoff import Compiled, Duals, compile_model, linear_form
 from siting.errors import InputError, SetupError, SolverError
 from siting.inputs import Strict, read_toml, toml_table, validation_error
 from siting.options import OPTION_LIMITS, PROFILE_OPTIONS, UNSOUND_OPTIONS, limit_problem
@@ -156,7 +156,7 @@ class SolveResult:
     timings: dict[str, float] = field(default_factory=dict)
     model_size: dict[str, int] = field(default_factory=dict)
     log: str = ""
-    duals: dict[Any, float] | None = None
+    duals: Duals | None = None
 
 
 _STATUS = {
@@ -197,10 +197,8 @@ class HighsModel:
         t0 = time.perf_counter()
         self.highs, form = to_highs(m, profile)
         self.m, self.profile = m, profile
-        self.columns = form.columns
-        self.rows = [con for con, _ in form.rows]
-        self.integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
-        self.nonzeros = int(form.A.nnz)
+        self.columns, self.rows = form.columns, form.rows
+        self.integer, self.nonzeros = form.integer, form.nonzeros
         self._position = {id(v): j for j, v in enumerate(self.columns)}
         self.stop = stop or (lambda: False)
         self.listener = listener
@@ -253,10 +251,10 @@ class HighsModel:
             seconds = time.perf_counter() - t0
         return self._result(seconds)
 
-    def relaxation(self, iteration_limit: int | None = None) -> tuple[float, dict] | None:
+    def relaxation(self, iteration_limit: int | None = None) -> tuple[float, Duals] | None:
         """Solve the LP relaxation (every integer relaxed); the model keeps its integers.
 
-        Returns the optimum and the row duals keyed by Pyomo constraint (HiGHS's sign), or
+        Returns the optimum and the row duals (HiGHS's sign), or
         None when the LP has no optimum (infeasible, unbounded, stopped or out of
         ``iteration_limit`` simplex iterations). The Pyomo variables are left alone.
         """
@@ -273,7 +271,7 @@ class HighsModel:
             self._integrality(integer, highspy.HighsVarType.kInteger)
             self.highs.clearSolver()
 
-    def fixed_duals(self) -> dict[Any, float]:
+    def fixed_duals(self) -> Duals:
         """Row duals of the LP with every integer column fixed at its value in the model.
 
         The model's own bounds and values are restored afterwards.
@@ -288,7 +286,7 @@ class HighsModel:
         try:
             self.highs.run()
             ok = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
-            return self._duals() if ok else {}
+            return self._duals() if ok else self.rows.duals(0.0)
         finally:
             self._integrality(integer, highspy.HighsVarType.kInteger)
             self.highs.changeColsBounds(len(integer), integer, lower, upper)
@@ -299,20 +297,19 @@ class HighsModel:
         count, cols, vals = self._columns(values)
         self.highs.changeColsBounds(count, cols, vals, vals)
 
-    def drop_rows(self, constraints: set[int]) -> int:
-        """Delete the rows of the Pyomo constraints whose ``id`` is in ``constraints``."""
-        gone = [i for i, con in enumerate(self.rows) if id(con) in constraints]
-        if gone:
-            self.highs.deleteRows(len(gone), np.array(gone, dtype=np.int32))
-            dropped = set(gone)
-            self.rows = [con for i, con in enumerate(self.rows) if i not in dropped]
+    def drop_rows(self, block, name: str, which: np.ndarray) -> int:
+        """Delete the rows of the core constraint ``name`` of ``block`` where ``which``."""
+        segment = self.rows.segment(block, name)
+        gone = self.rows.drop(segment.rows[which]) if segment is not None else []
+        if len(gone):
+            self.highs.deleteRows(len(gone), gone)
         return len(gone)
 
     def hold_and_advance(self, held, optimum: float, objective) -> None:
         """Add the row ``held <= optimum`` and minimise ``objective`` instead (expressions)."""
         cols, coefs, constant = self._linear(held)
         self.highs.addRow(-highspy.kHighsInf, optimum - constant, len(cols), cols, coefs)
-        self.rows.append(None)
+        self.rows.add()
         cols, coefs, constant = self._linear(objective)
         cost = np.zeros(len(self.columns))
         cost[cols] = coefs
@@ -321,14 +318,13 @@ class HighsModel:
         self.highs.changeObjectiveOffset(constant)
 
     def _linear(self, expr) -> tuple[np.ndarray, np.ndarray, float]:
-        repn = generate_standard_repn(expr, compute_values=True, quadratic=False)
-        cols = [self.column(v) for v in repn.linear_vars]
-        if any(j is None for j in cols):
-            raise ValueError("an objective stage has a variable that no row or objective has")
-        total = np.zeros(len(self.columns))
-        np.add.at(total, np.array(cols, dtype=int), np.array(repn.linear_coefs, dtype=float))
-        used = np.flatnonzero(total).astype(np.int32)
-        return used, total[used], float(repn.constant)
+        def column(var) -> int:
+            j = self.column(var)
+            if j is None:
+                raise ValueError("an objective stage has a variable the model in HiGHS lacks")
+            return j
+
+        return linear_form(expr, column)
 
     def _result(self, seconds: float) -> SolveResult:
         highs = self.highs
@@ -387,13 +383,8 @@ class HighsModel:
         return (len(index), np.array([j for j, _ in index], dtype=np.int32),
                 np.array([x for _, x in index], dtype=float))
 
-    def _duals(self) -> dict[Any, float]:
-        """Row duals keyed by Pyomo constraint (rows of one constraint summed)."""
-        duals: dict[Any, float] = {}
-        for con, dual in zip(self.rows, self.highs.getSolution().row_dual, strict=True):
-            if con is not None:
-                duals[con] = duals.get(con, 0.0) + dual
-        return duals
+    def _duals(self) -> Duals:
+        return self.rows.duals(np.asarray(self.highs.getSolution().row_dual))
 
 
 def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
@@ -409,22 +400,23 @@ def solve_model(m: pyo.ConcreteModel, profile: SolverProfile,
 
 
 def solve_relaxation(m: pyo.ConcreteModel,
-                     profile: SolverProfile) -> tuple[float, dict[Any, float]] | None:
+                     profile: SolverProfile) -> tuple[float, Duals] | None:
     """Compile ``m`` and solve its LP relaxation (see :meth:`HighsModel.relaxation`)."""
     return HighsModel(m, profile).relaxation()
 
 
-def to_highs(m: pyo.ConcreteModel, profile: SolverProfile) -> tuple[highspy.Highs, Any]:
-    """Hand ``m`` to HiGHS: compile it to matrix form and pass it in one call.
+def to_highs(m: pyo.ConcreteModel, profile: SolverProfile) -> tuple[highspy.Highs, Compiled]:
+    """Hand ``m`` to HiGHS in one call (:func:`siting.engine.handoff.compile_model`).
 
     Returns the Highs object (the options of ``profile`` set) and the compiled form
-    (``form.columns`` maps HiGHS columns to Pyomo variables).
+    (``columns`` maps HiGHS columns to Pyomo variables, ``rows`` names the rows).
     """
     with PauseGC():
-        form = LinearStandardFormCompiler().write(m, mixed_form=True)
+        compiled = compile_model(m)
         highs = _highs(profile)
-        highs.passModel(_to_highs_lp(form))
-    return highs, form
+        highs.passModel(compiled.lp)
+        compiled.lp = None  # HiGHS holds its own copy
+    return highs, compiled
 
 
 def _quiet_highs() -> highspy.Highs:
@@ -470,40 +462,3 @@ def _set_options(highs: highspy.Highs, options: dict, path: str | Path) -> None:
         if highs.setOptionValue(key, value) != highspy.HighsStatus.kOk:
             raise InputError(path, f"options.{key}", "HiGHS refused it: no such option, or "
                              f"the value {value!r} is not allowed")
-
-
-def _to_highs_lp(form) -> highspy.HighsLp:
-    """Convert the compiled matrix form to a HighsLp, bounds and integrality from the vars."""
-    n_col = len(form.columns)
-    cost = form.c.toarray()[0] if form.c.shape[0] else np.zeros(n_col)
-    inf = highspy.kHighsInf
-    bounds = np.array([v.bounds for v in form.columns], dtype=float).reshape(n_col, 2)
-    senses = np.array([sense for _, sense in form.rows], dtype=int)
-    rhs = np.asarray(form.rhs, dtype=float)
-    return highs_lp(form.A.tocsc(), cost,
-                    (np.nan_to_num(bounds[:, 0], nan=-inf), np.nan_to_num(bounds[:, 1], nan=inf)),
-                    (np.where(senses <= 0, rhs, -inf), np.where(senses >= 0, rhs, inf)),
-                    offset=float(form.c_offset[0]) if len(form.c_offset) else 0.0,
-                    integer=np.array([v.is_integer() for v in form.columns], dtype=bool))
-
-
-def highs_lp(matrix, cost: np.ndarray, columns: tuple[np.ndarray, np.ndarray],
-             rows: tuple[np.ndarray, np.ndarray], offset: float = 0.0,
-             integer: np.ndarray | None = None) -> highspy.HighsLp:
-    """Return the HighsLp of a scipy CSC ``matrix``, column bounds ``columns``, rows ``rows``.
-
-    ``integer`` marks the integer columns (none when None or all False).
-    """
-    lp = highspy.HighsLp()
-    lp.num_row_, lp.num_col_ = matrix.shape
-    lp.col_cost_, lp.offset_ = cost, offset
-    lp.col_lower_, lp.col_upper_ = columns
-    lp.row_lower_, lp.row_upper_ = rows
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_row_, lp.a_matrix_.num_col_ = matrix.shape
-    lp.a_matrix_.start_, lp.a_matrix_.index_ = matrix.indptr, matrix.indices
-    lp.a_matrix_.value_ = matrix.data
-    if integer is not None and integer.any():
-        lp.integrality_ = np.where(integer, highspy.HighsVarType.kInteger,
-                                   highspy.HighsVarType.kContinuous).tolist()
-    return lp

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 
+from siting.engine.handoff import Duals
 from siting.engine.highs import HighsModel, SolverProfile
 from siting.instance.network import Network
-from siting.model.core import shared_limits
+from siting.model.matrix import branch_rows, shared_limits
 from siting.model.policies.base import declaring
 from siting.model.spec import ModelSpec
 
@@ -55,8 +55,8 @@ def not_applicable(policies: tuple | list, objective: str) -> str | None:
     return None
 
 
-def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray,
-                  duals: dict[Any, float], objective: str) -> np.ndarray:
+def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray, duals: Duals,
+                  objective: str) -> np.ndarray:
     """Reduced costs, in the LP relaxation of ``m``, of the region ``flows`` of ``net``.
 
     ``net`` has the sites, supply and build options of ``m.net`` (the full network of a
@@ -65,23 +65,22 @@ def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray,
     is left out.
     """
     n_sites, n_streams = len(net.site_tier), net.supply.shape[1]
-
-    def dual(component, index) -> float:
-        return duals.get(component[index], 0.0)
-
     pair_dual = np.zeros(net.supply.shape)
-    pair_dual[m.supplied_r, m.supplied_s] = [dual(m.supply_balance, i) for i in m.SUPPLIED]
+    index, dual = duals.of(m, "supply_balance")
+    pair_dual[m.supplied_r[index.astype(int)], m.supplied_s[index.astype(int)]] = dual
     site = np.zeros((n_sites, n_streams))
-    for f in m.capacity_limit:
-        site[f] += dual(m.capacity_limit, f)
-    for i, (members, _) in enumerate(shared_limits(m.net)):
-        site[members] += dual(m.shared_capacity, i)
-    for f in m.min_throughput:
-        site[f] -= dual(m.min_throughput, f)  # the row is min * b - throughput <= 0
-    for f, s in m.conservation:
-        site[f, s] += dual(m.conservation, (f, s))
-    for j, (share, s, sources) in enumerate(m.branch_sources):
-        site[sources, s] -= share * dual(m.branch_share, j)
+    for name, sign in (("capacity_limit", 1.0), ("min_throughput", -1.0)):
+        index, dual = duals.of(m, name)  # min_throughput's row is min * b - throughput <= 0
+        np.add.at(site, index.astype(int), sign * dual[:, None])
+    _, dual = duals.of(m, "shared_capacity")
+    for (members, _), d in zip(shared_limits(m.net), dual, strict=True):
+        site[members] += d
+    index, dual = duals.of(m, "conservation")
+    if len(index):
+        np.add.at(site, (index[:, 0].astype(int), index[:, 1].astype(int)), dual)
+    _, dual = duals.of(m, "branch_share")
+    for (share, _, _, s, sources), d in zip(branch_rows(m.net), dual, strict=True):
+        site[sources, s] -= share * d
     cost = net.flow_transport_cost[flows] + net.flow_processing_cost[flows]
     if objective == "value":
         cost = cost - net.flow_revenue[flows]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from siting.engine.handoff import Duals
 from siting.engine.highs import SolverProfile, solve_model
+from siting.model.core import define_rows
 from siting.model.policies.base import Policy
 
 SLACK_TOL = 1e-6
@@ -42,6 +44,9 @@ def diagnose_infeasibility(m: pyo.ConcreteModel, profile: SolverProfile,
     sum. ``policies`` maps a policy block name to its policy; ``years`` names the
     periods of a horizon model. Returns one phrase per violated row, largest first.
     """
+    for block in _periods(m):
+        if block.rows_in_matrix:  # the rows to relax must be Pyomo's
+            define_rows(block)
     located = _relaxable(m)
     rows = [row for _, row in located]
     m.objective.deactivate()
@@ -80,12 +85,12 @@ def _describe(row, slack: float, policies: dict[str, Policy]) -> str:
             f"{slack:,.6g} t cannot be collected")
 
 
-def marginal_costs(m: pyo.ConcreteModel, duals: dict, policies: dict[str, Policy],
+def marginal_costs(m: pyo.ConcreteModel, duals: Duals, policies: dict[str, Policy],
                    currency: str, years: list[int] | None = None) -> list[dict]:
     """Return what each binding policy row costs at the margin, with the network fixed.
 
-    ``duals`` are the row duals of the LP with every integer decision fixed, keyed by Pyomo
-    constraint (:meth:`siting.engine.highs.HighsModel.fixed_duals`); ``policies`` maps a
+    ``duals`` are the row duals of the LP with every integer decision fixed
+    (:meth:`siting.engine.highs.HighsModel.fixed_duals`); ``policies`` maps a
     policy block name to its policy. Each entry's ``value`` is the dual's size: what
     tightening the row by one unit of its right-hand side adds to the cost (a binding
     inequality never gets cheaper when tightened), never negative; ``meaning`` says it in

@@ -28,11 +28,11 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from pyomo.core.expr.visitor import identify_variables
 
 from siting.instance.network import Network
-from siting.instance.schema import per_stream
+from siting.model.matrix import branch_rows, link_rows, shared_limits
 
 
 def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
-                strong_linking: bool = True) -> pyo.ConcreteModel:
+                strong_linking: bool = True, rows: str = "matrix") -> pyo.ConcreteModel:
     """Build the Pyomo model: sets, variables, core constraints, policies, objective.
 
     Parameters
@@ -46,29 +46,46 @@ def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
     strong_linking
         Add ``x <= q * open`` for every region flow into a candidate site (the default: it
         won on every instance measured, benchmarks/RESULTS.md).
+    rows
+        ``matrix``: the core rows are left to :mod:`siting.model.matrix`, which the hand-off
+        to HiGHS assembles from the network's arrays (what a solve uses); ``pyomo``: they
+        are Pyomo constraints too (the definition, and what the infeasibility diagnosis
+        relaxes).
     """
     from siting.model.objective import define_objective
 
     with PauseGC():
         m = pyo.ConcreteModel(name=net.instance.name)
-        define_network(m, net, policies, strong_linking)
+        define_network(m, net, policies, strong_linking, rows)
         define_objective(m, objective)
     return m
 
 
 def define_network(m: pyo.Block, net: Network, policies: Sequence,
-                   strong_linking: bool) -> None:
-    """Everything but the objective on ``m`` (a model, or one period's block)."""
+                   strong_linking: bool, rows: str = "matrix") -> None:
+    """Everything but the objective on ``m`` (a model, or one period's block).
+
+    ``rows``: see :func:`build_model`; ``m.rows_in_matrix`` says which it was.
+    """
     m.net = net
+    m.strong_linking = strong_linking
+    m.rows_in_matrix = True
     define_sets(m, net)
     define_variables(m, net)
     define_site_expressions(m, net)
-    define_supply_balance(m, net)
-    define_conservation(m, net)
-    define_capacity(m, net)
-    define_linking(m, net, strong_linking)
+    if rows == "pyomo":
+        define_rows(m)
     define_costs(m, net)
     define_policies(m, net, policies)
+
+
+def define_rows(m: pyo.Block) -> None:
+    """Add the core rows of ``m``'s network as Pyomo constraints (the definition)."""
+    define_supply_balance(m, m.net)
+    define_conservation(m, m.net)
+    define_capacity(m, m.net)
+    define_linking(m, m.net, m.strong_linking)
+    m.rows_in_matrix = False
 
 
 def define_policies(m: pyo.ConcreteModel, net: Network, policies: Sequence) -> None:
@@ -206,8 +223,9 @@ def define_conservation(m: pyo.ConcreteModel, net: Network) -> None:
     @m.Constraint(m.CONSERVED)
     def conservation(m, f, s):
         into, out = rows[f, s]
+        # a difference keeps the row's orientation (its dual's sign) when a side is empty
         return (pyo.quicksum(m.flow[k] for k in into)
-                == pyo.quicksum(m.flow[k] for k in out))
+                - pyo.quicksum(m.flow[k] for k in out) == 0)
 
     define_branch_shares(m, net)
 
@@ -218,32 +236,13 @@ def define_branch_shares(m: pyo.ConcreteModel, net: Network) -> None:
     Formulation: ``sum_{a: f -> branch} x[a,s] = share[s] * sum_{a into f} x[a,s]`` per
     source site f (scope ``each``) or summed over the source tier's sites (``all``).
     """
-    tiers = list(net.instance.spec.tiers.values())
-    dest_tier = net.site_tier[net.flow_dest]
-    rows = []
-    m.branch_sources = []  # per row: share, stream, and the source sites whose inflow it takes
-    for b, tier in enumerate(tiers):
-        if tier.branch is None:
-            continue
-        source = list(net.instance.spec.tiers).index(tier.branch.source)
-        for s, stream in enumerate(net.instance.streams):
-            into = (dest_tier == source) & (net.flow_stream == s)
-            out = (dest_tier == b) & (net.flow_stream == s) & ~net.flow_from_region
-            key = net.flow_dest if tier.branch.scope == "each" else np.zeros_like(net.flow_dest)
-            okey = net.flow_origin if tier.branch.scope == "each" else key
-            sources = np.flatnonzero(net.site_tier == source)
-            for site in np.unique(key[into]):
-                rows.append((per_stream(tier.branch.share, stream),
-                             np.flatnonzero(into & (key == site)).tolist(),
-                             np.flatnonzero(out & (okey == site)).tolist()))
-                sites = [int(site)] if tier.branch.scope == "each" else sources.tolist()
-                m.branch_sources.append((rows[-1][0], s, sites))
+    rows = branch_rows(net)
 
     @m.Constraint(range(len(rows)))
     def branch_share(m, i):
-        share, into, out = rows[i]
+        share, into, out, _, _ = rows[i]
         return (pyo.quicksum(m.flow[k] for k in out)
-                == share * pyo.quicksum(m.flow[k] for k in into))
+                - share * pyo.quicksum(m.flow[k] for k in into) == 0)
 
 
 def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
@@ -305,20 +304,6 @@ def define_capacity(m: pyo.ConcreteModel, net: Network) -> None:
         return pyo.quicksum(m.is_open[f] for f in shared[i]) <= 1
 
 
-def shared_limits(net: Network) -> list[tuple[list[int], float]]:
-    """Each ``capacity_group`` with a ``group_capacity``: its sites' positions and that limit."""
-    sites = net.instance.sites
-    limit = sites["group_capacity"].to_numpy()
-    return [(rows.tolist(), float(limit[rows[0]]))
-            for name, rows in sites.groupby("capacity_group").indices.items()
-            if name and not np.isnan(limit[rows[0]])]
-
-
-def link_rows(net: Network) -> np.ndarray:
-    """Flows that strong linking bounds: from a region into a candidate (not existing) site."""
-    return np.flatnonzero(net.flow_from_region & (net.site_existing[net.flow_dest] == 0))
-
-
 def define_linking(m: pyo.ConcreteModel, net: Network, strong: bool) -> None:
     """Strong linking of region flows to the opening of candidate sites.
 
@@ -326,7 +311,6 @@ def define_linking(m: pyo.ConcreteModel, net: Network, strong: bool) -> None:
     Redundant for integer solutions; it tightens the LP relaxation (the classic CFLP cut).
     """
     rows = link_rows(net)
-    m.strong_linking = strong
     if not strong:
         rows = rows[:0]
     q = net.supply[net.flow_origin[rows], net.flow_stream[rows]].tolist()

@@ -12,11 +12,12 @@ a restriction, so its optimum is a true upper bound of the network's cost.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
+from siting.engine.handoff import highs_lp
 from siting.engine.heuristics.drop import built_capacity, option_prices
-from siting.engine.highs import highs_lp, highspy, new_highs
+from siting.engine.highs import highspy, new_highs
 from siting.instance.network import Network
+from siting.sparse import sparse as sp
 
 NEAREST = 20  # open sites per (region, stream) pair in the LP
 
