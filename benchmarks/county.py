@@ -12,9 +12,11 @@ siting's loader and writes the same rows straight into highspy.
   quick profile; matrix model: HiGHS to the same 1% gap, the flows read into a table);
   the median of three interleaved pairs.
 - *solve*: ``siting.solve`` with the quick profile on the unpruned model; CPU to the end.
+- *p-median*: :mod:`benchmarks.pmedian_large`'s instances, the default profile to a 0.01%
+  gap, p from 5 to n/10.
 
-``python -m benchmarks.county handoff|solve|end_to_end CASE REGIONS SITES [CAP]`` measures
-one case in this process and prints JSON.
+``python -m benchmarks.county handoff|end_to_end|solve|pmedian CASE REGIONS SITES [CAP]``
+measures one case in this process and prints JSON (a p-median's REGIONS SITES are n p).
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ import statistics
 import sys
 from pathlib import Path
 
-from benchmarks.common import CACHE, in_subprocess
+from benchmarks.common import CACHE, in_subprocess, save
 
 HANDOFF_SIZES = [(100, 30), (1000, 100), (3000, 300)]
 SOLVE_SIZES = [(3000, 300), (10000, 500)]
 SMALL = (100, 30)
 QUICK = 0.01
+PMEDIANS = [(n, p) for n in (400, 600, 900) for p in (5, n // 20, n // 10)]
 
 
 def instance(regions: int, sites: int) -> Path:
@@ -114,11 +117,21 @@ def solve_unpruned(regions: int, sites: int, cap: float) -> dict:
             "lean_linking": meta.get("lean_linking")}
 
 
+def pmedian(n: int, p: int, cap: float) -> dict:
+    """The default profile on one large p-median (:mod:`benchmarks.pmedian_large`)."""
+    from benchmarks.pmedian_large import measure
+
+    return {**measure("siting", n, p, cap), "cpu_s": cpu_s(), "peak_mb": peak_mb()}
+
+
 def run(cap: float) -> dict:
-    """Every measurement of the section, in this order, each in its own process."""
+    """Every measurement of the section, in this order, each in its own process.
+
+    ``cap`` is the time limit of each solve (the goals: 10 minutes).
+    """
     for size in {*HANDOFF_SIZES, *SOLVE_SIZES, SMALL}:
         instance(*size)
-    out: dict = {"cap_s": cap, "handoff": [], "end_to_end": [], "solve": []}
+    out: dict = {"cap_s": cap, "handoff": [], "end_to_end": [], "solve": [], "pmedian": []}
     for size in HANDOFF_SIZES:
         for case in ("matrix", "siting"):
             out["handoff"].append(in_subprocess("benchmarks.county", "handoff", case, *size))
@@ -131,6 +144,11 @@ def run(cap: float) -> dict:
     for size in SOLVE_SIZES:
         out["solve"].append(in_subprocess("benchmarks.county", "solve", "siting", *size, cap,
                                           timeout=cap * 3 + 600))
+        save("county", out)
+    for n, p in PMEDIANS:
+        out["pmedian"].append(in_subprocess("benchmarks.county", "pmedian", "siting", n, p, cap,
+                                            timeout=cap * 3 + 600))
+        save("county", out)
     return out
 
 
@@ -140,5 +158,7 @@ if __name__ == "__main__":
         print(json.dumps(handoff(case, regions, sites)))
     elif kind == "end_to_end":
         print(json.dumps(end_to_end(case, regions, sites)))
+    elif kind == "pmedian":
+        print(json.dumps(pmedian(regions, sites, float(sys.argv[5])), default=str))
     else:
         print(json.dumps(solve_unpruned(regions, sites, float(sys.argv[5])), default=str))

@@ -22,6 +22,7 @@ def render() -> str:
              "The machine is shared with other work while these ran, so times vary by tens of "
              "percent between runs; every ratio compares runs made in the same session.", ""]
     for title, section in (("OR-Library capacitated warehouse location", _orlib),
+                           ("County scale: the model at the speed of its matrix", _county),
                            ("Modelling overhead", _overhead),
                            ("Capacitated facility location shaped like capa/b/c", _capacitated),
                            ("The tight capacitated shape", _tight),
@@ -116,6 +117,60 @@ def _orlib() -> list[str]:
     out += [f"| {r['instance']} | {r['known']:,.3f} | {r['objective']:,.3f} | "
             f"{r['rel_error']:.1e} | {'yes' if r['verified'] else 'NO'} | {r['seconds']:.2f} |"
             for r in rows]
+    return out
+
+
+def _county() -> list[str]:
+    data = load("county")
+    if not data:
+        return []
+    cap = data["cap_s"]
+    out = ["Issue 23's goals, measured in one run (`python -m benchmarks county --cap "
+           f"{cap:.0f}`). CPU seconds are user + system of one fresh process each, from its "
+           "start (imports included); peak is its resident memory. Instances: `siting generate "
+           "X --regions R --sites F --streams 1 --single-size --seed 0`, no policies. The "
+           "*matrix model* (`benchmarks/floor.py`) reads the same data with siting's loader "
+           "and writes the same rows straight into highspy, without Pyomo or siting's model "
+           "code.", "",
+           "**Model to HiGHS** (goal: siting within 3x the matrix model's CPU, 2x its memory):",
+           "", "| size | CPU s, matrix / siting | ratio | peak MB, matrix / siting | ratio |",
+           "|---|---:|---:|---:|---:|"]
+    rows = {(r["size"], r["case"]): r for r in data["handoff"]}
+    for size in dict.fromkeys(r["size"] for r in data["handoff"]):
+        a, b = rows[size, "matrix"], rows[size, "siting"]
+        out.append(f"| {size} | {a['cpu_s']:.2f} / {b['cpu_s']:.2f} | "
+                   f"{b['cpu_s'] / a['cpu_s']:.2f}x | {a['peak_mb']:.0f} / {b['peak_mb']:.0f} | "
+                   f"{b['peak_mb'] / a['peak_mb']:.2f}x |")
+    if data["end_to_end"]:
+        a, b = data["end_to_end"]
+        out += ["", "**A small solve end to end** (100 x 30, process start to the solution in "
+                "hand, the quick profile's 1% gap; median of three interleaved pairs; goal: "
+                f"within 1.25x): matrix model {a['cpu_s']:.2f} CPU s, siting {b['cpu_s']:.2f} "
+                f"CPU s, {b['cpu_s'] / a['cpu_s']:.2f}x (objectives {a['objective']:,.0f} and "
+                f"{b['objective']:,.0f})."]
+    if data["solve"]:
+        out += ["", "**Unpruned solves** (`siting.solve` with the quick profile, 1% gap, its "
+                f"time limit raised to {cap:.0f} s; goals: 3000 x 300 proven 1% within 150 CPU s "
+                "and 3 GB, 10000 x 500 within 10 minutes and 8 GB):", "",
+                "| size | status | gap | CPU s | peak MB | Lagrangian: iterations, s | "
+                "warm start s | HiGHS s |", "|---|---|---:|---:|---:|---|---:|---:|"]
+        for r in data["solve"]:
+            t, lag = r["timings"], r["lagrangian"] or {}
+            gap_text = "" if r["gap"] is None else f"{r['gap']:.2%}"
+            out.append(f"| {r['size']} | {r['status']} | {gap_text} | {r['cpu_s']:.0f} | "
+                       f"{r['peak_mb']:.0f} | {lag.get('iterations', '')}, "
+                       f"{lag.get('seconds', 0):.0f} | {t.get('step_warm_start_s', 0):.0f} | "
+                       f"{t.get('solve_s', 0):.0f} |")
+    if data["pmedian"]:
+        out += ["", "**Large p-medians** (the instances of *Large p-median problems*, the "
+                f"default profile to a 0.01% gap, {cap:.0f} s limit; goal: each proven optimal "
+                "within 10 minutes and 4 GB):", "",
+                "| n | p | status | gap | seconds | CPU s | peak MB |",
+                "|---:|---:|---|---:|---:|---:|---:|"]
+        out += [f"| {r['n']} | {r['p']} | {r['status']} | "
+                f"{'' if r.get('gap') is None else format(r['gap'], '.3%')} | "
+                f"{r.get('seconds', 0):.0f} | {r['cpu_s']:.0f} | {r['peak_mb']:.0f} |"
+                for r in data["pmedian"]]
     return out
 
 

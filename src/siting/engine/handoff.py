@@ -188,6 +188,33 @@ def _read_linear(node: LinearExpression, scale: float, column: Callable[[Any], i
     return True
 
 
+@dataclass
+class _Core:
+    """The core part of a model: its columns (Pyomo variables), rows and their names."""
+
+    columns: list = field(default_factory=list)
+    real: list = field(default_factory=list)  # positions of flows and uncollected tonnes
+    parts: list = field(default_factory=list)  # (CSR rows, lower, upper)
+    segments: list = field(default_factory=list)
+
+    def add(self, block: pyo.Block) -> None:
+        """Add the columns and core rows of one network block."""
+        layout, blocks = core_rows(block.net, block.strong_linking)
+        start = len(self.columns)
+        for name in ("flow", "uncollected", "build", "keep"):
+            if name in ("flow", "uncollected"):  # [0, inf), continuous
+                self.real.append(len(self.columns) + np.arange(layout.sizes[name]))
+            self.columns += list(block.component(name).values())
+        n_rows = sum(len(s.rows) for s in self.segments)
+        for rb in blocks:
+            mat = rb.matrix
+            self.parts.append((sp.csr_matrix((mat.data, mat.indices + start, mat.indptr),
+                                             shape=mat.shape), rb.lower, rb.upper))
+            self.segments.append(Segment(block, rb.name, rb.index,
+                                         n_rows + np.arange(mat.shape[0])))
+            n_rows += mat.shape[0]
+
+
 def compile_model(m: pyo.ConcreteModel) -> Compiled:
     """Assemble ``m``'s core rows from its networks and compile the rest with Pyomo.
 
@@ -201,23 +228,10 @@ def compile_model(m: pyo.ConcreteModel) -> Compiled:
         form = LinearStandardFormCompiler().write(m, mixed_form=True)
     finally:
         objective.activate()
-    columns: list = []
-    continuous: list[np.ndarray] = []  # flows and uncollected tonnes: [0, inf), real
-    parts, segments, n_rows = [], [], 0
+    core = _Core()
     for block in network_blocks(m):
-        layout, blocks = core_rows(block.net, block.strong_linking)
-        start = len(columns)
-        for name in ("flow", "uncollected", "build", "keep"):
-            if name in ("flow", "uncollected"):
-                continuous.append(len(columns) + np.arange(layout.sizes[name]))
-            columns += list(block.component(name).values())
-        for rb in blocks:
-            mat = rb.matrix
-            parts.append((sp.csr_matrix((mat.data, mat.indices + start, mat.indptr),
-                                        shape=mat.shape), rb.lower, rb.upper))
-            segments.append(Segment(block, rb.name, rb.index,
-                                    n_rows + np.arange(mat.shape[0])))
-            n_rows += mat.shape[0]
+        core.add(block)
+    columns = core.columns
     position = {id(v): j for j, v in enumerate(columns)}
 
     def column(var) -> int:
@@ -231,31 +245,39 @@ def compile_model(m: pyo.ConcreteModel) -> Compiled:
     cost_cols, cost_coefs, offset = linear_form(objective.expr, column)
     n_cols = len(columns)
     A = form.A.tocsr()
-    inf = highspy.kHighsInf
     senses = np.array([sense for _, sense in form.rows], dtype=int)
     rhs = np.asarray(form.rhs, dtype=float)
-    parts.append((sp.csr_matrix((A.data, remap[A.indices], A.indptr), shape=(A.shape[0], n_cols)),
-                  np.where(senses <= 0, rhs, -inf), np.where(senses >= 0, rhs, inf)))
+    parts = [*core.parts, (sp.csr_matrix((A.data, remap[A.indices], A.indptr),
+                                         shape=(A.shape[0], n_cols)),
+                           np.where(senses <= 0, rhs, -highspy.kHighsInf),
+                           np.where(senses >= 0, rhs, highspy.kHighsInf))]
     matrix = sp.vstack([sp.csr_matrix(p[0], shape=(p[0].shape[0], n_cols)) for p in parts],
                        format="csc")
     cost = np.zeros(n_cols)
     cost[cost_cols] = cost_coefs
-    lower, upper = np.zeros(n_cols), np.full(n_cols, inf)
-    integer = np.zeros(n_cols, dtype=bool)
-    real = np.zeros(n_cols, dtype=bool)
-    if continuous:
-        real[np.concatenate(continuous)] = True
-    for j in np.flatnonzero(~real).tolist():
+    lower, upper, integer = _column_bounds(columns, core.real)
+    row_lower, row_upper = (np.concatenate([p[i] for p in parts]) for i in (1, 2))
+    lp = highs_lp(matrix, cost, (lower, upper), (row_lower, row_upper), offset=offset,
+                  integer=integer)
+    return Compiled(lp, columns, RowMap(core.segments, [con for con, _ in form.rows]),
+                    integer, int(matrix.nnz))
+
+
+def _column_bounds(columns: list, real: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Lower and upper bounds and integrality of the columns; ``real`` are [0, inf) reals."""
+    inf = highspy.kHighsInf
+    lower, upper = np.zeros(len(columns)), np.full(len(columns), inf)
+    integer = np.zeros(len(columns), dtype=bool)
+    known = np.zeros(len(columns), dtype=bool)
+    if real:
+        known[np.concatenate(real)] = True
+    for j in np.flatnonzero(~known).tolist():
         v = columns[j]
         lo, up = (v.value, v.value) if v.fixed else v.bounds
         lower[j] = -inf if lo is None else lo
         upper[j] = inf if up is None else up
         integer[j] = v.is_integer()
-    lp = highs_lp(matrix, cost, (lower, upper),
-                  (np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])),
-                  offset=offset, integer=integer)
-    rows = RowMap(segments, [con for con, _ in form.rows])
-    return Compiled(lp, columns, rows, integer, int(matrix.nnz))
+    return lower, upper, integer
 
 
 def highs_lp(matrix, cost: np.ndarray, columns: tuple[np.ndarray, np.ndarray],
