@@ -33,7 +33,7 @@ HANDOFF_SIZES = [(100, 30), (1000, 100), (3000, 300)]
 SOLVE_SIZES = [(3000, 300), (10000, 500)]
 SMALL = (100, 30)
 QUICK = 0.01
-PMEDIANS = [(n, p) for n in (400, 600, 900) for p in (5, n // 20, n // 10)]
+PMEDIANS = [(400, 5), (400, 40), (600, 30), (900, 5), (900, 90)]  # p from 5 to n/10
 
 
 def instance(regions: int, sites: int) -> Path:

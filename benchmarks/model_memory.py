@@ -16,6 +16,7 @@ from siting.engine.job import resolve_scenario
 from siting.engine.steps import prepare, pruned_model
 from siting.instance.load import load_instance
 from siting.instance.size import estimate_size
+from siting.model.spec import ModelSpec
 
 CASES = [(300, 50, None), (1000, 100, None), (2000, 200, 10)]
 
@@ -26,8 +27,8 @@ def measure(regions: int, sites: int, nearest: int | None) -> dict:
     size = estimate_size(instance, nearest)
     before = peak_rss_mb()
     profile = SolverProfile(nearest_sites=nearest)
-    m, _ = pruned_model(prepare(instance, resolve_scenario(instance.path, None)),
-                        resolve_scenario(instance.path, None), profile)
+    m, _ = pruned_model(prepare(instance, resolve_scenario(instance.path, None)), ModelSpec(),
+                        profile)
     to_highs(m, profile)
     return {"regions": regions, "sites": sites, "nearest": nearest,
             "model_flows": size.model_flows, "estimate_mb": size.bytes / 2**20,

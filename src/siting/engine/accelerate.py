@@ -4,9 +4,7 @@ Both run before HiGHS branches on the full (unpruned, or as the profile prunes i
 
 - :func:`warm_start`: the same problem restricted to each region's few nearest sites is
   solved first. It is a restriction, so its network is feasible for the full model and
-  becomes HiGHS's MIP start; with such a start HiGHS's own sub-MIP heuristics (RINS, RENS
-  and the like, which re-solve the large model many times) cost more than they find, so
-  they are switched off unless the profile sets them.
+  becomes HiGHS's MIP start (HiGHS's own heuristics stay on behind it).
 - :func:`drop_unused_links`: the strong linking rows ``x <= q * open`` are valid
   inequalities, not part of the problem's definition (the capacity rows already close a
   site's flows). Rows whose dual is zero in the LP relaxation are dropped: the root LP

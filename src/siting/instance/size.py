@@ -4,9 +4,10 @@ A huge instance would otherwise fail deep inside numpy or Pyomo (out of memory) 
 minutes of work. The estimate counts the origin-destination pairs whose distances are
 computed, the flows (pairs times the streams both ends carry) before and after pruning,
 and the rows, and prices them with per-item costs measured on generated instances
-(``python -m benchmarks model_memory``: 660 MB for 200,000 flows unpruned, about 3.3 KB
-per flow in the model with its HiGHS copy). Measured peaks were 0.53 to 0.90 of the
-estimate; the branch-and-bound search itself can need more.
+(``python -m benchmarks model_memory``). Since the core rows are assembled from arrays,
+the model and its HiGHS copy take 0.27 to 0.37 of the estimate; whole unpruned solves
+took 0.6 to 0.7 of it at 3000 x 300 and 10000 x 500, and a 900 x 900 p-median, whose LP
+relaxation is large, 1.7 (benchmarks/RESULTS.md, *County scale*).
 """
 
 from __future__ import annotations
