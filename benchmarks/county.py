@@ -30,7 +30,7 @@ from pathlib import Path
 from benchmarks.common import CACHE, in_subprocess, save
 
 HANDOFF_SIZES = [(100, 30), (1000, 100), (3000, 300)]
-SOLVE_SIZES = [(3000, 300), (10000, 500)]
+SOLVE_SIZES = [(1000, 100), (3000, 300), (10000, 500)]
 SMALL = (100, 30)
 QUICK = 0.01
 PMEDIANS = [(400, 5), (400, 40), (600, 30), (900, 5), (900, 90)]  # p from 5 to n/10

@@ -341,8 +341,7 @@ def route(job: Job, built: Built, status: str, bound: float | None = None) -> No
     """
     best = job.best()
     built.highs.stop = lambda: False
-    built.highs.fix(best.start(built.m))
-    routed = built.highs.solve(time_limit=float("inf"))
+    routed = built.highs.route(best.start(built.m))
     routed.status, routed.best_bound, routed.mip_gap = status, bound, None
     built.result = routed
     job.reports.setdefault("start", {"source": best.source, "cost": best.cost})
@@ -391,8 +390,9 @@ def extract(job: Job, built: Built) -> Solution:
                 "binding_regions": binding_regions(pruned, flows),
                 **pruning_check(solution.meta["objective"], full, tolerance),
                 "pricing": job.reports.get("pricing")}
-        solution.meta["marginal_costs"] = marginal_costs(
-            m, built.highs.fixed_duals(), policies, job.instance.spec.instance.currency)
+        currency = job.instance.spec.instance.currency  # no policy: no row to price, no LP
+        solution.meta["marginal_costs"] = (marginal_costs(m, built.highs.fixed_duals(), policies,
+                                                          currency) if policies else [])
     steps = job.timings.get("steps", {})
     solution.meta["timings"].update(step_timings(steps))
     solution.meta["timings"]["build_s"] = sum(steps.get(s, 0.0) for s in BEFORE_SOLVE)
