@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.numeric_types import native_numeric_types
@@ -26,7 +25,14 @@ from pyomo.core.expr.numeric_expr import (
 from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from siting.errors import SetupError
 from siting.model.matrix import core_rows
+
+try:  # every module of siting imports highspy from here (or from siting.engine.highs)
+    import highspy
+except Exception as exc:  # missing, or broken: a native library that fails to load
+    raise SetupError(f"highspy is not installed or broken ({type(exc).__name__}: {exc}): "
+                     "pip install --force-reinstall highspy") from None
 from siting.sparse import sparse as sp
 
 

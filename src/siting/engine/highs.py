@@ -26,17 +26,11 @@ import pyomo.environ as pyo
 from pydantic import Field
 from pyomo.common.gc_manager import PauseGC
 
-from siting.engine.handoff import Compiled, Duals, compile_model, linear_form
-from siting.errors import InputError, SetupError, SolverError
+from siting.engine.handoff import Compiled, Duals, compile_model, highspy, linear_form
+from siting.errors import InputError, SolverError
 from siting.inputs import Strict, read_toml, toml_table, validation_error
 from siting.options import OPTION_LIMITS, PROFILE_OPTIONS, UNSOUND_OPTIONS, limit_problem
 from siting.results.labels import gap
-
-try:  # every module of siting imports highspy from here
-    import highspy
-except Exception as exc:  # missing, or broken: a native library that fails to load
-    raise SetupError(f"highspy is not installed or broken ({type(exc).__name__}: {exc}): "
-                     "pip install --force-reinstall highspy") from None
 
 PROFILES = resources.files("siting") / "profiles"  # solvers/ links here: one copy
 _THREADS_IN_USE: list[int] = []
