@@ -6,8 +6,8 @@ computed, the flows (pairs times the streams both ends carry) before and after p
 and the rows, and prices them with per-item costs measured on generated instances
 (``python -m benchmarks model_memory``). Since the core rows are assembled from arrays,
 the model and its HiGHS copy take 0.27 to 0.37 of the estimate; whole unpruned solves
-took 0.6 to 0.7 of it at 3000 x 300 and 10000 x 500, and a 900 x 900 p-median, whose LP
-relaxation is large, 1.7 (benchmarks/RESULTS.md, *County scale*).
+peaked at 0.58 to 0.66 of it at 3000 x 300 and 10000 x 500, and a 900 x 900 p-median,
+whose LP relaxation is large, at 1.7 (benchmarks/RESULTS.md, *County scale*).
 """
 
 from __future__ import annotations
