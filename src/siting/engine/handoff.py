@@ -119,6 +119,7 @@ class Compiled:
 
     lp: highspy.HighsLp
     columns: list
+    position: dict[int, int]  # column of each variable, by id
     rows: RowMap
     integer: np.ndarray
     nonzeros: int
@@ -265,7 +266,7 @@ def compile_model(m: pyo.ConcreteModel) -> Compiled:
     row_lower, row_upper = (np.concatenate([p[i] for p in parts]) for i in (1, 2))
     lp = highs_lp(matrix, cost, (lower, upper), (row_lower, row_upper), offset=offset,
                   integer=integer)
-    return Compiled(lp, columns, RowMap(core.segments, [con for con, _ in form.rows]),
+    return Compiled(lp, columns, position, RowMap(core.segments, [con for con, _ in form.rows]),
                     integer, int(matrix.nnz))
 
 

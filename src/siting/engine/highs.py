@@ -191,9 +191,8 @@ class HighsModel:
         t0 = time.perf_counter()
         self.highs, form = to_highs(m, profile)
         self.m, self.profile = m, profile
-        self.columns, self.rows = form.columns, form.rows
+        self.columns, self.rows, self._position = form.columns, form.rows, form.position
         self.integer, self.nonzeros = form.integer, form.nonzeros
-        self._position = {id(v): j for j, v in enumerate(self.columns)}
         self.stop = stop or (lambda: False)
         self.listener = listener
         self._subscribe()
