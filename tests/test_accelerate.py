@@ -7,7 +7,9 @@ import pytest
 
 from siting.engine import accelerate
 from siting.engine.accelerate import drop_unused_links, warm_start
-from siting.engine.highs import HighsModel, SolverProfile
+from siting.engine.heuristics.drop import builds_start
+from siting.engine.heuristics.lagrangian import lagrangian_bound
+from siting.engine.highs import HighsModel, SolverProfile, highspy
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
@@ -160,3 +162,23 @@ def test_the_warm_start_runs_only_where_the_lagrangian_network_is_near(tmp_path,
     assert lagrangian["heuristic_cost"] > lagrangian["bound"] * (1 + 1e-4)
     assert "warm_start" not in far_meta
     assert near_meta["warm_start"]["nearest_sites"] == 6
+
+
+def test_a_network_with_every_integer_fixed_is_routed_as_an_lp(capa_like):
+    # the same optimum as HiGHS's MIP solver on the fixed network, and the model keeps its
+    # integer columns for what comes after (the marginal-cost LP fixes them again)
+    net = build_network(load_instance(capa_like))
+    relaxed = lagrangian_bound(net, 50)
+    profile = SolverProfile(mip_rel_gap=0.0)
+    m = build_model(net, [], "cost", True)
+    model = HighsModel(m, profile)
+    routed = model.route(builds_start(m, relaxed.builds))
+    as_mip = HighsModel(m, profile)
+    as_mip.fix(builds_start(m, relaxed.builds))
+    assert routed.status == as_mip.solve().status == "optimal"
+    assert routed.objective == pytest.approx(as_mip.highs.getInfo().objective_function_value,
+                                             rel=1e-9)
+    integrality = model.highs.getLp().integrality_
+    assert [int(integrality[j]) for j in np.flatnonzero(model.integer)] == \
+        [int(highspy.HighsVarType.kInteger)] * int(model.integer.sum())
+    assert routed.objective == pytest.approx(relaxed.cost, rel=1e-6)  # its own transport LP
