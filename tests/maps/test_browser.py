@@ -129,6 +129,8 @@ def test_with_no_network_the_regions_show_and_the_page_says_the_base_map_is_miss
 
 
 def test_china_map_fits_1400x900_and_marks_provinces_that_collect_nothing(china, open_map):
+    from playwright.sync_api import expect  # open_map has skipped without Playwright
+
     opened = open_map(china / "map.html")  # written by solve, as a planner gets it
     legend = opened.page.locator(".siting-legend")
     box = legend.bounding_box()
@@ -142,17 +144,20 @@ def test_china_map_fits_1400x900_and_marks_provinces_that_collect_nothing(china,
     hatched = opened.page.locator("path.siting-region[fill='url(#siting-nothing)']")
     assert hatched.count() == regions["province"].isin(nothing).sum()
     assert f"province collects nothing ({len(nothing)} of" in legend.inner_text()
+    # at the first view, before a popup pans the map (labels are laid out again after it)
+    facilities = pd.read_csv(china / "facilities.csv")
+    new = facilities[facilities["open"] & ~facilities["existing"]]
+    labels = opened.page.locator(".siting-label-new")
+    assert labels.count() == len(new)
+    for label in labels.all():  # Playwright waits for the page's last layout (a busy machine)
+        expect(label).to_be_visible()
+    assert sorted(labels.all_inner_texts()) == sorted(new["name"])
+    assert opened.page.locator(".siting-label-existing").first.is_hidden()  # until close up
     shape = hatched.first.bounding_box()  # its own popup, whatever flow line crosses it:
     hatched.first.dispatch_event("click", {"clientX": shape["x"] + shape["width"] / 2,
                                            "clientY": shape["y"] + shape["height"] / 2})
     popup = opened.page.locator(".leaflet-popup-content").last
     assert "collects nothing" in popup.inner_text()
-    facilities = pd.read_csv(china / "facilities.csv")
-    new = facilities[facilities["open"] & ~facilities["existing"]]
-    labels = opened.page.locator(".siting-label-new")
-    assert sorted(labels.all_inner_texts()) == sorted(new["name"])
-    assert all(label.is_visible() for label in labels.all())
-    assert opened.page.locator(".siting-label-existing").first.is_hidden()  # until close up
     z = opened.page.evaluate("() => Object.fromEntries([...document.querySelectorAll("
                              "'.leaflet-pane')].map(p => [p.className, +getComputedStyle(p)"
                              ".zIndex]))")
