@@ -99,7 +99,8 @@ def end_to_end(case: str, regions: int, sites: int) -> dict:
 
         solution = solve(folder, solver="highs-quick")
         objective, count = solution.meta["objective"], len(solution.flows)
-    return {"case": case, "cpu_s": cpu_s(), "objective": objective, "flows": count}
+    return {"case": case, "cpu_s": cpu_s(), "peak_mb": peak_mb(), "objective": objective,
+            "flows": count}
 
 
 def solve_unpruned(regions: int, sites: int, cap: float) -> dict:
@@ -124,6 +125,16 @@ def pmedian(n: int, p: int, cap: float) -> dict:
     return {**measure("siting", n, p, cap), "cpu_s": cpu_s(), "peak_mb": peak_mb()}
 
 
+def end_to_end_pairs(repeats: int = 3) -> list[dict]:
+    """Both small solves ``repeats`` times, interleaved; the median CPU and peak of each."""
+    pairs = [[in_subprocess("benchmarks.county", "end_to_end", case, *SMALL)
+              for case in ("matrix", "siting")] for _ in range(repeats)]
+    return [{"case": case, "cpu_s": statistics.median(p[i]["cpu_s"] for p in pairs),
+             "peak_mb": statistics.median(p[i]["peak_mb"] for p in pairs),
+             "objective": pairs[0][i]["objective"]}
+            for i, case in enumerate(("matrix", "siting"))]
+
+
 def run(cap: float) -> dict:
     """Every measurement of the section, in this order, each in its own process.
 
@@ -135,12 +146,7 @@ def run(cap: float) -> dict:
     for size in HANDOFF_SIZES:
         for case in ("matrix", "siting"):
             out["handoff"].append(in_subprocess("benchmarks.county", "handoff", case, *size))
-    pairs = [[in_subprocess("benchmarks.county", "end_to_end", case, *SMALL)
-              for case in ("matrix", "siting")] for _ in range(3)]
-    out["end_to_end"] = [{"case": case,
-                          "cpu_s": statistics.median(p[i]["cpu_s"] for p in pairs),
-                          "objective": pairs[0][i]["objective"]}
-                         for i, case in enumerate(("matrix", "siting"))]
+    out["end_to_end"] = end_to_end_pairs()
     for size in SOLVE_SIZES:
         out["solve"].append(in_subprocess("benchmarks.county", "solve", "siting", *size, cap,
                                           timeout=cap * 3 + 600))

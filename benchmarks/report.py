@@ -147,7 +147,9 @@ def _county() -> list[str]:
                 "hand, the quick profile's 1% gap; median of three interleaved pairs; goal: "
                 f"within 1.25x): matrix model {a['cpu_s']:.2f} CPU s, siting {b['cpu_s']:.2f} "
                 f"CPU s, {b['cpu_s'] / a['cpu_s']:.2f}x (objectives {a['objective']:,.0f} and "
-                f"{b['objective']:,.0f})."]
+                f"{b['objective']:,.0f}"
+                + (f"; peak {a['peak_mb']:.0f} and {b['peak_mb']:.0f} MB" if "peak_mb" in a
+                   else "") + ")."]
     if data["solve"]:
         out += ["", "**Unpruned solves** (`siting.solve` with the quick profile, 1% gap, its "
                 f"time limit raised to {cap:.0f} s; goals: 3000 x 300 proven 1% within 150 CPU s "
