@@ -13,11 +13,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
+from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.repn import generate_standard_repn
 
-from siting.engine.handoff import compile_model, network_blocks
+from siting.engine.handoff import compile_model, linear_form, network_blocks
 from siting.engine.highs import SolverProfile
 from siting.engine.steps import build, prepare
 from siting.instance.load import load_instance
@@ -204,3 +207,26 @@ def test_the_cases_above_cover_every_core_row(tmp_path):
     assert names == {"supply_balance", "conservation", "branch_share", "capacity_limit",
                      "shared_capacity", "aggregate_capacity", "min_throughput", "one_size",
                      "one_process", "link"}
+
+
+def test_linear_form_reads_what_pyomo_reads_and_refuses_what_is_not_linear():
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(4))
+    m.x[3].fix(2.0)
+    m.p = pyo.Param(initialize=3.0, mutable=True)
+    m.e = pyo.Expression(expr=LinearExpression(linear_coefs=[1.5, -2.0],
+                                               linear_vars=[m.x[0], m.x[1]]))
+    column = {id(m.x[j]): j for j in range(4)}.__getitem__
+    shapes = [2 * m.e - (m.x[2] * 4 + 1) + m.p * m.x[0] + m.e * 0.5 + 7 * m.x[3],
+              -(m.x[0] + m.x[1]) + m.x[0] / 2]
+    for expr in shapes:
+        cols, coefs, constant = linear_form(expr, lambda v: column(id(v)))
+        repn = generate_standard_repn(expr, compute_values=True)
+        expected = {}
+        for v, c in zip(repn.linear_vars, repn.linear_coefs, strict=True):
+            expected[column(id(v))] = expected.get(column(id(v)), 0.0) + c
+        assert dict(zip(cols.tolist(), coefs.tolist(), strict=True)) == pytest.approx(
+            {j: c for j, c in expected.items() if c})
+        assert constant == pytest.approx(float(repn.constant))
+    with pytest.raises(ValueError, match="not a linear expression"):
+        linear_form(m.x[0] * m.x[1] + m.e, lambda v: column(id(v)))
