@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -104,13 +105,17 @@ class Duals:
 
     def get(self, con, default: float = 0.0) -> float:
         """Return the dual of a Pyomo constraint (its rows' summed), ``default`` if none."""
-        if not hasattr(self, "_at"):
-            self._at: dict[int, list[int]] = {}
-            for i, c in enumerate(self.rows.constraints):
-                if c is not None:
-                    self._at.setdefault(id(c), []).append(self.rows.first + i)
-        at = self._at.get(id(con))
+        at = self._rows_of.get(id(con))
         return default if at is None else float(self.values[at].sum())
+
+    @cached_property
+    def _rows_of(self) -> dict[int, list[int]]:
+        """The rows of each Pyomo constraint, by its id (a ranged one has two)."""
+        rows: dict[int, list[int]] = {}
+        for i, con in enumerate(self.rows.constraints):
+            if con is not None:
+                rows.setdefault(id(con), []).append(self.rows.first + i)
+        return rows
 
 
 @dataclass
