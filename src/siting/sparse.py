@@ -7,10 +7,13 @@ second of every run, for modules siting never uses. Every module of siting impor
 Pyomo's own use of ``scipy.sparse`` is unaffected (``tests/test_package.py``).
 """
 
-from pyomo.common.dependencies import DeferredImportCallbackFinder
+try:  # Pyomo's private API, touched here alone; another Pyomo only makes the import slower
+    from pyomo.common.dependencies import DeferredImportCallbackFinder
 
-for _deferred in DeferredImportCallbackFinder._callbacks.pop("scipy", []):
-    _deferred._callback = None  # Pyomo's private API, touched here alone
+    for _deferred in DeferredImportCallbackFinder._callbacks.pop("scipy", []):
+        _deferred._callback = None
+except (ImportError, AttributeError):
+    pass
 
 from scipy import sparse  # noqa: E402  (after the hook is gone)
 

@@ -20,6 +20,7 @@ cost terms                     ``m.cost_fixed`` ...         named Expressions
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 import numpy as np
 import pyomo.environ as pyo
@@ -32,7 +33,8 @@ from siting.model.matrix import branch_rows, link_rows, shared_limits
 
 
 def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
-                strong_linking: bool = True, rows: str = "matrix") -> pyo.ConcreteModel:
+                strong_linking: bool = True,
+                rows: Literal["matrix", "pyomo"] = "matrix") -> pyo.ConcreteModel:
     """Build the Pyomo model: sets, variables, core constraints, policies, objective.
 
     Parameters
@@ -62,7 +64,7 @@ def build_model(net: Network, policies: Sequence = (), objective: str = "cost",
 
 
 def define_network(m: pyo.Block, net: Network, policies: Sequence,
-                   strong_linking: bool, rows: str = "matrix") -> None:
+                   strong_linking: bool, rows: Literal["matrix", "pyomo"] = "matrix") -> None:
     """Everything but the objective on ``m`` (a model, or one period's block).
 
     ``rows``: see :func:`build_model`; ``m.rows_in_matrix`` says which it was.
