@@ -27,7 +27,7 @@ from pyomo.repn import generate_standard_repn
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siting.errors import SetupError
-from siting.model.matrix import core_rows
+from siting.model.matrix import COLUMN_BLOCKS, core_rows
 
 try:  # every module of siting imports highspy from here (or from siting.engine.highs)
     import highspy
@@ -213,7 +213,7 @@ class _Core:
         """Add the columns and core rows of one network block."""
         layout, blocks = core_rows(block.net, block.strong_linking)
         start = len(self.columns)
-        for name in ("flow", "uncollected", "build", "keep"):
+        for name in COLUMN_BLOCKS:
             if name in ("flow", "uncollected"):  # [0, inf), continuous
                 self.real.append(len(self.columns) + np.arange(layout.sizes[name]))
             self.columns += list(block.component(name).values())

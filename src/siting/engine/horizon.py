@@ -72,7 +72,7 @@ def solve_horizon(job: Job) -> Solution:
     top = {**last.meta, "objective": result.objective, "best_bound": result.best_bound,
            "mip_gap": result.mip_gap, "highs_bound": result.best_bound,
            "bound_valid": result.best_bound is not None, "bound_source": "highs",
-           "marginal_costs": marginal_costs(m, highs.fixed_duals(), policies,
+           "marginal_costs": marginal_costs(m, highs.fixed_duals, policies,
                                             instance.spec.instance.currency, periods.years),
            "periods": {**periods.model_dump(mode="json"),
                        "discount_weights": periods.discount_weights}}

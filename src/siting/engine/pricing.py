@@ -67,7 +67,8 @@ def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray, duals: 
     n_sites, n_streams = len(net.site_tier), net.supply.shape[1]
     pair_dual = np.zeros(net.supply.shape)
     index, dual = duals.of(m, "supply_balance")
-    pair_dual[m.supplied_r[index.astype(int)], m.supplied_s[index.astype(int)]] = dual
+    pairs = index.astype(int)
+    pair_dual[m.supplied_r[pairs], m.supplied_s[pairs]] = dual
     site = np.zeros((n_sites, n_streams))
     for name, sign in (("capacity_limit", 1.0), ("min_throughput", -1.0)):
         index, dual = duals.of(m, name)  # min_throughput's row is min * b - throughput <= 0

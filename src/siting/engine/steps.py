@@ -390,9 +390,8 @@ def extract(job: Job, built: Built) -> Solution:
                 "binding_regions": binding_regions(pruned, flows),
                 **pruning_check(solution.meta["objective"], full, tolerance),
                 "pricing": job.reports.get("pricing")}
-        currency = job.instance.spec.instance.currency  # no policy: no row to price, no LP
-        solution.meta["marginal_costs"] = (marginal_costs(m, built.highs.fixed_duals(), policies,
-                                                          currency) if policies else [])
+        solution.meta["marginal_costs"] = marginal_costs(
+            m, built.highs.fixed_duals, policies, job.instance.spec.instance.currency)
     steps = job.timings.get("steps", {})
     solution.meta["timings"].update(step_timings(steps))
     solution.meta["timings"]["build_s"] = sum(steps.get(s, 0.0) for s in BEFORE_SOLVE)

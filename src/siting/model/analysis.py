@@ -5,6 +5,8 @@ Why is it infeasible, and what does each binding policy cost at the margin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyomo.environ as pyo
 
 from siting.engine.handoff import Duals
@@ -85,12 +87,14 @@ def _describe(row, slack: float, policies: dict[str, Policy]) -> str:
             f"{slack:,.6g} t cannot be collected")
 
 
-def marginal_costs(m: pyo.ConcreteModel, duals: Duals, policies: dict[str, Policy],
-                   currency: str, years: list[int] | None = None) -> list[dict]:
+def marginal_costs(m: pyo.ConcreteModel, fixed_duals: Callable[[], Duals],
+                   policies: dict[str, Policy], currency: str,
+                   years: list[int] | None = None) -> list[dict]:
     """Return what each binding policy row costs at the margin, with the network fixed.
 
-    ``duals`` are the row duals of the LP with every integer decision fixed
-    (:meth:`siting.engine.highs.HighsModel.fixed_duals`); ``policies`` maps a
+    ``fixed_duals`` solves the LP with every integer decision fixed and returns its row
+    duals (:meth:`siting.engine.highs.HighsModel.fixed_duals`); it is not called when the
+    model has no policy row to price. ``policies`` maps a
     policy block name to its policy. Each entry's ``value`` is the dual's size: what
     tightening the row by one unit of its right-hand side adds to the cost (a binding
     inequality never gets cheaper when tightened), never negative; ``meaning`` says it in
@@ -100,6 +104,9 @@ def marginal_costs(m: pyo.ConcreteModel, duals: Duals, policies: dict[str, Polic
     """
     located = [(t, row) for t, block in enumerate(_periods(m))
                for row in block.policies.component_data_objects(pyo.Constraint, active=True)]
+    if not located:
+        return []
+    duals = fixed_duals()
     sites = _periods(m)[0].net.instance.sites
     site_names = dict(zip(sites["id"], sites["name"], strict=True))  # rows of one site
     out = []
