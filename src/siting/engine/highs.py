@@ -290,6 +290,15 @@ class HighsModel:
         count, cols, vals = self._columns(values)
         self.highs.changeColsBounds(count, cols, vals, vals)
 
+    def close_flows(self, block, flows: np.ndarray) -> None:
+        """Fix at 0 the flows at positions ``flows`` of the network ``block``.
+
+        A block's flows are consecutive columns (:class:`~siting.engine.handoff.Compiled`).
+        """
+        cols = (self.column(block.flow[0]) + np.asarray(flows)).astype(np.int32)
+        zeros = np.zeros(len(cols))
+        self.highs.changeColsBounds(len(cols), cols, zeros, zeros)
+
     def route(self, values: dict) -> SolveResult:
         """Fix the Pyomo variables in ``values`` (a network) and solve what is left to its end.
 

@@ -97,7 +97,7 @@ def relax(job: Job, built: Built) -> None:
     """Step *relax*: the Lagrangian bound, its network and the sites it proves open or closed.
 
     Runs on large one-tier networks (profile ``lagrangian``), for ``lagrangian_iterations``;
-    the sites it proves are fixed in the compiled model.
+    the sites and arcs it proves are fixed in the compiled model.
     """
     profile, spec, net = job.profile, job.spec, built.net
     wanted = (len(net.flow_arc) >= LAGRANGIAN_AUTO_FLOWS if profile.lagrangian == "auto"
@@ -112,7 +112,7 @@ def relax(job: Job, built: Built) -> None:
         relaxed = lagrangian_bound(net, profile.lagrangian_iterations, job.budget.stopped,
                                    profile.mip_rel_gap, spec.policies)
     job.relaxed = relaxed
-    fix_sites(built, relaxed)
+    fix_proven(built, relaxed)
     if np.isfinite(relaxed.bound):  # infinite: no network meets the count; HiGHS says so
         job.bounds.append((relaxed.bound, "lagrangian"))
     if relaxed.builds is not None:
@@ -122,7 +122,8 @@ def relax(job: Job, built: Built) -> None:
         "bound": relaxed.bound,
         "heuristic_cost": relaxed.cost if relaxed.builds is not None else None,
         "iterations": relaxed.iterations, "seconds": relaxed.seconds,
-        "fixed_closed": len(relaxed.closed), "fixed_open": len(relaxed.opened)}
+        "fixed_closed": len(relaxed.closed), "fixed_open": len(relaxed.opened),
+        "arcs_closed": None if relaxed.arcs_closed is None else len(relaxed.arcs_closed)}
 
 
 def proven(job: Job) -> bool:
@@ -171,14 +172,14 @@ def build_model(job: Job, net: Network) -> Built:
     return Built(net, m, highs, pruned)
 
 
-def fix_sites(built: Built, relaxed) -> None:
-    """Fix, in the compiled model, the build options of the sites the relaxation proved.
+def fix_proven(built: Built, relaxed) -> None:
+    """Fix, in the compiled model, the sites and arcs the relaxation proved.
 
     A site proven closed has every build option fixed at 0; a site proven open with a
-    single option has it fixed at 1 (with several sizes the choice stays free). The model
-    keeps every arc; HiGHS's presolve drops what the fixings make useless. Sound: every
-    network cheaper than the relaxation's feasible one satisfies the fixings, so HiGHS's
-    bound stays valid for the problem without them.
+    single option has it fixed at 1 (with several sizes the choice stays free); an arc
+    proven closed has its flow fixed at 0. HiGHS's presolve drops what the fixings make
+    useless. Sound: every network cheaper than the relaxation's feasible one satisfies
+    the fixings, so HiGHS's bound stays valid for the problem without them.
     """
     m = built.m
     fixed = ComponentMap((m.build[j], 0.0) for f in relaxed.closed.tolist()
@@ -187,6 +188,12 @@ def fix_sites(built: Built, relaxed) -> None:
                  if len(m.options_of[f]) == 1)
     if fixed:
         built.highs.fix(fixed)
+    arcs = relaxed.arcs_closed
+    if arcs is not None and built.pruned is not None:  # positions in the pruned network
+        keep = built.pruned.keep
+        arcs = (np.cumsum(keep) - 1)[arcs[keep[arcs]]]
+    if arcs is not None and len(arcs):
+        built.highs.close_flows(m, arcs)
 
 
 def drop_unused_links(job: Job, built: Built) -> None:

@@ -31,7 +31,9 @@ so that the multipliers are tuned for the whole problem, and the configurations 
 chose are opened and routed optimally
 (:func:`siting.engine.heuristics.transport.route_exactly`), which gives feasible networks.
 At the end, reduced-cost fixing (:func:`fixings`) proves which sites are
-closed, or open, in every network cheaper than the best one found.
+closed, or open, in every network cheaper than the best one found; where every site takes
+whole supplies (:func:`ships_whole`), also which arcs carry nothing in such a network
+(:func:`closed_arcs`).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class LagrangianResult:
     seconds: float
     closed: np.ndarray  # sites closed in every network cheaper than ``cost``
     opened: np.ndarray  # sites open in every network cheaper than ``cost``
+    arcs_closed: np.ndarray | None = None  # flows carrying nothing in every such network
     multipliers: np.ndarray | None = None  # per supplied pair: those of the best bound
 
 
@@ -390,10 +393,12 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
     final = full.solve(centre)  # the best multipliers, on every arc
     if final.value > bound_at.value:
         bound_at, at_best = final, centre
-    closed, opened = fixings(full, bound_at, upper)
+    closed, opened, forced_open = fixings(full, bound_at, upper)
+    arcs = (closed_arcs(full, bound_at, at_best, forced_open, upper) if ships_whole(full)
+            else None)
     return LagrangianResult(bound=bound_at.value, builds=builds, cost=upper, iterations=done,
                             seconds=time.perf_counter() - t0, closed=closed, opened=opened,
-                            multipliers=at_best)
+                            arcs_closed=arcs, multipliers=at_best)
 
 
 def _work_nearest(full: Relaxation) -> int:
@@ -408,27 +413,56 @@ def _work_nearest(full: Relaxation) -> int:
     return max(WORK_NEAREST, full.n_sites // (2 * upper)) if upper else WORK_NEAREST
 
 
-def fixings(relax: Relaxation, at: Relaxed, upper: float) -> tuple[np.ndarray, np.ndarray]:
+def fixings(relax: Relaxation, at: Relaxed,
+            upper: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sites proven closed, and proven open, in every network cheaper than ``upper``.
 
     A site's state is proven when the relaxation with the site forced into the other state
     (only its build configurations, or only "no build") is above ``upper``, the cost of a
     network in hand: then no better network has the site in that state (reduced-cost
     fixing, sound for any multipliers; the relaxation keeps the facility count, if any).
+    Also returns, per site, the relaxation with the site forced to build.
     """
-    closed, opened = [], []
-    if not np.isfinite(upper):
-        return np.array(closed, dtype=int), np.array(opened, dtype=int)
-    margin = upper + FIX_MARGIN * abs(upper)
     builds = np.arange(len(at.conf_value)) >= relax.n_sites
+    forced = np.empty((2, relax.n_sites))
     for f in range(relax.n_sites):
         here = relax.conf_site == f
-        for state, out in ((builds, closed), (~builds, opened)):
+        for i, state in enumerate((builds, ~builds)):
             value = np.where(here & ~state, np.inf, at.conf_value)
-            forced = at.base + relax.cheapest(value)[0]
-            if forced > margin:
-                out.append(f)
-    return np.array(closed, dtype=int), np.array(opened, dtype=int)
+            forced[i, f] = at.base + relax.cheapest(value)[0]
+    margin = upper + FIX_MARGIN * abs(upper)  # infinite with no network in hand: none
+    return np.flatnonzero(forced[0] > margin), np.flatnonzero(forced[1] > margin), forced[0]
+
+
+def ships_whole(relax: Relaxation) -> bool:
+    """Whether every network routes each supply whole to one site (or leaves it uncollected).
+
+    So it is when no configuration has a minimum throughput and each holds nothing or all
+    the supply its site can be sent: the cheapest open site then takes a pair's supply.
+    """
+    reach = np.bincount(relax.site, weights=relax.flow_q, minlength=relax.n_sites)
+    cap = relax.conf_cap
+    return bool((relax.conf_min <= 0).all()
+                and ((cap <= 0) | (cap >= reach[relax.conf_site] - 1e-9)).all())
+
+
+def closed_arcs(relax: Relaxation, at: Relaxed, lam: np.ndarray, forced_open: np.ndarray,
+                upper: float) -> np.ndarray:
+    """Flows that carry nothing in any network cheaper than ``upper`` (:func:`ships_whole`).
+
+    Shipping a pair's whole supply ``q`` along a flow of reduced cost ``rc`` at ``lam``
+    (where the relaxation is ``at``) adds ``max(rc, 0) * q`` or more to every configuration
+    of its site that can take it: the builds (``forced_open``, the relaxation with the
+    site forced to build, from :func:`fixings`), and "no build" too at a site with
+    existing capacity. Above ``upper``, no cheaper network ships along the flow; and
+    every network ships whole supplies. Returns the flows' positions in the network.
+    """
+    if not np.isfinite(upper):
+        return np.zeros(0, dtype=int)
+    takes = np.where(relax.conf_cap[:relax.n_sites] > 0, at.value, forced_open)
+    rc = relax.cost - lam[relax.pair]
+    forced = takes[relax.site] + np.maximum(rc, 0.0) * relax.flow_q
+    return relax.flow_index(np.flatnonzero(forced > upper + FIX_MARGIN * abs(upper)))
 
 
 def _repair(net: Network, relax: Relaxation, chosen: np.ndarray,
