@@ -61,14 +61,14 @@ def master(relax: Relaxation, cuts: list[tuple[float, np.ndarray]]) -> tuple[flo
 
 def cut_at(net: Network, relax: Relaxation, builds: np.ndarray) -> tuple[float, np.ndarray]:
     """The routed cost of ``builds`` and the cut at its transportation LP's duals."""
-    highs = solve_transport(net, builds, nearest=relax.n_sites)
-    if highs is None:
+    solved = solve_transport(net, builds, nearest=relax.n_sites)
+    if solved is None:
         return np.inf, None
     u = np.zeros(len(relax.q))
     supplied = np.flatnonzero(relax.q > 0)
-    u[supplied] = np.asarray(highs.getSolution().row_dual)[:len(supplied)]
+    u[supplied] = np.asarray(solved.highs.getSolution().row_dual)[:len(supplied)]
     at = relax.solve(u)
-    return routed_cost(net, builds, highs), (at.base, at.conf_value)
+    return routed_cost(net, builds, solved), (at.base, at.conf_value)
 
 
 def measure(ratio: float, seed: int, cap: float) -> dict:

@@ -114,6 +114,8 @@ def solve_unpruned(regions: int, sites: int, cap: float) -> dict:
     relaxed = meta.get("lagrangian") or {}
     return {"size": f"{regions}x{sites}", "cpu_s": cpu_s(), "peak_mb": peak_mb(),
             "status": meta["status"], "gap": meta.get("mip_gap"),
+            "bound_source": meta.get("bound_source"), "pruning": meta.get("pruning"),
+            "variables": (meta.get("model_size") or {}).get("variables"),
             "timings": meta.get("timings", {}), "lagrangian": relaxed,
             "lean_linking": meta.get("lean_linking")}
 

@@ -96,10 +96,10 @@ def test_the_lagrangian_network_is_feasible(tmp_path, source):
     assert meta["bound_valid"]
 
 
-def test_pruning_check_fires_when_pruning_cuts_off_the_optimum(tiny, tmp_path):
-    # Capacity 50: r2's 60 t need both plants; with one neighbour each, 10 t go uncollected
-    # (no pricing here, to put the cut arc back).
-    folder = tiny(capacity=50, fixed=1)
+def test_pruning_check_fires_when_pruning_cuts_off_the_optimum(tmp_path):
+    # One neighbour per region, and no pricing to put cut arcs back: the model keeps the
+    # arcs of the Lagrangian's network too, but the optimum needs others.
+    folder = generate_instance(tmp_path / "g", regions=30, sites=8, seed=1, capacity_ratio=1.5)
     solver = profile_file(tmp_path, EXACT + "nearest_sites = 1\nlagrangian = true\n"
                           "pricing_rounds = 0\n")
     result = cli("solve", folder, "--out", tmp_path / "k1", "--solver", solver)
@@ -110,6 +110,21 @@ def test_pruning_check_fires_when_pruning_cuts_off_the_optimum(tiny, tmp_path):
     assert meta["pruning"]["proven"] is False
     assert (meta["bound_source"], meta["status"]) == ("lagrangian", "feasible")
     assert meta["best_bound"] <= full["objective"] * (1 + 1e-9) < meta["objective"]
+
+
+def test_a_pruned_model_keeps_the_arcs_of_the_lagrangian_network(tiny, tmp_path):
+    # Capacity 50: r2's 60 t need both plants, but one neighbour each leaves r2 one arc.
+    # The Lagrangian's network ships along the other: it comes back, and so the optimum.
+    folder = tiny(capacity=50, fixed=1)
+    pruned = solve_verified(folder, tmp_path / "k1", "--solver", profile_file(
+        tmp_path, EXACT + "nearest_sites = 1\nlagrangian = true\npricing_rounds = 0\n"))
+    alone = solve_verified(folder, tmp_path / "alone", "--solver", profile_file(
+        tmp_path, EXACT + "nearest_sites = 1\nlagrangian = false\npricing_rounds = 0\n"))
+    full = solve_verified(folder, tmp_path / "full", "--solver", profile_file(tmp_path, EXACT))
+    assert pruned["pruning"]["flows_cut"] == alone["pruning"]["flows_cut"] - 1
+    assert alone["objective"] > full["objective"] * (1 + 1e-6)  # 10 t uncollected
+    assert pruned["objective"] == pytest.approx(full["objective"], rel=1e-9)
+    assert (pruned["status"], pruned["pruning"]["proven"]) == ("optimal", True)
 
 
 def test_pruning_check_proves_a_pruning_that_cut_nothing(tmp_path):

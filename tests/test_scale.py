@@ -13,8 +13,9 @@ from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
 from siting.instance.prune import prune_nearest
+from siting.instance.size import check_fits_memory
 from siting.model.core import build_model
-from support import EXACT, solve_verified
+from support import EXACT, profile_file, solve_verified
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +86,25 @@ def test_pruned_heuristic_solve_matches_the_full_optimum(small, tmp_path):
     assert fast["objective"] == pytest.approx(full["objective"], rel=1e-6)
     assert json.loads((tmp_path / "fast" / "solution.json").read_text())["solver"][
         "heuristic_start"] is True
+
+
+def test_a_large_network_is_pruned_unless_the_profile_says_all(tmp_path, monkeypatch):
+    # The size at which an unset nearest_sites prunes, lowered to this 1,200-flow network:
+    # the run keeps each region's 10 nearest sites and the Lagrangian network's arcs, and
+    # its gap is against the Lagrangian bound, valid for every arc.
+    monkeypatch.setattr("siting.instance.prune.AUTO_PRUNE_FLOWS", 1000)
+    folder = generate_instance(tmp_path / "g", regions=60, sites=20, streams=1, seed=2)
+    gap = "[solver]\nmip_rel_gap = 0.001\nlagrangian = true\n"
+    auto = solve_verified(folder, tmp_path / "auto", "--solver", profile_file(tmp_path, gap))
+    assert auto["pruning"]["automatic"] is True
+    assert auto["pruning"]["nearest_sites"] == 10
+    assert 0 < auto["pruning"]["flows_cut"] <= 600
+    assert (auto["bound_valid"], auto["bound_source"]) == (True, "lagrangian")
+    every = solve_verified(folder, tmp_path / "all", "--solver",
+                           profile_file(tmp_path, gap + 'nearest_sites = "all"\n'))
+    assert "pruning" not in every
+    assert auto["best_bound"] <= every["objective"] * (1 + 1e-9)
+    assert auto["objective"] == pytest.approx(every["objective"], rel=1e-3)
+    instance = load_instance(folder)
+    assert check_fits_memory(instance).model_flows == 600
+    assert check_fits_memory(instance, "all").model_flows == 1200

@@ -28,7 +28,7 @@ from pyomo.common.collections import ComponentMap
 from siting.engine.highs import HighsModel, SolverProfile
 from siting.errors import SolverError
 from siting.instance.network import Network
-from siting.instance.prune import nearest_flows, prune_nearest
+from siting.instance.prune import nearest_flows, nearest_for, prune_nearest
 from siting.model.matrix import link_rows
 from siting.model.spec import ModelSpec
 
@@ -79,8 +79,8 @@ def applies(net: Network) -> bool:
 def warms(net: Network, profile: SolverProfile) -> bool:
     """Whether :func:`warm_start` runs on ``net`` under ``profile``."""
     nearest = profile.warm_start_sites
-    return bool(nearest and applies(net)
-                and (profile.nearest_sites is None or profile.nearest_sites > nearest))
+    kept = nearest_for(profile.nearest_sites, len(net.flow_arc))
+    return bool(nearest and applies(net) and (kept is None or kept > nearest))
 
 
 def reaches(net: Network, builds: np.ndarray, nearest: int) -> float:

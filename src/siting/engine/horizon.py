@@ -105,7 +105,7 @@ def _check_supported(instance: Instance, scenario: Scenario, profile: SolverProf
         raise ScenarioError(scenario.path or "scenario", f"policy[{i}].type",
                             f"{policy.type} is not supported {why}")
     for option in ("nearest_sites", "heuristic_start"):
-        if getattr(profile, option):
+        if getattr(profile, option) not in (None, False, "all"):
             raise InputError(f"solvers/{profile.name}.toml", f"solver.{option}",
                              "not supported with [periods]")
 

@@ -53,7 +53,7 @@ def run(job: Job) -> Solution:
         return solve_horizon(job)
     net = prepare_network(job)
     built = build_model(job, net)       # pruned as the profile says, compiled once
-    relax(job, built)                   # Lagrangian bound, network and fixings
+    built = relax(job, built)           # Lagrangian bound, network and fixings
     warm_start(job, net)                # the problem restricted to the nearest sites
     drop_unused_links(job, built)       # lean linking, on the same HiGHS model
     solve_stages(job, built)            # HiGHS, from the best network found so far

@@ -23,6 +23,7 @@ from siting.engine.heuristics.lagrangian import (
     not_applicable,
 )
 from siting.engine.heuristics.local_search import improve
+from siting.engine.heuristics.transport import routed_flows
 from siting.engine.highs import HighsModel, Progress, SolveResult, SolverProfile, gap
 from siting.engine.job import Candidate, Job, run_meta
 from siting.engine.labels import label, report_bound
@@ -31,7 +32,14 @@ from siting.engine.pricing import price_pruned_arcs
 from siting.errors import InfeasibleError, ScenarioError, SolverError
 from siting.instance.load import Instance
 from siting.instance.network import Network, build_network
-from siting.instance.prune import Pruned, binding_regions, prune_nearest, pruning_check, restrict
+from siting.instance.prune import (
+    Pruned,
+    binding_regions,
+    nearest_for,
+    prune_nearest,
+    pruning_check,
+    restrict,
+)
 from siting.instance.size import check_fits_memory
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.objective import stages
@@ -75,7 +83,8 @@ def prepare(instance: Instance, scenario: Scenario, supply: pd.DataFrame | None 
 def pruned_model(net: Network, spec: ModelSpec,
                  profile: SolverProfile) -> tuple[pyo.ConcreteModel, Pruned | None]:
     """Build the model of a prepared network, its arcs pruned as ``profile`` says."""
-    pruned = prune_nearest(net, profile.nearest_sites) if profile.nearest_sites else None
+    nearest = nearest_for(profile.nearest_sites, len(net.flow_arc))
+    pruned = prune_nearest(net, nearest) if nearest else None
     return spec.build(pruned.net if pruned else net), pruned
 
 
@@ -93,25 +102,29 @@ def prepare_network(job: Job) -> Network:
         return prepare(job.instance, job.scenario)
 
 
-def relax(job: Job, built: Built) -> None:
+def relax(job: Job, built: Built) -> Built:
     """Step *relax*: the Lagrangian bound, its network and the sites it proves open or closed.
 
     Runs on large one-tier networks (profile ``lagrangian``), for ``lagrangian_iterations``;
-    the sites and arcs it proves are fixed in the compiled model.
+    the sites and arcs it proves are fixed in the compiled model. A pruned model gains the
+    arcs the relaxation's network routes on (so that it can be routed there). Returns the
+    model.
     """
     profile, spec, net = job.profile, job.spec, built.net
     wanted = (len(net.flow_arc) >= LAGRANGIAN_AUTO_FLOWS if profile.lagrangian == "auto"
               else profile.lagrangian)
     if not wanted:
-        return
+        return built
     skipped = not_applicable(net, spec.policies, spec.objective)
     if skipped is not None or job.budget.stopped():
         job.reports["lagrangian"] = {"skipped": skipped or job.budget.reason()}
-        return
+        return built
     with job.step("relax"):
         relaxed = lagrangian_bound(net, profile.lagrangian_iterations, job.budget.stopped,
                                    profile.mip_rel_gap, spec.policies)
     job.relaxed = relaxed
+    if relaxed.builds is not None:
+        built = with_network(job, built, relaxed.builds)
     fix_proven(built, relaxed)
     if np.isfinite(relaxed.bound):  # infinite: no network meets the count; HiGHS says so
         job.bounds.append((relaxed.bound, "lagrangian"))
@@ -124,6 +137,28 @@ def relax(job: Job, built: Built) -> None:
         "iterations": relaxed.iterations, "seconds": relaxed.seconds,
         "fixed_closed": len(relaxed.closed), "fixed_open": len(relaxed.opened),
         "arcs_closed": None if relaxed.arcs_closed is None else len(relaxed.arcs_closed)}
+    return built
+
+
+def with_network(job: Job, built: Built, builds: np.ndarray) -> Built:
+    """Return the model ``built``, pruned, with the arcs the network ``builds`` routes on."""
+    if built.pruned is None or not built.pruned.cut:
+        return built
+    with job.step("relax"):
+        used = routed_flows(built.net, builds)
+    if built.pruned.keep[used].all():
+        return built
+    keep = built.pruned.keep.copy()
+    keep[used] = True
+    with job.step("build"):
+        return with_arcs(job, built, keep)
+
+
+def with_arcs(job: Job, built: Built, keep: np.ndarray) -> Built:
+    """Return the model of ``built``'s network restricted to the flows ``keep``, compiled."""
+    pruned = restrict(built.net, keep, built.pruned.nearest)
+    m = job.spec.build(pruned.net)
+    return Built(built.net, m, HighsModel(m, job.profile, job.budget.stopped, job.show), pruned)
 
 
 def proven(job: Job) -> bool:
@@ -309,13 +344,12 @@ def price_and_resolve(job: Job, built: Built) -> Built:
         if not priced.added or job.budget.stopped():
             return built
         solved = accelerate.Choices.of(built.m)
-        pruned = restrict(built.net, priced.keep, pruned.nearest)
-        m = job.spec.build(pruned.net)
-        highs = HighsModel(m, job.profile, job.budget.stopped, job.show)
-        again = solve_each_stage(highs, job, solved.start(m))
+        priced_model = with_arcs(job, built, priced.keep)
+        again = solve_each_stage(priced_model.highs, job, solved.start(priced_model.m))
         if not again.has_solution:
             return built
-        return Built(built.net, m, highs, pruned, with_timings(again, result))
+        priced_model.result = with_timings(again, result)
+        return priced_model
 
 
 def route_best(job: Job, built: Built) -> None:
@@ -393,7 +427,8 @@ def extract(job: Job, built: Built) -> Solution:
             flows = np.array([m.flow[k].value or 0.0 for k in m.FLOWS])
             full = solution.meta["best_bound"] if solution.meta["bound_valid"] else None
             solution.meta["pruning"] = {
-                "nearest_sites": pruned.nearest, "flows_cut": int((~pruned.keep).sum()),
+                "nearest_sites": pruned.nearest, "automatic": job.profile.nearest_sites is None,
+                "flows_cut": int((~pruned.keep).sum()),
                 "binding_regions": binding_regions(pruned, flows),
                 **pruning_check(solution.meta["objective"], full, tolerance),
                 "pricing": job.reports.get("pricing")}

@@ -40,6 +40,22 @@ class Pruned:
         return not self.keep.all()
 
 
+AUTO_PRUNE_FLOWS = 2_000_000  # from this many flows, an unset ``nearest_sites`` prunes...
+AUTO_NEAREST = 10  # ... to this many sites per region
+
+
+def nearest_for(setting: int | str | None, flows: int) -> int | None:
+    """Sites each region keeps under a profile's ``nearest_sites``; None: every one.
+
+    Unset (None), every site below :data:`AUTO_PRUNE_FLOWS` flows and :data:`AUTO_NEAREST`
+    from there (benchmarks/RESULTS.md, *County scale*: at 5M flows the unpruned model
+    took 9.9 GB); ``"all"``, every site.
+    """
+    if setting is None:
+        return AUTO_NEAREST if flows >= AUTO_PRUNE_FLOWS else None
+    return None if setting == "all" else int(setting)
+
+
 def prune_nearest(net: Network, nearest: int) -> Pruned:
     """Keep region flows to the ``nearest`` closest first-tier sites of each region and stream.
 

@@ -20,6 +20,7 @@ import psutil
 from siting.errors import InstanceError
 from siting.instance.load import INSTANCE_FILE, Instance
 from siting.instance.network import tier_links
+from siting.instance.prune import nearest_for
 
 BASE_BYTES = 64 * 2**20  # what a model of a few flows adds (HiGHS, Pyomo's first build)
 BYTES_PER_PAIR = 64  # a distance and its temporaries (haversine), per origin-destination pair
@@ -73,8 +74,12 @@ def available_bytes() -> int:
     return int(psutil.virtual_memory().available)
 
 
-def check_fits_memory(instance: Instance, nearest_sites: int | None = None) -> ModelSize:
-    """Return the size estimate, or refuse an instance whose model exceeds the free memory."""
+def check_fits_memory(instance: Instance, nearest_sites: int | str | None = None) -> ModelSize:
+    """Return the size estimate, or refuse an instance whose model exceeds the free memory.
+
+    ``nearest_sites`` is a profile's setting (:func:`siting.instance.prune.nearest_for`).
+    """
+    nearest_sites = nearest_for(nearest_sites, estimate_size(instance).flows)
     size = estimate_size(instance, nearest_sites)
     available = available_bytes()
     if size.bytes > available:

@@ -11,6 +11,8 @@ a restriction, so its optimum is a true upper bound of the network's cost.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from siting.engine.handoff import highs_lp
@@ -20,6 +22,13 @@ from siting.instance.network import Network
 from siting.sparse import sparse as sp
 
 NEAREST = 20  # open sites per (region, stream) pair in the LP
+
+
+class Transport(NamedTuple):
+    """A solved transportation LP: HiGHS holding it, and the network's flow of each column."""
+
+    highs: highspy.Highs
+    flows: np.ndarray
 
 
 def route_exactly(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> float:
@@ -43,21 +52,33 @@ def route_exactly(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> f
     return routed_cost(net, builds, solve_transport(net, builds, nearest))
 
 
-def routed_cost(net: Network, builds: np.ndarray, highs: highspy.Highs | None) -> float:
-    """Return the cost of the network ``builds`` opens, routed by its solved LP ``highs``.
+def routed_flows(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> np.ndarray:
+    """Positions of the flows carrying tonnes in the network ``builds``, routed optimally.
+
+    Arguments as :func:`route_exactly`'s; empty when the LP is infeasible.
+    """
+    solved = solve_transport(net, builds, nearest)
+    if solved is None:
+        return np.zeros(0, dtype=int)
+    x = np.asarray(solved.highs.getSolution().col_value)[:len(solved.flows)]
+    return solved.flows[x > 0]
+
+
+def routed_cost(net: Network, builds: np.ndarray, solved: Transport | None) -> float:
+    """Return the cost of the network ``builds`` opens, routed by its ``solved`` LP.
 
     Routing and penalties, option prices and the fixed cost of existing sites; inf when
-    ``highs`` is None (the LP was infeasible).
+    ``solved`` is None (the LP was infeasible).
     """
-    if highs is None:
+    if solved is None:
         return np.inf
     existing_fixed = float(net.instance.sites["existing_fixed_cost"].sum())
-    return (highs.getInfo().objective_function_value + option_prices(net)[builds].sum()
-            + existing_fixed)
+    return (solved.highs.getInfo().objective_function_value
+            + option_prices(net)[builds].sum() + existing_fixed)
 
 
 def solve_transport(net: Network, builds: np.ndarray,
-                    nearest: int = NEAREST) -> highspy.Highs | None:
+                    nearest: int = NEAREST) -> Transport | None:
     """Solve the transportation LP of the network ``builds`` opens; None when infeasible.
 
     Arguments as :func:`route_exactly`'s. The LP's first rows are the supply balances of
@@ -92,5 +113,6 @@ def solve_transport(net: Network, builds: np.ndarray,
                              (np.zeros(n_col), np.full(n_col, highspy.kHighsInf)),
                              (np.r_[q[supplied], minimum], np.r_[q[supplied], capacity])))
     highs.run()
-    return highs if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal else None
+    optimal = highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return Transport(highs, flows) if optimal else None
 
