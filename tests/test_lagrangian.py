@@ -99,7 +99,7 @@ def test_the_lagrangian_network_is_feasible(tmp_path, source):
 def test_pruning_check_fires_when_pruning_cuts_off_the_optimum(tmp_path):
     # One neighbour per region, and no pricing to put cut arcs back: the model keeps the
     # arcs of the Lagrangian's network too, but the optimum needs others.
-    folder = generate_instance(tmp_path / "g", regions=30, sites=8, seed=1, capacity_ratio=1.5)
+    folder = generate_instance(tmp_path / "g", regions=30, sites=8, seed=7, capacity_ratio=1.5)
     solver = profile_file(tmp_path, EXACT + "nearest_sites = 1\nlagrangian = true\n"
                           "pricing_rounds = 0\n")
     result = cli("solve", folder, "--out", tmp_path / "k1", "--solver", solver)

@@ -377,7 +377,9 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
                 or not feasible):
             break  # out of budget, the relaxed solution meets every supply, the gap closed,
             # or the problem is infeasible
-        reach = abs(best) or (abs(upper) if np.isfinite(upper) else 1.0)  # best 0: p-median
+        # the scale of the step: the bound, or its distance to the network in hand when
+        # larger (a p-median's first bounds are about 0)
+        reach = max(abs(best), abs(upper - best) if np.isfinite(upper) else 0.0) or 1.0
         target = min(upper, best + TARGET * reach)
         lam = np.fmin(centre + step * (target - best) / (unit @ unit) * unit / scale,
                       full.penalty)
@@ -410,7 +412,7 @@ def _work_nearest(full: Relaxation) -> int:
     then start at each pair's cost to the farthest of them (a p-median's first ones are 0).
     """
     upper = None if full.count is None else full.count.upper
-    return max(WORK_NEAREST, full.n_sites // (2 * upper)) if upper else WORK_NEAREST
+    return max(2 * WORK_NEAREST, full.n_sites // (2 * upper)) if upper else WORK_NEAREST
 
 
 def fixings(relax: Relaxation, at: Relaxed,
