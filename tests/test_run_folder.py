@@ -6,8 +6,10 @@ import json
 import re
 import shutil
 
+import pytest
+
 from siting.verify.checks import verify_run
-from support import DEMO, cli
+from support import DEMO, TINY_TOML, cli, solve_verified, write_instance
 
 NOISE = re.compile(r"\d\.\d{7,}")  # more decimals than the solver's tolerance of 1e-6
 
@@ -33,6 +35,19 @@ def test_tables_are_rounded_at_the_tolerance_and_verify(tmp_path):
         text = (tmp_path / "run" / f"{name}.csv").read_text()
         assert not NOISE.search(text), (name, NOISE.search(text))
     assert verify_run(tmp_path / "run").ok
+
+
+def test_a_short_arc_with_many_tonnes_verifies_despite_its_rounded_km(tmp_path):
+    # 0.37721044569 km is written 0.37721: priced on it, 2,477.6 t would cost 1.2e-6 less
+    # than the run's figure (found at 10000 x 500, where a region lies 290 m from a site).
+    toml = TINY_TOML.format(penalty=1000, capacity=5000, fixed=500).replace(
+        "[layers]\n", "[layers]\ndistances = \"distances.csv\"\n")
+    folder = write_instance(tmp_path / "short", toml, "id,name,lon,lat,supply\n"
+                            "r1,R1,100,30,2477.6\n", "id,name,tier,lon,lat\n"
+                            "f1,F1,plant,100,30\n",
+                            distances__csv="origin,destination,km\nr1,f1,0.37721044569\n")
+    meta = solve_verified(folder, tmp_path / "run")
+    assert meta["kpis"]["tonne_km"] == pytest.approx(2477.6 * 0.37721044569, rel=1e-9)
 
 
 def test_map_and_solve_draw_the_same_tiles(tmp_path):
