@@ -425,14 +425,16 @@ def fixings(relax: Relaxation, at: Relaxed,
     fixing, sound for any multipliers; the relaxation keeps the facility count, if any).
     Also returns, per site, the relaxation with the site forced to build.
     """
+    forced = np.full((2, relax.n_sites), np.inf)
+    if not np.isfinite(upper):  # no network in hand: nothing is proven
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int), forced[0]
     builds = np.arange(len(at.conf_value)) >= relax.n_sites
-    forced = np.empty((2, relax.n_sites))
     for f in range(relax.n_sites):
         here = relax.conf_site == f
         for i, state in enumerate((builds, ~builds)):
             value = np.where(here & ~state, np.inf, at.conf_value)
             forced[i, f] = at.base + relax.cheapest(value)[0]
-    margin = upper + FIX_MARGIN * abs(upper)  # infinite with no network in hand: none
+    margin = upper + FIX_MARGIN * abs(upper)
     return np.flatnonzero(forced[0] > margin), np.flatnonzero(forced[1] > margin), forced[0]
 
 
