@@ -27,7 +27,7 @@ from siting.instance.load import load_instance
 from siting.instance.network import build_network, recovery_rates
 from siting.instance.schema import LAYER_COLUMNS, LAYER_NUMBERS, near_miss
 from siting.results.runfiles import read_table
-from support import cli, solve_verified
+from support import ROOT, cli, solve_verified
 
 BASE = Path(__file__).parent / "bad_inputs" / "base"
 
@@ -229,3 +229,19 @@ def test_every_numeric_field_of_every_toml_schema_refuses_nan_infinities_and_boo
             located = [err for err in caught.value.errors()
                        if err["loc"][:1] == (name,) or err.get("ctx", {}).get("key") == name]
             assert located, (cls.__name__, name, value, line)
+
+
+def test_a_horizon_too_large_for_the_memory_is_refused_before_building(tmp_path, monkeypatch):
+    """A horizon keeps every arc in every period: the guard counts them, and says so."""
+    folder = ROOT / "instances" / "china-2025-2035"
+    estimate = size.estimate_size(load_instance(folder))
+    assert estimate.model_flows == estimate.flows * 6  # six periods, every arc
+    monkeypatch.setattr(size, "available_bytes", lambda: estimate.bytes - 1)
+    result = cli("solve", folder, "--out", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1
+    for fragment in ("instance.toml", "too large for this machine", "fewer periods"):
+        assert fragment in line, line
+    assert "nearest_sites" not in line  # refused with periods
+    assert not (tmp_path / "run").exists()

@@ -18,6 +18,7 @@ from siting.engine.labels import label
 from siting.engine.steps import policy_blocks, prepare, solve_each_stage, step_timings
 from siting.errors import InfeasibleError, InputError, ScenarioError
 from siting.instance.load import Instance
+from siting.instance.size import check_fits_memory
 from siting.model.analysis import diagnose_infeasibility, marginal_costs
 from siting.model.horizon import build_horizon_model
 from siting.model.objective import stages
@@ -35,6 +36,8 @@ def solve_horizon(job: Job) -> Solution:
     instance, scenario, profile = job.instance, job.scenario, job.profile
     _check_supported(instance, scenario, profile)
     periods = instance.spec.periods
+    with job.step("prepare"):
+        check_fits_memory(instance, "all")
     with job.step("build"):
         nets = [prepare(instance, scenario, supply) for supply in instance.period_supply]
         m = build_horizon_model(nets, periods, scenario.policies, scenario.objective,

@@ -83,7 +83,9 @@ def check_fits_memory(instance: Instance, nearest_sites: int | str | None = None
     size = estimate_size(instance, nearest_sites)
     available = available_bytes()
     if size.bytes > available:
-        pruning = (f"prune arcs harder (a smaller nearest_sites than {nearest_sites})"
+        pruning = ("use fewer periods, regions or sites (a horizon keeps every arc)"
+                   if instance.spec.periods is not None
+                   else f"prune arcs harder (a smaller nearest_sites than {nearest_sites})"
                    if nearest_sites else "prune arcs with a solver profile's nearest_sites "
                    "(e.g. nearest_sites = 5, --solver)")
         source = instance.path / INSTANCE_FILE if instance.path else "instance"
