@@ -23,7 +23,6 @@ from siting.engine.heuristics.lagrangian import (
     not_applicable,
 )
 from siting.engine.heuristics.local_search import improve
-from siting.engine.heuristics.transport import routed_flows
 from siting.engine.highs import HighsModel, Progress, SolveResult, SolverProfile, gap
 from siting.engine.job import Candidate, Job, run_meta
 from siting.engine.labels import label, report_bound
@@ -123,8 +122,8 @@ def relax(job: Job, built: Built) -> Built:
         relaxed = lagrangian_bound(net, profile.lagrangian_iterations, job.budget.stopped,
                                    profile.mip_rel_gap, spec.policies)
     job.relaxed = relaxed
-    if relaxed.builds is not None:
-        built = with_network(job, built, relaxed.builds)
+    if relaxed.routed is not None:
+        built = with_network(job, built, relaxed.routed)
     fix_proven(built, relaxed)
     if np.isfinite(relaxed.bound):  # infinite: no network meets the count; HiGHS says so
         job.bounds.append((relaxed.bound, "lagrangian"))
@@ -140,13 +139,9 @@ def relax(job: Job, built: Built) -> Built:
     return built
 
 
-def with_network(job: Job, built: Built, builds: np.ndarray) -> Built:
-    """Return the model ``built``, pruned, with the arcs the network ``builds`` routes on."""
-    if built.pruned is None or not built.pruned.cut:
-        return built
-    with job.step("relax"):
-        used = routed_flows(built.net, builds)
-    if built.pruned.keep[used].all():
+def with_network(job: Job, built: Built, used: np.ndarray) -> Built:
+    """Return the model ``built``, pruned, with the flows ``used`` (a network's) put back."""
+    if built.pruned is None or built.pruned.keep[used].all():
         return built
     keep = built.pruned.keep.copy()
     keep[used] = True

@@ -505,27 +505,28 @@ def _costs(run: RunView, facilities: pd.DataFrame, flows: pd.DataFrame) -> dict[
     }
 
 
-def flow_rates(inst: Instance, flows: pd.DataFrame) -> pd.DataFrame:
+def flow_rates(inst: Instance, flows: pd.DataFrame, km: np.ndarray) -> pd.DataFrame:
     """Recompute per tonne of each flow: costs, CO2 (kg), value and materials recovered.
 
     Columns: transport_cost, processing_cost, co2_kg, revenue, recovered_<material>.
-    Transport is priced on the arc's length recomputed here, not on the ``km`` recorded
-    (rounded to 6 decimals: at 0.38 km that is 1.2e-6 of the cost). A tonne delivered
-    to a last-tier plant recovers the plant's rate times the stream's value, and of each
-    material its content times the plant's rate (its process's rate for that material).
+    Transport is priced on ``km``, the arcs' lengths recomputed (:func:`_expected_km`), not
+    on the ``km`` recorded (rounded to 6 decimals: at 0.38 km, 1.2e-6 of the cost). A
+    tonne delivered to a last-tier plant recovers the plant's rate times the stream's
+    value, and of each material its content times the plant's rate (its process's rate
+    for that material).
     """
     spec = inst.spec
     sites = inst.sites.set_index("id")
     tier_of, own_rate = sites["tier"].to_dict(), sites["recovery"].to_dict()
     process = _processes(inst).to_dict()
     rows = []
-    for stream_id, dest, km in zip(flows["stream"], flows["destination"],
-                                   _expected_km(inst, flows), strict=True):
+    for stream_id, dest, length in zip(flows["stream"], flows["destination"], km,
+                                       strict=True):
         tier, stream, proc = spec.tiers[tier_of[dest]], spec.streams[stream_id], process[dest]
         owner = proc or tier
-        row = {"transport_cost": stream.transport_cost * tier.transport_cost_factor * km,
+        row = {"transport_cost": stream.transport_cost * tier.transport_cost_factor * length,
                "processing_cost": per_stream(owner.processing_cost, stream_id),
-               "co2_kg": stream.co2_kg_per_tkm * km + per_stream(owner.co2_kg_per_t, stream_id),
+               "co2_kg": stream.co2_kg_per_tkm * length + per_stream(owner.co2_kg_per_t, stream_id),
                "revenue": 0.0, **{f"recovered_{m}": 0.0 for m in spec.materials}}
         if tier_of[dest] == inst.tiers[-1]:
             rate = own_rate[dest] if not np.isnan(own_rate[dest]) else (
@@ -593,8 +594,10 @@ def expected_facilities(run: RunView) -> pd.DataFrame:
 def expected_flows(run: RunView) -> pd.DataFrame:
     """Recompute every figure and name of flows.csv but the decisions (arc, stream, tonnes)."""
     flows, inst = run.flows, run.instance
-    rates = flow_rates(inst, flows)
-    frame = flows[["origin", "origin_type", "destination", "stream", "tonnes", "km"]].copy()
+    km = _expected_km(inst, flows)
+    rates = flow_rates(inst, flows, km)
+    frame = flows[["origin", "origin_type", "destination", "stream", "tonnes"]].copy()
+    frame["km"] = km
     names = pd.concat({"region": inst.regions.set_index("id")["name"],
                        "site": inst.sites.set_index("id")["name"]})
     ends = pd.MultiIndex.from_arrays([flows["origin_type"], flows["origin"]])
@@ -676,7 +679,10 @@ def compare_table(name: str, recorded: pd.DataFrame, expected: pd.DataFrame,
 
 def expected_kpis(inst: Instance, facilities: pd.DataFrame, flows: pd.DataFrame,
                   regions: pd.DataFrame, costs: dict[str, float]) -> dict:
-    """Recompute the key figures of solution.json from the recomputed tables and costs."""
+    """Recompute the key figures of solution.json from the recomputed tables and costs.
+
+    ``flows`` is :func:`expected_flows`'s table: its ``km`` are recomputed, not rounded.
+    """
     def rate(part: float, whole: float) -> float | None:
         return part / whole if whole > 0 else None
 
@@ -710,7 +716,7 @@ def expected_kpis(inst: Instance, facilities: pd.DataFrame, flows: pd.DataFrame,
         "throughput_t": throughput,
         "utilisation": rate(throughput, capacity),
         "capacity_to_supply": rate(capacity, supply),
-        "tonne_km": float((flows["tonnes"] * _expected_km(inst, flows)).sum()),
+        "tonne_km": float((flows["tonnes"] * flows["km"]).sum()),
         "co2_t": float(flows["co2_t"].sum()),
         "recovered_value": float(flows["revenue"].sum()),
         "materials": {m: {"recovered_t": t, "value": t * inst.spec.materials[m].price}

@@ -77,6 +77,7 @@ class LagrangianResult:
     opened: np.ndarray  # sites open in every network cheaper than ``cost``
     arcs_closed: np.ndarray | None = None  # flows carrying nothing in every such network
     multipliers: np.ndarray | None = None  # per supplied pair: those of the best bound
+    routed: np.ndarray | None = None  # flows carrying tonnes in ``builds``, routed optimally
 
 
 def not_applicable(net: Network, policies: tuple | list, objective: str) -> str | None:
@@ -350,7 +351,7 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
     first = relax.solve(centre)
     best, direction = first.value, first.subgradient
     bound_at = None  # the best relaxation on every arc
-    upper, builds, tried = np.inf, None, {}
+    upper, builds, routed_on, tried = np.inf, None, None, {}
     # Evaluations on every arc cost about as much as `every` iterations on the working set.
     every = REPAIR_EVERY * max(1, len(full.cost) // (REPAIR_EVERY * len(relax.cost)))
     step, fails, done, evaluations = 1.0, 0, 0, 0
@@ -368,9 +369,9 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
             evaluations += 1
             feasible = np.isfinite(on_all.value)  # else no network meets the facility count
             if feasible and (evaluations & (evaluations - 1) == 0 or routed <= SMALL):
-                cost, trial = _repair(net, full, on_all.chosen, tried)  # 1st, 2nd, 4th, 8th...
+                cost, trial, used = _repair(net, full, on_all.chosen, tried)  # 1st, 2nd, 4th...
                 if cost < upper:
-                    upper, builds = cost, trial
+                    upper, builds, routed_on = cost, trial, used
         unit = direction / scale
         if (done >= iterations or (stop is not None and stop()) or unit @ unit == 0
                 or upper - bound_at.value <= GAP_MARGIN * gap * abs(upper) < np.inf
@@ -400,7 +401,7 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
             else None)
     return LagrangianResult(bound=bound_at.value, builds=builds, cost=upper, iterations=done,
                             seconds=time.perf_counter() - t0, closed=closed, opened=opened,
-                            arcs_closed=arcs, multipliers=at_best)
+                            arcs_closed=arcs, multipliers=at_best, routed=routed_on)
 
 
 def _work_nearest(full: Relaxation) -> int:
@@ -434,8 +435,13 @@ def fixings(relax: Relaxation, at: Relaxed,
         for i, state in enumerate((builds, ~builds)):
             value = np.where(here & ~state, np.inf, at.conf_value)
             forced[i, f] = at.base + relax.cheapest(value)[0]
-    margin = upper + FIX_MARGIN * abs(upper)
-    return np.flatnonzero(forced[0] > margin), np.flatnonzero(forced[1] > margin), forced[0]
+    return (np.flatnonzero(_above(forced[0], upper)), np.flatnonzero(_above(forced[1], upper)),
+            forced[0])
+
+
+def _above(forced: np.ndarray, upper: float) -> np.ndarray:
+    """Where a forced relaxation exceeds ``upper`` by the margin that proves a fixing."""
+    return forced > upper + FIX_MARGIN * abs(upper)
 
 
 def ships_whole(relax: Relaxation) -> bool:
@@ -461,24 +467,22 @@ def closed_arcs(relax: Relaxation, at: Relaxed, lam: np.ndarray, forced_open: np
     existing capacity. Above ``upper``, no cheaper network ships along the flow; and
     every network ships whole supplies. Returns the flows' positions in the network.
     """
-    if not np.isfinite(upper):
-        return np.zeros(0, dtype=int)
     takes = np.where(relax.conf_cap[:relax.n_sites] > 0, at.value, forced_open)
     rc = relax.cost - lam[relax.pair]
     forced = takes[relax.site] + np.maximum(rc, 0.0) * relax.flow_q
-    return relax.flow_index(np.flatnonzero(forced > upper + FIX_MARGIN * abs(upper)))
+    return relax.flow_index(np.flatnonzero(_above(forced, upper)))
 
 
 def _repair(net: Network, relax: Relaxation, chosen: np.ndarray,
-            tried: dict) -> tuple[float, np.ndarray]:
+            tried: dict) -> tuple[float, np.ndarray, np.ndarray]:
     """Open the configurations the relaxation chose and route the network optimally.
 
-    Returns (cost, build options); the cost is infinite when mandatory supply finds no
-    room. With a facility count, ``chosen`` is the count's choice, so the network meets it.
-    ``tried`` caches the cost of every network already routed.
+    Returns (cost, build options, flows carrying tonnes); the cost is infinite when
+    mandatory supply finds no room. With a facility count, ``chosen`` is the count's
+    choice, so the network meets it. ``tried`` caches every network already routed.
     """
     builds = chosen[chosen >= relax.n_sites] - relax.n_sites
     key = builds.tobytes()
     if key not in tried:
         tried[key] = route_exactly(net, builds)
-    return tried[key], builds
+    return tried[key][0], builds, tried[key][1]

@@ -31,8 +31,9 @@ class Transport(NamedTuple):
     flows: np.ndarray
 
 
-def route_exactly(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> float:
-    """Cost of the network with the build options ``builds``, routed optimally.
+def route_exactly(net: Network, builds: np.ndarray,
+                  nearest: int = NEAREST) -> tuple[float, np.ndarray]:
+    """Cost of the network with the build options ``builds``, routed optimally, and its flows.
 
     Parameters
     ----------
@@ -45,23 +46,16 @@ def route_exactly(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> f
 
     Returns
     -------
-    float
-        Routing, penalties and option prices plus the fixed cost of existing sites; inf
-        when the LP is infeasible (mandatory supply finds no room).
-    """
-    return routed_cost(net, builds, solve_transport(net, builds, nearest))
-
-
-def routed_flows(net: Network, builds: np.ndarray, nearest: int = NEAREST) -> np.ndarray:
-    """Positions of the flows carrying tonnes in the network ``builds``, routed optimally.
-
-    Arguments as :func:`route_exactly`'s; empty when the LP is infeasible.
+    tuple
+        Routing, penalties and option prices plus the fixed cost of existing sites (inf
+        when the LP is infeasible: mandatory supply finds no room), and the positions of
+        the flows carrying tonnes (none when infeasible).
     """
     solved = solve_transport(net, builds, nearest)
     if solved is None:
-        return np.zeros(0, dtype=int)
+        return np.inf, np.zeros(0, dtype=int)
     x = np.asarray(solved.highs.getSolution().col_value)[:len(solved.flows)]
-    return solved.flows[x > 0]
+    return routed_cost(net, builds, solved), solved.flows[x > 0]
 
 
 def routed_cost(net: Network, builds: np.ndarray, solved: Transport | None) -> float:
