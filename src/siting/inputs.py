@@ -206,15 +206,22 @@ def validation_error(path: Path, exc: pydantic.ValidationError, prefix: str = ""
     """
     def telling(item: tuple[list[str], dict]) -> tuple[int, bool]:
         loc, err = item
-        return len(loc), not err["type"].endswith(("_type", "_parsing", "literal_error"))
+        return len(loc), not mismatch(err)
+
+    def mismatch(err: dict) -> bool:
+        return err["type"].endswith(("_type", "_parsing", "literal_error"))
 
     located = [([str(p) for p in err["loc"] if not str(p).startswith(_TAGS)], err)
                for err in exc.errors()]
     loc, err = max(located, key=telling)
+    message = err["msg"].removeprefix("Value error, ")
+    kinds = dict.fromkeys(e["msg"].removeprefix("Input should be ").split(",")[0]
+                          for where, e in located if where == loc and mismatch(e))
+    if mismatch(err) and len(kinds) > 1:  # a union's members each mismatched: name them all
+        message = "Input should be " + " or ".join(kinds)
     if err["type"] in ("unknown_key", "boolean_number"):
         loc.append(err["ctx"]["key"])
     field = prefix + ".".join(loc)
     given = err.get("input")
     shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
-    message = err["msg"].removeprefix("Value error, ")
     return error(path, field.rstrip(".") or None, f"{message}{shown}")
