@@ -63,11 +63,12 @@ def test_the_time_limit_bounds_the_whole_command(capa_1000, tmp_path):
     written = meta(tmp_path / "run")
     assert written["status"] == "time_limit"  # the steps alone take a minute here
     assert "gap" in written["status_text"]
-    # The steps stop on time; start-up, files, map and verification come on top (generous:
-    # the machine may be shared). Before, the steps' own shares made this run 60 s.
+    # The steps leave the end its time: routing, files, map and verification fit in the
+    # limit too. The slack is the interpreter's start before the command's clock, and a
+    # shared machine's noise. (Before the reserve grew with the end, this run took 9.9 s.)
     steps = [v for k, v in written["timings"].items() if k.startswith("step_")]
-    assert sum(steps) <= limit + 2.0
-    assert took <= limit + 20.0
+    assert sum(steps) <= limit
+    assert took <= limit + 3.0
 
 
 @pytest.mark.parametrize(("signum", "cpu_s"), [(signal.SIGINT, 8.0), (signal.SIGINT, 15.0),

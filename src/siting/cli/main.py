@@ -199,6 +199,8 @@ def solve(
     it at once. A run that fails its own verification exits with code 5.
     """
     from siting.engine.budget import Budget
+
+    budget = Budget(float("inf"))  # from now: the profile's time_limit is set once loaded
     from siting.engine.job import resolve_scenario
     from siting.engine.pipeline import solve as solve_instance
     from siting.folders import RUN, check_target
@@ -213,7 +215,6 @@ def solve(
         raise typer.BadParameter(f"expected {', '.join(TILES)} or none (a custom tile URL: "
                                  "siting map --tiles URL --attribution TEXT)",
                                  param_hint="--tiles")
-    budget = Budget(float("inf"))  # from now: the profile's time_limit is set once loaded
     with budget.stoppable():
         inst = load_instance(instance)
         resolved = resolve_scenario(inst.path, scenario)

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 FINISH_SHARE = 0.1  # share of the time limit kept for the end: routing, files, map, verify
-FINISH_MIN_S = 1.0  # and at least this many seconds, and at least Budget.finish
+FINISH_CPU_S = 2.0  # the end's CPU seconds besides routing: files, map, verification
+FINISH_PER_BUILD = 2.0  # ... and routing and extraction: this many times the model's build
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -31,16 +32,32 @@ class Budget:
 
     limit: float
     started: float = field(default_factory=time.monotonic)
+    cpu_started: float = field(default_factory=time.process_time)
     interrupted: bool = False
-    finish: float = 0.0  # seconds the end is expected to take (as long as building the model)
+    finish: float = FINISH_CPU_S  # seconds the end is expected to take (see expect_finish)
 
     def elapsed(self) -> float:
         """Seconds since the run started."""
         return time.monotonic() - self.started
 
+    def expect_finish(self, build_s: float) -> None:
+        """Expect the end to take twice the model's build and 2 CPU seconds at the run's pace.
+
+        That is ``FINISH_PER_BUILD`` times ``build_s`` seconds plus ``FINISH_CPU_S`` times
+        the run's wall seconds per CPU second so far (about 3 beside two hogs per core).
+        """
+        cpu = time.process_time() - self.cpu_started
+        pace = min(max(self.elapsed() / cpu, 1.0), 10.0) if cpu > 0 else 1.0
+        self.finish = FINISH_PER_BUILD * build_s + FINISH_CPU_S * pace
+
     def left(self) -> float:
-        """Seconds the steps before the finish may still spend (never below zero)."""
-        reserve = max(FINISH_MIN_S, FINISH_SHARE * self.limit, self.finish)
+        """Seconds the steps before the finish may still spend (never below zero).
+
+        The end keeps ``FINISH_SHARE`` of the limit or its expected time, whichever is
+        longer, but never more than half the limit: a limit shorter than the end itself
+        still leaves the steps time to find a network.
+        """
+        reserve = max(FINISH_SHARE * self.limit, min(self.finish, self.limit / 2))
         return max(0.0, self.limit - reserve - self.elapsed())
 
     def stopped(self) -> bool:

@@ -6,6 +6,7 @@ One network per period goes into the horizon model; its solution comes back as o
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -39,10 +40,12 @@ def solve_horizon(job: Job) -> Solution:
     with job.step("prepare"):
         check_fits_memory(instance, "all")
     with job.step("build"):
+        t0 = time.perf_counter()
         nets = [prepare(instance, scenario, supply) for supply in instance.period_supply]
         m = build_horizon_model(nets, periods, scenario.policies, scenario.objective,
                                 job.spec.strong_linking)
         highs = HighsModel(m, profile, job.budget.stopped, job.show)
+        job.budget.expect_finish(time.perf_counter() - t0)
     job.highs_bound_valid = True
     with job.step("solve"):
         result = solve_each_stage(highs, job)

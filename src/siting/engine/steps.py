@@ -188,8 +188,8 @@ def build_model(job: Job, net: Network) -> Built:
     """Step *build*: the model, pruned as the profile says, compiled once into HiGHS.
 
     It comes first, so that a run stopped in any later step only routes its best network
-    on it; the end of the run (routing, files, map, verification) is expected to take as
-    long as this step, and the budget keeps that much.
+    on it; the budget keeps time for the end of the run (routing, files, map,
+    verification) in proportion to this step's (:meth:`Budget.expect_finish`).
     """
     with job.step("build"):
         t0 = time.perf_counter()
@@ -198,7 +198,7 @@ def build_model(job: Job, net: Network) -> Built:
         job.highs_bound_valid = pruned is None or not pruned.cut
         job.timings["handoff_s"] = highs.compile_s
         job.timings["model_s"] = time.perf_counter() - t0 - highs.compile_s
-        job.budget.finish = time.perf_counter() - t0
+        job.budget.expect_finish(time.perf_counter() - t0)
     return Built(net, m, highs, pruned)
 
 
