@@ -299,7 +299,6 @@ def flow_lines(solution: Solution) -> gpd.GeoDataFrame:
     start_lon, start_lat = np.where(from_region, o_lon, s_lon), np.where(from_region, o_lat, s_lat)
     end_lon = sites["lon"].reindex(flows["destination"]).to_numpy()
     end_lat = sites["lat"].reindex(flows["destination"]).to_numpy()
-    coords = [[(a, b), (c, d)] for a, b, c, d in zip(start_lon, start_lat, end_lon, end_lat,
-                                                       strict=True)]
-    return gpd.GeoDataFrame(flows, geometry=shapely.linestrings(coords) if coords else [],
+    coords = np.stack([np.c_[start_lon, start_lat], np.c_[end_lon, end_lat]], axis=1)
+    return gpd.GeoDataFrame(flows, geometry=shapely.linestrings(coords) if len(coords) else [],
                             crs="EPSG:4326")
