@@ -8,7 +8,7 @@ from benchmarks import common, report
 
 SECTIONS = ("orlib", "overhead", "capacitated", "scaling", "local_search", "horizon", "pmedian",
             "pmedian_large", "linking", "pricing", "robust", "model_memory", "startup", "tight",
-            "benders", "county")
+            "benders", "county", "autoprune")
 
 
 def main() -> None:
@@ -18,7 +18,7 @@ def main() -> None:
                         "'report' only re-renders RESULTS.md")
     parser.add_argument("--cap", type=float, default=120.0,
                         help="time limit of each capacitated, pmedian_large, scaling, "
-                        "local_search, linking, pricing, tight, benders and county run, "
+                        "local_search, linking, pricing, tight, benders, county and autoprune run, "
                         "seconds (default 120)")
     args = parser.parse_args()
     chosen = SECTIONS if "all" in args.sections else [s for s in args.sections if s != "report"]
@@ -68,6 +68,9 @@ def main() -> None:
         elif section == "county":
             from benchmarks.county import run
             common.save("county", run(args.cap))
+        elif section == "autoprune":
+            from benchmarks.autoprune import run
+            common.save("autoprune", run(args.cap))
         elif section == "model_memory":
             from benchmarks.model_memory import run
             common.save("model_memory", run())

@@ -60,7 +60,7 @@ class SolverProfile(Strict):
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0  # HiGHS's random_seed range
     nearest_sites: Annotated[int, Field(ge=1)] | Literal["all"] | None = None
     """Prune region arcs to this many nearest first-tier sites (siting.instance.prune);
-    ``"all"`` keeps every arc. Unset, every arc is kept up to 2M flows, and from there each
+    ``"all"`` keeps every arc. Unset, every arc is kept up to 1M flows, and from there each
     region's 10 nearest sites plus the arcs of the Lagrangian's network
     (``siting.instance.prune.nearest_for``); the Lagrangian's bound and pricing's are
     valid for the unpruned problem."""
