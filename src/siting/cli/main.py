@@ -6,6 +6,7 @@ Heavy libraries (pandas, Pyomo, HiGHS, folium) are imported inside the commands,
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -223,9 +224,10 @@ def solve(
         with progress_display(quiet or as_json) as listener:
             solution = solve_instance(inst, resolved, solver, LINKING[linking], budget=budget,
                                       listener=listener)
-        folder = write_run(solution, out, extra=partial(render_pages, cdn=cdn,
-                                                        tiles=base_map(tiles, offline)))
-        report = verify_run(folder, inst)
+        with heap_frozen():
+            folder = write_run(solution, out, extra=partial(render_pages, cdn=cdn,
+                                                            tiles=base_map(tiles, offline)))
+            report = verify_run(folder, inst)
     if not report.ok:
         for problem in report.problems:
             err_console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False, soft_wrap=True)
@@ -247,6 +249,21 @@ def solve(
         err_console.print(f"[bold red]interrupted[/]: wrote the best network found so far to "
                           f"{escape(str(folder))}", highlight=False, soft_wrap=True)
         raise typer.Exit(130)
+
+
+@contextmanager
+def heap_frozen() -> Iterator[None]:
+    """Keep the garbage collector off every object alive now while the block runs.
+
+    After a solve the heap holds the run's model and network: collections triggered while
+    the files, map and verification are written would scan them all (1.7 s of the 3.0 s
+    end at 3000 x 300). They are scanned again after the block.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @contextmanager
