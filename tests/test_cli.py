@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -31,6 +32,7 @@ def test_solve_demo_prints_kpis_and_writes_the_run_folder(tmp_path):
     assert meta["scenario"]["name"] == "baseline"
     assert set(meta["versions"]) == {"siting", "pyomo", "highspy", "python"}
     assert verify_run(out).ok
+    assert gc.get_freeze_count() == 0  # the heap frozen for the end is thawed after it
 
 
 def test_scenario_by_name_binds_the_collection_mandate(tmp_path):
