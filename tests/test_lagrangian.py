@@ -8,10 +8,14 @@ import json
 import numpy as np
 import pytest
 
+from siting.engine.budget import Budget
 from siting.engine.heuristics.lagrangian import cheapest_cover, lagrangian_bound
+from siting.engine.highs import SolverProfile
+from siting.engine.pipeline import solve
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
 from siting.instance.network import build_network
+from siting.results.runfiles import write_run
 from siting.verify.checks import verify_run
 from support import EXACT, cli, import_orlib, profile_file, solve_verified
 from test_orlib import known_optima
@@ -228,3 +232,26 @@ def test_a_tight_network_is_proven_by_the_relaxation(tmp_path, ratio, seed):
     assert meta["bound_source"] == "lagrangian"
     assert "step_solve_s" not in meta["timings"]
     assert "step_route_s" in meta["timings"]
+
+
+@pytest.mark.parametrize("nearest", ["all", 3])
+def test_a_run_stopped_after_the_relaxation_routes_its_network_at_the_optimal_cost(tmp_path,
+                                                                                  nearest):
+    # Stopped after the relaxation, the run routes the Lagrangian's network on the model
+    # with only the flows of that network's optimal routing open (positions mapped into a
+    # pruned model): it costs exactly what the relaxation's exact routing found.
+    folder = generate_instance(tmp_path / "g", regions=80, sites=20, seed=4, capacity_ratio=1.1)
+    budget = Budget(3600)
+
+    def stop_after_relax(status) -> None:
+        budget.interrupted = budget.interrupted or status.step not in ("load", "prepare",
+                                                                        "build", "relax")
+
+    profile = SolverProfile(lagrangian=True, nearest_sites=nearest, pricing_rounds=0)
+    solution = solve(folder, solver=profile, budget=budget, listener=stop_after_relax)
+    meta = solution.meta
+    assert meta["status"] == "interrupted"
+    assert meta["start"]["source"] == "lagrangian"
+    assert ("pruning" in meta) == (nearest != "all")
+    assert meta["objective"] == pytest.approx(meta["lagrangian"]["heuristic_cost"], rel=1e-9)
+    assert verify_run(write_run(solution, tmp_path / "run")).ok

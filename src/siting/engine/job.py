@@ -10,13 +10,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from siting.engine.budget import Budget
 from siting.engine.highs import Progress, SolverProfile, gap, highspy, load_profile
 from siting.instance.load import Instance, load_instance
 from siting.model.spec import ModelSpec
 from siting.scenario import Scenario, find_scenario, load_scenario
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Candidate:
     cost: float
     source: str
     start: Callable[[Any], dict]  # model -> {Pyomo variable: value}
+    routed: np.ndarray | None = None  # flows (network positions) of an optimal routing of it
 
 
 @dataclass

@@ -129,7 +129,7 @@ def relax(job: Job, built: Built) -> Built:
         job.bounds.append((relaxed.bound, "lagrangian"))
     if relaxed.builds is not None:
         job.offer(Candidate(relaxed.cost, "lagrangian",
-                            lambda m, b=relaxed.builds: builds_start(m, b)))
+                            lambda m, b=relaxed.builds: builds_start(m, b), relaxed.routed))
     job.reports["lagrangian"] = {
         "bound": relaxed.bound,
         "heuristic_cost": relaxed.cost if relaxed.builds is not None else None,
@@ -219,11 +219,16 @@ def fix_proven(built: Built, relaxed) -> None:
     if fixed:
         built.highs.fix(fixed)
     arcs = relaxed.arcs_closed
-    if arcs is not None and built.pruned is not None:  # positions in the pruned network
-        keep = built.pruned.keep
-        arcs = (np.cumsum(keep) - 1)[arcs[keep[arcs]]]
     if arcs is not None and len(arcs):
-        built.highs.close_flows(m, arcs)
+        built.highs.close_flows(m, in_model(built, arcs))
+
+
+def in_model(built: Built, flows: np.ndarray) -> np.ndarray:
+    """Positions in the model's network of the network's ``flows`` (a pruned model lacks some)."""
+    if built.pruned is None:
+        return flows
+    keep = built.pruned.keep
+    return (np.cumsum(keep) - 1)[flows[keep[flows]]]
 
 
 def drop_unused_links(job: Job, built: Built) -> None:
@@ -372,11 +377,17 @@ def route(job: Job, built: Built, status: str, bound: float | None = None) -> No
     """Route the job's best network on the compiled model: the result to report, ``status``.
 
     The network's build decisions are fixed and HiGHS routes every tonne (an LP, run to its
-    end). HiGHS's bound is then of the fixed network only: the result keeps ``bound``, that
-    of HiGHS's search before, if any; the run's other bounds are ``job.bounds``.
+    end). When the step that found the network routed it optimally (the Lagrangian), the
+    other flows are fixed at 0 first: the same optimum for a far smaller LP. HiGHS's bound is
+    then of the fixed network only: the result keeps ``bound``, that of HiGHS's search
+    before, if any; the run's other bounds are ``job.bounds``.
     """
     best = job.best()
     built.highs.stop = lambda: False
+    if best.routed is not None:
+        unused = np.ones(len(built.m.FLOWS), dtype=bool)
+        unused[in_model(built, best.routed)] = False
+        built.highs.close_flows(built.m, np.flatnonzero(unused))
     routed = built.highs.route(best.start(built.m))
     routed.status, routed.best_bound, routed.mip_gap = status, bound, None
     built.result = routed
