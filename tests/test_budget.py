@@ -71,10 +71,10 @@ def test_the_time_limit_bounds_the_whole_command(capa_1000, tmp_path):
     assert took <= limit + 3.0
 
 
-@pytest.mark.parametrize(("signum", "cpu_s"), [(signal.SIGINT, 8.0), (signal.SIGINT, 15.0),
-                                               (signal.SIGTERM, 12.0)])
+@pytest.mark.parametrize(("signum", "cpu_s", "step"), [
+    (signal.SIGINT, 4.5, "relax"), (signal.SIGINT, 8.0, None), (signal.SIGTERM, 12.0, None)])
 def test_a_stopped_run_writes_its_best_network_labelled_interrupted(capa_1000, tmp_path,
-                                                                    signum, cpu_s):
+                                                                    signum, cpu_s, step):
     process, _ = started("solve", capa_1000, "--out", tmp_path / "run")
     after_cpu(process, cpu_s)
     assert process.poll() is None, process.communicate()
@@ -92,6 +92,11 @@ def test_a_stopped_run_writes_its_best_network_labelled_interrupted(capa_1000, t
     assert written["best_bound"] <= written["objective"]
     assert verify_run(tmp_path / "run").ok  # solve verified it too (else exit 5)
     assert stopped_in <= 30.0  # a few seconds alone: route, files, map, verification
+    if step == "relax":  # stopped in the relaxation: its network, routed on its own flows
+        assert written["start"]["source"] == "lagrangian"
+        assert "step_warm_start_s" not in written["timings"]
+        assert written["objective"] == pytest.approx(written["lagrangian"]["heuristic_cost"],
+                                                     rel=1e-9)
 
 
 def test_a_second_ctrl_c_ends_the_run_at_once_and_writes_nothing(capa_1000, tmp_path):
