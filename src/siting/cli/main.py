@@ -201,7 +201,8 @@ def solve(
     """
     from siting.engine.budget import Budget
 
-    budget = Budget(float("inf"))  # from now: the profile's time_limit is set once loaded
+    budget = Budget(float("inf"))  # before the imports below, which count; the limit is
+    # set once the profile is loaded
     from siting.engine.job import resolve_scenario
     from siting.engine.pipeline import solve as solve_instance
     from siting.folders import RUN, check_target

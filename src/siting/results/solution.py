@@ -300,5 +300,4 @@ def flow_lines(solution: Solution) -> gpd.GeoDataFrame:
     end_lon = sites["lon"].reindex(flows["destination"]).to_numpy()
     end_lat = sites["lat"].reindex(flows["destination"]).to_numpy()
     coords = np.stack([np.c_[start_lon, start_lat], np.c_[end_lon, end_lat]], axis=1)
-    return gpd.GeoDataFrame(flows, geometry=shapely.linestrings(coords) if len(coords) else [],
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame(flows, geometry=shapely.linestrings(coords), crs="EPSG:4326")
