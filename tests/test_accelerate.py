@@ -47,6 +47,36 @@ def test_lean_linking_keeps_the_lp_bound(capa_like):
     assert weak < full * (1 - 1e-4)
 
 
+def test_lean_linking_after_the_lagrangian_keeps_the_rows_of_negative_reduced_cost(capa_like):
+    # No LP: a row stays where its flow costs less than its pair's multiplier.
+    net = build_network(load_instance(capa_like))
+    multipliers = lagrangian_bound(net, 200).multipliers
+    m = build_model(net, [], "cost", True)
+    profile = SolverProfile(lean_linking=True)
+    model = HighsModel(m, profile)
+    rows = model.highs.getNumRow()
+    lean = drop_unused_links(model, profile, multipliers)
+    negative = net.flow_transport_cost + net.flow_processing_cost < multipliers[net.flow_pair]
+    assert lean["by"] == "lagrangian"
+    assert lean["rows"] == 120 * 20
+    assert lean["rows"] - lean["dropped"] == negative.sum()
+    assert 0 < lean["dropped"] < lean["rows"]
+    assert model.highs.getNumRow() == rows - lean["dropped"]
+
+
+def test_lean_rows_chosen_by_the_lagrangian_keep_the_optimum(capa_like, tmp_path, monkeypatch):
+    plain = solve_verified(capa_like, tmp_path / "plain", "--solver",
+                           profile_file(tmp_path, PLAIN))
+    monkeypatch.setattr("siting.engine.accelerate.AUTO_FLOWS", 1000)  # 120 x 20 = 2400 flows
+    lean = solve_verified(capa_like, tmp_path / "lean", "--solver", profile_file(
+        tmp_path, EXACT + "lagrangian = true\nlagrangian_iterations = 200\n"
+        "warm_start_sites = 0\n"))
+    assert lean["lean_linking"]["by"] == "lagrangian"
+    assert lean["lean_linking"]["dropped"] > 0
+    assert lean["status"] == plain["status"] == "optimal"
+    assert lean["objective"] == pytest.approx(plain["objective"], rel=1e-7)
+
+
 def test_lean_linking_keeps_every_row_when_its_lp_runs_out_of_iterations(capa_like):
     m = build_model(build_network(load_instance(capa_like)), [], "cost", True)
     profile = SolverProfile(lean_linking=True, lean_linking_iterations=1)

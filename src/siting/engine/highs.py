@@ -85,9 +85,10 @@ the MIP start,
     warm_start_nodes: Annotated[int, Field(ge=0)] = 500
     """Budget of the warm start's branch-and-bound nodes (HiGHS's mip_max_nodes)."""
     lean_linking: bool | Literal["auto"] = "auto"
-    """Drop the strong linking rows whose dual is zero in the LP relaxation before
-    branching (siting.engine.accelerate.drop_unused_links): same root bound, smaller node LPs.
-    ``auto``: on large networks."""
+    """Drop the strong linking rows that the Lagrangian relaxation (by reduced costs, no LP)
+    or else the LP relaxation (zero duals) leaves unused, before branching
+    (siting.engine.accelerate.drop_unused_links): smaller node LPs. ``auto``: on large
+    networks."""
     lean_linking_iterations: Annotated[int, Field(ge=1)] = 1_000_000
     """Budget of the lean-linking LP's simplex iterations; if it does not finish, every row
     stays."""

@@ -232,11 +232,12 @@ def in_model(built: Built, flows: np.ndarray) -> np.ndarray:
 
 
 def drop_unused_links(job: Job, built: Built) -> None:
-    """Step *lean linking*: delete the linking rows the LP relaxation does not use."""
+    """Step *lean linking*: drop the linking rows the Lagrangian, or else the LP, leaves unused."""
     if proven(job) or job.budget.stopped() or not accelerate.leans(built.m, job.profile):
         return
+    multipliers = job.relaxed.multipliers if job.relaxed is not None else None
     with job.step("lean linking"):
-        lean = accelerate.drop_unused_links(built.highs, job.profile)
+        lean = accelerate.drop_unused_links(built.highs, job.profile, multipliers)
     if lean:
         job.reports["lean_linking"] = lean
 
