@@ -133,7 +133,7 @@ def relax(job: Job, built: Built) -> Built:
     job.reports["lagrangian"] = {
         "bound": relaxed.bound,
         "heuristic_cost": relaxed.cost if relaxed.builds is not None else None,
-        "iterations": relaxed.iterations, "seconds": relaxed.seconds,
+        "moves": relaxed.moves, "iterations": relaxed.iterations, "seconds": relaxed.seconds,
         "fixed_closed": len(relaxed.closed), "fixed_open": len(relaxed.opened),
         "arcs_closed": None if relaxed.arcs_closed is None else len(relaxed.arcs_closed)}
     return built
