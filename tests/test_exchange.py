@@ -59,13 +59,34 @@ def test_no_work_or_a_stop_leaves_the_network_as_it_was(tight):
     assert few.evaluations == 3
 
 
-def test_a_run_improves_the_relaxation_s_network_and_proves_the_optimum(tight, tmp_path):
-    # Five iterations leave a poor repaired network: the moves improve it before HiGHS.
-    optimum = solve_verified(tight, tmp_path / "exact", "--solver",
+def test_fixed_sites_stay_open_or_closed(tight):
+    net = build_network(load_instance(tight))
+    builds = poor_start(net)
+    cost, routed = route_exactly(net, builds)
+    free = exchange(net, builds, cost, routed)
+    opened = np.setdiff1d(net.option_site[free.builds], net.option_site[builds])
+    assert len(opened)  # unfixed, the moves open sites the start had closed
+    fixed = np.r_[net.option_site[builds][:1], opened]
+    held = exchange(net, builds, cost, routed, fixed=fixed)
+    sites = net.option_site[held.builds]
+    assert net.option_site[builds][0] in sites
+    assert not np.isin(opened, sites).any()
+    assert held.cost >= free.cost * (1 - 1e-9)
+
+
+def test_a_run_improves_the_relaxation_s_network_and_proves_the_optimum(tmp_path):
+    # Few sites (3 of 40) serve regions from far: the warm start cannot hold their network,
+    # so close and swap moves improve it; five iterations leave a poor one to improve.
+    folder = generate_instance(tmp_path / "g", regions=100, sites=40, streams=1, seed=2,
+                               capacity_ratio=8, shape="tight")
+    optimum = solve_verified(folder, tmp_path / "exact", "--solver",
                              profile_file(tmp_path, PLAIN))["objective"]
-    meta = solve_verified(tight, tmp_path / "run", "--solver", profile_file(
+    meta = solve_verified(folder, tmp_path / "run", "--solver", profile_file(
         tmp_path, EXACT + "lagrangian = true\nlagrangian_iterations = 5\n"))
-    assert meta["lagrangian"]["moves"] > 0
-    assert meta["lagrangian"]["heuristic_cost"] >= optimum * (1 - 1e-9)
+    assert meta["exchange"]["moves"] > 0
+    assert meta["exchange"]["cost"] < meta["lagrangian"]["heuristic_cost"]
+    assert meta["exchange"]["cost"] >= optimum * (1 - 1e-9)
+    assert meta["start"] == {"source": "exchange", "cost": meta["exchange"]["cost"]}
+    assert "warm_start" not in meta
     assert meta["status"] == "optimal"
     assert meta["objective"] == pytest.approx(optimum, rel=1e-7)

@@ -17,6 +17,7 @@ from siting.engine.job import Job, Status
 from siting.engine.steps import (
     build_model,
     drop_unused_links,
+    exchange_sites,
     extract,
     prepare_network,
     price_and_resolve,
@@ -54,6 +55,7 @@ def run(job: Job) -> Solution:
     net = prepare_network(job)
     built = build_model(job, net)       # pruned as the profile says, compiled once
     built = relax(job, built)           # Lagrangian bound, network and fixings
+    built = exchange_sites(job, built)  # close and swap moves where the warm start cannot help
     warm_start(job, net)                # the problem restricted to the nearest sites
     drop_unused_links(job, built)       # lean linking, on the same HiGHS model
     solve_stages(job, built)            # HiGHS, from the best network found so far

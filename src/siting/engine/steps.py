@@ -17,6 +17,7 @@ from pyomo.common.collections import ComponentMap
 
 from siting.engine import accelerate
 from siting.engine.heuristics.drop import builds_start, greedy_builds
+from siting.engine.heuristics.exchange import exchange
 from siting.engine.heuristics.lagrangian import (
     LAGRANGIAN_AUTO_FLOWS,
     lagrangian_bound,
@@ -49,6 +50,7 @@ from siting.results.solution import Solution, extract_solution
 from siting.scenario import Scenario
 
 WARM_REACH = 0.99  # the warm start runs when the Lagrangian network reaches this share
+REACH_SITES = 10  # the exchange runs when it reaches less from this many nearest sites
 
 
 @dataclass
@@ -133,7 +135,7 @@ def relax(job: Job, built: Built) -> Built:
     job.reports["lagrangian"] = {
         "bound": relaxed.bound,
         "heuristic_cost": relaxed.cost if relaxed.builds is not None else None,
-        "moves": relaxed.moves, "iterations": relaxed.iterations, "seconds": relaxed.seconds,
+        "iterations": relaxed.iterations, "seconds": relaxed.seconds,
         "fixed_closed": len(relaxed.closed), "fixed_open": len(relaxed.opened),
         "arcs_closed": None if relaxed.arcs_closed is None else len(relaxed.arcs_closed)}
     return built
@@ -161,6 +163,31 @@ def proven(job: Job) -> bool:
     best, bound = job.best(), max((b for b, _ in job.bounds), default=None)
     return (best is not None and bound is not None
             and gap(best.cost, bound) <= job.profile.mip_rel_gap)
+
+
+def exchange_sites(job: Job, built: Built) -> Built:
+    """Step *exchange*: close and swap moves on the Lagrangian's network, each routed exactly.
+
+    Runs where the warm start cannot hold that network: it leaves regions without an open
+    site among their :data:`REACH_SITES` nearest (:data:`WARM_REACH`), as on the tight
+    shape; not under policies (a facility count, which the moves would change), nor once
+    the network is proven. A pruned model gains the new network's arcs. Returns the model.
+    """
+    relaxed = job.relaxed
+    if (relaxed is None or relaxed.builds is None or job.spec.policies or proven(job)
+            or job.budget.stopped()
+            or accelerate.reaches(built.net, relaxed.builds, REACH_SITES) >= WARM_REACH):
+        return built
+    with job.step("exchange"):
+        found = exchange(built.net, relaxed.builds, relaxed.cost, relaxed.routed,
+                         job.budget.stopped, fixed=np.r_[relaxed.closed, relaxed.opened])
+    job.reports["exchange"] = {"moves": found.moves, "tried": found.evaluations,
+                               "cost": found.cost}
+    if not found.moves:
+        return built
+    job.offer(Candidate(found.cost, "exchange",
+                        lambda m, b=found.builds: builds_start(m, b), found.routed))
+    return with_network(job, built, found.routed)
 
 
 def warm_start(job: Job, net: Network) -> None:
@@ -252,8 +279,8 @@ def start(job: Job, built: Built) -> dict | None:
     (benchmarks/RESULTS.md, the tight shape).
     """
     best = job.best()
-    if best is not None and best.source == "restricted":
-        job.reports["start"] = {"source": "restricted", "cost": best.cost}
+    if best is not None and best.source in ("restricted", "exchange"):
+        job.reports["start"] = {"source": best.source, "cost": best.cost}
         return best.start(built.m)
     builds, source = None, "drop"
     if best is not None:
@@ -452,7 +479,7 @@ def step_timings(steps: dict[str, float]) -> dict[str, float]:
     return {f"step_{name.replace(' ', '_')}_s": seconds for name, seconds in steps.items()}
 
 
-BEFORE_SOLVE = ("prepare", "relax", "warm start", "build", "lean linking")
+BEFORE_SOLVE = ("prepare", "relax", "exchange", "warm start", "build", "lean linking")
 
 
 def policy_blocks(m, scenario: Scenario) -> dict[str, Policy]:

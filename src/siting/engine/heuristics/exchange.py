@@ -37,14 +37,18 @@ class Exchanged:
 
 
 def exchange(net: Network, builds: np.ndarray, cost: float, routed: np.ndarray,
-             stop: Callable[[], bool] | None = None, work: int = WORK) -> Exchanged:
+             stop: Callable[[], bool] | None = None, work: int = WORK,
+             fixed: np.ndarray | tuple = ()) -> Exchanged:
     """Improve the network ``builds`` (cost ``cost``, flows ``routed``) by close and swap moves.
 
     ``builds`` are positions in ``net.option_*``, one per open site, of a network without
     closable existing sites; ``work`` bounds the flows routed over every move tried (work
-    units: the same on a busy machine), and ``stop`` is asked before each move.
+    units: the same on a busy machine), ``stop`` is asked before each move, and the sites
+    ``fixed`` (proven open or closed) stay as they are.
     """
     near = Router(net).neighbours(NEIGHBOURS)
+    held = np.zeros(len(net.site_tier), dtype=bool)
+    held[np.asarray(fixed, dtype=int)] = True
     per_move = len(np.unique(net.flow_pair)) * min(NEAREST, len(builds))
     budget = max(work // max(per_move, 1), 0)
     moves = evaluations = 0
@@ -52,8 +56,10 @@ def exchange(net: Network, builds: np.ndarray, cost: float, routed: np.ndarray,
     while changed:
         changed = False
         for f in _least_used_first(net, builds, routed):
+            if held[f]:
+                continue
             best = None
-            for trial in _around(net, builds, f, near[f]):
+            for trial in _around(net, builds, f, near[f][~held[near[f]]]):
                 if evaluations >= budget or (stop is not None and stop()):
                     return Exchanged(builds, cost, routed, moves, evaluations)
                 evaluations += 1

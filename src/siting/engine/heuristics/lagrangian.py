@@ -30,11 +30,10 @@ unpruned problem; the best is kept), every arc its solution uses joins the worki
 so that the multipliers are tuned for the whole problem, and the configurations it
 chose are opened and routed optimally
 (:func:`siting.engine.heuristics.transport.route_exactly`), which gives feasible networks.
-At the end, close and swap moves improve the best of them, each routed exactly
-(:mod:`siting.engine.heuristics.exchange`; not under a facility count), and reduced-cost
-fixing (:func:`fixings`) proves which sites are closed, or open, in every network cheaper
-than the best one found; where every site takes whole supplies (:func:`ships_whole`), also
-which arcs carry nothing in such a network (:func:`closed_arcs`).
+At the end, reduced-cost fixing (:func:`fixings`) proves which sites are
+closed, or open, in every network cheaper than the best one found; where every site takes
+whole supplies (:func:`ships_whole`), also which arcs carry nothing in such a network
+(:func:`closed_arcs`).
 """
 
 from __future__ import annotations
@@ -46,7 +45,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from siting.engine.heuristics.drop import option_prices
-from siting.engine.heuristics.exchange import exchange
 from siting.engine.heuristics.transport import route_exactly
 from siting.instance.network import Network
 from siting.instance.prune import nearest_flows
@@ -80,7 +78,6 @@ class LagrangianResult:
     arcs_closed: np.ndarray | None = None  # flows carrying nothing in every such network
     multipliers: np.ndarray | None = None  # per supplied pair: those of the best bound
     routed: np.ndarray | None = None  # flows carrying tonnes in ``builds``, routed optimally
-    moves: int = 0  # close and swap moves that improved the repaired network
 
 
 def not_applicable(net: Network, policies: tuple | list, objective: str) -> str | None:
@@ -399,18 +396,12 @@ def lagrangian_bound(net: Network, iterations: int = 200, stop: Callable[[], boo
     final = full.solve(centre)  # the best multipliers, on every arc
     if final.value > bound_at.value:
         bound_at, at_best = final, centre
-    moves = 0
-    if (builds is not None and full.count is None
-            and upper - bound_at.value > GAP_MARGIN * gap * abs(upper)):
-        found = exchange(net, builds, upper, routed_on, stop)
-        upper, builds, routed_on, moves = found.cost, found.builds, found.routed, found.moves
     closed, opened, forced_open = fixings(full, bound_at, upper)
     arcs = (closed_arcs(full, bound_at, at_best, forced_open, upper) if ships_whole(full)
             else None)
     return LagrangianResult(bound=bound_at.value, builds=builds, cost=upper, iterations=done,
                             seconds=time.perf_counter() - t0, closed=closed, opened=opened,
-                            arcs_closed=arcs, multipliers=at_best, routed=routed_on,
-                            moves=moves)
+                            arcs_closed=arcs, multipliers=at_best, routed=routed_on)
 
 
 def _work_nearest(full: Relaxation) -> int:
