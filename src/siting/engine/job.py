@@ -42,7 +42,7 @@ class Candidate:
     cost: float
     source: str
     start: Callable[[Any], dict]  # model -> {Pyomo variable: value}
-    routed: np.ndarray | None = None  # flows (network positions) of an optimal routing of it
+    routed: np.ndarray | None = None  # flows (network positions) its transportation LP used
 
 
 @dataclass

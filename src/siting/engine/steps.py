@@ -405,8 +405,9 @@ def route(job: Job, built: Built, status: str, bound: float | None = None) -> No
     """Route the job's best network on the compiled model: the result to report, ``status``.
 
     The network's build decisions are fixed and HiGHS routes every tonne (an LP, run to its
-    end). When the step that found the network routed it optimally (the Lagrangian), the
-    other flows are fixed at 0 first: the same optimum for a far smaller LP. HiGHS's bound is
+    end). When the step that found the network routed it (the Lagrangian, the exchange: the
+    transportation LP over each pair's 20 cheapest open sites), the other flows are fixed at
+    0 first: that LP's routing and cost, for a far smaller LP. HiGHS's bound is
     then of the fixed network only: the result keeps ``bound``, that of HiGHS's search
     before, if any; the run's other bounds are ``job.bounds``.
     """
