@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from siting.engine.heuristics.exchange import exchange
+from siting.engine.heuristics.lagrangian import lagrangian_bound, proven_sites
 from siting.engine.heuristics.transport import route_exactly
 from siting.instance.generate import generate_instance
 from siting.instance.load import load_instance
@@ -74,6 +76,23 @@ def test_fixed_sites_stay_open_or_closed(tight):
     assert held.cost >= free.cost * (1 - 1e-9)
 
 
+def test_a_cheaper_network_proves_more_sites_and_each_as_the_optimum_has_it(tight, tmp_path):
+    net = build_network(load_instance(tight))
+    multipliers = lagrangian_bound(net, 20).multipliers
+    builds = poor_start(net)
+    cost, routed = route_exactly(net, builds)
+    found = exchange(net, builds, cost, routed)
+    before = proven_sites(net, multipliers, cost)
+    closed, opened = proven_sites(net, multipliers, found.cost)
+    assert set(before[0].tolist()) <= set(closed.tolist())
+    assert set(before[1].tolist()) <= set(opened.tolist())
+    assert len(closed) + len(opened) > len(before[0]) + len(before[1])
+    solve_verified(tight, tmp_path / "exact", "--solver", profile_file(tmp_path, PLAIN))
+    is_open = pd.read_csv(tmp_path / "exact" / "facilities.csv")["open"].to_numpy()
+    assert not is_open[closed].any()
+    assert is_open[opened].all()
+
+
 def test_a_run_improves_the_relaxation_s_network_and_proves_the_optimum(tmp_path):
     # Few sites (3 of 40) serve regions from far: the warm start cannot hold their network,
     # so close and swap moves improve it; five iterations leave a poor one to improve.
@@ -84,6 +103,7 @@ def test_a_run_improves_the_relaxation_s_network_and_proves_the_optimum(tmp_path
     meta = solve_verified(folder, tmp_path / "run", "--solver", profile_file(
         tmp_path, EXACT + "lagrangian = true\nlagrangian_iterations = 5\n"))
     assert meta["exchange"]["moves"] > 0
+    assert meta["exchange"]["fixed_closed"] >= meta["lagrangian"]["fixed_closed"]
     assert meta["exchange"]["cost"] < meta["lagrangian"]["heuristic_cost"]
     assert meta["exchange"]["cost"] >= optimum * (1 - 1e-9)
     assert meta["start"] == {"source": "exchange", "cost": meta["exchange"]["cost"]}

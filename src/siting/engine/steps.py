@@ -8,7 +8,7 @@ sets, and records what it did in ``job.reports`` (what ``solution.json`` keeps o
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from siting.engine.heuristics.lagrangian import (
     LAGRANGIAN_AUTO_FLOWS,
     lagrangian_bound,
     not_applicable,
+    proven_sites,
 )
 from siting.engine.heuristics.local_search import improve
 from siting.engine.highs import HighsModel, Progress, SolveResult, SolverProfile, gap
@@ -171,7 +172,9 @@ def exchange_sites(job: Job, built: Built) -> Built:
     Runs where the warm start cannot hold that network: it leaves regions without an open
     site among their :data:`REACH_SITES` nearest (:data:`WARM_REACH`), as on the tight
     shape; not under policies (a facility count, which the moves would change), nor once
-    the network is proven. A pruned model gains the new network's arcs. Returns the model.
+    the network is proven. A cheaper network proves more sites at the relaxation's
+    multipliers; they are fixed too. A pruned model gains the new network's arcs. Returns
+    the model.
     """
     relaxed = job.relaxed
     if (relaxed is None or relaxed.builds is None or job.spec.policies or proven(job)
@@ -181,13 +184,19 @@ def exchange_sites(job: Job, built: Built) -> Built:
     with job.step("exchange"):
         found = exchange(built.net, relaxed.builds, relaxed.cost, relaxed.routed,
                          job.budget.stopped, fixed=np.r_[relaxed.closed, relaxed.opened])
-    job.reports["exchange"] = {"moves": found.moves, "tried": found.evaluations,
-                               "cost": found.cost}
+    job.reports["exchange"] = report = {"moves": found.moves, "tried": found.evaluations,
+                                        "cost": found.cost}
     if not found.moves:
         return built
+    closed, opened = proven_sites(built.net, relaxed.multipliers, found.cost)
+    job.relaxed = replace(relaxed, builds=found.builds, cost=found.cost, routed=found.routed,
+                          closed=closed, opened=opened)
+    report.update(fixed_closed=len(closed), fixed_open=len(opened))
     job.offer(Candidate(found.cost, "exchange",
                         lambda m, b=found.builds: builds_start(m, b), found.routed))
-    return with_network(job, built, found.routed)
+    built = with_network(job, built, found.routed)
+    fix_proven(built, job.relaxed)
+    return built
 
 
 def warm_start(job: Job, net: Network) -> None:

@@ -439,6 +439,18 @@ def fixings(relax: Relaxation, at: Relaxed,
             forced[0])
 
 
+def proven_sites(net: Network, multipliers: np.ndarray,
+                 upper: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sites closed, and open, in every network cheaper than ``upper``, at ``multipliers``.
+
+    :func:`fixings` for a network found after the relaxation (by the exchange, which runs
+    without policies): the cheaper it is, the more sites are proven.
+    """
+    full = Relaxation(net)
+    closed, opened, _ = fixings(full, full.solve(multipliers), upper)
+    return closed, opened
+
+
 def _above(forced: np.ndarray, upper: float) -> np.ndarray:
     """Where a forced relaxation exceeds ``upper`` by the margin that proves a fixing."""
     return forced > upper + FIX_MARGIN * abs(upper)
