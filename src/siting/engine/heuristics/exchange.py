@@ -52,7 +52,7 @@ def exchange(net: Network, builds: np.ndarray, cost: float, routed: np.ndarray,
     held = np.zeros(len(net.site_tier), dtype=bool)
     held[np.asarray(fixed, dtype=int)] = True
     per_move = len(np.unique(net.flow_pair)) * min(NEAREST, len(builds))
-    budget = max(work // max(per_move, 1), 0)
+    budget = work // max(per_move, 1)
     moves = evaluations = 0
     changed = True
     while changed:
