@@ -107,6 +107,5 @@ def test_a_run_improves_the_relaxation_s_network_and_proves_the_optimum(tmp_path
     assert meta["exchange"]["cost"] < meta["lagrangian"]["heuristic_cost"]
     assert meta["exchange"]["cost"] >= optimum * (1 - 1e-9)
     assert meta["start"] == {"source": "exchange", "cost": meta["exchange"]["cost"]}
-    assert "warm_start" not in meta
     assert meta["status"] == "optimal"
     assert meta["objective"] == pytest.approx(optimum, rel=1e-7)

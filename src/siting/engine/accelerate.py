@@ -166,8 +166,7 @@ def drop_unused_links(model: HighsModel, profile: SolverProfile,
     if multipliers is not None:
         index, by = model.rows.segment(m, "link").index, "lagrangian"
         net = m.net
-        cost = net.flow_transport_cost[index] + net.flow_processing_cost[index]
-        unused = cost >= multipliers[net.flow_pair[index]]
+        unused = net.flow_cost[index] >= multipliers[net.flow_pair[index]]
     else:
         relaxed = model.relaxation(profile.lean_linking_iterations)
         if relaxed is None:

@@ -82,7 +82,7 @@ def reduced_costs(m: pyo.ConcreteModel, net: Network, flows: np.ndarray, duals: 
     _, dual = duals.of(m, "branch_share")
     for (share, _, _, s, sources), d in zip(branch_rows(m.net), dual, strict=True):
         site[sources, s] -= share * d
-    cost = net.flow_transport_cost[flows] + net.flow_processing_cost[flows]
+    cost = net.flow_cost[flows]
     if objective == "value":
         cost = cost - net.flow_revenue[flows]
     origin, stream, dest = net.flow_origin[flows], net.flow_stream[flows], net.flow_dest[flows]

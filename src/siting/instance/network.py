@@ -75,6 +75,11 @@ class Network:
         return self.flow_origin * self.supply.shape[1] + self.flow_stream
 
     @property
+    def flow_cost(self) -> np.ndarray:
+        """Cost per tonne of every flow: transport plus processing at the destination."""
+        return self.flow_transport_cost + self.flow_processing_cost
+
+    @property
     def flow_from_region(self) -> np.ndarray:
         """True for flows leaving a region."""
         return self.arc_from_region[self.flow_arc]

@@ -28,7 +28,7 @@ class Router:
         region = np.flatnonzero(net.flow_from_region)
         n_streams = net.supply.shape[1]
         pair = net.flow_origin[region] * n_streams + net.flow_stream[region]
-        cost = (net.flow_transport_cost + net.flow_processing_cost)[region]
+        cost = net.flow_cost[region]
         order = np.lexsort((cost, pair))
         region, pair, cost = region[order], pair[order], cost[order]
         starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])

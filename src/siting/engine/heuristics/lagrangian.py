@@ -134,7 +134,7 @@ class Relaxation:
         self.q = net.supply.ravel()
         self.penalty = np.repeat(net.penalty[None, :], net.supply.shape[0], axis=0).ravel()
         self.pair = net.flow_pair
-        self.cost = net.flow_transport_cost + net.flow_processing_cost
+        self.cost = net.flow_cost
         self.site = net.flow_dest
         self.flow_q = self.q[self.pair]
         self.n_sites = len(net.site_tier)

@@ -83,7 +83,7 @@ def solve_transport(net: Network, builds: np.ndarray,
     capacity = built_capacity(net, builds)
     minimum = np.zeros(n_sites)
     minimum[net.option_site[builds]] = net.option_min[builds]
-    cost = net.flow_transport_cost + net.flow_processing_cost
+    cost = net.flow_cost
     pair = net.flow_pair
     usable = np.flatnonzero(capacity[net.flow_dest] > 0)
     by_cost = usable[np.argsort(cost[usable], kind="stable")]
