@@ -320,6 +320,18 @@ def test_eight_processes_writing_one_out_leave_one_whole_run(tmp_path, run):
     assert verify_run(out).ok
 
 
+def test_a_parent_folder_made_by_another_writer_meanwhile_is_no_error(tmp_path, run,
+                                                                      monkeypatch):
+    # The interleaving the eight writers hit now and then: this writer looked for the
+    # nearest existing parent before another one made runs/.
+    (tmp_path / "runs").mkdir()
+    monkeypatch.setattr("siting.folders._existing_parent", lambda path: tmp_path)
+    out = write_folder(tmp_path / "runs" / "demo", lambda folder: shutil.copytree(
+        run, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".siting-run")))
+    assert snapshot(out).keys() == snapshot(run).keys()
+    assert verify_run(out).ok
+
+
 # 4. A write killed with SIGKILL leaves nothing taken for a finished run, and no leftover.
 
 def stopped_solve(out: Path, step: str) -> None:

@@ -220,7 +220,7 @@ def check_page(out: str | Path) -> Path:
 def _check_writable(path: Path) -> None:
     parent = _existing_parent(path)
     blocker = parent / path.relative_to(parent).parts[0]
-    if blocker != path and blocker.exists():
+    if blocker != path and blocker.exists() and not blocker.is_dir():  # else made meanwhile
         raise InputError(path, None, f"cannot be written: {blocker} is a file")
     try:
         tempfile.TemporaryDirectory(dir=parent, prefix=".siting-probe-").cleanup()
