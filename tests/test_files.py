@@ -82,6 +82,32 @@ def test_a_scenario_name_that_is_not_a_plain_name_is_refused(tmp_path, monkeypat
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("name", ["../../../victim", "..", ".", "a/b", ".hidden"])
+def test_a_bench_refuses_a_profile_name_that_is_not_a_plain_name(tmp_path, no_solve, name):
+    # With two profiles each run's folder ends in the profile's name.
+    victim = tmp_path / "victim"
+    shutil.copytree(DEMO, victim)
+    profile = tmp_path / "odd.toml"
+    profile.write_text(f"[solver]\nname = {json.dumps(name)}\n")
+    before = snapshot(tmp_path)
+    refused(cli("bench", DEMO, "--scenarios", "baseline", "--solver", "highs-quick",
+                "--solver", profile, "--jobs", "1", "--out", tmp_path / "bench"),
+            "odd.toml", "solver.name")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("file", ["..toml", "...toml", ".hidden.toml"])
+def test_a_bench_refuses_a_scenario_file_name_that_is_not_a_plain_name(tmp_path, no_solve,
+                                                                       file):
+    instance = tmp_path / "instance"
+    shutil.copytree(DEMO, instance)
+    (instance / "scenarios" / file).write_text("[scenario]\nname = \"fine\"\n")
+    before = snapshot(tmp_path)
+    refused(cli("bench", instance, "--jobs", "1", "--out", tmp_path / "bench"),
+            file, "file name")
+    assert snapshot(tmp_path) == before
+
+
 # 2. --out replaces only a folder siting wrote, and is checked before solving.
 
 def solve_out_cases(tmp: Path, run: Path) -> dict[str, tuple[Path, Path]]:

@@ -40,7 +40,7 @@ from siting.render.maps import render_maps
 from siting.render.report import comparison_html, comparison_markdown
 from siting.results.records import Record, RunRecord
 from siting.results.runfiles import csv_text, read_meta, read_record, read_table, write_run
-from siting.scenario import Scenario, find_scenario, load_scenario
+from siting.scenario import Scenario, find_scenario, load_scenario, name_problem
 from siting.studies.executor import run_all, workers
 from siting.verify.checks import verify_run
 
@@ -145,14 +145,17 @@ def plan_bench(instances: Sequence[str | Path], scenarios: str = "all",
         the same folder.
     """
     root = Path(out)
-    profiles = [load_profile(name) for name in solvers]
+    profiles = [(name, load_profile(name)) for name in solvers]
     specs = []
     for path in instances:
         instance = load_instance(path)
         for stem, scenario in select_scenarios(instance.path, scenarios):
-            for profile in profiles:
+            _check_folder_name(stem, scenario.path or instance.path, "file name")
+            for source, profile in profiles:
                 run = f"{instance.path.resolve().name}/{stem}"
-                run += f"/{profile.name}" if len(profiles) > 1 else ""
+                if len(profiles) > 1:
+                    _check_folder_name(profile.name, source, "solver.name")
+                    run += f"/{profile.name}"
                 specs.append(RunSpec.of(instance, scenario, profile, root, run))
     runs = [spec.run for spec in specs]
     clash = next((run for run in runs if runs.count(run) > 1), None)
@@ -160,6 +163,13 @@ def plan_bench(instances: Sequence[str | Path], scenarios: str = "all",
         raise InputError(root / clash, None, "two runs of the bench would write this folder; "
                          "give the instances, scenario files or solver profiles distinct names")
     return specs
+
+
+def _check_folder_name(name: str, source: str | Path, field: str) -> None:
+    """Refuse ``name``, read from ``field`` of ``source``, unless it can name a run folder."""
+    problem = name_problem(name)
+    if problem:
+        raise InputError(source, field, f"names a run folder of the bench: {problem}")
 
 
 def execute(spec: RunSpec) -> str:
