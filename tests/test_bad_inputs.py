@@ -142,6 +142,31 @@ def regions_link_outside(folder: Path) -> None:
     (folder / "regions.geojson").symlink_to(BASE / "regions.geojson")
 
 
+def shapefile_upper_case_dbf_outside(folder: Path) -> None:
+    """REGIONS.SHP whose attribute table REGIONS.DBF links to a file outside the folder."""
+    _regions(folder).to_file(folder / "regions.shp")
+    for part in folder.glob("regions.*"):
+        part.rename(folder / f"REGIONS{part.suffix.upper()}")
+    (folder / "REGIONS.DBF").unlink()
+    (folder / "REGIONS.DBF").symlink_to(BASE / "sites.csv")
+    _point_regions_to(folder, "REGIONS.SHP")
+
+
+def shapefile_dbf_fifo(folder: Path) -> None:
+    """regions.shp whose attribute table regions.dbf is a named pipe (GDAL would wait)."""
+    _regions(folder).to_file(folder / "regions.shp")
+    (folder / "regions.dbf").unlink()
+    os.mkfifo(folder / "regions.dbf")
+    _point_regions_to(folder, "regions.shp")
+
+
+def gpkg_unfinished_writes(folder: Path) -> None:
+    """A GeoPackage beside its write-ahead log: an editor still has it open."""
+    _regions(folder).to_file(folder / "layers.gpkg", layer="regions", driver="GPKG")
+    (folder / "layers.gpkg-wal").write_bytes(b"\x37\x7f\x06\x82" + bytes(28))
+    _point_regions_to(folder, "layers.gpkg", "regions")
+
+
 def sites_fifo(folder: Path) -> None:
     """sites.csv a named pipe (reading it would wait forever)."""
     (folder / "sites.csv").unlink()
@@ -203,7 +228,9 @@ MAKERS = {f.__name__: f for f in (projected_regions, gpkg_empty_layer, gpkg_miss
                                    shapefile_null_supply, regions_link_outside, sites_fifo,
                                    scenario_fifo, deep_toml, deep_json, degrees_declared_3857,
                                    regions_far_from_sites, gpkg_column_case, shapefile_sites,
-                                   gpkg_boolean_supply, sqlite_named_gpkg)}
+                                   gpkg_boolean_supply, sqlite_named_gpkg,
+                                   shapefile_upper_case_dbf_outside, shapefile_dbf_fifo,
+                                   gpkg_unfinished_writes)}
 
 # ---- generated cases: every numeric column of every layer, with every kind of bad value ----
 # Each value as written in a GeoJSON property (a JSON value) and in a CSV cell (text).
@@ -477,3 +504,36 @@ def test_code_in_text_fields_comes_out_as_plain_data(tmp_path, monkeypatch):
     assert "6*7 }}x" in page
     assert "42x" not in page
     assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("kind", ["home", "driver-prefix"])
+def test_a_layer_is_read_from_the_file_its_path_names_in_the_instance_folder(
+        tmp_path, monkeypatch, kind):
+    """Run from inside the instance, a path beginning "~/" or "GPKG:" names a file there:
+    pandas does not expand it to the home folder, nor GDAL take it as a driver prefix."""
+    folder = tmp_path / "instance"
+    shutil.copytree(BASE, folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if kind == "home":
+        monkeypatch.setenv("HOME", str(elsewhere))
+        ref, layer = "~/sites.csv", "sites"
+        sites = (folder / "sites.csv").read_text()
+        (elsewhere / "sites.csv").write_text(sites.replace("Collection 1", "From home"))
+    else:
+        ref, layer = f"GPKG:{elsewhere}/regions.gpkg:regions.gpkg", "regions"
+        _regions(folder).assign(name="From elsewhere").to_file(elsewhere / "regions.gpkg")
+    meant = folder / ref
+    meant.parent.mkdir(parents=True)
+    old = f'{layer} = "{layer}.geojson"' if layer == "regions" else 'sites = "sites.csv"'
+    if layer == "regions":
+        _regions(folder).to_file(meant, driver="GPKG")
+    else:
+        shutil.copy(folder / "sites.csv", meant)
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace(old, f"{layer} = {json.dumps(ref)}"))
+    monkeypatch.chdir(folder)
+    instance = load.load_instance(Path("."))
+    names = set(instance.regions["name"]) | set(instance.sites["name"])
+    assert not names & {"From home", "From elsewhere"}
+    assert "Collection 1" in names

@@ -38,7 +38,8 @@ pyogrio.set_gdal_config_options({"CPL_VSIL_CURL_ALLOWED_FILENAME": "/siting/no-n
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV file with every column as text (ids stay ``"007"``)."""
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        table = pd.read_csv(path.absolute(), dtype=str, keep_default_na=False,  # no ~ expanded
+                            encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InstanceError(path, None, not_utf8(exc)) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -62,6 +63,7 @@ def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
         frame = _read_geojson(path)
     else:
         _check_magic(path, suffix)
+        _check_closed(path)
         frame = _read_gis(path, layer)
     return checked_layer(frame, path)
 
@@ -101,11 +103,20 @@ def _check_magic(path: Path, suffix: str) -> None:
                             "(its content is of another format)")
 
 
+def _check_closed(path: Path) -> None:
+    """Refuse a GeoPackage with unfinished writes: SQLite would complete them in the file."""
+    for log in ("-wal", "-journal"):
+        if path.with_name(path.name + log).exists():
+            raise InstanceError(path, None, f"has unfinished writes ({path.name}{log}): close "
+                                "the program that has it open, or save a copy, and run again")
+
+
 def _read_gis(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return gpd.read_file(path, layer=layer, engine="pyogrio")
+            # absolute: GDAL would take a leading "GPKG:" or "ESRI Shapefile:" as a driver prefix
+            return gpd.read_file(path.absolute(), layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
         raise InstanceError(path, f"layer {layer!r}" if layer else None,
                             f"cannot read layer: {str(exc).splitlines()[0]}") from None

@@ -158,13 +158,20 @@ def _layer_path(folder: Path, toml_path: Path, name: str, ref: LayerRef) -> Path
     if name in ("regions", "sites") and format_problem(path):
         raise InstanceError(toml_path, where, format_problem(path))
     inside = folder.resolve()
-    sidecars = path.parent.glob(f"{glob.escape(path.stem)}.*") if path.suffix == ".shp" else ()
-    for part in (path, *sidecars):
+    for part in (path, *_companions(path)):
         if not part.resolve().is_relative_to(inside):
             raise InstanceError(toml_path, where, f"{ref.path!r} leads outside the instance "
                                 f"folder ({part.resolve()}): copy the file into the folder")
-    regular_file(path, InstanceError, where, name=toml_path)
+        regular_file(part, InstanceError, where, name=toml_path)
     return path
+
+
+def _companions(path: Path) -> list[Path]:
+    """Return the files GDAL may open with ``path``: a Shapefile's .dbf, a GeoPackage's -wal..."""
+    suffix = path.suffix.lower()
+    pattern = (f"{glob.escape(path.stem)}.*" if suffix == ".shp" else
+               f"{glob.escape(path.name)}-*" if suffix == ".gpkg" else None)
+    return [p for p in path.parent.glob(pattern) if p != path] if pattern else []
 
 
 def _spec(data: dict, source: str | Path) -> InstanceFile:
