@@ -127,6 +127,11 @@ def load_profile(name_or_path: str | Path = "highs") -> SolverProfile:
                                                 "options": toml_table(data, "options", path)})
     except pydantic.ValidationError as exc:
         raise validation_error(path, exc, "solver.") from None
+    endless = sorted(k for k, v in profile.options.items()
+                     if isinstance(v, float) and not math.isfinite(v))
+    if endless:
+        raise InputError(path, f"options.{endless[0]}", "expected a finite number, got "
+                         f"{profile.options[endless[0]]}")
     refused = sorted(set(profile.options) - PROFILE_OPTIONS)
     if refused:
         why = (limit_problem(refused[0], None) if refused[0] in UNSOUND_OPTIONS else
