@@ -167,6 +167,17 @@ def gpkg_unfinished_writes(folder: Path) -> None:
     _point_regions_to(folder, "layers.gpkg", "regions")
 
 
+def regions_link_loop(folder: Path) -> None:
+    """regions.geojson a link to itself."""
+    (folder / "regions.geojson").unlink()
+    (folder / "regions.geojson").symlink_to("regions.geojson")
+
+
+def scenario_link_loop(folder: Path) -> None:
+    """scenarios/bad.toml a link to itself."""
+    (folder / "scenarios" / "bad.toml").symlink_to("bad.toml")
+
+
 def sites_fifo(folder: Path) -> None:
     """sites.csv a named pipe (reading it would wait forever)."""
     (folder / "sites.csv").unlink()
@@ -230,7 +241,8 @@ MAKERS = {f.__name__: f for f in (projected_regions, gpkg_empty_layer, gpkg_miss
                                    regions_far_from_sites, gpkg_column_case, shapefile_sites,
                                    gpkg_boolean_supply, sqlite_named_gpkg,
                                    shapefile_upper_case_dbf_outside, shapefile_dbf_fifo,
-                                   gpkg_unfinished_writes)}
+                                   gpkg_unfinished_writes, regions_link_loop,
+                                   scenario_link_loop)}
 
 # ---- generated cases: every numeric column of every layer, with every kind of bad value ----
 # Each value as written in a GeoJSON property (a JSON value) and in a CSV cell (text).
@@ -537,3 +549,29 @@ def test_a_layer_is_read_from_the_file_its_path_names_in_the_instance_folder(
     names = set(instance.regions["name"]) | set(instance.sites["name"])
     assert not names & {"From home", "From elsewhere"}
     assert "Collection 1" in names
+
+
+def unprivileged() -> list[str]:
+    """The prefix that runs a command without root's right to read any file, or skips."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: every file is readable")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+@pytest.mark.parametrize("file", ["instance.toml", "regions.geojson", "sites.csv",
+                                  "scenarios/mandate.toml", "quick.toml"])
+def test_a_file_that_cannot_be_read_is_one_clear_line(tmp_path, file):
+    folder = tmp_path / "instance"
+    shutil.copytree(BASE, folder)
+    (folder / "quick.toml").write_text("[solver]\ntime_limit = 10\n")
+    (folder / file).chmod(0)
+    run = subprocess.run([*unprivileged(), sys.executable, "-m", "siting", "validate", folder,
+                          "--scenario", "mandate", "--solver", folder / "quick.toml"],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert file.split("/")[-1] in run.stderr
+    assert "cannot be read (permission denied)" in run.stderr

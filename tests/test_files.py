@@ -30,9 +30,10 @@ from support import DEMO, ROOT, cli, solve_verified
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
-    """Every file and folder under ``folder`` with its bytes (None for a folder)."""
-    return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes()
-            for p in sorted(folder.rglob("*"))}
+    """Every file and folder under ``folder`` with its bytes (None for a folder, the target
+    for a link)."""
+    return {str(p.relative_to(folder)): os.readlink(p).encode() if p.is_symlink() else
+            None if p.is_dir() else p.read_bytes() for p in sorted(folder.rglob("*"))}
 
 
 def refused(result, *words: str) -> None:
@@ -165,6 +166,16 @@ def test_a_name_too_long_for_the_file_system_is_refused_before_solving(tmp_path,
     refused(cli("solve", DEMO, "--out", tmp_path / (name * 2) / "run"), "bytes long")
     refused(cli("map", run, "--out", tmp_path / f"{name}.html"), "bytes long")
     assert [p.name for p in tmp_path.iterdir()] == ["long.toml"]
+
+
+@pytest.mark.parametrize("link", ["loop", "nowhere"])
+def test_solve_out_through_a_broken_link_is_refused_before_solving(tmp_path, no_solve, link):
+    (tmp_path / "link").symlink_to("link" if link == "loop" else tmp_path / "nowhere")
+    before = snapshot(tmp_path)
+    refused(cli("solve", DEMO, "--out", tmp_path / "link"), "link", "not a folder")
+    refused(cli("solve", DEMO, "--out", tmp_path / "link" / "run"),
+            "a link to nothing, or a loop of links")
+    assert snapshot(tmp_path) == before
 
 
 def test_solve_out_replaces_a_run_folder_and_an_empty_folder(tmp_path, run):

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from siting.errors import InputError, OutputError
+from siting.inputs import real_path
 
 TEMPORARY = "siting-tmp-"  # .<name>.siting-tmp-<random>: a folder being written
 REPLACED = "siting-old-"  # .<name>.siting-old-<random>: a folder being replaced
@@ -92,7 +93,7 @@ def check_target(out: str | Path, kind: Kind, reading: Iterable[Path] = ()) -> P
         raise InputError("--out", None, "empty path; give the folder to write")
     path = Path(os.path.abspath(out))
     _check_length(path, FOLDER_AFFIX)
-    if path.resolve() == Path.cwd() or path.resolve() in Path.cwd().parents:
+    if real_path(path) == Path.cwd() or real_path(path) in Path.cwd().parents:
         raise InputError(path, None, "is the working directory or holds it; give a folder "
                          "of its own to write")
     for source in reading:
@@ -106,7 +107,7 @@ def check_target(out: str | Path, kind: Kind, reading: Iterable[Path] = ()) -> P
 
 def _check_apart(path: Path, source: Path) -> None:
     """Refuse ``path`` if it holds the folder ``source`` or lies in it."""
-    where, source = path.resolve(), source.resolve()
+    where, source = real_path(path), real_path(source)
     if where == source or source in where.parents:
         raise InputError(path, None, f"is inside the instance being read ({source}): "
                          "choose a folder outside it")
@@ -220,8 +221,9 @@ def check_page(out: str | Path) -> Path:
 def _check_writable(path: Path) -> None:
     parent = _existing_parent(path)
     blocker = parent / path.relative_to(parent).parts[0]
-    if blocker != path and blocker.exists() and not blocker.is_dir():  # else made meanwhile
-        raise InputError(path, None, f"cannot be written: {blocker} is a file")
+    if blocker != path and not blocker.is_dir() and (blocker.exists() or blocker.is_symlink()):
+        what = "a file" if blocker.exists() else "a link to nothing, or a loop of links"
+        raise InputError(path, None, f"cannot be written: {blocker} is {what}")
     try:
         tempfile.TemporaryDirectory(dir=parent, prefix=".siting-probe-").cleanup()
     except OSError as exc:

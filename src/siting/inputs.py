@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 import typing
@@ -83,10 +84,19 @@ def regular_file(path: Path, error: type[InputError] = InputError, where: str | 
     """
     name = path if name is None else name
     if not path.exists():
-        raise error(name, where, "file not found" if name == path else f"file not found: {path}")
+        what = "a link to nothing, or a loop of links" if path.is_symlink() else "file not found"
+        raise error(name, where, what if name == path else f"{what}: {path}")
     if not path.is_file():
         raise error(name, where, "not a regular file (a folder, pipe or device)"
                     + ("" if name == path else f": {path}"))
+    if not os.access(path, os.R_OK):
+        raise error(name, where, "cannot be read (permission denied)"
+                    + ("" if name == path else f": {path}"))
+
+
+def real_path(path: str | Path) -> Path:
+    """Return ``path`` absolute with its links resolved; a loop of links stays as it is."""
+    return Path(os.path.realpath(path))  # Path.resolve raises RuntimeError on a loop (3.11)
 
 
 # C0 and C1 control characters and DEL: a NUL, an ESC starting a terminal sequence.

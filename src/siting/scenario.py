@@ -10,7 +10,7 @@ import pydantic
 
 from siting.errors import ScenarioError
 from siting.folders import FOLDER_AFFIX
-from siting.inputs import read_toml, regular_file, toml_table, validation_error
+from siting.inputs import read_toml, real_path, regular_file, toml_table, validation_error
 from siting.model.policies import REGISTRY, Policy
 
 MODES = ("cost", "value", "lexicographic")  # objective modes: siting.model.objective
@@ -54,7 +54,7 @@ def find_scenario(name_or_path: str | Path, instance_dir: Path | None) -> Path:
                             "has no scenarios/ folder: give the file's path)")
     folder = instance_dir / "scenarios"
     named = folder / f"{path.stem}.toml"
-    if path.parent == Path(".") and named.exists():
+    if path.parent == Path(".") and (named.exists() or named.is_symlink()):
         regular_file(named, ScenarioError)
         return named
     known = sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
@@ -63,7 +63,7 @@ def find_scenario(name_or_path: str | Path, instance_dir: Path | None) -> Path:
 
 def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
     """Read and validate a scenario file, resolving ``extends`` chains."""
-    path = Path(path).resolve()
+    path = real_path(path)
     if path in _seen:
         raise ScenarioError(path, "scenario.extends", "circular extends")
     data = read_toml(path, ScenarioError)

@@ -13,7 +13,7 @@ import pandas as pd
 import pydantic
 
 from siting.errors import InstanceError
-from siting.inputs import read_toml, regular_file, validation_error
+from siting.inputs import read_toml, real_path, regular_file, validation_error
 from siting.instance.layers import (
     check_text,
     checked_layer,
@@ -157,11 +157,11 @@ def _layer_path(folder: Path, toml_path: Path, name: str, ref: LayerRef) -> Path
     path = folder / ref.path
     if name in ("regions", "sites") and format_problem(path):
         raise InstanceError(toml_path, where, format_problem(path))
-    inside = folder.resolve()
+    inside = real_path(folder)
     for part in (path, *_companions(path)):
-        if not part.resolve().is_relative_to(inside):
+        if not real_path(part).is_relative_to(inside):
             raise InstanceError(toml_path, where, f"{ref.path!r} leads outside the instance "
-                                f"folder ({part.resolve()}): copy the file into the folder")
+                                f"folder ({real_path(part)}): copy the file into the folder")
         regular_file(part, InstanceError, where, name=toml_path)
     return path
 
