@@ -72,7 +72,7 @@ def safe_console(**options) -> Console:
     Output that is not a terminal (a pipe, a file) is not cut to 80 columns: tables and
     lines keep their full width, unless ``COLUMNS`` says otherwise.
     """
-    made = Console(**options)
+    made = Console(**{"emoji": False, **options})  # ":x:" in a name stays as written
     if not made.is_terminal and "COLUMNS" not in os.environ:
         made.width = PIPED_WIDTH
     made.push_render_hook(VisibleText())
