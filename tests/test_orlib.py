@@ -42,7 +42,9 @@ def test_reader_splits_the_token_stream(tmp_path):
 
 @pytest.mark.parametrize(("text", "message"), [
     ("2 3\n10 5\n", "need 15"),
-    ("2 x\n", "expected numbers only"),
+    ("2 x\n", "expected finite numbers only, found 'x'"),
+    ("1 1\n10 5\n3\nnan\n", "expected finite numbers only, found 'nan'"),
+    ("1 1\n1e400 5\n3\n1\n", "expected finite numbers only, found '1e400'"),
     ("1 1\n-5 1\n1 1\n", "capacities must be positive"),
 ])
 def test_reader_refuses_malformed_files(tmp_path, text, message):
@@ -67,10 +69,13 @@ def test_small_file_imports_and_solves_by_hand(tmp_path):
     assert meta["objective"] == pytest.approx(22, rel=1e-9)
 
 
-def test_import_of_a_missing_file_is_one_line_exit_2(tmp_path):
-    result = cli("import", "orlib-cap", tmp_path / "none.txt", tmp_path / "out")
+@pytest.mark.parametrize(("name", "message"), [("none.txt", "file not found"),
+                                             ("folder", "not a regular file")])
+def test_import_of_a_missing_file_is_one_line_exit_2(tmp_path, name, message):
+    (tmp_path / "folder").mkdir()
+    result = cli("import", "orlib-cap", tmp_path / name, tmp_path / "out")
     assert result.exit_code == 2
-    assert "file not found" in result.output
+    assert message in result.output
     assert not (tmp_path / "out").exists()
 
 

@@ -19,6 +19,7 @@ nothing to the objective (the usual convention, ``c_ij = d_j * unit cost``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import pandas as pd
 
 from siting.errors import InputError
 from siting.folders import NEW, write_folder
+from siting.inputs import regular_file
 
 GRID = 10  # dummy points are laid out on a GRID-wide grid
 
@@ -61,14 +63,12 @@ def read_orlib_cap(path: str | Path) -> CapProblem:
         When the file is missing, holds a non-number, or has the wrong number of values.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, None, "file not found")
+    regular_file(path)
     tokens = path.read_text(encoding="utf-8", errors="replace").split()
-    try:
-        numbers = np.array(tokens, dtype=float)
-    except ValueError:
-        bad = next(t for t in tokens if not _is_number(t))
-        raise InputError(path, None, f"expected numbers only, found {bad!r}") from None
+    bad = next((t for t in tokens if not _is_finite_number(t)), None)
+    if bad is not None:
+        raise InputError(path, None, f"expected finite numbers only, found {bad!r}")
+    numbers = np.array(tokens, dtype=float)
     if len(numbers) < 2:
         raise InputError(path, None, "expected 'm n' (warehouses, customers) first")
     m, n = int(numbers[0]), int(numbers[1])
@@ -84,12 +84,11 @@ def read_orlib_cap(path: str | Path) -> CapProblem:
                       customers[:, 1:])
 
 
-def _is_number(token: str) -> bool:
+def _is_finite_number(token: str) -> bool:
     try:
-        float(token)
+        return math.isfinite(float(token))
     except ValueError:
         return False
-    return True
 
 
 def write_cap_instance(problem: CapProblem, out: str | Path) -> Path:
