@@ -178,6 +178,20 @@ def scenario_link_loop(folder: Path) -> None:
     (folder / "scenarios" / "bad.toml").symlink_to("bad.toml")
 
 
+def scenario_extends_chain(folder: Path) -> None:
+    """scenarios/bad.toml extending a chain of 60 files (Python's stack would end at ~500)."""
+    for i in range(60):
+        parent = f'extends = "s{i + 1}.toml"\n' if i < 59 else ""
+        (folder / "scenarios" / ("bad.toml" if i == 0 else f"s{i}.toml")).write_text(
+            f"[scenario]\n{parent}")
+
+
+def regions_larger_than_memory(folder: Path) -> None:
+    """regions.geojson grown (sparse) beyond the machine's memory."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    os.truncate(folder / "regions.geojson", memory + 1)
+
+
 def sites_fifo(folder: Path) -> None:
     """sites.csv a named pipe (reading it would wait forever)."""
     (folder / "sites.csv").unlink()
@@ -242,7 +256,8 @@ MAKERS = {f.__name__: f for f in (projected_regions, gpkg_empty_layer, gpkg_miss
                                    gpkg_boolean_supply, sqlite_named_gpkg,
                                    shapefile_upper_case_dbf_outside, shapefile_dbf_fifo,
                                    gpkg_unfinished_writes, regions_link_loop,
-                                   scenario_link_loop)}
+                                   scenario_link_loop, scenario_extends_chain,
+                                   regions_larger_than_memory)}
 
 # ---- generated cases: every numeric column of every layer, with every kind of bad value ----
 # Each value as written in a GeoJSON property (a JSON value) and in a CSV cell (text).

@@ -289,9 +289,12 @@ def test_map_writes_only_html_pages_siting_wrote(tmp_path, run):
     page = tmp_path / "index.html"
     page.write_text("<html>the team's own page</html>")
     (tmp_path / "notes.html").mkdir()
+    (tmp_path / "dangling.html").symlink_to(tmp_path / "nowhere.html")
+    (tmp_path / "linked.html").symlink_to(folder / "map.html")  # a page siting wrote, elsewhere
     for out, words in ((folder / "solution.json", "expected an .html file"),
                        (folder, "expected an .html file"), (tmp_path / "notes.html", "is a folder"),
-                       (page, "not a page siting wrote")):
+                       (page, "not a page siting wrote"), (tmp_path / "dangling.html", "a link"),
+                       (tmp_path / "linked.html", "a link")):
         before = snapshot(tmp_path)
         refused(cli("map", folder, "--out", out), str(out), words)
         refused(cli("map", "--compare", folder, folder, "--out", out), str(out), words)

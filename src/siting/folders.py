@@ -209,6 +209,8 @@ def check_page(out: str | Path) -> Path:
     if path.suffix.lower() not in (".html", ".htm"):
         raise InputError(path, None, "expected an .html file to write the page to")
     _check_length(path, FILE_AFFIX)
+    if path.is_symlink():
+        raise InputError(path, None, "is a link; expected an .html file siting may replace")
     if path.is_dir():
         raise InputError(path, None, "is a folder; expected an .html file")
     if path.exists() and not is_own_page(path):

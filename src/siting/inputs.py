@@ -92,6 +92,10 @@ def regular_file(path: Path, error: type[InputError] = InputError, where: str | 
     if not os.access(path, os.R_OK):
         raise error(name, where, "cannot be read (permission denied)"
                     + ("" if name == path else f": {path}"))
+    size, memory = path.stat().st_size, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if size > memory:
+        raise error(name, where, f"{size / 2**30:,.1f} GiB, more than this machine's memory "
+                    f"({memory / 2**30:,.1f} GiB)" + ("" if name == path else f": {path}"))
 
 
 def real_path(path: str | Path) -> Path:

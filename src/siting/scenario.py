@@ -61,6 +61,9 @@ def find_scenario(name_or_path: str | Path, instance_dir: Path | None) -> Path:
     raise ScenarioError(path, None, f"no such scenario file or name; the instance has {known}")
 
 
+MAX_EXTENDS = 50  # files in one chain of extends (each is a frame of Python's stack)
+
+
 def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
     """Read and validate a scenario file, resolving ``extends`` chains."""
     path = real_path(path)
@@ -80,6 +83,13 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
         raise ScenarioError(path, f"scenario.{text[0]}", f"expected text, got {head[text[0]]!r}")
     parent = Scenario()
     if "extends" in head:
+        if (Path(head["extends"]).is_absolute()
+                or not real_path(path.parent / head["extends"]).is_relative_to(path.parent)):
+            raise ScenarioError(path, "scenario.extends", "expected a scenario file in this "
+                                f"file's folder, got {head['extends']!r}")
+        if len(_seen) >= MAX_EXTENDS:
+            raise ScenarioError(path, "scenario.extends", f"more than {MAX_EXTENDS} scenario "
+                                "files extend one another")
         if not (path.parent / head["extends"]).exists():
             raise ScenarioError(path, "scenario.extends", "expected a scenario file relative to "
                                 f"this one: no such file {head['extends']!r}")
