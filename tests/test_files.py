@@ -109,6 +109,17 @@ def test_a_bench_refuses_a_scenario_file_name_that_is_not_a_plain_name(tmp_path,
     assert snapshot(tmp_path) == before
 
 
+def test_a_bench_refuses_a_scenario_naming_a_site_the_instance_lacks(tmp_path, no_solve):
+    instance = tmp_path / "instance"
+    shutil.copytree(DEMO, instance)
+    (instance / "scenarios" / "odd.toml").write_text(
+        '[[policy]]\ntype = "force_open"\nsites = ["nowhere"]\n')
+    before = snapshot(tmp_path)
+    refused(cli("bench", instance, "--jobs", "1", "--out", tmp_path / "bench"),
+            "odd.toml", "policy[1].sites", "unknown sites ['nowhere']")
+    assert snapshot(tmp_path) == before
+
+
 # 2. --out replaces only a folder siting wrote, and is checked before solving.
 
 def solve_out_cases(tmp: Path, run: Path) -> dict[str, tuple[Path, Path]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 
@@ -12,6 +12,9 @@ from siting.errors import ScenarioError
 from siting.folders import FOLDER_AFFIX
 from siting.inputs import read_toml, real_path, regular_file, toml_table, validation_error
 from siting.model.policies import REGISTRY, Policy
+
+if TYPE_CHECKING:
+    from siting.instance.load import Instance
 
 MODES = ("cost", "value", "lexicographic")  # objective modes: siting.model.objective
 SCENARIO_KEYS = {"scenario", "objective", "policy", "uncertainty"}  # see siting.studies.uncertainty
@@ -27,6 +30,14 @@ class Scenario:
     objective: str = "cost"
     policies: tuple[Policy, ...] = field(default_factory=tuple)
     path: Path | None = None
+
+    def check_fits(self, instance: Instance) -> None:
+        """Raise a ScenarioError for a policy naming a site, province or tier ``instance`` lacks."""
+        for i, policy in enumerate(self.policies, start=1):
+            problem = policy.problem_with(instance)
+            if problem is not None:
+                field_name, message = problem
+                raise ScenarioError(self.path or "scenario", f"policy[{i}].{field_name}", message)
 
     def describe(self) -> dict[str, Any]:
         """Return the resolved scenario as written into solution.json.

@@ -30,7 +30,7 @@ from siting.engine.job import Candidate, Job, run_meta
 from siting.engine.labels import label, report_bound
 from siting.engine.pricing import not_applicable as pricing_not_applicable
 from siting.engine.pricing import price_pruned_arcs
-from siting.errors import InfeasibleError, ScenarioError, SolverError
+from siting.errors import InfeasibleError, SolverError
 from siting.instance.load import Instance
 from siting.instance.network import Network, build_network
 from siting.instance.prune import (
@@ -71,11 +71,7 @@ def prepare(instance: Instance, scenario: Scenario, supply: pd.DataFrame | None 
     ``supply`` replaces the instance's supply (one period's). Raises
     :class:`~siting.errors.ScenarioError` for a policy that does not fit the instance.
     """
-    for i, policy in enumerate(scenario.policies, start=1):
-        problem = policy.problem_with(instance)
-        if problem is not None:
-            field_name, message = problem
-            raise ScenarioError(scenario.path or "scenario", f"policy[{i}].{field_name}", message)
+    scenario.check_fits(instance)
     net = build_network(instance, supply_under(scenario.policies, instance, supply))
     for policy in scenario.policies:
         net = policy.prepare(net)

@@ -151,6 +151,7 @@ def plan_bench(instances: Sequence[str | Path], scenarios: str = "all",
         instance = load_instance(path)
         for stem, scenario in select_scenarios(instance.path, scenarios):
             _check_folder_name(stem, scenario.path or instance.path, "file name")
+            scenario.check_fits(instance)
             for source, profile in profiles:
                 run = f"{instance.path.resolve().name}/{stem}"
                 if len(profiles) > 1:
