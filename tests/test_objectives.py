@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
-from support import DEMO, solve_verified, write_instance
+from siting.results.labels import gap, label_gap
+from siting.verify.checks import verify_run
+from support import DEMO, EXACT, profile_file, solve_verified, write_instance
 
 
 def mode_scenario(tmp_path, mode: str, extra: str = ""):
@@ -70,3 +74,47 @@ sizes = [{ name = "A", capacity = 200, fixed_cost = 1000 },
     assert abs(lex["kpis"]["total_cost"] - cost["kpis"]["total_cost"]) <= 1e-6
     sizes = pd.read_csv(tmp_path / "lex" / "facilities.csv")["size"].tolist()
     assert sizes == ["A"]
+
+
+def test_a_lexicographic_run_is_optimal_only_when_every_stage_is_proven(tmp_path):
+    # At a 50% gap HiGHS stops the cost stage early; the idle-capacity stage after it is
+    # proven, but the network is not the lexicographic optimum.
+    lex_mode = mode_scenario(tmp_path, "lexicographic")
+    loose = profile_file(tmp_path, "[solver]\nmip_rel_gap = 0.5\n")
+    early = solve_verified(DEMO, tmp_path / "early", "--scenario", lex_mode, "--solver", loose)
+    exact = solve_verified(DEMO, tmp_path / "exact", "--scenario", lex_mode, "--solver",
+                           profile_file(tmp_path, EXACT))
+    assert [s["name"] for s in early["stages"]] == ["gap", "cost", "idle capacity"]
+    cost_stage = early["stages"][1]
+    assert gap(cost_stage["objective"], cost_stage["best_bound"]) > 1e-4
+    assert early["status"] == "feasible"
+    assert early["status_text"].startswith(f"feasible, gap {label_gap(early):.3%}")
+    assert exact["status"] == "optimal"
+    assert early["kpis"]["total_cost"] > exact["kpis"]["total_cost"] * 1.001
+
+
+def test_the_verifier_recomputes_every_stage_of_a_lexicographic_run(tmp_path):
+    solved = tmp_path / "lex"
+    solve_verified(DEMO, solved, "--scenario", mode_scenario(tmp_path, "lexicographic"))
+    meta = json.loads((solved / "solution.json").read_text())
+
+    def halved_idle(m: dict) -> str:
+        half = m["objective"] / 2
+        m.update(objective=half, best_bound=half, highs_bound=half, mip_gap=0.0)
+        m["stages"][-1].update(objective=half, best_bound=half)
+        return "differs from the recomputed idle capacity objective"
+
+    def cheaper_cost_stage(m: dict) -> str:
+        m["stages"][1].update(objective=m["kpis"]["total_cost"] * 0.9, best_bound=0.0)
+        return "exceeds that stage's optimum"
+
+    def no_stages(m: dict) -> str:
+        del m["stages"]
+        return "one entry per stage"
+
+    for tamper in (halved_idle, cheaper_cost_stage, no_stages):
+        changed = json.loads(json.dumps(meta))
+        words = tamper(changed)
+        (solved / "solution.json").write_text(json.dumps(changed))
+        report = verify_run(solved)
+        assert any(words in p for p in report.problems), (tamper.__name__, report.problems)

@@ -161,6 +161,7 @@ class SolveResult:
     model_size: dict[str, int] = field(default_factory=dict)
     log: str = ""
     duals: Duals | None = None
+    stages: list[dict] = field(default_factory=list)  # a staged objective's, in order
 
 
 _STATUS = {

@@ -83,6 +83,8 @@ def solve_horizon(job: Job) -> Solution:
            "periods": {**periods.model_dump(mode="json"),
                        "discount_weights": periods.discount_weights}}
     del top["period"]
+    if result.stages:
+        top["stages"] = result.stages
     label(top, profile.mip_rel_gap)
     for solution in by_year.values():
         solution.meta.update({k: top[k] for k in ("status", "solver_status", "status_text")})

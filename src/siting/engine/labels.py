@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from siting.results.labels import gap, optimal_cap, status_of, status_text
+from siting.results.labels import gap, label_gap, optimal_cap, status_of, status_text
 
 
 def report_bound(meta: dict, pruned: bool, bounds: list[tuple[float, str]]) -> None:
@@ -28,13 +28,15 @@ def report_bound(meta: dict, pruned: bool, bounds: list[tuple[float, str]]) -> N
 def label(meta: dict, mip_rel_gap: float) -> None:
     """Set ``meta``'s status to what is known of the full problem, and say it in words.
 
-    ``optimal`` only when the gap against a bound valid for the full problem is within
+    ``optimal`` only when the gap against a bound valid for the full problem (of every
+    stage, for a staged objective: :func:`siting.results.labels.label_gap`) is within
     :func:`siting.results.labels.optimal_cap` of the profile's ``mip_rel_gap`` (HiGHS's own
     word counts for nothing: an absolute gap or a cut-off can make it say optimal); else
     ``feasible`` when HiGHS finished, or why the run stopped (``time_limit``,
     ``interrupted``...). HiGHS's own status stays in ``solver_status``; ``status_text``
     says the status and the gap in words.
     """
+    proven = label_gap(meta)
     meta["solver_status"] = meta["status"]
-    meta["status"] = status_of(meta["status"], meta["mip_gap"], optimal_cap(mip_rel_gap))
-    meta["status_text"] = status_text(meta["status"], meta["mip_gap"])
+    meta["status"] = status_of(meta["status"], proven, optimal_cap(mip_rel_gap))
+    meta["status_text"] = status_text(meta["status"], proven)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from itertools import zip_longest
 
 import numpy as np
 import pandas as pd
@@ -333,15 +334,25 @@ def solve_stages(job: Job, built: Built) -> None:
 
 
 def solve_each_stage(highs: HighsModel, job: Job, first: dict | None = None) -> SolveResult:
-    """Solve the stages of the job's objective on ``highs`` (a model or a horizon)."""
+    """Solve the stages of the job's objective on ``highs`` (a model or a horizon).
+
+    With more than one stage, the result lists each stage's objective and bound (None for
+    a stage a stop left unsolved): the label needs every stage proven.
+    """
     steps = stages(highs.m, job.spec.objective)
     result = highs.solve(first, job.budget.left())
+    solved = [result]
     for i in range(1, len(steps)):
         if not result.has_solution or job.budget.stopped():
             break
         highs.hold_and_advance(steps[i - 1][1], result.objective, steps[i][1])
         current = ComponentMap((v, v.value) for v in highs.columns if v.value is not None)
         result = with_timings(highs.solve(current, job.budget.left()), result)
+        solved.append(result)
+    if len(steps) > 1:
+        result.stages = [{"name": name, "objective": r.objective if r else None,
+                          "best_bound": r.best_bound if r else None}
+                         for (name, _), r in zip_longest(steps, solved)]
     return result
 
 
@@ -461,6 +472,8 @@ def extract(job: Job, built: Built) -> Solution:
     with job.step("extract"):
         solution = extract_solution(m, m.net, result, run_meta(job))
         report_bound(solution.meta, cut, job.bounds)
+        if result.stages:
+            solution.meta["stages"] = result.stages
         label(solution.meta, job.profile.mip_rel_gap)
         solution.meta.update({k: v for k, v in job.reports.items() if k != "pricing"})
         if pruned:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from siting.results.labels import STAGES
 from siting.scenario import MODES
 
 
@@ -24,7 +25,7 @@ def stages(m: pyo.ConcreteModel, mode: str) -> list[tuple[str, pyo.Expression]]:
     if mode == "value":
         return [("value", cost - m.revenue)]
     if mode == "lexicographic":
-        return [("gap", m.gap_t), ("cost", cost), ("idle capacity", m.idle_capacity)]
+        return list(zip(STAGES[mode], (m.gap_t, cost, m.idle_capacity), strict=True))
     raise ValueError(f"unknown objective mode {mode!r}; expected one of {MODES}")
 
 

@@ -16,6 +16,10 @@ STOPPED = {"time_limit": "stopped at the time limit", "solution_limit": "stopped
            "interrupted": "interrupted by the user"}
 
 
+STAGES = {"lexicographic": ("gap", "cost", "idle capacity")}
+"""The objective modes solved in stages, each stage's optimum held for the next."""
+
+
 def gap(objective: float, bound: float) -> float:
     """Relative gap between an objective and a bound, as HiGHS reports it."""
     if objective == bound:
@@ -31,6 +35,20 @@ def optimal_cap(mip_rel_gap: float) -> float:
     what is called optimal.
     """
     return min(max(mip_rel_gap, PROOF_GAP), MAX_OPTIMAL_GAP)
+
+
+def label_gap(meta: dict) -> float | None:
+    """Return the gap a run's label follows: ``mip_gap``, or the largest of every stage's.
+
+    ``meta["stages"]`` holds each stage's objective and HiGHS's bound, for a staged
+    objective; a stage that did not run, or has no bound, leaves the run unproven (None).
+    """
+    stages, mip_gap = meta.get("stages"), meta["mip_gap"]
+    if not stages or mip_gap is None:
+        return mip_gap
+    if any(s["objective"] is None or s["best_bound"] is None for s in stages):
+        return None
+    return max(mip_gap, *(gap(s["objective"], s["best_bound"]) for s in stages[:-1]))
 
 
 def status_of(solver_status: str, mip_gap: float | None, cap: float) -> str:

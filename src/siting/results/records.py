@@ -139,6 +139,14 @@ class MarginalRecord(Record):
     year: int | None = None
 
 
+class StageRecord(Record):
+    """One stage of a staged objective: its optimum and HiGHS's bound (None: not solved)."""
+
+    name: str
+    objective: float | None
+    best_bound: float | None
+
+
 class RunRecord(Record):
     """The contents of solution.json."""
 
@@ -161,6 +169,7 @@ class RunRecord(Record):
     kpis: KpiRecord
     periods: PeriodsRecord | None = None
     period: int | None = None
+    stages: list[StageRecord] | None = None
 
 
 TEXT = ("id", "name", "province", "tier", "size", "origin", "origin_name", "destination",

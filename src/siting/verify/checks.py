@@ -24,7 +24,14 @@ from siting.instance.schema import per_stream
 from siting.model.policies import RunView
 from siting.model.policies.base import SPHERE, supply_under
 from siting.options import limit_problem
-from siting.results.labels import gap, optimal_cap, status_of, status_text
+from siting.results.labels import (
+    STAGES,
+    gap,
+    label_gap,
+    optimal_cap,
+    status_of,
+    status_text,
+)
 from siting.results.runfiles import read_meta, read_table
 from siting.scenario import Scenario, load_scenario, parse_policy
 
@@ -199,7 +206,9 @@ def _check_label(meta: dict) -> list[str]:
         problems.append(f"bound_valid {meta.get('bound_valid')!r} with best_bound {bound!r}")
     problems += _check_bound_source(meta)
     problems += _check_profile(meta["solver"])
-    expected_gap = None if bound is None else gap(objective, bound)
+    problems += _check_stages(meta)
+    expected_gap = None if bound is None else label_gap({**meta, "mip_gap": gap(objective,
+                                                                                 bound)})
     cap = optimal_cap(meta["solver"]["mip_rel_gap"])
     status = status_of(meta["solver_status"], expected_gap, cap)
     text = status_text(status, expected_gap)
@@ -209,6 +218,27 @@ def _check_label(meta: dict) -> list[str]:
     elif meta["status_text"] != text:
         problems.append(f"status_text {meta['status_text']!r} recorded, {text!r} follows "
                         "from the figures")
+    return problems
+
+
+def _check_stages(meta: dict) -> list[str]:
+    """Check a staged objective's stages: its mode's, in order, each bound at most its optimum.
+
+    The last stage solved must be the run's objective.
+    """
+    names = STAGES.get(meta["scenario"]["objective"]["mode"])
+    stages = meta.get("stages")
+    if names is None:
+        return [] if stages is None else ["stages: recorded for an objective of one stage"]
+    if not isinstance(stages, list) or [s.get("name") for s in stages] != list(names):
+        return [f"stages: {stages!r} recorded, one entry per stage {list(names)} expected"]
+    problems = [f"stages: {s['name']!r} has a bound {s['best_bound']:.10g} above its "
+                f"objective {s['objective']:.10g}" for s in stages
+                if s["objective"] is not None and s["best_bound"] is not None
+                and s["best_bound"] > s["objective"] + REL * max(abs(s["objective"]), 1.0)]
+    solved = [s for s in stages if s["objective"] is not None]
+    if not solved or solved[-1]["objective"] != meta["objective"]:
+        problems.append("stages: the last stage solved is not the run's objective")
     return problems
 
 
@@ -775,11 +805,23 @@ def _check_costs(run: RunView, meta: dict, tables: tuple[pd.DataFrame, ...],
                                 {k: v for k, v in expected.items() if k not in money}, "kpis")
                 + compare_figures({k: kpis[k] for k in money if k in kpis},
                                   {k: expected[k] for k in money}, "kpis", total))
+    value = {"cost": total, "value": total - expected["recovered_value"],
+             "gap": expected["uncollected_t"],
+             "idle capacity": expected["capacity_t"] - expected["throughput_t"]}
     mode = meta["scenario"]["objective"]["mode"]
-    objective = {"cost": total, "value": total - expected["recovered_value"]}.get(mode)
-    if objective is not None and not close(meta["objective"], objective, total):
-        problems.append(f"objective {meta['objective']:.10g} differs from the recomputed {mode} "
-                        f"objective {objective:.10g}")
+    stages = [s for s in meta.get("stages") or [] if s["objective"] is not None
+              and s["name"] in value] or [  # a period of a horizon: the last stage's value
+        {"name": STAGES.get(mode, (mode,))[-1], "objective": meta["objective"]}]
+    for i, stage in enumerate(stages):  # the network meets each earlier stage's optimum held
+        name, recorded = stage["name"], stage["objective"]
+        scale = total if name in ("cost", "value") else expected["supply_t"]
+        if i == len(stages) - 1 and not close(meta["objective"], value[name], scale):
+            problems.append(f"objective {meta['objective']:.10g} differs from the recomputed "
+                            f"{name} objective {value[name]:.10g}")
+        elif i < len(stages) - 1 and value[name] > recorded + REL * max(abs(recorded),
+                                                                         scale) + ABS:
+            problems.append(f"the network's {name} {value[name]:.10g} exceeds that stage's "
+                            f"optimum {recorded:.10g}, held for the next")
     return problems
 
 
