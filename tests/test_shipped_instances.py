@@ -33,7 +33,7 @@ REFERENCE = {
 SHIPPED = sorted((scenario.parent.parent.name, scenario.stem)
                  for scenario in (ROOT / "instances").glob("*/scenarios/*.toml"))
 
-EXACT_OR_BOUNDED = "[solver]\nmip_rel_gap = 0\ntime_limit = 10\nthreads = 1\n"
+EXACT_OR_BOUNDED = "[solver]\nmip_rel_gap = 0\ntime_limit = 5\nthreads = 1\n"
 
 
 def test_every_shipped_scenario_has_a_reference():
