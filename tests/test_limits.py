@@ -126,6 +126,49 @@ def test_ctrl_c_during_a_solve_stops_it_and_writes_its_best_network(tmp_path, bi
     assert report.ok, report.problems
 
 
+@pytest.mark.parametrize("again", [None, signal.SIGTERM])
+def test_ctrl_c_while_the_run_is_written_finishes_it_or_leaves_nothing(tmp_path, again):
+    # The solve has ended: a Ctrl-C lets the run be written whole and says so (exit 130);
+    # a second signal ends the process at once and removes the folder half filled.
+    env = {**os.environ, "SITING_STOP_AT": "filled",
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    out = tmp_path / "run"
+    with subprocess.Popen([sys.executable, "-m", "siting", "solve", DEMO, "--out", out],
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True) as process:
+        _, status = os.waitpid(process.pid, os.WUNTRACED)  # stopped itself, files half written
+        assert os.WIFSTOPPED(status), process.stderr.read()
+        process.send_signal(signal.SIGINT)
+        if again is not None:
+            process.send_signal(again)
+        process.send_signal(signal.SIGCONT)
+        _, err = process.communicate(timeout=SIGINT_WAIT_S)
+    if again is None:
+        assert process.returncode == 130, err
+        assert "interrupted: wrote the finished run, whole," in err
+        assert verify_run(out).ok
+    else:
+        assert process.returncode == 128 + again, err
+        assert "interrupted again" in err
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_before_a_command_starts_is_one_line_exit_130(monkeypatch, capsys):
+    import siting.__main__
+    import siting.cli
+
+    monkeypatch.setattr(sys, "argv", ["siting", "--help"])
+    monkeypatch.setattr(siting.cli, "app", lambda **_: os.kill(os.getpid(), signal.SIGTERM))
+    saved = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            siting.__main__.main()
+    finally:
+        signal.signal(signal.SIGTERM, saved)
+    assert ended.value.code == 130
+    assert capsys.readouterr().err == "interrupted: nothing was written\n"
+
+
 def test_ctrl_c_during_a_bench_keeps_every_finished_run(tmp_path, big):
     slow = profile(tmp_path, "slow", time_limit=600)
     out = tmp_path / "bench"

@@ -281,6 +281,7 @@ def write_folder(out: str | Path, fill: Callable[[Path], None], kind: Kind = RUN
             _remove_partial(out)
             tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{TEMPORARY}", dir=out.parent))
             lock = _lock(tmp)
+            FILLING.add(tmp)
         try:
             fill(tmp)
             checkpoint("filled")
@@ -289,14 +290,26 @@ def write_folder(out: str | Path, fill: Callable[[Path], None], kind: Kind = RUN
             os.chmod(tmp, 0o755)  # as a folder made by mkdir, not mkdtemp's private 0o700
             checkpoint("marked")
             with _locked(out.parent):
+                FILLING.discard(tmp)  # from here a stop leaves what a killed writer leaves
                 _check_there(out, kind)
                 _swap(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         finally:
+            FILLING.discard(tmp)
             os.close(lock)
     return out
+
+
+FILLING: set[Path] = set()
+"""The temporary folders this process is filling (:func:`write_folder`), not yet swapping."""
+
+
+def abandon_writes() -> None:
+    """Remove the temporaries this process is filling: it is about to exit at once."""
+    for tmp in list(FILLING):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _swap(tmp: Path, out: Path) -> None:

@@ -246,9 +246,11 @@ def solve(
     elif not quiet:
         print_solution(solution)
         console.print(f"wrote [bold]{escape(str(folder))}[/] (verified)")
-    if solution.meta["status"] == "interrupted":
-        err_console.print(f"[bold red]interrupted[/]: wrote the best network found so far to "
-                          f"{escape(str(folder))}", highlight=False, soft_wrap=True)
+    if budget.interrupted:  # in the steps, or while the finished run was being written
+        what = ("the best network found so far" if solution.meta["status"] == "interrupted"
+                else "the finished run, whole,")
+        err_console.print(f"[bold red]interrupted[/]: wrote {what} to {escape(str(folder))}",
+                          highlight=False, soft_wrap=True)
         raise typer.Exit(130)
 
 

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from siting.folders import abandon_writes
+
 FINISH_SHARE = 0.1  # share of the time limit kept for the end: routing, files, map, verify
 FINISH_CPU_S = 2.0  # the end's CPU seconds besides routing: files, map, verification
 FINISH_PER_BUILD = 2.0  # ... and routing and extraction: this many times the model's build
@@ -84,6 +86,7 @@ class Budget:
 
         def ask(signum, frame) -> None:
             if self.interrupted:  # the second one: end now, write nothing more
+                abandon_writes()
                 sys.stderr.write("\ninterrupted again: stopped at once\n")
                 os._exit(128 + signum)
             self.interrupted = True
