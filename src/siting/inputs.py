@@ -83,19 +83,18 @@ def regular_file(path: Path, error: type[InputError] = InputError, where: str | 
     the error names (default ``path``).
     """
     name = path if name is None else name
+    of = "" if name == path else f": {path}"  # the file, when the error names another
     if not path.exists():
         what = "a link to nothing, or a loop of links" if path.is_symlink() else "file not found"
-        raise error(name, where, what if name == path else f"{what}: {path}")
+        raise error(name, where, what + of)
     if not path.is_file():
-        raise error(name, where, "not a regular file (a folder, pipe or device)"
-                    + ("" if name == path else f": {path}"))
+        raise error(name, where, "not a regular file (a folder, pipe or device)" + of)
     if not os.access(path, os.R_OK):
-        raise error(name, where, "cannot be read (permission denied)"
-                    + ("" if name == path else f": {path}"))
+        raise error(name, where, "cannot be read (permission denied)" + of)
     size, memory = path.stat().st_size, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if size > memory:
         raise error(name, where, f"{size / 2**30:,.1f} GiB, more than this machine's memory "
-                    f"({memory / 2**30:,.1f} GiB)" + ("" if name == path else f": {path}"))
+                    f"({memory / 2**30:,.1f} GiB)" + of)
 
 
 def real_path(path: str | Path) -> Path:

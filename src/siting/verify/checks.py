@@ -812,16 +812,17 @@ def _check_costs(run: RunView, meta: dict, tables: tuple[pd.DataFrame, ...],
     stages = [s for s in meta.get("stages") or [] if s["objective"] is not None
               and s["name"] in value] or [  # a period of a horizon: the last stage's value
         {"name": STAGES.get(mode, (mode,))[-1], "objective": meta["objective"]}]
-    for i, stage in enumerate(stages):  # the network meets each earlier stage's optimum held
-        name, recorded = stage["name"], stage["objective"]
-        scale = total if name in ("cost", "value") else expected["supply_t"]
-        if i == len(stages) - 1 and not close(meta["objective"], value[name], scale):
-            problems.append(f"objective {meta['objective']:.10g} differs from the recomputed "
-                            f"{name} objective {value[name]:.10g}")
-        elif i < len(stages) - 1 and value[name] > recorded + REL * max(abs(recorded),
-                                                                         scale) + ABS:
+    scale = {name: total if name in ("cost", "value") else expected["supply_t"] for name in value}
+    *earlier, last = stages
+    name = last["name"]
+    if not close(meta["objective"], value[name], scale[name]):
+        problems.append(f"objective {meta['objective']:.10g} differs from the recomputed "
+                        f"{name} objective {value[name]:.10g}")
+    for stage in earlier:  # the network meets each earlier stage's optimum, held for the next
+        name, held = stage["name"], stage["objective"]
+        if value[name] > held + REL * max(abs(held), scale[name]) + ABS:
             problems.append(f"the network's {name} {value[name]:.10g} exceeds that stage's "
-                            f"optimum {recorded:.10g}, held for the next")
+                            f"optimum {held:.10g}, held for the next")
     return problems
 
 
